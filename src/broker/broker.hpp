@@ -1,0 +1,107 @@
+// broker: moves publications, joins and leaves between nodes and keeps channel history
+// streams (engines.md §1-2). memory/, redis/ and nats/ implement it; the memory broker is
+// the reference and every implementation passes tests/unit/broker/broker_suite.
+//
+// Contracts:
+// - Asynchronous: no method blocks on I/O. Completion callbacks may run synchronously
+//   inside the call (memory broker) or later on a broker thread (network brokers). A
+//   caller that must continue on its own event loop posts there itself.
+// - Ordering: within one channel, publications reach the event handler in offset order,
+//   and the handler is called for publication N before publish() reports N as done.
+// - Delivery to this node goes through the broker_event_handler given to start(), for
+//   every channel the node has subscribe()d to (the memory broker delivers every channel).
+// - Batch-friendly: callers may issue many calls without waiting; implementations are
+//   free to pipeline them (Redis pays one round trip per batch, not per publication).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/publication.hpp"
+#include "core/result.hpp"
+
+namespace gyre {
+
+struct publish_options {
+  // History is kept only when both are > 0.
+  uint32_t history_size = 0;
+  uint32_t history_ttl_seconds = 0;
+  // Lifetime of the stream metadata (offset + epoch) after the last publish or read.
+  uint32_t history_meta_ttl_seconds = 0;
+  // Idempotent publish: a repeated key within the result TTL returns the first result.
+  std::string idempotency_key;
+  uint32_t idempotent_result_ttl_seconds = 300;
+  // The publication may be sent to delta subscribers as a patch against the previous one.
+  bool use_delta = false;
+  // Version-based suppression (0 = off).
+  uint64_t version = 0;
+  std::string version_epoch;
+
+  bool keeps_history() const { return history_size > 0 && history_ttl_seconds > 0; }
+};
+
+struct publish_outcome {
+  stream_position position;  // empty when the channel keeps no history
+  bool suppressed = false;
+  std::string suppress_reason;  // "idempotency" or "version"
+};
+
+// A publication as delivered to nodes. Immutable once made; shared between threads.
+struct delivered_publication {
+  std::string channel;
+  publication pub;              // offset set when the channel keeps history
+  std::string epoch;            // stream epoch (empty without history)
+  bool use_delta = false;
+  // Previous publication payload of this stream, for delta encoding (null when absent).
+  std::shared_ptr<const std::string> prev_data;
+};
+
+class broker_event_handler {
+ public:
+  virtual ~broker_event_handler() = default;
+  virtual void on_publication(std::shared_ptr<const delivered_publication> p) = 0;
+  virtual void on_join(std::string_view channel, const client_info& info) = 0;
+  virtual void on_leave(std::string_view channel, const client_info& info) = 0;
+};
+
+template <typename T>
+using callback = std::function<void(result<T>)>;
+using status_callback = std::function<void(status)>;
+
+class broker {
+ public:
+  virtual ~broker() = default;
+
+  // Starts delivering events to `handler`, which must outlive the broker's stop().
+  virtual void start(broker_event_handler& handler) = 0;
+  // Stops delivery and finishes or cancels work in flight; no callback runs afterwards.
+  virtual void stop() = 0;
+
+  // Node-level interest in a channel: called when the first local subscriber of a channel
+  // appears and after the last one leaves. No-ops for the memory broker.
+  virtual void subscribe(std::string_view channel) = 0;
+  virtual void unsubscribe(std::string_view channel) = 0;
+
+  virtual void publish(std::string_view channel, publication pub, const publish_options& opts,
+                       callback<publish_outcome> done) = 0;
+  virtual void publish_join(std::string_view channel, const client_info& info,
+                            status_callback done) = 0;
+  virtual void publish_leave(std::string_view channel, const client_info& info,
+                             status_callback done) = 0;
+
+  // Reads the stream. Creates stream metadata (new epoch, offset 0) when absent and
+  // refreshes its TTL (q.meta_ttl_seconds). A non-empty q.since->epoch that differs from
+  // the current epoch yields errors::unrecoverable_position.
+  virtual void history(std::string_view channel, const history_query& q,
+                       callback<history_page> done) = 0;
+  // Drops stored publications; offset and epoch are kept.
+  virtual void remove_history(std::string_view channel, status_callback done) = 0;
+
+  // Whether the broker keeps history at all (the NATS broker does not).
+  virtual bool supports_history() const = 0;
+};
+
+}  // namespace gyre
