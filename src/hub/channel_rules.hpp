@@ -1,0 +1,56 @@
+// channel_rules: what the client-side rules say about a channel name (auth-and-proxy.md §5,
+// configuration.md "Channel name rules"): its namespace options, whether it is private or
+// user-limited, and whether the name is acceptable for a client subscribe.
+//
+// Threading: pure functions over an immutable config snapshot; the regex cache is
+// internally locked.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <regex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "core/error_codes.hpp"
+
+namespace gyre {
+
+namespace config {
+struct config;
+struct channel_options;
+}  // namespace config
+
+struct channel_rules {
+  const config::channel_options* ns = nullptr;  // null: unknown namespace
+  std::string_view ns_name;                     // "" without namespace
+  std::string_view rest;                        // the name after "ns:" (whole name otherwise)
+  bool is_private = false;                      // starts with channel.private_prefix
+  bool user_limited = false;                    // ns allows it and the name has the boundary
+
+  // True when `user` is listed after the last user boundary of a user-limited channel.
+  bool lists_user(const config::config& cfg, std::string_view channel,
+                  std::string_view user) const;
+};
+
+// Resolves the namespace of `channel` (server-api.md §6).
+channel_rules resolve_channel(const config::config& cfg, std::string_view channel);
+
+// Compiled channel_regex patterns, shared by all loops.
+class regex_cache {
+ public:
+  // Full match of `text` against `pattern`; an invalid pattern never matches.
+  bool full_match(const std::string& pattern, std::string_view text);
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<const std::regex>> cache_;
+};
+
+// Name checks for a client subscribe: length, channel_regex or ASCII. Returns
+// errors::bad_request when the name is not acceptable.
+protocol_error check_channel_name(const config::config& cfg, const channel_rules& rules,
+                                  std::string_view channel, regex_cache& regexes);
+
+}  // namespace gyre

@@ -1,0 +1,191 @@
+// client: the protocol state machine of one connection (client-protocol.md §4), independent
+// of the transport that carries it.
+//
+// It decodes command batches, runs connect / subscribe / publish / ... with Centrifugo's
+// permission and option rules, writes replies and pushes into its outbox, receives
+// fan-out events from its shard, and drives its own timers (ping/pong, stale, expiry,
+// presence refresh, position checks) through one node of the shard's timer wheel.
+//
+// Invariants:
+// - Commands of a connection run strictly in order. A command that waits for an engine
+//   (async broker) parks the rest of the batch; the transport stops reading meanwhile.
+// - A subscribe reply is queued before any push of that channel: events that arrive while
+//   a subscription is being set up are buffered and merged by offset afterwards.
+// - The client is destroyed only when its transport is closed AND no engine callback is
+//   in flight (inflight_ == 0): callbacks may safely capture `this`.
+//
+// Memory: this object is part of every connection, so rarely used data lives in
+// `extra_`, allocated only when needed; an idle connected client is a few hundred bytes.
+//
+// Threading: every method runs on the event loop that owns the connection. Engine
+// callbacks that complete on other threads are posted back to that loop.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error_codes.hpp"
+#include "core/publication.hpp"
+#include "core/random.hpp"
+#include "hub/outbox.hpp"
+#include "hub/subscription.hpp"
+#include "hub/timer_wheel.hpp"
+#include "protocol/client_messages.hpp"
+#include "protocol/codec.hpp"
+
+namespace gyre {
+
+class shard;
+class node;
+class client_transport;
+class fanout_chunks;
+class prepared_event;
+struct channel_rules;
+
+// Options of a server-side subscription made by the API or a token.
+struct server_subscribe_options {
+  std::string channel;
+  int64_t expire_at = 0;
+  std::string info;  // chan_info
+  std::string data;
+  std::optional<stream_position> recover_since;
+  std::optional<bool> presence, join_leave, force_push_join_leave, force_recovery,
+      force_positioning;
+};
+
+class client {
+ public:
+  client(shard& s, client_transport& t, protocol::encoding enc);
+  client(const client&) = delete;
+  client& operator=(const client&) = delete;
+  ~client();
+
+  // ---- from the transport ----
+  // One transport message: a batch of commands. `frame` is followed by
+  // protocol::decode_padding readable bytes.
+  void on_frame(std::string_view frame);
+  // False while a command waits for an engine: the transport should not read more.
+  bool accepting_input() const { return busy_ == 0; }
+  // The connection is gone (socket closed, close handshake done or timed out). Returns
+  // true when the transport may destroy the connection now; otherwise the client calls
+  // client_transport::destroy() once its last engine callback has run.
+  bool on_transport_closed();
+  // The transport had to drop the connection for a transport-level reason (close code
+  // already sent); the client cleans up without sending anything.
+  void on_transport_error();
+
+  // ---- from the shard ----
+  void on_event(const std::shared_ptr<const prepared_event>& ev, subscription& sub,
+                fanout_chunks& chunks);
+  void run_deferred();
+  void on_timer(int64_t now_ms);
+
+  // ---- actions requested by the server API (on this loop) ----
+  void disconnect(gyre::disconnect d);
+  void server_unsubscribe(std::string_view channel, unsubscribe_code code);
+  void server_subscribe(server_subscribe_options opts);
+  // refresh API: expired=true disconnects as expired; otherwise sets expire_at/info.
+  void server_refresh(bool expired, int64_t expire_at, std::optional<std::string> info);
+  // Unicast message push.
+  void send_message(std::string_view data);
+
+  // ---- identity ----
+  std::string id() const { return uuid_to_string(id_); }
+  const uuid_bytes& id_bytes() const { return id_; }
+  const std::string& user() const { return user_; }
+  bool connected() const { return state_ == state::connected; }
+  protocol::encoding encoding() const { return encoding_; }
+  size_t subscription_count() const { return subs_.size(); }
+  bool is_subscribed(std::string_view channel) const { return find_sub(channel) != nullptr; }
+
+  // ---- for the shard and the transport ----
+  outbox& out() { return out_; }
+  timer_node& timer() { return timer_; }
+  client_transport& transport() { return transport_; }
+  bool dirty_ = false;     // in the shard's dirty list
+  bool deferred_ = false;  // in the shard's deferred list
+  uint32_t user_slot_ = 0; // index in the shard's per-user list
+
+ private:
+  enum class state : uint8_t {
+    initial,    // waiting for connect
+    connected,
+    failed,     // connect failed with an error reply: ignore input, wait for close
+    closing,    // disconnect requested, transport closing
+    closed,     // transport gone
+  };
+
+  struct extra;  // rarely used per-connection data
+  struct sub_setup;
+
+  // Commands.
+  void dispatch(protocol::command& cmd);
+  void resume_commands();
+  void handle_connect(uint32_t id, protocol::connect_request& req);
+  void handle_subscribe(uint32_t id, protocol::subscribe_request& req);
+  void handle_unsubscribe(uint32_t id, protocol::unsubscribe_request& req);
+  void handle_publish(uint32_t id, protocol::publish_request& req);
+  void handle_presence(uint32_t id, protocol::presence_request& req);
+  void handle_presence_stats(uint32_t id, protocol::presence_stats_request& req);
+  void handle_history(uint32_t id, protocol::history_request& req);
+  void handle_rpc(uint32_t id, protocol::rpc_request& req);
+  void handle_send(protocol::send_request& req);
+  void handle_refresh(uint32_t id, protocol::refresh_request& req);
+  void handle_sub_refresh(uint32_t id, protocol::sub_refresh_request& req);
+  void handle_pong();
+
+  // Subscriptions.
+  void start_subscription(std::unique_ptr<sub_setup> setup,
+                          std::function<void(result<protocol::subscribe_result>)> done);
+  void activate(subscription& sub);
+  void remove_subscription(subscription& sub, bool announce_leave);
+  subscription* find_sub(std::string_view channel) const;
+  void deliver_publication(const std::shared_ptr<const prepared_event>& ev, subscription& sub,
+                           fanout_chunks* chunks);
+  void lost_continuity(subscription& sub);
+  client_info info_for(const subscription* sub) const;
+
+  // Output.
+  void send_reply(const protocol::reply& r);
+  void send_error(uint32_t id, protocol_error e);
+  void send_bytes(std::string_view bytes);
+  void enqueue(out_chunk* c);
+  void schedule_flush();
+
+  // Async plumbing: run `f` on this loop (inline when already there).
+  void begin_async();
+  void end_async();
+  void release_inflight();
+  template <typename F>
+  void on_loop(F&& f);
+
+  // Timers.
+  void rearm_timer();
+  void cleanup();
+
+  shard& shard_;
+  client_transport& transport_;
+  outbox out_;
+  timer_node timer_;
+  std::unique_ptr<extra> extra_;
+  std::vector<std::unique_ptr<subscription>> subs_;
+  std::string user_;
+  uuid_bytes id_;
+  int64_t expire_at_ = 0;        // unix seconds, 0 = never
+  int64_t ping_due_ms_ = 0;      // next ping; while not connected: stale deadline
+  int64_t pong_due_ms_ = 0;      // 0 = no ping outstanding
+  int64_t maintenance_due_ms_ = 0;  // presence refresh / position check
+  uint32_t inflight_ = 0;
+  state state_ = state::initial;
+  protocol::encoding encoding_;
+  uint16_t busy_ = 0;  // commands waiting for an engine
+  bool client_side_refresh_ = false;
+  bool slow_ = false;
+  bool transport_closed_ = false;
+};
+
+}  // namespace gyre

@@ -1,0 +1,369 @@
+// node: process-wide hub state; see node.hpp.
+#include "hub/node.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+
+#include "auth/token_verifier.hpp"
+#include "config/config.hpp"
+#include "core/log.hpp"
+#include "core/random.hpp"
+#include "hub/prepared_event.hpp"
+
+#ifndef GYRE_VERSION
+#define GYRE_VERSION "0.1.0"
+#endif
+
+namespace gyre {
+
+namespace {
+
+int64_t ms_of(config::duration d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+}
+
+uint32_t seconds_of(config::duration d) {
+  return static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(d).count());
+}
+
+runtime_options make_options(const config::config& c) {
+  runtime_options o;
+  const auto& cc = c.client_;
+  o.queue_max_size = static_cast<size_t>(cc.queue_max_size_);
+  o.ping_interval_ms = ms_of(cc.ping_interval_);
+  o.pong_timeout_ms = ms_of(cc.pong_timeout_);
+  o.stale_close_delay_ms = ms_of(cc.stale_close_delay_);
+  o.expired_close_delay_ms = ms_of(cc.expired_close_delay_);
+  o.expired_sub_close_delay_ms = ms_of(cc.expired_sub_close_delay_);
+  o.presence_update_interval_ms = ms_of(cc.presence_update_interval_);
+  o.position_check_delay_ms = ms_of(cc.channel_position_check_delay_);
+  o.channel_limit = static_cast<uint32_t>(cc.channel_limit_);
+  o.history_max_publication_limit = static_cast<uint32_t>(cc.history_max_publication_limit_);
+  o.recovery_max_publication_limit = static_cast<uint32_t>(cc.recovery_max_publication_limit_);
+  o.user_connection_limit = static_cast<uint32_t>(cc.user_connection_limit_);
+  return o;
+}
+
+std::string default_node_name(const config::config& c) {
+  if (!c.node_.name_.empty()) return c.node_.name_;
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "gyre");
+  return std::string(host) + "_" + std::to_string(c.http_server_.port_);
+}
+
+}  // namespace
+
+node::metric_families::metric_families(metrics::registry& r)
+    : commands(r.add_counter("centrifugo_client_commands_total", "Client commands received by method.",
+                             {"method"})),
+      reply_errors(r.add_counter("centrifugo_client_num_reply_errors", "Error replies sent to clients.",
+                                 {"code"})),
+      disconnects(r.add_counter("centrifugo_client_num_server_disconnects",
+                                "Connections closed by the server, by code.", {"code"})),
+      accepted(r.add_counter("centrifugo_client_connections_accepted", "Connections accepted.",
+                             {"transport", "accept_protocol"})),
+      recover(r.add_counter("centrifugo_client_recover", "Recovery attempts by outcome.", {"recovered"})) {
+  static const char* names[13] = {"pong",     "connect", "subscribe", "unsubscribe",    "publish",
+                                  "presence", "presence_stats", "history", "ping", "send", "rpc",
+                                  "refresh", "sub_refresh"};
+  for (size_t i = 0; i < 13; ++i) command_counters[i] = &commands.with({names[i]});
+  recovered_yes = &recover.with({"yes"});
+  recovered_no = &recover.with({"no"});
+  sends = &r.add_counter("centrifugo_client_messages_sent_by_clients_total",
+                         "Asynchronous send commands received from clients.")
+               .get();
+  accepted_json = &accepted.with({"websocket", "json"});
+  accepted_protobuf = &accepted.with({"websocket", "protobuf"});
+}
+
+const std::string& node::version() {
+  static const std::string v = GYRE_VERSION;
+  return v;
+}
+
+node::node(std::shared_ptr<const config::config> cfg, broker& b, presence_manager& p, clock& clk,
+           metrics::registry& reg, unsigned shard_count)
+    : cfg_(std::move(cfg)),
+      opts_(make_options(*cfg_)),
+      broker_(b),
+      presence_(p),
+      clock_(clk),
+      uid_(uuid_v4()),
+      name_(default_node_name(*cfg_)),
+      started_unix_(clk.now_unix()),
+      metrics_(std::make_unique<metric_families>(reg)) {
+  if (shard_count == 0) shard_count = 1;
+  for (unsigned i = 0; i < shard_count; ++i)
+    shards_.push_back(std::make_unique<shard>(*this, i, clk.now_mono_ms()));
+
+  // Gauges and counters that live in the shards are summed at scrape time.
+  reg.add_collector([this](std::vector<metrics::collected_family>& out) {
+    int64_t conns = 0, subs = 0, chans = 0;
+    uint64_t sent = 0, received = 0;
+    for (auto& s : shards_) {
+      auto& c = s->counters();
+      conns += c.connections.load(std::memory_order_relaxed);
+      subs += c.subscriptions.load(std::memory_order_relaxed);
+      sent += c.messages_sent.load(std::memory_order_relaxed);
+      received += c.messages_received.load(std::memory_order_relaxed);
+    }
+    {
+      std::lock_guard lock(channels_mu_);
+      chans = static_cast<int64_t>(channel_refs_.size());
+    }
+    uint32_t users = 0;
+    {
+      std::lock_guard lock(users_mu_);
+      users = static_cast<uint32_t>(user_connections_.size());
+    }
+    auto gauge = [&](const char* name, const char* help, double v) {
+      metrics::collected_family f{name, help, metrics::kind::gauge, {}};
+      f.samples.push_back({"", {}, v});
+      out.push_back(std::move(f));
+    };
+    gauge("centrifugo_node_num_clients", "Connections on this node.", static_cast<double>(conns));
+    gauge("centrifugo_node_num_users", "Distinct users connected to this node.", users);
+    gauge("centrifugo_node_num_subscriptions", "Subscriptions on this node.", static_cast<double>(subs));
+    gauge("centrifugo_node_num_channels", "Channels with subscribers on this node.", static_cast<double>(chans));
+    metrics::collected_family sentf{"centrifugo_node_messages_sent_count",
+                                    "Messages queued to clients (replies and pushes).",
+                                    metrics::kind::counter, {}};
+    sentf.samples.push_back({"", {}, static_cast<double>(sent)});
+    out.push_back(std::move(sentf));
+    metrics::collected_family recvf{"centrifugo_node_messages_received_count",
+                                    "Commands received from clients.", metrics::kind::counter, {}};
+    recvf.samples.push_back({"", {}, static_cast<double>(received)});
+    out.push_back(std::move(recvf));
+    metrics::collected_family build{"centrifugo_node_build", "Node build information.",
+                                    metrics::kind::gauge, {}};
+    build.samples.push_back({"", {{"version", version()}}, 1});
+    out.push_back(std::move(build));
+  });
+}
+
+node::~node() = default;
+
+// ---------------------------------------------------------------------------- config
+
+std::shared_ptr<const config::config> node::cfg() const {
+  std::lock_guard lock(cfg_mu_);
+  return cfg_;
+}
+
+void node::set_verifiers(std::shared_ptr<const auth::token_verifier> connection,
+                         std::shared_ptr<const auth::token_verifier> subscription) {
+  std::lock_guard lock(cfg_mu_);
+  conn_verifier_ = std::move(connection);
+  sub_verifier_ = std::move(subscription);
+}
+
+std::shared_ptr<const auth::token_verifier> node::connection_verifier() const {
+  std::lock_guard lock(cfg_mu_);
+  return conn_verifier_;
+}
+
+std::shared_ptr<const auth::token_verifier> node::subscription_verifier() const {
+  std::lock_guard lock(cfg_mu_);
+  return sub_verifier_ ? sub_verifier_ : conn_verifier_;
+}
+
+void node::reload(std::shared_ptr<const config::config> cfg) {
+  std::lock_guard lock(cfg_mu_);
+  cfg_ = std::move(cfg);
+}
+
+// ---------------------------------------------------------------------------- broker events
+
+void node::post_to_all(std::shared_ptr<const prepared_event> ev) {
+  for (auto& s : shards_) s->post_event(ev);
+}
+
+void node::on_publication(std::shared_ptr<const delivered_publication> p) {
+  post_to_all(std::make_shared<const prepared_event>(std::move(p)));
+}
+
+void node::on_join(std::string_view channel, const client_info& info) {
+  post_to_all(std::make_shared<const prepared_event>(event_kind::join, std::string(channel), info));
+}
+
+void node::on_leave(std::string_view channel, const client_info& info) {
+  post_to_all(std::make_shared<const prepared_event>(event_kind::leave, std::string(channel), info));
+}
+
+void node::channel_added(std::string_view channel) {
+  bool first = false;
+  {
+    std::lock_guard lock(channels_mu_);
+    auto it = channel_refs_.find(channel);
+    if (it == channel_refs_.end()) {
+      channel_refs_.emplace(std::string(channel), 1);
+      first = true;
+    } else {
+      ++it->second;
+    }
+  }
+  if (first) broker_.subscribe(channel);
+}
+
+void node::channel_removed(std::string_view channel) {
+  bool last = false;
+  {
+    std::lock_guard lock(channels_mu_);
+    auto it = channel_refs_.find(channel);
+    if (it == channel_refs_.end()) return;
+    if (--it->second == 0) {
+      channel_refs_.erase(it);
+      last = true;
+    }
+  }
+  if (last) broker_.unsubscribe(channel);
+}
+
+publish_options node::publish_options_for(const config::channel_options& ns,
+                                          const config::config& cfg) const {
+  publish_options o;
+  if (ns.history_enabled()) {
+    o.history_size = static_cast<uint32_t>(ns.history_size_);
+    o.history_ttl_seconds = seconds_of(ns.history_ttl_);
+  }
+  o.history_meta_ttl_seconds =
+      seconds_of(ns.history_meta_ttl_.count() > 0 ? ns.history_meta_ttl_ : cfg.channel_.history_meta_ttl_);
+  o.use_delta = ns.delta_publish_;
+  return o;
+}
+
+// ---------------------------------------------------------------------------- actions
+
+void node::for_each_shard(std::function<void(shard&)> task, std::function<void()> done) {
+  auto remaining = std::make_shared<std::atomic<size_t>>(shards_.size());
+  auto shared_task = std::make_shared<std::function<void(shard&)>>(std::move(task));
+  auto shared_done = std::make_shared<std::function<void()>>(std::move(done));
+  for (auto& s : shards_) {
+    s->post_task([remaining, shared_task, shared_done](shard& sh) {
+      (*shared_task)(sh);
+      if (remaining->fetch_sub(1) == 1 && *shared_done) (*shared_done)();
+    });
+  }
+}
+
+namespace {
+// Clients of the shard that match the filter. Collected first: acting on them may change
+// the per-user list.
+std::vector<client*> matching(shard& s, const connection_filter& f) {
+  std::vector<client*> out;
+  const auto* list = s.clients_of(f.user);
+  if (!list) return out;
+  for (client* c : *list) {
+    std::string id = c->id();
+    if (!f.client.empty() && id != f.client) continue;
+    if (!f.session.empty() && id != f.session) continue;
+    bool spared = false;
+    for (const auto& w : f.whitelist) spared = spared || w == id;
+    if (!spared) out.push_back(c);
+  }
+  return out;
+}
+}  // namespace
+
+void node::disconnect(const connection_filter& f, gyre::disconnect d, std::function<void()> done) {
+  for_each_shard([f, d](shard& s) {
+    for (client* c : matching(s, f)) c->disconnect(d);
+    s.flush_dirty();
+  }, std::move(done));
+}
+
+void node::unsubscribe(const connection_filter& f, std::string channel, std::function<void()> done) {
+  for_each_shard([f, channel](shard& s) {
+    for (client* c : matching(s, f)) c->server_unsubscribe(channel, unsubscribes::server);
+    s.flush_dirty();
+  }, std::move(done));
+}
+
+void node::subscribe(const connection_filter& f, server_subscribe_options opts, std::function<void()> done) {
+  for_each_shard([f, opts](shard& s) {
+    for (client* c : matching(s, f)) c->server_subscribe(opts);
+    s.flush_dirty();
+  }, std::move(done));
+}
+
+void node::refresh(const connection_filter& f, bool expired, int64_t expire_at,
+                   std::optional<std::string> info, std::function<void()> done) {
+  for_each_shard([f, expired, expire_at, info](shard& s) {
+    for (client* c : matching(s, f)) c->server_refresh(expired, expire_at, info);
+    s.flush_dirty();
+  }, std::move(done));
+}
+
+void node::channels(std::function<void(std::map<std::string, uint32_t>)> done) {
+  struct gather {
+    std::mutex mu;
+    std::map<std::string, uint32_t> counts;
+  };
+  auto g = std::make_shared<gather>();
+  for_each_shard(
+      [g](shard& s) {
+        std::vector<std::pair<std::string, uint32_t>> local;
+        s.for_each_channel([&](const std::string& ch, size_t n) { local.emplace_back(ch, static_cast<uint32_t>(n)); });
+        std::lock_guard lock(g->mu);
+        for (auto& [ch, n] : local) g->counts[ch] += n;
+      },
+      [g, done = std::move(done)] { done(std::move(g->counts)); });
+}
+
+void node::info(std::function<void(std::vector<node_info_entry>)> done) {
+  node_info_entry e;
+  e.uid = uid_;
+  e.name = name_;
+  e.version = version();
+  int64_t conns = 0, subs = 0;
+  for (auto& s : shards_) {
+    conns += s->counters().connections.load(std::memory_order_relaxed);
+    subs += s->counters().subscriptions.load(std::memory_order_relaxed);
+  }
+  e.num_clients = static_cast<uint32_t>(std::max<int64_t>(conns, 0));
+  e.num_subs = static_cast<uint32_t>(std::max<int64_t>(subs, 0));
+  {
+    std::lock_guard lock(channels_mu_);
+    e.num_channels = static_cast<uint32_t>(channel_refs_.size());
+  }
+  {
+    std::lock_guard lock(users_mu_);
+    e.num_users = static_cast<uint32_t>(user_connections_.size());
+  }
+  e.uptime_seconds = clock_.now_unix() - started_unix_;
+  done({e});
+}
+
+uint32_t node::user_connection_count(std::string_view user) const {
+  std::lock_guard lock(users_mu_);
+  auto it = user_connections_.find(user);
+  return it == user_connections_.end() ? 0 : it->second;
+}
+
+void node::user_connected(std::string_view user) {
+  if (user.empty()) return;
+  std::lock_guard lock(users_mu_);
+  auto it = user_connections_.find(user);
+  if (it == user_connections_.end()) user_connections_.emplace(std::string(user), 1);
+  else ++it->second;
+}
+
+void node::user_disconnected(std::string_view user) {
+  if (user.empty()) return;
+  std::lock_guard lock(users_mu_);
+  auto it = user_connections_.find(user);
+  if (it == user_connections_.end()) return;
+  if (--it->second == 0) user_connections_.erase(it);
+}
+
+void node::shutdown(std::function<void()> done) {
+  for_each_shard([](shard& s) {
+    std::vector<client*> all;
+    s.for_each_client([&](client& c) { all.push_back(&c); });
+    for (client* c : all) c->disconnect(disconnects::shutdown);
+    s.flush_dirty();
+  }, std::move(done));
+}
+
+}  // namespace gyre

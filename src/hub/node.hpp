@@ -1,0 +1,208 @@
+// node: the process-wide part of the hub. Owns the shards (one per event loop), holds the
+// current configuration snapshot, the engines (broker, presence manager), the token
+// verifiers and the metrics, and turns broker events into prepared events for the shards.
+//
+// It is also where operations that concern many connections start (the server API's
+// subscribe / unsubscribe / disconnect / refresh, channels, info): they are posted to every
+// shard and their results gathered.
+//
+// Threading: methods may be called from any thread unless marked otherwise. The config
+// snapshot is replaced atomically on reload; readers hold a shared_ptr for as long as they
+// use it.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "broker/broker.hpp"
+#include "broker/presence_manager.hpp"
+#include "core/clock.hpp"
+#include "core/metrics.hpp"
+#include "core/publication.hpp"
+#include "hub/channel_rules.hpp"
+#include "hub/client.hpp"
+#include "hub/shard.hpp"
+
+namespace gyre {
+
+namespace config {
+struct config;
+struct channel_options;
+}  // namespace config
+namespace auth {
+class token_verifier;
+}
+
+// Values read on hot or frequent paths, copied out of the config once.
+struct runtime_options {
+  size_t queue_max_size = 1 << 20;
+  int64_t ping_interval_ms = 25'000;
+  int64_t pong_timeout_ms = 8'000;
+  int64_t stale_close_delay_ms = 10'000;
+  int64_t expired_close_delay_ms = 25'000;
+  int64_t expired_sub_close_delay_ms = 25'000;
+  int64_t presence_update_interval_ms = 27'000;
+  int64_t position_check_delay_ms = 40'000;
+  uint32_t channel_limit = 128;
+  uint32_t history_max_publication_limit = 300;
+  uint32_t recovery_max_publication_limit = 300;
+  uint32_t user_connection_limit = 0;
+  // Events buffered per subscription while its subscribe is in flight.
+  uint32_t subscribe_buffer_limit = 4096;
+};
+
+struct node_info_entry {
+  std::string uid;
+  std::string name;
+  std::string version;
+  uint32_t num_clients = 0;
+  uint32_t num_users = 0;
+  uint32_t num_subs = 0;
+  uint32_t num_channels = 0;
+  int64_t uptime_seconds = 0;
+};
+
+// Which connections an API action applies to (server-api.md §7.3-7.6).
+struct connection_filter {
+  std::string user;     // "" = anonymous connections
+  std::string client;   // "" = any client of the user
+  std::string session;  // "" = any session (sessions are clients on bidirectional transports)
+  std::vector<std::string> whitelist;  // client ids left alone (disconnect)
+};
+
+class node final : public broker_event_handler {
+ public:
+  node(std::shared_ptr<const config::config> cfg, broker& b, presence_manager& p, clock& clk,
+       metrics::registry& metrics, unsigned shard_count);
+  ~node() override;
+
+  // ---- configuration ----
+  std::shared_ptr<const config::config> cfg() const;
+  const runtime_options& opts() const { return opts_; }
+  void set_verifiers(std::shared_ptr<const auth::token_verifier> connection,
+                     std::shared_ptr<const auth::token_verifier> subscription);
+  std::shared_ptr<const auth::token_verifier> connection_verifier() const;
+  std::shared_ptr<const auth::token_verifier> subscription_verifier() const;
+  // Replaces the config (SIGHUP): channel options and verifiers; listeners stay.
+  void reload(std::shared_ptr<const config::config> cfg);
+
+  regex_cache& regexes() { return regexes_; }
+
+  // ---- identity ----
+  const std::string& uid() const { return uid_; }
+  const std::string& name() const { return name_; }
+  static const std::string& version();
+  clock& time() const { return clock_; }
+
+  // ---- engines ----
+  broker& engine() { return broker_; }
+  presence_manager& presence() { return presence_; }
+
+  // ---- shards ----
+  unsigned shard_count() const { return static_cast<unsigned>(shards_.size()); }
+  shard& shard_at(unsigned i) { return *shards_[i]; }
+
+  // A shard got its first local subscriber of `channel` / lost its last one.
+  void channel_added(std::string_view channel);
+  void channel_removed(std::string_view channel);
+
+  // ---- broker_event_handler ----
+  void on_publication(std::shared_ptr<const delivered_publication> p) override;
+  void on_join(std::string_view channel, const client_info& info) override;
+  void on_leave(std::string_view channel, const client_info& info) override;
+
+  // ---- publishing (client publishes and the server API) ----
+  // Builds broker options from the channel's namespace: history, meta TTL, delta.
+  publish_options publish_options_for(const config::channel_options& ns,
+                                      const config::config& cfg) const;
+
+  // ---- actions over connections (server API) ----
+  void disconnect(const connection_filter& f, gyre::disconnect d, std::function<void()> done);
+  void unsubscribe(const connection_filter& f, std::string channel, std::function<void()> done);
+  void subscribe(const connection_filter& f, server_subscribe_options opts,
+                 std::function<void()> done);
+  void refresh(const connection_filter& f, bool expired, int64_t expire_at,
+               std::optional<std::string> info, std::function<void()> done);
+  // Channels with at least one local subscriber and their subscriber counts.
+  void channels(std::function<void(std::map<std::string, uint32_t>)> done);
+  // This node's entry for the info API.
+  void info(std::function<void(std::vector<node_info_entry>)> done);
+  // Connections of a user on this node (single_connection, user_connection_limit).
+  uint32_t user_connection_count(std::string_view user) const;
+  void user_connected(std::string_view user);
+  void user_disconnected(std::string_view user);
+
+  // Disconnects every client (shutdown) and waits until the shards report done.
+  void shutdown(std::function<void()> done);
+
+  // ---- metrics ----
+  struct metric_families;
+  metric_families& metrics() { return *metrics_; }
+
+ private:
+  // Runs `task` on every shard; `done` runs once all have finished.
+  void for_each_shard(std::function<void(shard&)> task, std::function<void()> done);
+  void post_to_all(std::shared_ptr<const prepared_event> ev);
+
+  mutable std::mutex cfg_mu_;
+  std::shared_ptr<const config::config> cfg_;
+  std::shared_ptr<const auth::token_verifier> conn_verifier_;
+  std::shared_ptr<const auth::token_verifier> sub_verifier_;
+  runtime_options opts_;
+
+  broker& broker_;
+  presence_manager& presence_;
+  clock& clock_;
+  std::string uid_;
+  std::string name_;
+  int64_t started_unix_;
+
+  std::vector<std::unique_ptr<shard>> shards_;
+
+  std::mutex channels_mu_;
+  std::map<std::string, uint32_t, std::less<>> channel_refs_;  // shards holding the channel
+
+  mutable std::mutex users_mu_;
+  std::map<std::string, uint32_t, std::less<>> user_connections_;
+
+  std::unique_ptr<metric_families> metrics_;
+  regex_cache regexes_;
+};
+
+// Metric families the hub updates (names and labels as Centrifugo exposes them). The
+// per-command counters are resolved once so that counting a command is one atomic add.
+struct node::metric_families {
+  explicit metric_families(metrics::registry& r);
+
+  void count_command(protocol::command_kind k) { command_counters[static_cast<size_t>(k)]->inc(); }
+  void count_reply_error(uint32_t code) { reply_errors.with({std::to_string(code)}).inc(); }
+  void count_disconnect(uint32_t code) { disconnects.with({std::to_string(code)}).inc(); }
+  void count_recover(bool recovered) { (recovered ? recovered_yes : recovered_no)->inc(); }
+  void count_send() { sends->inc(); }
+  void connection_accepted(std::string_view transport, protocol::encoding enc) {
+    (enc == protocol::encoding::json ? accepted_json : accepted_protobuf)->inc();
+    (void)transport;
+  }
+
+  metrics::family<metrics::counter>& commands;      // by method
+  metrics::family<metrics::counter>& reply_errors;  // by code
+  metrics::family<metrics::counter>& disconnects;   // by code
+  metrics::family<metrics::counter>& accepted;      // by transport, accept_protocol
+  metrics::family<metrics::counter>& recover;       // by recovered
+  metrics::counter* command_counters[13] = {};
+  metrics::counter* recovered_yes = nullptr;
+  metrics::counter* recovered_no = nullptr;
+  metrics::counter* sends = nullptr;
+  metrics::counter* accepted_json = nullptr;
+  metrics::counter* accepted_protobuf = nullptr;
+};
+
+}  // namespace gyre

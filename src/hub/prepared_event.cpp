@@ -1,0 +1,70 @@
+// prepared_event: lazily computed, shared encodings; see prepared_event.hpp.
+#include "hub/prepared_event.hpp"
+
+#include "core/utf8.hpp"
+#include "protocol/fossil.hpp"
+
+namespace gyre {
+
+prepared_event::prepared_event(std::shared_ptr<const delivered_publication> p)
+    : kind_(event_kind::publication), channel_(p->channel), pub_(std::move(p)) {}
+
+prepared_event::prepared_event(event_kind kind, std::string channel, client_info info)
+    : kind_(kind), channel_(std::move(channel)), info_(std::move(info)) {}
+
+const std::string& prepared_event::patch_bytes() const {
+  std::call_once(patch_once_, [this] {
+    if (!pub_ || !pub_->use_delta || !pub_->prev_data) return;
+    patch_ = protocol::fossil_delta(*pub_->prev_data, pub_->pub.data);
+    patch_ok_ = protocol::delta_worth_sending(patch_.size(), pub_->pub.data.size());
+  });
+  return patch_;
+}
+
+bool prepared_event::has_patch(protocol::encoding enc) const {
+  const auto& s = slots_[static_cast<size_t>(enc)][static_cast<size_t>(pub_variant::patch)];
+  encoded(enc, pub_variant::patch);
+  return s.is_patch;
+}
+
+const shared_buffer& prepared_event::encoded(protocol::encoding enc, pub_variant v) const {
+  slot& s = slots_[static_cast<size_t>(enc)][static_cast<size_t>(v)];
+  std::call_once(s.once, [&] { compute(enc, v, s); });
+  return s.bytes;
+}
+
+void prepared_event::compute(protocol::encoding enc, pub_variant v, slot& s) const {
+  const protocol::codec& c = protocol::codec_for(enc);
+  const bool json = enc == protocol::encoding::json;
+  std::string out;
+  switch (kind_) {
+    case event_kind::join:
+      c.encode_join_push(channel_, info_, protocol::push_envelope::reply, out);
+      break;
+    case event_kind::leave:
+      c.encode_leave_push(channel_, info_, protocol::push_envelope::reply, out);
+      break;
+    case event_kind::publication: {
+      const publication& p = pub_->pub;
+      protocol::pub_encoding how;
+      std::string_view data = p.data;
+      if (v == pub_variant::patch) {
+        const std::string& patch = patch_bytes();
+        bool usable = patch_ok_ && (!json || is_valid_utf8(patch));
+        if (usable) {
+          data = patch;
+          how.patch = true;
+          s.is_patch = true;
+        }
+        how.json_string = json;
+      } else if (v == pub_variant::full_string) {
+        how.json_string = json;
+      }
+      c.encode_pub_push(channel_, p, data, how, protocol::push_envelope::reply, out);
+      break;
+    }
+  }
+  s.bytes = shared_buffer::copy_of(out);
+}
+
+}  // namespace gyre

@@ -1,0 +1,187 @@
+// shard: per-loop registry, inbox and fan-out; see shard.hpp.
+#include "hub/shard.hpp"
+
+#include <algorithm>
+
+#include "hub/client.hpp"
+#include "hub/client_transport.hpp"
+#include "hub/node.hpp"
+
+namespace gyre {
+
+shard::shard(node& n, unsigned index, int64_t now_ms) : node_(n), index_(index), wheel_(now_ms) {}
+
+shard::~shard() = default;
+
+// ---------------------------------------------------------------------------- inbox
+
+void shard::post_event(std::shared_ptr<const prepared_event> ev) {
+  bool wake = false;
+  {
+    std::lock_guard lock(inbox_mu_);
+    inbox_.emplace_back(std::move(ev));
+    if (!wake_pending_) wake_pending_ = wake = true;
+  }
+  if (wake && wake_) wake_();
+}
+
+void shard::post_task(task t) {
+  bool wake = false;
+  {
+    std::lock_guard lock(inbox_mu_);
+    inbox_.emplace_back(std::move(t));
+    if (!wake_pending_) wake_pending_ = wake = true;
+  }
+  if (wake && wake_) wake_();
+}
+
+void shard::drain_inbox() {
+  {
+    std::lock_guard lock(inbox_mu_);
+    draining_.swap(inbox_);
+    wake_pending_ = false;
+  }
+  for (auto& item : draining_) {
+    if (auto* ev = std::get_if<std::shared_ptr<const prepared_event>>(&item)) {
+      deliver(*ev);
+    } else {
+      std::get<task>(item)(*this);
+    }
+    // Deferred work runs between items: a task never sees a half-processed fan-out.
+    if (!deferred_.empty()) run_deferred();
+  }
+  draining_.clear();
+  // Keep the drain vector from holding a huge capacity after a burst.
+  if (draining_.capacity() > 4096) draining_.shrink_to_fit();
+  flush_dirty();
+}
+
+void shard::deliver(const std::shared_ptr<const prepared_event>& ev) {
+  auto it = channels_.find(ev->channel());
+  if (it == channels_.end()) return;
+  fanout_chunks chunks(pool_, *ev);
+  // The list cannot change during this loop: clients only defer their reactions.
+  for (subscription* sub : it->second.subs) sub->owner->on_event(ev, *sub, chunks);
+}
+
+// ---------------------------------------------------------------------------- timers
+
+void shard::tick(int64_t now_ms) {
+  wheel_.advance(now_ms, [now_ms](timer_node& n) { static_cast<client*>(n.owner)->on_timer(now_ms); });
+  if (!deferred_.empty()) run_deferred();
+  flush_dirty();
+}
+
+// ---------------------------------------------------------------------------- registry
+
+bool shard::add_subscription(std::string_view channel, subscription& sub) {
+  auto it = channels_.find(channel);
+  bool created = false;
+  if (it == channels_.end()) {
+    it = channels_.emplace(std::string(channel), channel_entry{}).first;
+    created = true;
+    counters_.channels.fetch_add(1, std::memory_order_relaxed);
+  }
+  sub.channel = &it->first;
+  sub.slot = static_cast<uint32_t>(it->second.subs.size());
+  it->second.subs.push_back(&sub);
+  return created;
+}
+
+bool shard::remove_subscription(subscription& sub) {
+  auto it = channels_.find(*sub.channel);
+  if (it == channels_.end()) return false;
+  auto& subs = it->second.subs;
+  uint32_t slot = sub.slot;
+  if (slot < subs.size() && subs[slot] == &sub) {
+    subs[slot] = subs.back();
+    subs[slot]->slot = slot;
+    subs.pop_back();
+  }
+  if (subs.empty()) {
+    channels_.erase(it);
+    counters_.channels.fetch_sub(1, std::memory_order_relaxed);
+    sub.channel = nullptr;
+    return true;
+  }
+  return false;
+}
+
+size_t shard::local_subscriber_count(std::string_view channel) const {
+  auto it = channels_.find(channel);
+  return it == channels_.end() ? 0 : it->second.subs.size();
+}
+
+// ---------------------------------------------------------------------------- connections
+
+void shard::attach(client&) { counters_.connections.fetch_add(1, std::memory_order_relaxed); }
+
+void shard::detach(client& c) {
+  counters_.connections.fetch_sub(1, std::memory_order_relaxed);
+  if (c.dirty_) std::replace(dirty_.begin(), dirty_.end(), &c, static_cast<client*>(nullptr));
+  if (c.deferred_) std::replace(deferred_.begin(), deferred_.end(), &c, static_cast<client*>(nullptr));
+}
+
+const std::vector<client*>* shard::clients_of(std::string_view user) const {
+  auto it = users_.find(user);
+  return it == users_.end() ? nullptr : &it->second;
+}
+
+void shard::index_user(client& c) {
+  auto it = users_.find(c.user());
+  if (it == users_.end()) it = users_.emplace(c.user(), std::vector<client*>{}).first;
+  c.user_slot_ = static_cast<uint32_t>(it->second.size());
+  it->second.push_back(&c);
+}
+
+void shard::unindex_user(client& c) {
+  auto it = users_.find(c.user());
+  if (it == users_.end()) return;
+  auto& v = it->second;
+  uint32_t slot = c.user_slot_;
+  if (slot < v.size() && v[slot] == &c) {
+    v[slot] = v.back();
+    v[slot]->user_slot_ = slot;
+    v.pop_back();
+  }
+  if (v.empty()) users_.erase(it);
+}
+
+// ---------------------------------------------------------------------------- output
+
+void shard::mark_dirty(client& c) {
+  if (c.dirty_) return;
+  c.dirty_ = true;
+  dirty_.push_back(&c);
+}
+
+void shard::flush_dirty() {
+  // A flush can make a client close, which can make other clients dirty: loop until done.
+  for (size_t i = 0; i < dirty_.size(); ++i) {
+    client* c = dirty_[i];
+    if (!c) continue;
+    c->dirty_ = false;
+    dirty_[i] = nullptr;
+    c->transport().flush();
+  }
+  dirty_.clear();
+}
+
+void shard::defer(client& c) {
+  if (c.deferred_) return;
+  c.deferred_ = true;
+  deferred_.push_back(&c);
+}
+
+void shard::run_deferred() {
+  for (size_t i = 0; i < deferred_.size(); ++i) {
+    client* c = deferred_[i];
+    if (!c) continue;
+    c->deferred_ = false;
+    deferred_[i] = nullptr;
+    c->run_deferred();
+  }
+  deferred_.clear();
+}
+
+}  // namespace gyre

@@ -1,0 +1,56 @@
+// subscription: one connection's subscription to one channel, as the fan-out sees it.
+//
+// Owned by its client; the shard's channel registry points to it while it is registered.
+// Invariant: a registered subscription appears exactly once in its channel's subscriber
+// list, at index `slot`.
+// Threading: touched only by the event loop that owns the client.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/publication.hpp"
+
+namespace gyre {
+
+class client;
+class prepared_event;
+namespace protocol {
+class compiled_filter;
+}
+
+struct subscription {
+  enum class phase : uint8_t {
+    subscribing,  // registered, reply not yet sent: events are buffered
+    subscribed,   // live delivery
+    closing,      // being removed; receives nothing
+  };
+
+  client* owner = nullptr;
+  const std::string* channel = nullptr;  // the registry's key, stable while registered
+  uint32_t slot = 0;                     // index in the channel's subscriber list
+  phase state = phase::subscribing;
+
+  bool server_side = false;    // from token/API/personal channel, not a client subscribe
+  bool positioned = false;     // track offsets, detect gaps
+  bool recoverable = false;
+  bool push_join_leave = false;  // deliver join/leave pushes
+  bool emit_presence = false;    // keep presence for this subscriber
+  bool emit_join_leave = false;  // announce this subscriber's join/leave to the channel
+  bool delta = false;            // fossil delta negotiated
+  bool delta_ready = false;      // client holds a base (got a publication since subscribe)
+  bool broken = false;           // lost continuity: to be unsubscribed (insufficient state)
+
+  uint64_t offset = 0;  // last offset delivered (positioned)
+  std::string epoch;
+  int64_t expire_at = 0;  // unix seconds, 0 = never (subscription token expiry)
+  int64_t last_pub_ms = 0;  // for the periodic position check
+  std::string chan_info;
+  std::shared_ptr<const protocol::compiled_filter> filter;
+  // Events received while subscribing, delivered after the subscribe reply.
+  std::unique_ptr<std::vector<std::shared_ptr<const prepared_event>>> pending;
+};
+
+}  // namespace gyre

@@ -1,0 +1,312 @@
+// http_server implementation; see http_server.hpp.
+#include "transport/http_server.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+
+#include "core/glob.hpp"
+#include "core/log.hpp"
+#include "hub/shard.hpp"
+#include "transport/event_loop.hpp"
+#include "transport/ws_connection.hpp"
+#include "transport/ws_handshake.hpp"
+
+namespace gyre {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using tcp_acceptor = asio::basic_socket_acceptor<tcp, asio::io_context::executor_type>;
+
+bool origin_allowed(const std::vector<std::string>& allowed, std::string_view origin) {
+  if (origin.empty()) return true;
+  std::string lower(origin);
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  for (const auto& pattern : allowed) {
+    if (pattern == "*") return true;
+    std::string p = pattern;
+    std::transform(p.begin(), p.end(), p.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (glob_match(p, lower)) return true;
+  }
+  return false;
+}
+
+namespace {
+
+constexpr auto header_timeout = std::chrono::seconds(10);
+constexpr auto idle_timeout = std::chrono::seconds(60);
+
+std::string joined_header(const http::request<http::string_body>& req, std::string_view name) {
+  std::string out;
+  for (auto it = req.find(name); it != req.end() && beast::iequals(it->name_string(), name); ++it) {
+    if (!out.empty()) out += ", ";
+    out.append(it->value().data(), it->value().size());
+  }
+  return out;
+}
+
+class http_session : public std::enable_shared_from_this<http_session> {
+ public:
+  http_session(event_loop& loop, tcp_socket socket, const http_server_options& opts)
+      : loop_(loop), socket_(std::move(socket)), timer_(loop.io()), opts_(opts) {}
+
+  void start() { read(); }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(opts_.max_body_size);
+    parser_->header_limit(16 * 1024);
+    timer_.expires_after(buffer_.size() == 0 && requests_ > 0 ? idle_timeout : header_timeout);
+    timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (!ec) {
+        boost::system::error_code ignored;
+        self->socket_.close(ignored);
+      }
+    });
+    http::async_read(socket_, buffer_, *parser_,
+                     [self = shared_from_this()](const boost::system::error_code& ec, size_t) { self->on_read(ec); });
+  }
+
+  void on_read(const boost::system::error_code& ec) {
+    timer_.cancel();
+    if (ec) {
+      if (ec == http::error::body_limit) return write_raw(413, "Request Entity Too Large\n", true);
+      // A malformed request gets a 400; a closed or timed-out connection just ends.
+      if (ec != http::error::end_of_stream && ec.category() == make_error_code(http::error::bad_target).category())
+        return write_raw(400, "Bad Request\n", true);
+      boost::system::error_code ignored;
+      socket_.close(ignored);
+      return;
+    }
+    ++requests_;
+    auto& req = parser_->get();
+    std::string_view target(req.target().data(), req.target().size());
+    std::string_view path = target.substr(0, target.find('?'));
+    if (opts_.websocket_enabled && path == opts_.websocket_path) return upgrade(req, target);
+    for (const auto& route : opts_.routes) {
+      bool match = path == route.path ||
+                   (route.prefix && path.size() > route.path.size() && path.starts_with(route.path) &&
+                    (path[route.path.size()] == '/' || route.path.ends_with("/")));
+      if (!match) continue;
+      http_request r;
+      r.method = std::string(req.method_string());
+      r.path = std::string(path);
+      if (target.size() > path.size()) r.query = std::string(target.substr(path.size() + 1));
+      for (const auto& f : req) {
+        std::string name(f.name_string());
+        std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+        r.headers.emplace_back(std::move(name), std::string(f.value()));
+      }
+      r.body = std::move(req.body());
+      boost::system::error_code rec;
+      auto ep = socket_.remote_endpoint(rec);
+      if (!rec) r.remote_address = ep.address().to_string();
+      keep_alive_ = req.keep_alive();
+      route.handler->handle(std::move(r), [self = shared_from_this()](http_response resp) {
+        asio::post(self->loop_.io(), [self, resp = std::move(resp)]() mutable { self->write(std::move(resp)); });
+      });
+      return;
+    }
+    keep_alive_ = req.keep_alive();
+    write(http_response::text(404, "404 page not found\n"));
+  }
+
+  void upgrade(http::request<http::string_body>& req, std::string_view target) {
+    std::string upgrade_h = joined_header(req, "Upgrade");
+    std::string connection_h = joined_header(req, "Connection");
+    std::string version_h = joined_header(req, "Sec-WebSocket-Version");
+    std::string key_h = joined_header(req, "Sec-WebSocket-Key");
+    std::string protocols_h = joined_header(req, "Sec-WebSocket-Protocol");
+    std::string method(req.method_string());
+    ws::upgrade_request ur;
+    ur.method = method;
+    ur.http_version = req.version();
+    ur.upgrade = upgrade_h;
+    ur.connection = connection_h;
+    ur.version = version_h;
+    ur.key = key_h;
+    ur.protocols = protocols_h;
+    if (auto e = ws::validate_upgrade(ur); e != ws::handshake_error::none)
+      return write_string(ws::render_handshake_error(e));
+    std::string origin = joined_header(req, "Origin");
+    if (!origin_allowed(opts_.allowed_origins, origin)) {
+      log::info("request Origin is not allowed: {}", origin);
+      return write_string(ws::render_http_error(403, "Forbidden\n"));
+    }
+    std::string_view subprotocol = ws::select_subprotocol(protocols_h);
+    if (!protocols_h.empty() && subprotocol.empty())
+      return write_string(ws::render_http_error(400, "unsupported subprotocol\n"));
+    protocol::encoding enc = protocol::encoding::json;
+    if (subprotocol == "centrifuge-protobuf") enc = protocol::encoding::protobuf;
+    std::string_view query = target.size() > target.find('?') ? target.substr(target.find('?') + 1) : std::string_view{};
+    http_request qr;
+    qr.query = std::string(query);
+    if (qr.query_param("format") == "protobuf" || qr.query_param("cf_protocol") == "protobuf")
+      enc = protocol::encoding::protobuf;
+    ws_connection_options wo;
+    wo.max_message_size = opts_.websocket_message_size_limit;
+    if (!opts_.user_id_http_header.empty()) {
+      wo.user_id_header = opts_.user_id_http_header;
+      wo.user_id_value = joined_header(req, opts_.user_id_http_header);
+    }
+    std::string handshake = ws::render_switching_protocols(ws::compute_accept_key(key_h), subprotocol);
+    auto leftover = buffer_.data();
+    std::string rest(static_cast<const char*>(leftover.data()), leftover.size());
+    parser_.reset();
+    ws_connection::start(loop_.hub(), std::move(socket_), enc, std::move(handshake), std::move(rest), std::move(wo));
+  }
+
+  void write_raw(unsigned status, std::string body, bool close) {
+    keep_alive_ = !close;
+    write(http_response::text(status, std::move(body)));
+  }
+
+  void write_string(std::string raw) {
+    auto buf = std::make_shared<std::string>(std::move(raw));
+    asio::async_write(socket_, asio::buffer(*buf), [self = shared_from_this(), buf](const boost::system::error_code&, size_t) {
+      boost::system::error_code ignored;
+      self->socket_.shutdown(tcp::socket::shutdown_send, ignored);
+      self->socket_.close(ignored);
+    });
+  }
+
+  void write(http_response r) {
+    auto res = std::make_shared<http::response<http::string_body>>();
+    res->version(11);
+    res->result(r.status);
+    for (auto& [k, v] : r.headers) res->set(k, v);
+    res->body() = std::move(r.body);
+    res->keep_alive(keep_alive_);
+    res->prepare_payload();
+    http::async_write(socket_, *res, [self = shared_from_this(), res](const boost::system::error_code& ec, size_t) {
+      if (ec || !self->keep_alive_) {
+        boost::system::error_code ignored;
+        self->socket_.shutdown(tcp::socket::shutdown_send, ignored);
+        self->socket_.close(ignored);
+        return;
+      }
+      self->read();
+    });
+  }
+
+  event_loop& loop_;
+  tcp_socket socket_;
+  asio::steady_timer timer_;
+  const http_server_options& opts_;
+  beast::flat_buffer buffer_{4096};
+  std::optional<http::request_parser<http::string_body>> parser_;
+  bool keep_alive_ = true;
+  uint32_t requests_ = 0;
+};
+
+// One acceptor per loop.
+class listener {
+ public:
+  listener(event_loop& loop, const http_server_options& opts) : loop_(loop), acceptor_(loop.io()), opts_(opts) {}
+
+  std::string open(const tcp::endpoint& ep) {
+    boost::system::error_code ec;
+    acceptor_.open(ep.protocol(), ec);
+    if (ec) return ec.message();
+    acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    int one = 1;
+    ::setsockopt(acceptor_.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    acceptor_.bind(ep, ec);
+    if (ec) return ec.message();
+    acceptor_.listen(4096, ec);
+    if (ec) return ec.message();
+    return {};
+  }
+
+  uint16_t port() const {
+    boost::system::error_code ec;
+    return acceptor_.local_endpoint(ec).port();
+  }
+
+  void start() {
+    asio::post(loop_.io(), [this] { accept(); });
+  }
+
+  void close() {
+    asio::post(loop_.io(), [this] {
+      boost::system::error_code ec;
+      acceptor_.close(ec);
+    });
+  }
+
+ private:
+  void accept() {
+    acceptor_.async_accept([this](const boost::system::error_code& ec, tcp_socket socket) {
+      if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+      if (!ec) {
+        std::make_shared<http_session>(loop_, std::move(socket), opts_)->start();
+      } else if (ec == asio::error::no_descriptors) {
+        // Out of file descriptors: back off briefly instead of spinning.
+        log::warn("accept: {}", ec.message());
+        auto t = std::make_shared<asio::steady_timer>(loop_.io(), std::chrono::milliseconds(100));
+        t->async_wait([this, t](const boost::system::error_code&) { accept(); });
+        return;
+      }
+      accept();
+    });
+  }
+
+  event_loop& loop_;
+  tcp_acceptor acceptor_;
+  const http_server_options& opts_;
+};
+
+}  // namespace
+
+struct http_server::impl {
+  std::vector<event_loop*> loops;
+  http_server_options opts;
+  std::vector<std::unique_ptr<listener>> listeners;
+};
+
+http_server::http_server(std::vector<event_loop*> loops, http_server_options opts)
+    : impl_(std::make_unique<impl>()) {
+  impl_->loops = std::move(loops);
+  impl_->opts = std::move(opts);
+}
+
+http_server::~http_server() = default;
+
+std::string http_server::start() {
+  boost::system::error_code ec;
+  asio::ip::address addr = impl_->opts.address.empty() ? asio::ip::address(asio::ip::address_v6::any())
+                                                        : asio::ip::make_address(impl_->opts.address, ec);
+  if (ec) return "invalid address " + impl_->opts.address + ": " + ec.message();
+  uint16_t port = impl_->opts.port;
+  for (event_loop* loop : impl_->loops) {
+    auto l = std::make_unique<listener>(*loop, impl_->opts);
+    std::string err = l->open(tcp::endpoint(addr, port));
+    if (!err.empty() && impl_->opts.address.empty() && impl_->listeners.empty()) {
+      // No IPv6 on this machine: fall back to IPv4.
+      addr = asio::ip::address_v4::any();
+      l = std::make_unique<listener>(*loop, impl_->opts);
+      err = l->open(tcp::endpoint(addr, port));
+    }
+    if (!err.empty()) return "listen on " + addr.to_string() + ":" + std::to_string(port) + ": " + err;
+    if (port == 0) port = l->port();  // port 0: every loop shares the first one's port
+    impl_->listeners.push_back(std::move(l));
+  }
+  bound_port_ = port;
+  for (auto& l : impl_->listeners) l->start();
+  return {};
+}
+
+void http_server::stop() {
+  for (auto& l : impl_->listeners) l->close();
+}
+
+}  // namespace gyre

@@ -1,0 +1,62 @@
+// http_server: the HTTP/1.1 listener of Gyre. One acceptor per event loop on the same
+// port (SO_REUSEPORT): the kernel spreads new connections over the loops and each
+// connection stays on the loop that accepted it.
+//
+// Requests are parsed with Beast. A WebSocket upgrade on the client endpoint becomes a
+// ws_connection (origin check, subprotocol selection, handshake); other paths go to the
+// registered http_handlers (/api, /health, /metrics, ...). Keep-alive is supported.
+//
+// Threading: start()/stop() from the main thread; sessions run on their loop.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "transport/http_types.hpp"
+
+namespace gyre {
+
+class event_loop;
+
+struct http_route {
+  std::string path;
+  bool prefix = false;  // also matches path + "/..."
+  std::shared_ptr<http_handler> handler;
+};
+
+struct http_server_options {
+  std::string address;  // "" = all interfaces
+  uint16_t port = 8000;
+  bool websocket_enabled = true;
+  std::string websocket_path = "/connection/websocket";
+  uint32_t websocket_message_size_limit = 65536;
+  std::vector<std::string> allowed_origins;  // globs; "*" = any; empty = only without Origin
+  std::string user_id_http_header;
+  size_t max_body_size = 16 * 1024 * 1024;
+  std::vector<http_route> routes;
+};
+
+class http_server {
+ public:
+  http_server(std::vector<event_loop*> loops, http_server_options opts);
+  ~http_server();
+
+  // Binds and starts accepting. Returns an error message on failure ("" on success).
+  std::string start();
+  // Stops accepting new connections; existing ones continue.
+  void stop();
+  uint16_t bound_port() const { return bound_port_; }
+
+  struct impl;
+
+ private:
+  std::unique_ptr<impl> impl_;
+  uint16_t bound_port_ = 0;
+};
+
+// Whether a request with this Origin header may open a client connection.
+bool origin_allowed(const std::vector<std::string>& allowed, std::string_view origin);
+
+}  // namespace gyre

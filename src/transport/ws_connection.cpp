@@ -1,0 +1,337 @@
+// ws_connection implementation; see ws_connection.hpp.
+#include "transport/ws_connection.hpp"
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "core/log.hpp"
+#include "hub/shard.hpp"
+
+namespace gyre {
+
+namespace {
+
+// The loop's read buffer: every connection of the loop reads into it in turn.
+struct read_buffer {
+  std::vector<char> bytes;
+  char* reserve(size_t n) {
+    if (bytes.size() < n) bytes.resize(n);
+    return bytes.data();
+  }
+};
+thread_local read_buffer loop_read_buffer;
+
+constexpr size_t min_read_size = 64 * 1024;
+// Limits of one outgoing data frame: enough to carry a burst of pushes in one write.
+constexpr size_t max_frame_chunks = 512;
+constexpr size_t max_frame_bytes = 1 << 20;
+constexpr int max_iov = 516;
+
+}  // namespace
+
+void ws_connection::start(shard& s, tcp_socket socket, protocol::encoding enc, std::string handshake,
+                          std::string leftover, ws_connection_options opts) {
+  auto* c = new ws_connection(s, std::move(socket), enc, std::move(opts));
+  c->queue_control_frame(handshake);
+  if (!leftover.empty()) c->partial_ = std::make_unique<std::string>(std::move(leftover));
+  c->flush();
+  // Bytes that came with the upgrade request are processed like a read.
+  if (c->partial_) {
+    c->on_readable();
+  } else {
+    c->wait_readable();
+  }
+}
+
+ws_connection::ws_connection(shard& s, tcp_socket socket, protocol::encoding enc, ws_connection_options opts)
+    : shard_(s),
+      socket_(std::move(socket)),
+      client_(s, *this, enc),
+      parser_(opts.max_message_size),
+      encoding_(enc) {
+  if (!opts.user_id_header.empty()) opts_ = std::make_unique<ws_connection_options>(std::move(opts));
+  boost::system::error_code ec;
+  socket_.non_blocking(true, ec);
+  socket_.set_option(boost::asio::ip::tcp::no_delay(true), ec);
+}
+
+ws_connection::~ws_connection() = default;
+
+std::string_view ws_connection::request_header(std::string_view name) const {
+  if (!opts_ || opts_->user_id_header.size() != name.size()) return {};
+  for (size_t i = 0; i < name.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(name[i])) !=
+        std::tolower(static_cast<unsigned char>(opts_->user_id_header[i])))
+      return {};
+  return opts_->user_id_value;
+}
+
+// ---------------------------------------------------------------------------- reading
+
+void ws_connection::wait_readable() {
+  if (read_waiting_ || socket_closed_ || read_paused_) return;
+  read_waiting_ = true;
+  socket_.async_wait(tcp_socket::wait_read, [this](const boost::system::error_code&) {
+    read_waiting_ = false;
+    if (socket_closed_) return try_destroy();
+    on_readable();
+  });
+}
+
+void ws_connection::on_readable() {
+  // Asio registers sockets edge-triggered: read until the socket would block before
+  // waiting again, or no new readiness event would come.
+  const int fd = socket_.native_handle();
+  const size_t cap = std::max<size_t>(min_read_size, parser_.max_message_size() + ws::max_client_header_size);
+  for (;;) {
+    if (socket_closed_) return;
+    size_t have = partial_ ? partial_->size() : 0;
+    size_t want = std::max(cap, have + min_read_size);
+    char* buf = loop_read_buffer.reserve(want + protocol::decode_padding);
+    if (have) {
+      std::memcpy(buf, partial_->data(), have);
+      partial_.reset();
+    }
+    size_t len = have;
+    bool eof = false;
+    bool would_block = false;
+    if (!read_paused_) {
+      while (len < want) {
+        ssize_t n = ::read(fd, buf + len, want - len);
+        if (n > 0) {
+          len += static_cast<size_t>(n);
+          continue;
+        }
+        if (n == 0) {
+          eof = true;
+        } else if (errno == EINTR) {
+          continue;
+        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+          would_block = true;
+        } else {
+          eof = true;  // connection reset or similar
+        }
+        break;
+      }
+      shard_.counters().bytes_received.fetch_add(len - have, std::memory_order_relaxed);
+    }
+    bool alive = process_input(buf, len, want + protocol::decode_padding);
+    shard_.flush_dirty();
+    if (!alive || socket_closed_) return;
+    if (eof) {
+      client_.on_transport_error();
+      hard_close();
+      return;
+    }
+    if (read_paused_) return;  // input_ready() resumes
+    if (would_block) break;
+  }
+  wait_readable();
+}
+
+bool ws_connection::process_input(char* buf, size_t len, size_t capacity) {
+  (void)capacity;
+  if (len == 0) return true;
+  const bool ignore = closing_;  // after our close frame, data is read and dropped
+  auto r = parser_.parse(std::span<char>(buf, len), [&](const ws::frame_event& ev) -> bool {
+    switch (ev.type) {
+      case ws::event_type::message:
+        if (!ignore) client_.on_frame(ev.payload);
+        break;
+      case ws::event_type::fragment:
+        if (ignore) break;
+        if (!message_) message_ = std::make_unique<std::string>();
+        message_->append(ev.payload);
+        if (ev.fin) {
+          auto msg = std::move(message_);
+          msg->reserve(msg->size() + protocol::decode_padding);
+          client_.on_frame(*msg);
+        }
+        break;
+      case ws::event_type::ping: {
+        char frame[ws::max_control_frame_size];
+        size_t n = ws::write_pong_frame(frame, ev.payload);
+        queue_control_frame(std::string_view(frame, n));
+        break;
+      }
+      case ws::event_type::pong:
+        break;
+      case ws::event_type::close:
+        if (close_sent_ || closing_) {
+          // Our close was answered: the handshake is complete.
+          hard_close();
+          return false;
+        }
+        // The peer closes: answer with the same code, then drop the connection.
+        client_.on_transport_error();
+        {
+          char frame[ws::max_close_frame_size];
+          uint16_t code = ev.code == ws::close_code::no_status ? ws::close_code::normal : ev.code;
+          size_t n = ws::write_close_frame(frame, code);
+          closing_ = true;
+          queue_control_frame(std::string_view(frame, n));
+        }
+        return false;
+    }
+    return client_.accepting_input() || closing_;
+  });
+  if (socket_closed_) return false;
+  if (r.status == ws::parse_status::failed) {
+    log::debug("websocket protocol error: {}", ws::describe(r.error));
+    client_.on_transport_error();
+    char frame[ws::max_close_frame_size];
+    size_t n = ws::write_close_frame(frame, r.close_code());
+    closing_ = true;
+    queue_control_frame(std::string_view(frame, n));
+    flush();
+    return !socket_closed_;
+  }
+  if (r.status == ws::parse_status::paused) read_paused_ = true;
+  if (r.status == ws::parse_status::closed) {
+    flush();
+    return !socket_closed_;
+  }
+  if (r.consumed < len) partial_ = std::make_unique<std::string>(buf + r.consumed, len - r.consumed);
+  return true;
+}
+
+void ws_connection::input_ready() {
+  if (!read_paused_ || socket_closed_) return;
+  read_paused_ = false;
+  on_readable();
+}
+
+// ---------------------------------------------------------------------------- writing
+
+void ws_connection::queue_control_frame(std::string_view frame) {
+  out_chunk* c = shard_.pool().acquire(shared_buffer::copy_of(frame), true);
+  client_.out().push(c);
+  if (!client_.dirty_) shard_.mark_dirty(client_);
+}
+
+void ws_connection::flush() { write_some(); }
+
+void ws_connection::wait_writable() {
+  if (write_waiting_ || socket_closed_) return;
+  write_waiting_ = true;
+  socket_.async_wait(tcp_socket::wait_write, [this](const boost::system::error_code&) {
+    write_waiting_ = false;
+    if (socket_closed_) return try_destroy();
+    write_some();
+    shard_.flush_dirty();
+  });
+}
+
+void ws_connection::write_some() {
+  if (write_waiting_ || socket_closed_) return;
+  outbox& ob = client_.out();
+  const int fd = socket_.native_handle();
+  const ws::opcode data_op = encoding_ == protocol::encoding::json ? ws::opcode::text : ws::opcode::binary;
+  iovec iov[max_iov];
+  while (in_frame_ || !ob.empty()) {
+    if (!in_frame_) {
+      out_chunk* first = ob.front();
+      if (first->is_frame) {
+        header_len_ = header_sent_ = 0;
+        frame_left_ = static_cast<uint32_t>(first->bytes.size() - ob.front_offset());
+      } else {
+        // Coalesce consecutive data chunks into one frame.
+        size_t total = 0, k = 0;
+        while (k < ob.size() && k < max_frame_chunks && total < max_frame_bytes) {
+          out_chunk* c = ob.at(k);
+          if (c->is_frame) break;
+          total += c->bytes.size() - (k == 0 ? ob.front_offset() : 0);
+          ++k;
+        }
+        header_len_ = static_cast<uint8_t>(ws::write_frame_header(header_, data_op, total));
+        header_sent_ = 0;
+        frame_left_ = static_cast<uint32_t>(total);
+      }
+      in_frame_ = true;
+    }
+    int cnt = 0;
+    if (header_sent_ < header_len_) iov[cnt++] = {header_ + header_sent_, static_cast<size_t>(header_len_ - header_sent_)};
+    size_t left = frame_left_;
+    for (size_t k = 0; k < ob.size() && left > 0 && cnt < max_iov; ++k) {
+      out_chunk* c = ob.at(k);
+      size_t off = k == 0 ? ob.front_offset() : 0;
+      size_t n = std::min(left, c->bytes.size() - off);
+      iov[cnt++] = {const_cast<char*>(c->bytes.data()) + off, n};
+      left -= n;
+    }
+    ssize_t n = ::writev(fd, iov, cnt);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        wait_writable();
+        return;
+      }
+      client_.on_transport_error();
+      hard_close();
+      return;
+    }
+    size_t written = static_cast<size_t>(n);
+    shard_.counters().bytes_sent.fetch_add(written, std::memory_order_relaxed);
+    size_t h = std::min<size_t>(written, header_len_ - header_sent_);
+    header_sent_ = static_cast<uint8_t>(header_sent_ + h);
+    written -= h;
+    if (written > 0) {
+      ob.consume(written, shard_.pool());
+      frame_left_ -= static_cast<uint32_t>(written);
+    }
+    if (header_sent_ == header_len_ && frame_left_ == 0) in_frame_ = false;
+  }
+  if (closing_ && !close_sent_) {
+    // Everything, the close frame last, is written: no more data from us.
+    close_sent_ = true;
+    ::shutdown(fd, SHUT_WR);
+  }
+}
+
+// ---------------------------------------------------------------------------- closing
+
+void ws_connection::close(disconnect d) {
+  if (socket_closed_) return;
+  if (d.code == disconnects::connection_closed.code || closing_) {
+    hard_close();
+    return;
+  }
+  closing_ = true;
+  char frame[ws::max_close_frame_size];
+  size_t n = ws::write_close_frame(frame, static_cast<uint16_t>(d.code), d.reason);
+  queue_control_frame(std::string_view(frame, n));
+  flush();
+  // Keep reading to see the peer's close frame (the client's timer bounds the wait).
+  if (!socket_closed_ && !read_waiting_) {
+    read_paused_ = false;
+    wait_readable();
+  }
+}
+
+void ws_connection::hard_close() {
+  if (socket_closed_) return;
+  socket_closed_ = true;
+  boost::system::error_code ec;
+  socket_.close(ec);  // pending waits complete with operation_aborted
+  partial_.reset();
+  message_.reset();
+  client_done_ = client_.on_transport_closed();
+  try_destroy();
+}
+
+void ws_connection::destroy() {
+  client_done_ = true;
+  try_destroy();
+}
+
+void ws_connection::try_destroy() {
+  if (socket_closed_ && client_done_ && !read_waiting_ && !write_waiting_) delete this;
+}
+
+}  // namespace gyre

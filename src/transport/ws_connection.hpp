@@ -1,0 +1,101 @@
+// ws_connection: one bidirectional WebSocket connection (/connection/websocket): the TCP
+// socket, the project's lean frame parser, and the client protocol state machine.
+//
+// Read path: the connection waits for readability without a buffer; when data arrives it
+// reads into the loop's shared read buffer, parses every complete frame in place and hands
+// each message to the client. Only an incomplete trailing frame is copied into a
+// per-connection buffer, and only until the rest arrives, so an idle connection holds no
+// read buffer at all.
+//
+// Write path: everything the client queued (replies, pushes shared with other
+// subscribers, pings) is coalesced into as few WebSocket frames as possible and written
+// with one writev per flush: [header][chunk][chunk]... straight from the shared buffers.
+// When the socket would block, the rest waits for writability; the client's queue limit
+// (client.queue_max_size) bounds what can pile up.
+//
+// Lifetime: the object deletes itself once the socket is closed, no Asio wait is pending
+// and the client has no engine callback in flight.
+//
+// Threading: everything runs on the connection's event loop.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "hub/client.hpp"
+#include "hub/client_transport.hpp"
+#include "transport/ws_frame.hpp"
+
+namespace gyre {
+
+class shard;
+
+using tcp_socket =
+    boost::asio::basic_stream_socket<boost::asio::ip::tcp, boost::asio::io_context::executor_type>;
+
+struct ws_connection_options {
+  uint32_t max_message_size = 65536;
+  // Header whose value identifies the user (client.user_id_http_header), captured from the
+  // upgrade request; empty when not configured.
+  std::string user_id_header;
+  std::string user_id_value;
+};
+
+class ws_connection final : public client_transport {
+ public:
+  // Takes over a socket whose HTTP upgrade request was accepted. `handshake` is the
+  // 101 response to write first; `leftover` are bytes the client sent after its request.
+  static void start(shard& s, tcp_socket socket, protocol::encoding enc, std::string handshake,
+                    std::string leftover, ws_connection_options opts);
+
+  // client_transport
+  std::string_view name() const override { return "websocket"; }
+  protocol::push_envelope envelope() const override { return protocol::push_envelope::reply; }
+  void flush() override;
+  void close(disconnect d) override;
+  void destroy() override;
+  void input_ready() override;
+  std::string_view request_header(std::string_view name) const override;
+
+ private:
+  ws_connection(shard& s, tcp_socket socket, protocol::encoding enc, ws_connection_options opts);
+  ~ws_connection() override;
+
+  void wait_readable();
+  void on_readable();
+  // Parses buf[0, len); returns false if the connection ended.
+  bool process_input(char* buf, size_t len, size_t capacity);
+  void wait_writable();
+  void write_some();
+  void hard_close();
+  void try_destroy();
+  void queue_control_frame(std::string_view frame);
+
+  shard& shard_;
+  tcp_socket socket_;
+  client client_;
+  ws::frame_parser parser_;
+  std::unique_ptr<std::string> partial_;  // incomplete frame bytes between reads
+  std::unique_ptr<std::string> message_;  // fragmented message being assembled
+  std::unique_ptr<ws_connection_options> opts_;  // only when there is something to keep
+  // Current outgoing data frame: header bytes left to write and payload bytes left.
+  char header_[ws::max_server_header_size];
+  uint8_t header_len_ = 0;
+  uint8_t header_sent_ = 0;
+  uint32_t frame_left_ = 0;  // payload (or raw chunk) bytes of the current frame not written
+  bool in_frame_ = false;
+  bool read_waiting_ = false;
+  bool write_waiting_ = false;
+  bool read_paused_ = false;   // the client is busy: do not read more
+  bool closing_ = false;       // close frame queued: flush it, then shut down writes
+  bool close_sent_ = false;
+  bool socket_closed_ = false;
+  bool client_done_ = false;   // the client allowed destruction
+  protocol::encoding encoding_;
+};
+
+}  // namespace gyre
