@@ -55,7 +55,9 @@ constexpr bool table_matches_enum() {
 }
 static_assert(table_matches_enum(), "alg_table is indexed by jwt_alg");
 
-const alg_info& info_of(jwt_alg alg) { return alg_table[static_cast<size_t>(alg)]; }
+const alg_info& info_of(jwt_alg alg) {
+  return alg_table[static_cast<size_t>(alg)];
+}
 
 // Quotes at most 32 bytes of untrusted text for a log reason.
 std::string quote_for_log(std::string_view s) {
@@ -75,10 +77,18 @@ std::optional<jwt_alg> jwt_alg_from_name(std::string_view name) {
   return std::nullopt;
 }
 
-std::string_view jwt_alg_name(jwt_alg alg) { return info_of(alg).name; }
-bool is_hmac(jwt_alg alg) { return alg <= jwt_alg::hs512; }
-bool is_rsa(jwt_alg alg) { return alg >= jwt_alg::rs256 && alg <= jwt_alg::rs512; }
-bool is_ecdsa(jwt_alg alg) { return alg >= jwt_alg::es256; }
+std::string_view jwt_alg_name(jwt_alg alg) {
+  return info_of(alg).name;
+}
+bool is_hmac(jwt_alg alg) {
+  return alg <= jwt_alg::hs512;
+}
+bool is_rsa(jwt_alg alg) {
+  return alg >= jwt_alg::rs256 && alg <= jwt_alg::rs512;
+}
+bool is_ecdsa(jwt_alg alg) {
+  return alg >= jwt_alg::es256;
+}
 
 // ---- parsing ----
 
@@ -181,7 +191,9 @@ struct ecdsa_sig_deleter {
 using ecdsa_sig_ptr = std::unique_ptr<ECDSA_SIG, ecdsa_sig_deleter>;
 
 // Never prompt on a terminal for a PEM passphrase: encrypted keys are simply rejected.
-int no_password(char*, int, int, void*) { return 0; }
+int no_password(char*, int, int, void*) {
+  return 0;
+}
 
 struct key_facts {
   public_key::key_type type = public_key::key_type::rsa;
@@ -286,8 +298,12 @@ expected<public_key, std::string> public_key::from_pem(std::string_view pem) {
   return public_key(std::move(p));
 }
 
-public_key::key_type public_key::type() const { return impl_->facts.type; }
-std::optional<jwt_alg> public_key::ec_alg() const { return impl_->facts.ec_alg; }
+public_key::key_type public_key::type() const {
+  return impl_->facts.type;
+}
+std::optional<jwt_alg> public_key::ec_alg() const {
+  return impl_->facts.ec_alg;
+}
 
 expected<private_key, std::string> private_key::from_pem(std::string_view pem) {
   bio_ptr bio = memory_bio(pem);
@@ -303,8 +319,12 @@ expected<private_key, std::string> private_key::from_pem(std::string_view pem) {
   return private_key(std::move(p));
 }
 
-public_key::key_type private_key::type() const { return impl_->facts.type; }
-std::optional<jwt_alg> private_key::ec_alg() const { return impl_->facts.ec_alg; }
+public_key::key_type private_key::type() const {
+  return impl_->facts.type;
+}
+std::optional<jwt_alg> private_key::ec_alg() const {
+  return impl_->facts.ec_alg;
+}
 
 // ---- signatures ----
 
@@ -327,8 +347,7 @@ std::optional<std::string> compute_hmac(jwt_alg alg, std::string_view secret,
   return std::string(reinterpret_cast<const char*>(out), out_len);
 }
 
-bool digest_verify(EVP_PKEY* pkey, const EVP_MD* md, std::string_view data,
-                   std::string_view sig) {
+bool digest_verify(EVP_PKEY* pkey, const EVP_MD* md, std::string_view data, std::string_view sig) {
   md_ctx_ptr ctx(EVP_MD_CTX_new());
   bool ok = ctx && EVP_DigestVerifyInit(ctx.get(), nullptr, md, nullptr, pkey) == 1 &&
             EVP_DigestVerify(ctx.get(), bytes(sig), sig.size(), bytes(data), data.size()) == 1;

@@ -76,7 +76,8 @@ expected<go_regex, std::string> compile_go_regex(std::string_view pattern) {
       }
       if (name_at > 0) {
         size_t close = rest.find('>', name_at);
-        if (close == std::string_view::npos) return unexpected{std::string("unterminated group name")};
+        if (close == std::string_view::npos)
+          return unexpected{std::string("unterminated group name")};
         out.named_groups.emplace_back(std::string(rest.substr(name_at, close - name_at)), ++groups);
         translated.push_back('(');
         i += close + 1;
@@ -152,6 +153,22 @@ bool is_null(od::value& v) {
   return v.type().get(t) == simdjson::SUCCESS && t == od::json_type::null;
 }
 
+// Calls fn(key, value) for each member of `o` in order; stops at the first reason fn returns.
+// `what` names the object in the error for a malformed member.
+template <typename Fn>
+reason for_each_member(od::object& o, std::string_view what, Fn&& fn) {
+  for (auto member : o) {
+    od::field field;
+    std::string_view key;
+    if (std::move(member).get(field) != simdjson::SUCCESS ||
+        field.unescaped_key().get(key) != simdjson::SUCCESS) {
+      return type_error(what);
+    }
+    if (reason r = fn(key, field.value())) return r;
+  }
+  return std::nullopt;
+}
+
 reason read_string(od::value& v, std::string_view claim, std::string& out) {
   if (is_null(v)) {
     out.clear();
@@ -172,12 +189,14 @@ reason read_numeric_date(od::value& v, std::string_view claim, std::optional<int
   if (nt == od::number_type::floating_point_number) {
     double d = 0;
     if (v.get_double().get(d) != simdjson::SUCCESS) return type_error(claim);
-    if (!std::isfinite(d) || d >= 9.2e18 || d <= -9.2e18) return "claim " + std::string(claim) + " out of range";
+    if (!std::isfinite(d) || d >= 9.2e18 || d <= -9.2e18)
+      return "claim " + std::string(claim) + " out of range";
     out = static_cast<int64_t>(d);
     return std::nullopt;
   }
   int64_t i = 0;
-  if (v.get_int64().get(i) != simdjson::SUCCESS) return "claim " + std::string(claim) + " out of range";
+  if (v.get_int64().get(i) != simdjson::SUCCESS)
+    return "claim " + std::string(claim) + " out of range";
   out = i;
   return std::nullopt;
 }
@@ -251,19 +270,16 @@ reason read_bool_value(od::value& v, std::string_view claim, std::optional<bool>
   od::object o;
   if (v.get_object().get(o) != simdjson::SUCCESS) return type_error(claim);
   bool value = false;
-  for (auto f : o) {
-    od::field field;
-    std::string_view key;
-    if (std::move(f).get(field) != simdjson::SUCCESS || field.unescaped_key().get(key) != simdjson::SUCCESS) {
-      return type_error(claim);
-    }
-    if (key != "value") continue;
-    if (is_null(field.value())) {
+  reason r = for_each_member(o, claim, [&](std::string_view key, od::value& v) -> reason {
+    if (key != "value") return std::nullopt;
+    if (is_null(v)) {
       value = false;
-    } else if (field.value().get_bool().get(value) != simdjson::SUCCESS) {
+    } else if (v.get_bool().get(value) != simdjson::SUCCESS) {
       return type_error(claim);
     }
-  }
+    return std::nullopt;
+  });
+  if (r) return r;
   out = value;
   return std::nullopt;
 }
@@ -273,27 +289,20 @@ reason read_override(od::value& v, subscription_override& out) {
   if (is_null(v)) return std::nullopt;
   od::object o;
   if (v.get_object().get(o) != simdjson::SUCCESS) return type_error("override");
-  for (auto f : o) {
-    od::field field;
-    std::string_view key;
-    if (std::move(f).get(field) != simdjson::SUCCESS || field.unescaped_key().get(key) != simdjson::SUCCESS) {
-      return type_error("override");
+  return for_each_member(o, "override", [&](std::string_view key, od::value& v) -> reason {
+    if (key == "presence") return read_bool_value(v, "override.presence", out.presence);
+    if (key == "join_leave") return read_bool_value(v, "override.join_leave", out.join_leave);
+    if (key == "force_push_join_leave") {
+      return read_bool_value(v, "override.force_push_join_leave", out.force_push_join_leave);
     }
-    reason r;
-    if (key == "presence") {
-      r = read_bool_value(field.value(), "override.presence", out.presence);
-    } else if (key == "join_leave") {
-      r = read_bool_value(field.value(), "override.join_leave", out.join_leave);
-    } else if (key == "force_push_join_leave") {
-      r = read_bool_value(field.value(), "override.force_push_join_leave", out.force_push_join_leave);
-    } else if (key == "force_recovery") {
-      r = read_bool_value(field.value(), "override.force_recovery", out.force_recovery);
-    } else if (key == "force_positioning") {
-      r = read_bool_value(field.value(), "override.force_positioning", out.force_positioning);
+    if (key == "force_recovery") {
+      return read_bool_value(v, "override.force_recovery", out.force_recovery);
     }
-    if (r) return r;
-  }
-  return std::nullopt;
+    if (key == "force_positioning") {
+      return read_bool_value(v, "override.force_positioning", out.force_positioning);
+    }
+    return std::nullopt;
+  });
 }
 
 // b64 (standard base64) wins over the raw value when non-empty.
@@ -312,26 +321,15 @@ reason read_sub_options(od::value& v, sub_options& out) {
   if (v.get_object().get(o) != simdjson::SUCCESS) return type_error("subs");
   std::string b64info;
   std::string b64data;
-  for (auto f : o) {
-    od::field field;
-    std::string_view key;
-    if (std::move(f).get(field) != simdjson::SUCCESS || field.unescaped_key().get(key) != simdjson::SUCCESS) {
-      return type_error("subs");
-    }
-    reason r;
-    if (key == "info") {
-      r = read_raw(field.value(), "subs.info", out.info);
-    } else if (key == "b64info") {
-      r = read_string(field.value(), "subs.b64info", b64info);
-    } else if (key == "data") {
-      r = read_raw(field.value(), "subs.data", out.data);
-    } else if (key == "b64data") {
-      r = read_string(field.value(), "subs.b64data", b64data);
-    } else if (key == "override") {
-      r = read_override(field.value(), out.overrides);
-    }
-    if (r) return r;
-  }
+  reason r = for_each_member(o, "subs", [&](std::string_view key, od::value& v) -> reason {
+    if (key == "info") return read_raw(v, "subs.info", out.info);
+    if (key == "b64info") return read_string(v, "subs.b64info", b64info);
+    if (key == "data") return read_raw(v, "subs.data", out.data);
+    if (key == "b64data") return read_string(v, "subs.b64data", b64data);
+    if (key == "override") return read_override(v, out.overrides);
+    return std::nullopt;
+  });
+  if (r) return r;
   if (auto r = pick_bytes(out.info, b64info, "subs.b64info")) return r;
   if (auto r = pick_bytes(out.data, b64data, "subs.b64data")) return r;
   return std::nullopt;
@@ -342,31 +340,20 @@ reason read_subs(od::value& v, std::map<std::string, sub_options>& out) {
   if (is_null(v)) return std::nullopt;
   od::object o;
   if (v.get_object().get(o) != simdjson::SUCCESS) return type_error("subs");
-  for (auto f : o) {
-    od::field field;
-    std::string_view key;
-    if (std::move(f).get(field) != simdjson::SUCCESS || field.unescaped_key().get(key) != simdjson::SUCCESS) {
-      return type_error("subs");
-    }
-    std::string channel(key);
+  return for_each_member(o, "subs", [&](std::string_view key, od::value& v) -> reason {
+    std::string channel(key);  // copy: key points into the parser's scratch buffer
     sub_options opts;
-    if (auto r = read_sub_options(field.value(), opts)) return r;
+    if (reason r = read_sub_options(v, opts)) return r;
     out.insert_or_assign(std::move(channel), std::move(opts));
-  }
-  return std::nullopt;
+    return std::nullopt;
+  });
 }
 
 // One pass over the payload object, reading the claims of `kind`. Unknown claims are skipped.
 // A repeated claim: the last one wins (as with Go's encoding/json).
 reason read_claims(od::object& obj, token_kind kind, raw_claims& c) {
   const bool conn = kind == token_kind::connection;
-  for (auto f : obj) {
-    od::field field;
-    std::string_view key;
-    if (std::move(f).get(field) != simdjson::SUCCESS || field.unescaped_key().get(key) != simdjson::SUCCESS) {
-      return std::string("malformed payload");
-    }
-    od::value& v = field.value();
+  return for_each_member(obj, "payload", [&](std::string_view key, od::value& v) -> reason {
     reason r;
     if (key == "sub") {
       r = read_string(v, key, c.sub);
@@ -411,9 +398,8 @@ reason read_claims(od::object& obj, token_kind kind, raw_claims& c) {
     } else if (!conn && key == "override") {
       r = read_override(v, c.overrides);
     }
-    if (r) return r;
-  }
-  return std::nullopt;
+    return r;
+  });
 }
 
 // Go's fmt.Sprint of a JSON number decoded as float64: integers below 1e21 in plain digits,
@@ -497,7 +483,9 @@ token_verifier::token_verifier(token_verifier&&) noexcept = default;
 token_verifier& token_verifier::operator=(token_verifier&&) noexcept = default;
 token_verifier::~token_verifier() = default;
 
-const token_config& token_verifier::config() const { return impl_->config; }
+const token_config& token_verifier::config() const {
+  return impl_->config;
+}
 
 expected<token_verifier, std::string> token_verifier::create(const token_config& config,
                                                              std::string_view key_prefix) {
@@ -589,7 +577,8 @@ token_result<raw_claims> token_verifier::impl::verify(std::string_view token, in
   if (config.user_id_claim.empty()) c.user = c.sub;
 
   if (c.exp && *c.exp <= now) return token_expired("token expired at " + std::to_string(*c.exp));
-  if (c.nbf && !(*c.nbf < now)) return token_invalid("token not valid before " + std::to_string(*c.nbf));
+  if (c.nbf && !(*c.nbf < now))
+    return token_invalid("token not valid before " + std::to_string(*c.nbf));
 
   if (!config.audience.empty()) {
     bool ok = false;
