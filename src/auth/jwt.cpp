@@ -432,7 +432,7 @@ bool verify_hmac(jwt_alg alg, std::string_view secret, std::string_view signing_
 
 bool verify_signature(jwt_alg alg, const public_key& key, std::string_view signing_input,
                       std::string_view signature) {
-  const auto& k = key.get_impl();
+  const auto& k = *key.impl_;
   const alg_info& info = info_of(alg);
   if (is_rsa(alg)) {
     if (k.facts.type != public_key::key_type::rsa) return false;
@@ -503,7 +503,7 @@ expected<std::string, std::string> jwt_signer::sign(std::string_view payload_jso
   if (is_hmac(alg_)) {
     sig = compute_hmac(alg_, secret_, out);
   } else {
-    sig = digest_sign(key_->get_impl().pkey.get(), info.md(), out);
+    sig = digest_sign(key_->impl_->pkey.get(), info.md(), out);
     if (sig && is_ecdsa(alg_)) sig = der_to_raw(*sig, info.ec_scalar_size);
   }
   if (!sig) return unexpected{std::string("signing failed")};

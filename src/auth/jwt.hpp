@@ -70,10 +70,9 @@ class public_key {
   // For EC keys, the single algorithm the curve allows; nullopt for RSA.
   std::optional<jwt_alg> ec_alg() const;
 
-  struct impl;
-  const impl& get_impl() const { return *impl_; }
-
  private:
+  struct impl;
+  friend bool verify_signature(jwt_alg, const public_key&, std::string_view, std::string_view);
   explicit public_key(std::shared_ptr<const impl> p) : impl_(std::move(p)) {}
   std::shared_ptr<const impl> impl_;  // shared: copies are cheap, the key is immutable
 };
@@ -87,10 +86,9 @@ class private_key {
   public_key::key_type type() const;
   std::optional<jwt_alg> ec_alg() const;
 
-  struct impl;
-  const impl& get_impl() const { return *impl_; }
-
  private:
+  struct impl;
+  friend class jwt_signer;
   explicit private_key(std::shared_ptr<const impl> p) : impl_(std::move(p)) {}
   std::shared_ptr<const impl> impl_;
 };

@@ -340,10 +340,10 @@ reason read_subs(od::value& v, std::map<std::string, sub_options>& out) {
   if (is_null(v)) return std::nullopt;
   od::object o;
   if (v.get_object().get(o) != simdjson::SUCCESS) return type_error("subs");
-  return for_each_member(o, "subs", [&](std::string_view key, od::value& v) -> reason {
+  return for_each_member(o, "subs", [&](std::string_view key, od::value& options) -> reason {
     std::string channel(key);  // copy: key points into the parser's scratch buffer
     sub_options opts;
-    if (reason r = read_sub_options(v, opts)) return r;
+    if (reason r = read_sub_options(options, opts)) return r;
     out.insert_or_assign(std::move(channel), std::move(opts));
     return std::nullopt;
   });

@@ -12,7 +12,8 @@
 //    replace them with the decoded bytes. Empty = absent.
 //  * A JSON null claim is treated as absent.
 //  * The verifier is immutable after create(): verify_* are const and safe to call from any
-//    thread concurrently. Reload (SIGHUP) builds a new verifier and swaps it in.
+//    thread concurrently. Reload (SIGHUP) builds a new verifier and swaps it in. A moved-from
+//    verifier may only be assigned to or destroyed.
 //  * With `jwks_public_endpoint` set, verification fails with an `internal` error
 //    ("JWKS not supported yet") unless signature checks are disabled.
 #pragma once
