@@ -1,0 +1,647 @@
+// Connection and subscription JWT verification; see token_verifier.hpp for the contract.
+// Claims are read in one simdjson On-Demand pass (so raw JSON values keep their exact bytes)
+// after a DOM parse has validated the whole payload (On-Demand skips unread values without
+// fully validating them, and raw values are forwarded to other clients verbatim).
+// Parsers are thread_local: verify_* may run on many threads, never re-entrantly.
+#include "auth/token_verifier.hpp"
+
+#include <simdjson.h>
+
+#include <charconv>
+#include <cmath>
+#include <regex>
+#include <utility>
+
+#include "auth/jwt.hpp"
+#include "core/base64.hpp"
+
+namespace gyre::auth {
+
+namespace {
+
+// aud/iss values longer than this never match a regex: libstdc++'s std::regex recurses per
+// input character, and a hostile (e.g. unsigned, with signature checks off) token must not
+// be able to exhaust the stack. Real audiences and issuers are short URLs or names.
+constexpr size_t max_regex_subject = 512;
+
+// ---- Go-flavoured regular expressions ----
+
+// Config regexes follow Go (RE2) syntax. std::regex (ECMAScript) lacks named groups and
+// inline flags, so `(?P<name>...)` / `(?<name>...)` become plain groups (names kept for JWKS
+// URL templates) and a leading `(?i)` becomes the icase flag. Everything else is passed on.
+struct go_regex {
+  std::regex re;
+  std::vector<std::pair<std::string, size_t>> named_groups;  // name, group index (1-based)
+};
+
+expected<go_regex, std::string> compile_go_regex(std::string_view pattern) {
+  auto flags = std::regex::ECMAScript;
+  if (pattern.substr(0, 4) == "(?i)") {
+    flags |= std::regex::icase;
+    pattern.remove_prefix(4);
+  }
+  go_regex out;
+  std::string translated;
+  translated.reserve(pattern.size());
+  size_t groups = 0;
+  bool in_class = false;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    char c = pattern[i];
+    if (c == '\\') {
+      translated.push_back(c);
+      if (i + 1 < pattern.size()) translated.push_back(pattern[++i]);
+      continue;
+    }
+    if (in_class) {
+      if (c == ']') in_class = false;
+      translated.push_back(c);
+      continue;
+    }
+    if (c == '[') {
+      in_class = true;
+      translated.push_back(c);
+      // A ']' right after '[' or '[^' is a literal member, not the end of the class.
+      if (i + 1 < pattern.size() && pattern[i + 1] == '^') translated.push_back(pattern[++i]);
+      if (i + 1 < pattern.size() && pattern[i + 1] == ']') translated.push_back(pattern[++i]);
+      continue;
+    }
+    if (c == '(') {
+      std::string_view rest = pattern.substr(i + 1);
+      size_t name_at = 0;
+      if (rest.substr(0, 3) == "?P<") {
+        name_at = 3;
+      } else if (rest.substr(0, 2) == "?<" && rest.substr(0, 3) != "?<=" &&
+                 rest.substr(0, 3) != "?<!") {
+        name_at = 2;
+      }
+      if (name_at > 0) {
+        size_t close = rest.find('>', name_at);
+        if (close == std::string_view::npos)
+          return unexpected{std::string("unterminated group name")};
+        out.named_groups.emplace_back(std::string(rest.substr(name_at, close - name_at)), ++groups);
+        translated.push_back('(');
+        i += close + 1;
+        continue;
+      }
+      if (rest.empty() || rest[0] != '?') ++groups;
+    }
+    translated.push_back(c);
+  }
+  try {
+    out.re = std::regex(translated, flags);
+  } catch (const std::regex_error& e) {
+    return unexpected{std::string("invalid regex: ") + e.what()};
+  }
+  return out;
+}
+
+bool full_match(const std::regex& re, std::string_view s) {
+  if (s.size() > max_regex_subject) return false;
+  try {
+    return std::regex_match(s.begin(), s.end(), re);
+  } catch (const std::exception&) {
+    return false;  // complexity or stack limits: treat as no match
+  }
+}
+
+bool valid_user_id_claim(std::string_view name) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_')) return false;
+  }
+  return true;
+}
+
+// ---- claims ----
+
+enum class token_kind { connection, subscription };
+
+// Everything either token kind may carry, as read from the payload.
+struct raw_claims {
+  std::string user;  // from sub or user_id_claim, filled after reading
+  std::string sub;
+  std::optional<int64_t> exp;
+  std::optional<int64_t> iat;
+  std::optional<int64_t> nbf;
+  std::string jti;
+  std::vector<std::string> aud;
+  std::optional<std::string> iss;
+  std::optional<int64_t> expire_at;
+  std::string info;
+  std::string b64info;
+  std::string data;
+  std::string b64data;
+  std::string meta;
+  std::vector<std::string> channels;
+  std::map<std::string, sub_options> subs;
+  bool has_channel = false;
+  std::string channel;
+  std::string client;
+  subscription_override overrides;
+};
+
+namespace od = simdjson::ondemand;
+
+using reason = std::optional<std::string>;  // nullopt = fine, else why the token is invalid
+
+std::string type_error(std::string_view claim) {
+  return "claim " + std::string(claim) + " has a wrong type";
+}
+
+bool is_null(od::value& v) {
+  od::json_type t;
+  return v.type().get(t) == simdjson::SUCCESS && t == od::json_type::null;
+}
+
+// Calls fn(key, value) for each member of `o` in order; stops at the first reason fn returns.
+// `what` names the object in the error for a malformed member.
+template <typename Fn>
+reason for_each_member(od::object& o, std::string_view what, Fn&& fn) {
+  for (auto member : o) {
+    od::field field;
+    std::string_view key;
+    if (std::move(member).get(field) != simdjson::SUCCESS ||
+        field.unescaped_key().get(key) != simdjson::SUCCESS) {
+      return type_error(what);
+    }
+    if (reason r = fn(key, field.value())) return r;
+  }
+  return std::nullopt;
+}
+
+reason read_string(od::value& v, std::string_view claim, std::string& out) {
+  if (is_null(v)) {
+    out.clear();
+    return std::nullopt;
+  }
+  std::string_view s;
+  if (v.get_string().get(s) != simdjson::SUCCESS) return type_error(claim);
+  out.assign(s);
+  return std::nullopt;
+}
+
+// NumericDate: integer seconds; a fractional value is truncated toward zero.
+reason read_numeric_date(od::value& v, std::string_view claim, std::optional<int64_t>& out) {
+  out.reset();
+  if (is_null(v)) return std::nullopt;
+  od::number_type nt;
+  if (v.get_number_type().get(nt) != simdjson::SUCCESS) return type_error(claim);
+  if (nt == od::number_type::floating_point_number) {
+    double d = 0;
+    if (v.get_double().get(d) != simdjson::SUCCESS) return type_error(claim);
+    if (!std::isfinite(d) || d >= 9.2e18 || d <= -9.2e18)
+      return "claim " + std::string(claim) + " out of range";
+    out = static_cast<int64_t>(d);
+    return std::nullopt;
+  }
+  int64_t i = 0;
+  if (v.get_int64().get(i) != simdjson::SUCCESS)
+    return "claim " + std::string(claim) + " out of range";
+  out = i;
+  return std::nullopt;
+}
+
+// expire_at is a plain int64 in Centrifugo's claims: a fraction is a type error.
+reason read_int64(od::value& v, std::string_view claim, std::optional<int64_t>& out) {
+  out.reset();
+  if (is_null(v)) return std::nullopt;
+  int64_t i = 0;
+  if (v.get_int64().get(i) != simdjson::SUCCESS) return type_error(claim);
+  out = i;
+  return std::nullopt;
+}
+
+// The exact JSON text of any value, whitespace-trimmed. null reads as absent (empty).
+reason read_raw(od::value& v, std::string_view claim, std::string& out) {
+  out.clear();
+  od::json_type t;
+  if (v.type().get(t) != simdjson::SUCCESS) return type_error(claim);
+  std::string_view raw;
+  if (t == od::json_type::object) {
+    od::object o;
+    if (v.get_object().get(o) != simdjson::SUCCESS || o.raw_json().get(raw) != simdjson::SUCCESS) {
+      return type_error(claim);
+    }
+  } else if (t == od::json_type::array) {
+    od::array a;
+    if (v.get_array().get(a) != simdjson::SUCCESS || a.raw_json().get(raw) != simdjson::SUCCESS) {
+      return type_error(claim);
+    }
+  } else if (t == od::json_type::null) {
+    return std::nullopt;
+  } else {
+    raw = v.raw_json_token();
+  }
+  out.assign(simdjson::trim(raw));
+  return std::nullopt;
+}
+
+reason read_string_array(od::value& v, std::string_view claim, std::vector<std::string>& out) {
+  out.clear();
+  if (is_null(v)) return std::nullopt;
+  od::array arr;
+  if (v.get_array().get(arr) != simdjson::SUCCESS) return type_error(claim);
+  for (auto item : arr) {
+    std::string_view s;
+    if (item.get_string().get(s) != simdjson::SUCCESS) return type_error(claim);
+    out.emplace_back(s);
+  }
+  return std::nullopt;
+}
+
+// `aud`: a string or an array of strings.
+reason read_audience(od::value& v, std::vector<std::string>& out) {
+  out.clear();
+  od::json_type t;
+  if (v.type().get(t) != simdjson::SUCCESS) return type_error("aud");
+  if (t == od::json_type::string) {
+    std::string_view s;
+    if (v.get_string().get(s) != simdjson::SUCCESS) return type_error("aud");
+    out.emplace_back(s);
+    return std::nullopt;
+  }
+  return read_string_array(v, "aud", out);
+}
+
+// `{"value": bool}`; null = not set; an object without `value` means false.
+reason read_bool_value(od::value& v, std::string_view claim, std::optional<bool>& out) {
+  out.reset();
+  if (is_null(v)) return std::nullopt;
+  od::object o;
+  if (v.get_object().get(o) != simdjson::SUCCESS) return type_error(claim);
+  bool value = false;
+  reason r = for_each_member(o, claim, [&](std::string_view key, od::value& v) -> reason {
+    if (key != "value") return std::nullopt;
+    if (is_null(v)) {
+      value = false;
+    } else if (v.get_bool().get(value) != simdjson::SUCCESS) {
+      return type_error(claim);
+    }
+    return std::nullopt;
+  });
+  if (r) return r;
+  out = value;
+  return std::nullopt;
+}
+
+reason read_override(od::value& v, subscription_override& out) {
+  out = {};
+  if (is_null(v)) return std::nullopt;
+  od::object o;
+  if (v.get_object().get(o) != simdjson::SUCCESS) return type_error("override");
+  return for_each_member(o, "override", [&](std::string_view key, od::value& v) -> reason {
+    if (key == "presence") return read_bool_value(v, "override.presence", out.presence);
+    if (key == "join_leave") return read_bool_value(v, "override.join_leave", out.join_leave);
+    if (key == "force_push_join_leave") {
+      return read_bool_value(v, "override.force_push_join_leave", out.force_push_join_leave);
+    }
+    if (key == "force_recovery") {
+      return read_bool_value(v, "override.force_recovery", out.force_recovery);
+    }
+    if (key == "force_positioning") {
+      return read_bool_value(v, "override.force_positioning", out.force_positioning);
+    }
+    return std::nullopt;
+  });
+}
+
+// b64 (standard base64) wins over the raw value when non-empty.
+reason pick_bytes(std::string& raw, const std::string& b64, std::string_view claim) {
+  if (b64.empty()) return std::nullopt;
+  auto decoded = base64_decode(b64);
+  if (!decoded) return "claim " + std::string(claim) + " is not valid base64";
+  raw = std::move(*decoded);
+  return std::nullopt;
+}
+
+reason read_sub_options(od::value& v, sub_options& out) {
+  out = {};
+  if (is_null(v)) return std::nullopt;
+  od::object o;
+  if (v.get_object().get(o) != simdjson::SUCCESS) return type_error("subs");
+  std::string b64info;
+  std::string b64data;
+  reason r = for_each_member(o, "subs", [&](std::string_view key, od::value& v) -> reason {
+    if (key == "info") return read_raw(v, "subs.info", out.info);
+    if (key == "b64info") return read_string(v, "subs.b64info", b64info);
+    if (key == "data") return read_raw(v, "subs.data", out.data);
+    if (key == "b64data") return read_string(v, "subs.b64data", b64data);
+    if (key == "override") return read_override(v, out.overrides);
+    return std::nullopt;
+  });
+  if (r) return r;
+  if (auto r = pick_bytes(out.info, b64info, "subs.b64info")) return r;
+  if (auto r = pick_bytes(out.data, b64data, "subs.b64data")) return r;
+  return std::nullopt;
+}
+
+reason read_subs(od::value& v, std::map<std::string, sub_options>& out) {
+  out.clear();
+  if (is_null(v)) return std::nullopt;
+  od::object o;
+  if (v.get_object().get(o) != simdjson::SUCCESS) return type_error("subs");
+  return for_each_member(o, "subs", [&](std::string_view key, od::value& options) -> reason {
+    std::string channel(key);  // copy: key points into the parser's scratch buffer
+    sub_options opts;
+    if (reason r = read_sub_options(options, opts)) return r;
+    out.insert_or_assign(std::move(channel), std::move(opts));
+    return std::nullopt;
+  });
+}
+
+// One pass over the payload object, reading the claims of `kind`. Unknown claims are skipped.
+// A repeated claim: the last one wins (as with Go's encoding/json).
+reason read_claims(od::object& obj, token_kind kind, raw_claims& c) {
+  const bool conn = kind == token_kind::connection;
+  return for_each_member(obj, "payload", [&](std::string_view key, od::value& v) -> reason {
+    reason r;
+    if (key == "sub") {
+      r = read_string(v, key, c.sub);
+    } else if (key == "exp") {
+      r = read_numeric_date(v, key, c.exp);
+    } else if (key == "iat") {
+      r = read_numeric_date(v, key, c.iat);
+    } else if (key == "nbf") {
+      r = read_numeric_date(v, key, c.nbf);
+    } else if (key == "jti") {
+      r = read_string(v, key, c.jti);
+    } else if (key == "aud") {
+      r = read_audience(v, c.aud);
+    } else if (key == "iss") {
+      c.iss.reset();
+      if (!is_null(v)) {
+        std::string iss;
+        r = read_string(v, key, iss);
+        c.iss = std::move(iss);
+      }
+    } else if (key == "expire_at") {
+      r = read_int64(v, key, c.expire_at);
+    } else if (key == "info") {
+      r = read_raw(v, key, c.info);
+    } else if (key == "b64info") {
+      r = read_string(v, key, c.b64info);
+    } else if (key == "channel") {
+      c.has_channel = !is_null(v);
+      r = read_string(v, key, c.channel);
+    } else if (conn && key == "channels") {
+      r = read_string_array(v, key, c.channels);
+    } else if (conn && key == "subs") {
+      r = read_subs(v, c.subs);
+    } else if (conn && key == "meta") {
+      r = read_raw(v, key, c.meta);
+    } else if (!conn && key == "client") {
+      r = read_string(v, key, c.client);
+    } else if (!conn && key == "data") {
+      r = read_raw(v, key, c.data);
+    } else if (!conn && key == "b64data") {
+      r = read_string(v, key, c.b64data);
+    } else if (!conn && key == "override") {
+      r = read_override(v, c.overrides);
+    }
+    return r;
+  });
+}
+
+// Go's fmt.Sprint of a JSON number decoded as float64: integers below 1e21 in plain digits,
+// otherwise the shortest form, with an exponent when very large or small.
+std::string format_double(double d) {
+  char buf[64];
+  std::to_chars_result res;
+  double mag = std::fabs(d);
+  if (d == std::trunc(d) && mag < 1e21) {
+    res = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::fixed, 0);
+  } else if (mag >= 1e21 || (mag != 0 && mag < 1e-4)) {
+    res = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
+  } else {
+    res = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::fixed);
+  }
+  return std::string(buf, res.ptr);
+}
+
+// The configured user_id_claim, stringified. Absent or null = anonymous ("").
+reason read_custom_user(const simdjson::dom::object& obj, const std::string& claim,
+                        std::string& user) {
+  user.clear();
+  simdjson::dom::element found;
+  bool have = false;
+  for (auto field : obj) {  // last occurrence wins
+    if (field.key == claim) {
+      found = field.value;
+      have = true;
+    }
+  }
+  if (!have) return std::nullopt;
+  switch (found.type()) {
+    case simdjson::dom::element_type::STRING:
+      user.assign(std::string_view(found.get_string().value_unsafe()));
+      return std::nullopt;
+    case simdjson::dom::element_type::INT64:
+      user = std::to_string(found.get_int64().value_unsafe());
+      return std::nullopt;
+    case simdjson::dom::element_type::UINT64:
+      user = std::to_string(found.get_uint64().value_unsafe());
+      return std::nullopt;
+    case simdjson::dom::element_type::DOUBLE:
+      user = format_double(found.get_double().value_unsafe());
+      return std::nullopt;
+    case simdjson::dom::element_type::BOOL:
+      user = found.get_bool().value_unsafe() ? "true" : "false";
+      return std::nullopt;
+    case simdjson::dom::element_type::NULL_VALUE:
+      return std::nullopt;
+    default:
+      return "claim " + claim + " (user_id_claim) must be a string or a number";
+  }
+}
+
+simdjson::dom::parser& dom_parser() {
+  thread_local simdjson::dom::parser p;
+  return p;
+}
+
+simdjson::ondemand::parser& ondemand_parser() {
+  thread_local simdjson::ondemand::parser p;
+  return p;
+}
+
+}  // namespace
+
+// ---- verifier ----
+
+struct token_verifier::impl {
+  token_config config;
+  jwt_keys keys;
+  std::optional<go_regex> audience_re;
+  std::optional<go_regex> issuer_re;
+
+  token_result<raw_claims> verify(std::string_view token, int64_t now, token_kind kind) const;
+  token_result<std::monostate> check_signature(const jws_token& jws, int64_t now) const;
+};
+
+token_verifier::token_verifier(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+token_verifier::token_verifier(token_verifier&&) noexcept = default;
+token_verifier& token_verifier::operator=(token_verifier&&) noexcept = default;
+token_verifier::~token_verifier() = default;
+
+const token_config& token_verifier::config() const {
+  return impl_->config;
+}
+
+expected<token_verifier, std::string> token_verifier::create(const token_config& config,
+                                                             std::string_view key_prefix) {
+  auto fail = [&](std::string_view key, std::string_view what) {
+    std::string msg(key_prefix);
+    if (!msg.empty()) msg.push_back('.');
+    msg.append(key).append(": ").append(what);
+    return unexpected{std::move(msg)};
+  };
+  auto p = std::make_unique<impl>();
+  p->config = config;
+  p->keys.hmac_secret = config.hmac_secret_key;
+  if (!config.rsa_public_key.empty()) {
+    auto key = public_key::from_pem(config.rsa_public_key);
+    if (!key) return fail("rsa_public_key", key.error());
+    if (key->type() != public_key::key_type::rsa) return fail("rsa_public_key", "not an RSA key");
+    p->keys.rsa = std::move(*key);
+  }
+  if (!config.ecdsa_public_key.empty()) {
+    auto key = public_key::from_pem(config.ecdsa_public_key);
+    if (!key) return fail("ecdsa_public_key", key.error());
+    if (key->type() != public_key::key_type::ec) return fail("ecdsa_public_key", "not an EC key");
+    p->keys.ec = std::move(*key);
+  }
+  if (!config.audience.empty() && !config.audience_regex.empty()) {
+    return fail("audience_regex", "can not be used together with audience");
+  }
+  if (!config.issuer.empty() && !config.issuer_regex.empty()) {
+    return fail("issuer_regex", "can not be used together with issuer");
+  }
+  if (!config.audience_regex.empty()) {
+    auto re = compile_go_regex(config.audience_regex);
+    if (!re) return fail("audience_regex", re.error());
+    p->audience_re = std::move(*re);
+  }
+  if (!config.issuer_regex.empty()) {
+    auto re = compile_go_regex(config.issuer_regex);
+    if (!re) return fail("issuer_regex", re.error());
+    p->issuer_re = std::move(*re);
+  }
+  if (!config.user_id_claim.empty() && !valid_user_id_claim(config.user_id_claim)) {
+    return fail("user_id_claim", "must match ^[a-zA-Z_]+$");
+  }
+  return token_verifier(std::move(p));
+}
+
+token_result<std::monostate> token_verifier::impl::check_signature(const jws_token& jws,
+                                                                   int64_t now) const {
+  if (config.insecure_skip_token_signature_verify) return std::monostate{};
+  if (!config.jwks_public_endpoint.empty()) {
+    return token_internal("JWKS not supported yet (jwks_public_endpoint is set)");
+  }
+  auto res = verify_jws(jws, keys);
+  if (res) return res;
+  // Key rotation: tokens signed with the previous HMAC secret stay valid until the deadline.
+  const auto& prev = config.hmac_previous_secret_key;
+  auto alg = jwt_alg_from_name(jws.alg);
+  if (!prev.empty() && alg && is_hmac(*alg)) {
+    int64_t until = config.hmac_previous_secret_key_valid_until;
+    if ((until == 0 || now <= until) && verify_hmac(*alg, prev, jws.signing_input, jws.signature)) {
+      return std::monostate{};
+    }
+  }
+  return res;
+}
+
+token_result<raw_claims> token_verifier::impl::verify(std::string_view token, int64_t now,
+                                                      token_kind kind) const {
+  auto jws = parse_jws(token);
+  if (!jws) return unexpected{std::move(jws).error()};
+  if (auto sig = check_signature(*jws, now); !sig) return unexpected{std::move(sig).error()};
+
+  simdjson::padded_string payload(jws->payload);
+  simdjson::dom::object dom_obj;
+  if (dom_parser().parse(payload).get_object().get(dom_obj) != simdjson::SUCCESS) {
+    return token_invalid("payload is not a JSON object");
+  }
+  raw_claims c;
+  if (!config.user_id_claim.empty()) {
+    if (auto r = read_custom_user(dom_obj, config.user_id_claim, c.user)) return token_invalid(*r);
+  }
+  od::document doc;
+  od::object obj;
+  if (ondemand_parser().iterate(payload).get(doc) != simdjson::SUCCESS ||
+      doc.get_object().get(obj) != simdjson::SUCCESS) {
+    return token_invalid("payload is not a JSON object");
+  }
+  if (auto r = read_claims(obj, kind, c)) return token_invalid(*r);
+  if (config.user_id_claim.empty()) c.user = c.sub;
+
+  if (c.exp && *c.exp <= now) return token_expired("token expired at " + std::to_string(*c.exp));
+  if (c.nbf && !(*c.nbf < now))
+    return token_invalid("token not valid before " + std::to_string(*c.nbf));
+
+  if (!config.audience.empty()) {
+    bool ok = false;
+    for (const auto& a : c.aud) ok = ok || a == config.audience;
+    if (!ok) return token_invalid("audience mismatch");
+  }
+  if (audience_re) {
+    bool ok = false;
+    for (const auto& a : c.aud) ok = ok || full_match(audience_re->re, a);
+    if (!ok) return token_invalid("audience does not match audience_regex");
+  }
+  if (!config.issuer.empty() && (!c.iss || *c.iss != config.issuer)) {
+    return token_invalid("issuer mismatch");
+  }
+  if (issuer_re && (!c.iss || !full_match(issuer_re->re, *c.iss))) {
+    return token_invalid("issuer does not match issuer_regex");
+  }
+
+  if (auto r = pick_bytes(c.info, c.b64info, "b64info")) return token_invalid(*r);
+  if (kind == token_kind::connection) {
+    if (c.has_channel) return token_invalid("connection token must not contain a channel claim");
+  } else {
+    if (c.channel.empty()) return token_invalid("subscription token has no channel claim");
+    if (auto r = pick_bytes(c.data, c.b64data, "b64data")) return token_invalid(*r);
+  }
+  return c;
+}
+
+token_result<connection_claims> token_verifier::verify_connection_token(std::string_view token,
+                                                                        int64_t now_unix) const {
+  connection_claims out;
+  auto c = impl_->verify(token, now_unix, token_kind::connection);
+  if (!c) return unexpected{std::move(c).error()};
+  out.user = std::move(c->user);
+  out.exp = c->exp;
+  out.iat = c->iat;
+  out.nbf = c->nbf;
+  out.jti = std::move(c->jti);
+  out.expire_at = c->expire_at;
+  out.info = std::move(c->info);
+  out.channels = std::move(c->channels);
+  out.subs = std::move(c->subs);
+  out.meta = std::move(c->meta);
+  return out;
+}
+
+token_result<subscription_claims> token_verifier::verify_subscription_token(
+    std::string_view token, int64_t now_unix) const {
+  subscription_claims out;
+  auto c = impl_->verify(token, now_unix, token_kind::subscription);
+  if (!c) return unexpected{std::move(c).error()};
+  out.channel = std::move(c->channel);
+  out.client = std::move(c->client);
+  out.user = std::move(c->user);
+  out.exp = c->exp;
+  out.iat = c->iat;
+  out.nbf = c->nbf;
+  out.jti = std::move(c->jti);
+  out.expire_at = c->expire_at;
+  out.info = std::move(c->info);
+  out.data = std::move(c->data);
+  out.overrides = c->overrides;
+  return out;
+}
+
+}  // namespace gyre::auth
