@@ -95,10 +95,12 @@ expected<go_regex, std::string> compile_go_regex(std::string_view pattern) {
   return out;
 }
 
-bool full_match(const std::regex& re, std::string_view s) {
+// Go's regexp.MatchString semantics, which Centrifugo uses: the pattern matches anywhere
+// in the value unless it anchors itself with ^ and $.
+bool regex_finds(const std::regex& re, std::string_view s) {
   if (s.size() > max_regex_subject) return false;
   try {
-    return std::regex_match(s.begin(), s.end(), re);
+    return std::regex_search(s.begin(), s.end(), re);
   } catch (const std::exception&) {
     return false;  // complexity or stack limits: treat as no match
   }
@@ -587,13 +589,13 @@ token_result<raw_claims> token_verifier::impl::verify(std::string_view token, in
   }
   if (audience_re) {
     bool ok = false;
-    for (const auto& a : c.aud) ok = ok || full_match(audience_re->re, a);
+    for (const auto& a : c.aud) ok = ok || regex_finds(audience_re->re, a);
     if (!ok) return token_invalid("audience does not match audience_regex");
   }
   if (!config.issuer.empty() && (!c.iss || *c.iss != config.issuer)) {
     return token_invalid("issuer mismatch");
   }
-  if (issuer_re && (!c.iss || !full_match(issuer_re->re, *c.iss))) {
+  if (issuer_re && (!c.iss || !regex_finds(issuer_re->re, *c.iss))) {
     return token_invalid("issuer does not match issuer_regex");
   }
 

@@ -231,14 +231,14 @@ void client::handle_connect(uint32_t id, protocol::connect_request& req) {
     }
     auto claims = verifier->verify_connection_token(req.token, now);
     if (!claims) {
-      if (claims.error().kind == auth::token_error_kind::expired) {
+      if (claims.error().code == auth::token_error_code::expired) {
         send_error(id, errors::token_expired);
         state_ = state::failed;
         ping_due_ms_ = shard_.now_ms() + 5000;
         rearm_timer();
         return;
       }
-      log::info("client {}: invalid connection token: {}", this->id(), claims.error().message);
+      log::info("client {}: invalid connection token: {}", this->id(), claims.error().reason);
       return disconnect(disconnects::invalid_token);
     }
     auto& c = claims.value();
@@ -483,9 +483,9 @@ void client::handle_subscribe(uint32_t id, protocol::subscribe_request& req) {
     if (!verifier) return disconnect(disconnects::invalid_token);
     auto claims = verifier->verify_subscription_token(req.token, n.time().now_unix());
     if (!claims) {
-      if (claims.error().kind == auth::token_error_kind::expired)
+      if (claims.error().code == auth::token_error_code::expired)
         return send_error(id, errors::token_expired);
-      log::info("client {}: invalid subscription token: {}", this->id(), claims.error().message);
+      log::info("client {}: invalid subscription token: {}", this->id(), claims.error().reason);
       return disconnect(disconnects::invalid_token);
     }
     auto& c = claims.value();
@@ -1002,7 +1002,7 @@ void client::handle_refresh(uint32_t id, protocol::refresh_request& req) {
   const int64_t now = n.time().now_unix();
   auto claims = verifier->verify_connection_token(req.token, now);
   if (!claims) {
-    if (claims.error().kind == auth::token_error_kind::expired) return disconnect(disconnects::expired);
+    if (claims.error().code == auth::token_error_code::expired) return disconnect(disconnects::expired);
     return disconnect(disconnects::invalid_token);
   }
   auto& c = claims.value();
@@ -1057,7 +1057,7 @@ void client::handle_sub_refresh(uint32_t id, protocol::sub_refresh_request& req)
   const int64_t now = n.time().now_unix();
   auto claims = verifier->verify_subscription_token(req.token, now);
   if (!claims) {
-    if (claims.error().kind == auth::token_error_kind::expired) return send_error(id, errors::token_expired);
+    if (claims.error().code == auth::token_error_code::expired) return send_error(id, errors::token_expired);
     return disconnect(disconnects::invalid_token);
   }
   auto& c = claims.value();

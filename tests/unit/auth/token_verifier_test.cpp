@@ -334,12 +334,16 @@ TEST(token_claims, audience_string_array_and_regex) {
   EXPECT_FALSE(v.verify_connection_token(hs(R"({})"), now));
 
   c = hmac_config();
-  c.audience_regex = R"(app-\d+)";
+  c.audience_regex = R"(^app-\d+$)";
   v = make(c);
   EXPECT_TRUE(v.verify_connection_token(hs(R"({"aud":"app-12"})"), now));
   EXPECT_TRUE(v.verify_connection_token(hs(R"({"aud":["x","app-7"]})"), now));
-  EXPECT_FALSE(v.verify_connection_token(hs(R"({"aud":"my-app-12"})"), now));  // full match
+  EXPECT_FALSE(v.verify_connection_token(hs(R"({"aud":"my-app-12"})"), now));  // anchored
   EXPECT_FALSE(v.verify_connection_token(hs(R"({"aud":"app-12x"})"), now));
+  // Like Go's MatchString, an unanchored pattern matches anywhere in the value.
+  c.audience_regex = R"(app-\d+)";
+  v = make(c);
+  EXPECT_TRUE(v.verify_connection_token(hs(R"({"aud":"my-app-12"})"), now));
   EXPECT_FALSE(v.verify_connection_token(hs(R"({})"), now));
   // Very long values never reach std::regex.
   EXPECT_FALSE(
@@ -360,7 +364,7 @@ TEST(token_claims, issuer_exact_and_regex) {
   EXPECT_FALSE(v.verify_connection_token(hs(R"({})"), now));
 
   c = hmac_config();
-  c.issuer_regex = R"(https://[a-z]+\.example\.com)";
+  c.issuer_regex = R"(^https://[a-z]+\.example\.com$)";
   v = make(c);
   EXPECT_TRUE(v.verify_connection_token(hs(R"({"iss":"https://eu.example.com"})"), now));
   EXPECT_FALSE(v.verify_connection_token(hs(R"({"iss":"https://eu.example.com.evil"})"), now));
