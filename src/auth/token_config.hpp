@@ -16,9 +16,9 @@ struct token_config {
   std::string rsa_public_key;        // PEM: PKIX "PUBLIC KEY" or X.509 certificate; enables RS*
   std::string ecdsa_public_key;      // PEM: PKIX or certificate; enables the ES* of its curve
   std::string audience;              // `aud` must contain it
-  std::string audience_regex;        // some `aud` must fully match it (not with `audience`)
+  std::string audience_regex;        // some `aud` must match it (anywhere, as Go's MatchString; anchor with ^$) (not with `audience`)
   std::string issuer;                // `iss` must equal it
-  std::string issuer_regex;          // `iss` must fully match it (not with `issuer`)
+  std::string issuer_regex;          // `iss` must match it (anywhere, as Go's MatchString; anchor with ^$) (not with `issuer`)
   std::string user_id_claim;         // take the user from this claim instead of `sub`; ^[a-zA-Z_]+$
   std::string jwks_public_endpoint;  // stored; JWKS verification is not implemented yet
   bool insecure_skip_jwks_endpoint_safety_check = false;  // stored for JWKS; unused now

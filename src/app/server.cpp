@@ -1,0 +1,260 @@
+// server: wiring and lifecycle; see server.hpp.
+#include "app/server.hpp"
+
+#include <sys/resource.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "api/executor.hpp"
+#include "api/http_api.hpp"
+#include "app/engines.hpp"
+#include "app/token_keys.hpp"
+#include "auth/token_verifier.hpp"
+#include "config/loader.hpp"
+#include "config/validate.hpp"
+#include "core/clock.hpp"
+#include "core/log.hpp"
+#include "core/metrics.hpp"
+#include "hub/node.hpp"
+#include "transport/event_loop.hpp"
+#include "transport/http_server.hpp"
+
+namespace gyre {
+
+namespace {
+
+class health_handler final : public http_handler {
+ public:
+  void handle(http_request, http_reply reply) override { reply(http_response::json("{}")); }
+};
+
+class metrics_handler final : public http_handler {
+ public:
+  explicit metrics_handler(metrics::registry& r) : registry_(r) {}
+  void handle(http_request, http_reply reply) override {
+    http_response r;
+    r.headers.emplace_back("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    r.body = registry_.render();
+    reply(std::move(r));
+  }
+
+ private:
+  metrics::registry& registry_;
+};
+
+// Raises the soft descriptor limit to the hard one: every connection is a descriptor.
+void raise_fd_limit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rlimit want = rl;
+    want.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &want) == 0) rl = want;
+  }
+  if (rl.rlim_cur < 65536)
+    log::warn("open file limit is {}: the server cannot hold more connections than that "
+              "(raise it with ulimit -n or LimitNOFILE)",
+              static_cast<unsigned long long>(rl.rlim_cur));
+}
+
+std::string with_slash(std::string prefix) {
+  if (prefix.empty() || prefix[0] != '/') prefix.insert(prefix.begin(), '/');
+  return prefix;
+}
+
+}  // namespace
+
+struct server::impl {
+  config::config cfg;
+  std::string config_path;
+  std::map<std::string, std::string> flags;
+
+  system_clock& clk = system_clock::instance();
+  metrics::registry registry;
+  std::unique_ptr<engines> eng;
+  std::unique_ptr<node> hub;
+  std::vector<std::unique_ptr<event_loop>> loops;
+  std::unique_ptr<api_executor> executor;
+  std::vector<std::unique_ptr<http_server>> listeners;
+
+  std::string start();
+  void shutdown();
+  void reload();
+};
+
+server::server(config::config cfg, std::string config_path, std::map<std::string, std::string> flags)
+    : impl_(std::make_unique<impl>()) {
+  impl_->cfg = std::move(cfg);
+  impl_->config_path = std::move(config_path);
+  impl_->flags = std::move(flags);
+}
+
+server::~server() = default;
+
+std::string server::impl::start() {
+  raise_fd_limit();
+  auto shared_cfg = std::make_shared<const config::config>(cfg);
+  std::string err;
+  eng = make_engines(*shared_cfg, clk, err);
+  if (!eng) return err;
+
+  unsigned n = static_cast<unsigned>(cfg.gyre_.num_event_loops_);
+  if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
+  hub = std::make_unique<node>(shared_cfg, *eng->broker, *eng->presence, clk, registry, n);
+  if (std::string e = install_token_verifiers(*hub, *shared_cfg); !e.empty()) return e;
+  eng->broker->start(*hub);
+
+  for (unsigned i = 0; i < n; ++i) loops.push_back(std::make_unique<event_loop>(hub->shard_at(i)));
+  for (auto& l : loops) l->start();
+
+  executor = std::make_unique<api_executor>(*hub);
+  std::vector<http_route> internal_routes;
+  std::vector<http_route> external_routes;
+  if (!cfg.http_api_.disabled_) {
+    http_api_options ao;
+    ao.prefix = with_slash(cfg.http_api_.handler_prefix_);
+    ao.key = cfg.http_api_.key_;
+    ao.insecure = cfg.http_api_.insecure_;
+    ao.transport_error_mode = cfg.http_api_.error_mode_ == "transport";
+    if (!ao.insecure && ao.key.empty())
+      log::warn("http_api.key is empty and http_api.insecure is off: every API request will get 401");
+    if (ao.prefix.size() > 1 && ao.prefix.back() == '/') ao.prefix.pop_back();
+    http_route r{ao.prefix, true, std::make_shared<http_api>(*executor, ao, registry)};
+    (cfg.http_api_.external_ ? external_routes : internal_routes).push_back(std::move(r));
+  }
+  if (cfg.health_.enabled_)
+    internal_routes.push_back({with_slash(cfg.health_.handler_prefix_), false, std::make_shared<health_handler>()});
+  if (cfg.prometheus_.enabled_)
+    internal_routes.push_back(
+        {with_slash(cfg.prometheus_.handler_prefix_), false, std::make_shared<metrics_handler>(registry)});
+
+  http_server_options ext;
+  ext.address = cfg.http_server_.address_;
+  ext.port = static_cast<uint16_t>(cfg.http_server_.port_);
+  ext.websocket_enabled = !cfg.websocket_.disabled_;
+  ext.websocket_path = with_slash(cfg.websocket_.handler_prefix_);
+  ext.websocket_message_size_limit = static_cast<uint32_t>(cfg.websocket_.message_size_limit_);
+  ext.allowed_origins = cfg.client_.allowed_origins_;
+  ext.user_id_http_header = cfg.client_.user_id_http_header_;
+  ext.routes = external_routes;
+
+  std::string internal_address = cfg.http_server_.effective_internal_address();
+  std::string internal_port = cfg.http_server_.effective_internal_port();
+  bool same = internal_address == cfg.http_server_.address_ && internal_port == std::to_string(cfg.http_server_.port_);
+  std::vector<event_loop*> loop_ptrs;
+  for (auto& l : loops) loop_ptrs.push_back(l.get());
+  if (same) {
+    for (auto& r : internal_routes) ext.routes.push_back(r);
+    listeners.push_back(std::make_unique<http_server>(loop_ptrs, ext));
+  } else {
+    http_server_options in;
+    in.address = internal_address;
+    in.port = static_cast<uint16_t>(std::stoi(internal_port));
+    in.websocket_enabled = false;
+    in.routes = internal_routes;
+    listeners.push_back(std::make_unique<http_server>(loop_ptrs, ext));
+    listeners.push_back(std::make_unique<http_server>(loop_ptrs, in));
+  }
+  for (auto& l : listeners)
+    if (std::string e = l->start(); !e.empty()) return e;
+
+  log::info("Gyre {} started: {} event loops, engine {}, node {}", node::version(), n, eng->description,
+            hub->name());
+  log::info("serving on {}:{} (websocket {}{}{}{})", ext.address.empty() ? "*" : ext.address,
+            listeners[0]->bound_port(), ext.websocket_path,
+            cfg.http_api_.disabled_ ? "" : ", api " + with_slash(cfg.http_api_.handler_prefix_),
+            cfg.health_.enabled_ ? ", health" : "", cfg.prometheus_.enabled_ ? ", metrics" : "");
+  if (!same)
+    log::info("internal endpoints on {}:{}", internal_address.empty() ? "*" : internal_address,
+              listeners[1]->bound_port());
+  return {};
+}
+
+void server::impl::shutdown() {
+  log::info("shutting down");
+  for (auto& l : listeners) l->stop();
+  auto deadline = std::chrono::steady_clock::now() +
+                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(cfg.shutdown_.timeout_);
+  std::atomic<bool> done{false};
+  hub->shutdown([&done] { done = true; });
+  while (!done && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  // Give close frames a moment to leave and clients a moment to answer them.
+  auto grace = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+  while (std::chrono::steady_clock::now() < std::min(grace, deadline)) {
+    int64_t open = 0;
+    for (unsigned i = 0; i < hub->shard_count(); ++i)
+      open += hub->shard_at(i).counters().connections.load();
+    if (open <= 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  for (auto& l : loops) l->stop();
+  for (auto& l : loops) l->join();
+  eng->broker->stop();
+  eng->presence->stop();
+  listeners.clear();
+  loops.clear();
+}
+
+void server::impl::reload() {
+  config::load_options lo;
+  lo.path_ = config_path;
+  lo.flags_ = flags;
+  auto loaded = config::load(lo);
+  if (!loaded.ok()) {
+    log::error("config reload failed, keeping the current config: {}", loaded.error_);
+    return;
+  }
+  auto problems = config::validate(loaded.config_);
+  if (!problems.empty()) {
+    log::error("config reload failed, keeping the current config: {}", problems.front());
+    return;
+  }
+  auto fresh = std::make_shared<const config::config>(loaded.config_);
+  if (std::string e = install_token_verifiers(*hub, *fresh); !e.empty()) {
+    log::error("config reload failed, keeping the current config: {}", e);
+    return;
+  }
+  hub->reload(fresh);
+  log::info("configuration reloaded: channel options and token keys");
+}
+
+int server::run() {
+  // Signals are taken synchronously by this thread; block them before any thread starts
+  // so that every thread inherits the mask.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  if (std::string e = impl_->start(); !e.empty()) {
+    log::error("{}", e);
+    return 1;
+  }
+  const std::string& pid_file = impl_->cfg.pid_file_;
+  if (!pid_file.empty()) std::ofstream(pid_file) << getpid() << "\n";
+
+  for (;;) {
+    timespec timeout{1, 0};
+    int sig = sigtimedwait(&set, nullptr, &timeout);
+    if (sig == SIGINT || sig == SIGTERM) break;
+    if (sig == SIGHUP) {
+      impl_->reload();
+      continue;
+    }
+    impl_->eng->maintain();
+  }
+  impl_->shutdown();
+  if (!pid_file.empty()) ::unlink(pid_file.c_str());
+  log::info("bye");
+  return 0;
+}
+
+}  // namespace gyre

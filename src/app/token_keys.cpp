@@ -1,0 +1,51 @@
+// token_keys implementation; see token_keys.hpp.
+#include "app/token_keys.hpp"
+
+#include "auth/token_verifier.hpp"
+#include "config/config.hpp"
+#include "hub/node.hpp"
+
+namespace gyre {
+
+auth::token_config to_auth_config(const config::token_config& c, bool skip_signature_verify) {
+  auth::token_config a;
+  a.hmac_secret_key = c.hmac_secret_key_;
+  a.hmac_previous_secret_key = c.hmac_previous_secret_key_;
+  a.hmac_previous_secret_key_valid_until = c.hmac_previous_secret_key_valid_until_;
+  a.rsa_public_key = c.rsa_public_key_;
+  a.ecdsa_public_key = c.ecdsa_public_key_;
+  a.audience = c.audience_;
+  a.audience_regex = c.audience_regex_;
+  a.issuer = c.issuer_;
+  a.issuer_regex = c.issuer_regex_;
+  a.user_id_claim = c.user_id_claim_;
+  a.jwks_public_endpoint = c.jwks_public_endpoint_;
+  a.insecure_skip_jwks_endpoint_safety_check = c.insecure_skip_jwks_endpoint_safety_check_;
+  a.insecure_skip_token_signature_verify = skip_signature_verify;
+  return a;
+}
+
+const config::token_config& subscription_token_block(const config::config& cfg) {
+  if (cfg.client_.subscription_token_.enabled_) return cfg.client_.subscription_token_;
+  return cfg.client_.token_;
+}
+
+std::string install_token_verifiers(node& n, const config::config& cfg) {
+  bool skip = cfg.client_.insecure_skip_token_signature_verify_;
+  auto conn = auth::token_verifier::create(to_auth_config(cfg.client_.token_, skip), "client.token");
+  if (!conn) return conn.error();
+  std::shared_ptr<const auth::token_verifier> sub;
+  auto conn_ptr = std::make_shared<const auth::token_verifier>(std::move(conn.value()));
+  if (cfg.client_.subscription_token_.enabled_) {
+    auto s = auth::token_verifier::create(to_auth_config(cfg.client_.subscription_token_, skip),
+                                          "client.subscription_token");
+    if (!s) return s.error();
+    sub = std::make_shared<const auth::token_verifier>(std::move(s.value()));
+  } else {
+    sub = conn_ptr;
+  }
+  n.set_verifiers(conn_ptr, sub);
+  return {};
+}
+
+}  // namespace gyre

@@ -1,0 +1,26 @@
+// token_keys: turns the `client.token` / `client.subscription_token` config blocks into
+// token verifiers (and signers for the CLI), so that the server, gentoken and checktoken
+// read the keys the same way.
+#pragma once
+
+#include <string>
+
+#include "auth/token_config.hpp"
+
+namespace gyre {
+
+class node;
+namespace config {
+struct config;
+struct token_config;
+}  // namespace config
+
+auth::token_config to_auth_config(const config::token_config& c, bool skip_signature_verify);
+// The key block that signs/verifies subscription tokens.
+const config::token_config& subscription_token_block(const config::config& cfg);
+
+// Builds both verifiers from `cfg` and installs them in `n`. Returns an error naming the
+// key, or "" on success.
+std::string install_token_verifiers(node& n, const config::config& cfg);
+
+}  // namespace gyre
