@@ -15,7 +15,7 @@
 //     it to the front of its buffer or into a side buffer) and calls parse() again with the
 //     tail followed by the new bytes. parse_result::need is the size the tail must reach
 //     before the next call can make progress: the whole frame's size once its header is
-//     known (bounded by max_message_size + 14), else the size of the header so far known.
+//     known (at most max_frame_size()), else the size of the header so far known.
 //     A caller can therefore size a side buffer only while a partial frame is pending.
 //   - Every header check (masking, RSV bits, opcode, control-frame rules, fragmentation
 //     order, the message size limit) runs as soon as the header bytes are present, before
@@ -30,6 +30,14 @@
 //     nothing more. A protocol error stops parsing for good: parse_result::error names it
 //     and close_code() gives the code to send (1002, 1007 or 1009); consumed stops at the
 //     start of the offending frame.
+//
+// A session's read handler, in outline:
+//   used_ += n;                                     // bytes just read into buf_
+//   auto r = parser_.parse({buf_, used_}, [&](const ws::frame_event& e) { ... });
+//   if (r.status == ws::parse_status::failed) close_with(r.close_code());
+//   std::memmove(buf_, buf_ + r.consumed, used_ - r.consumed);  // keep the tail
+//   used_ -= r.consumed;
+//   if (r.need > capacity_) grow_to(r.need);      // only while a big frame is pending
 //
 // Threading: a frame_parser belongs to one connection and is used from its event loop
 // only. The free functions are pure and thread-safe.
@@ -149,6 +157,12 @@ class frame_parser {
   bool closed() const { return state_ == state::closed; }
   bool failed() const { return state_ == state::failed; }
   uint32_t max_message_size() const { return max_message_size_; }
+  // The largest frame that can be pending, so the largest `need`: a whole message or a
+  // 125-byte control frame, plus the longest header.
+  size_t max_frame_size() const {
+    return (max_message_size_ > max_control_payload ? max_message_size_ : max_control_payload) +
+           max_client_header_size;
+  }
 
  private:
   enum class state : uint8_t { open, closed, failed };
