@@ -6,6 +6,7 @@
 //   [extended length, big-endian] [masking key, 4 bytes if MASK] [payload]
 #include "transport/ws_frame.hpp"
 
+#include <bit>
 #include <cassert>
 #include <cstring>
 
@@ -231,11 +232,18 @@ size_t frame_parser::decode(std::span<char> buf, frame_event& ev, size_t& need) 
 // --- Masking --------------------------------------------------------------------------
 
 void apply_mask(char* data, size_t size, masking_key key, size_t offset) {
-  // Rotate the key so that key[0] applies to data[0].
-  unsigned char k[8];
-  for (size_t i = 0; i < 8; ++i) k[i] = key[(offset + i) & 3];
-  uint64_t k8;
-  std::memcpy(&k8, k, 8);  // same byte order as the 8-byte loads below
+  // An 8-byte key whose first byte in memory applies to data[0]. Loading the 4 key bytes
+  // with memcpy keeps memory order; rotating by whole bytes moves key[offset % 4] to the
+  // lowest address (the least significant byte on little-endian machines).
+  uint32_t k4;
+  std::memcpy(&k4, key.data(), 4);
+  if (const unsigned shift = 8 * static_cast<unsigned>(offset & 3)) {
+    if constexpr (std::endian::native == std::endian::little)
+      k4 = std::rotr(k4, static_cast<int>(shift));
+    else
+      k4 = std::rotl(k4, static_cast<int>(shift));
+  }
+  const uint64_t k8 = uint64_t{k4} << 32 | k4;
   size_t i = 0;
   // Four independent words per iteration; the compiler turns this into vector XORs.
   for (; i + 32 <= size; i += 32) {
@@ -253,7 +261,12 @@ void apply_mask(char* data, size_t size, masking_key key, size_t offset) {
     w ^= k8;
     std::memcpy(data + i, &w, 8);
   }
-  for (; i < size; ++i) data[i] = static_cast<char>(data[i] ^ k[i & 7]);
+  if (i < size) {  // 1-7 bytes left; i is a multiple of 8, so the key phase is unchanged
+    uint64_t w = 0;
+    std::memcpy(&w, data + i, size - i);
+    w ^= k8;
+    std::memcpy(data + i, &w, size - i);
+  }
 }
 
 // --- Close payloads -------------------------------------------------------------------
