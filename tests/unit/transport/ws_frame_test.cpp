@@ -273,6 +273,7 @@ TEST(ws_frame, header_errors) {
     EXPECT_EQ(error_of(raw_header(0x80 | op, 0)), frame_error::unknown_opcode) << op;
   EXPECT_EQ(error_of(raw_header(0x09, 0)), frame_error::fragmented_control);  // ping, no FIN
   EXPECT_EQ(error_of(raw_header(0x08, 0)), frame_error::fragmented_control);
+  EXPECT_EQ(error_of(raw_header(0x0A, 0)), frame_error::fragmented_control);
   EXPECT_EQ(error_of(raw_header(0x89, 126, bytes({0, 126})) + std::string(126, 'p')),
             frame_error::control_too_long);
   EXPECT_EQ(error_of(raw_header(0x8A, 127, bytes({0, 0, 0, 0, 0, 0, 0, 1})) + "p"),
