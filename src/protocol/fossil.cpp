@@ -23,15 +23,14 @@
 namespace gyre::protocol {
 namespace {
 
-constexpr size_t block_size = 16;      // hashed window; also the source indexing step
-constexpr int max_candidates = 250;    // chain entries tried per probe (bounds the work)
+constexpr size_t block_size = 16;    // hashed window; also the source indexing step
+constexpr int max_candidates = 250;  // chain entries tried per probe (bounds the work)
 constexpr uint32_t no_block = std::numeric_limits<uint32_t>::max();
 // Scratch kept per thread between calls; larger buffers are released after use so one
 // huge publication does not pin memory for the life of the thread.
 constexpr size_t max_retained_scratch = size_t{4} << 20;
 
-constexpr char digit_chars[] =
-    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz~";
+constexpr char digit_chars[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz~";
 
 // Value of a digit character, -1 for anything else.
 constexpr auto digit_values = [] {
@@ -143,7 +142,9 @@ uint32_t load_be32(const unsigned char* p) {
   return w;
 }
 
-bool is_continuation(unsigned char c) { return (c & 0xC0) == 0x80; }
+bool is_continuation(unsigned char c) {
+  return (c & 0xC0) == 0x80;
+}
 
 struct scratch {
   std::vector<uint32_t> landmark;  // bucket -> newest block index, or no_block
@@ -240,8 +241,7 @@ void encode(std::string_view source, std::string_view target, delta_alignment al
             --m.count;
           }
         }
-        const size_t cost =
-            int_digits(m.literal) + int_digits(m.count) + int_digits(m.offset) + 3;
+        const size_t cost = int_digits(m.literal) + int_digits(m.count) + int_digits(m.offset) + 3;
         if (m.count >= cost && m.count > best.count) {
           best = m;
           if (best.count + best.literal == best_possible) break;  // reaches the end

@@ -92,7 +92,9 @@ struct decimal_view {
   std::string_view fraction;  // no trailing zeros
 };
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 // Parses `[+-]?[0-9]+(\.[0-9]{1,19})?` (at most 200 characters); nullopt otherwise.
 std::optional<decimal_view> parse_decimal(std::string_view s) {
@@ -174,9 +176,9 @@ void compiled_filter::append(const filter_node& n) {
       c.k = kind::not_;
     } else {
       static constexpr std::pair<std::string_view, kind> cmps[] = {
-          {"eq", kind::eq}, {"neq", kind::neq}, {"in", kind::in},   {"nin", kind::nin},
-          {"ex", kind::ex}, {"nex", kind::nex}, {"sw", kind::sw},   {"ew", kind::ew},
-          {"ct", kind::ct}, {"gt", kind::gt},   {"gte", kind::gte}, {"lt", kind::lt},
+          {"eq", kind::eq},   {"neq", kind::neq}, {"in", kind::in},   {"nin", kind::nin},
+          {"ex", kind::ex},   {"nex", kind::nex}, {"sw", kind::sw},   {"ew", kind::ew},
+          {"ct", kind::ct},   {"gt", kind::gt},   {"gte", kind::gte}, {"lt", kind::lt},
           {"lte", kind::lte},
       };
       for (const auto& [name, k] : cmps) {
@@ -235,8 +237,9 @@ bool compiled_filter::eval_leaf(const node& n, const tags_map& tags) const {
     case kind::in:
     case kind::nin: {
       const std::string_view value = v ? std::string_view(*v) : std::string_view();
-      const bool found = std::binary_search(n.vals.begin(), n.vals.end(), value,
-                                            [](std::string_view a, std::string_view b) { return a < b; });
+      const bool found =
+          std::binary_search(n.vals.begin(), n.vals.end(), value,
+                             [](std::string_view a, std::string_view b) { return a < b; });
       return n.k == kind::in ? found : !found;
     }
     case kind::ex:
@@ -259,10 +262,14 @@ bool compiled_filter::eval_leaf(const node& n, const tags_map& tags) const {
       const decimal_view rhs{n.number->negative, n.number->integer, n.number->fraction};
       const int c = compare_decimal(*lhs, rhs);
       switch (n.k) {
-        case kind::gt: return c > 0;
-        case kind::gte: return c >= 0;
-        case kind::lt: return c < 0;
-        default: return c <= 0;
+        case kind::gt:
+          return c > 0;
+        case kind::gte:
+          return c >= 0;
+        case kind::lt:
+          return c < 0;
+        default:
+          return c <= 0;
       }
     }
     default:

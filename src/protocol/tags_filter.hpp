@@ -50,7 +50,8 @@ struct filter_limits {
 
 // nullopt when `root` is a valid filter, otherwise a short description of the first problem
 // found (for logs and the error reply; user strings in it are truncated).
-std::optional<std::string> validate_filter(const filter_node& root, const filter_limits& limits = {});
+std::optional<std::string> validate_filter(const filter_node& root,
+                                           const filter_limits& limits = {});
 
 class compiled_filter {
  public:
@@ -64,10 +65,12 @@ class compiled_filter {
   size_t node_count() const { return nodes_.size(); }
 
  private:
+  // clang-format off
   enum class kind : uint8_t {
-    and_, or_, not_,
-    eq, neq, in, nin, ex, nex, sw, ew, ct, gt, gte, lt, lte,
+    and_, or_, not_,                                          // inner nodes
+    eq, neq, in, nin, ex, nex, sw, ew, ct, gt, gte, lt, lte,  // leaves, one per cmp
   };
+  // clang-format on
   // A decimal as its significant parts: no leading zeros in `integer`, no trailing zeros
   // in `fraction`; zero is {false, "", ""}.
   struct decimal {

@@ -39,10 +39,18 @@ std::string edited(const std::string& source, FuzzedDataProvider& p) {
     const size_t at = p.ConsumeIntegralInRange<size_t>(0, t.size());
     const size_t len = p.ConsumeIntegralInRange<size_t>(0, 64);
     switch (p.ConsumeIntegralInRange(0, 3)) {
-      case 0: t.erase(at, len); break;
-      case 1: t.insert(at, p.ConsumeBytesAsString(len)); break;
-      case 2: t.replace(at, len, p.ConsumeBytesAsString(len)); break;
-      default: t.insert(at, t.substr(0, len)); break;  // repeat existing content
+      case 0:
+        t.erase(at, len);
+        break;
+      case 1:
+        t.insert(at, p.ConsumeBytesAsString(len));
+        break;
+      case 2:
+        t.replace(at, len, p.ConsumeBytesAsString(len));
+        break;
+      default:  // repeat existing content
+        t.insert(at, t.substr(0, len));
+        break;
     }
   }
   return t;
@@ -69,7 +77,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       const auto flip = p.ConsumeIntegral<uint8_t>();
       const std::string target = p.ConsumeRemainingBytesAsString();
       std::string delta = fossil_delta(source, target);
-      if (!delta.empty()) delta[at % delta.size()] = static_cast<char>(delta[at % delta.size()] ^ flip);
+      if (!delta.empty()) {
+        char& c = delta[at % delta.size()];
+        c = static_cast<char>(c ^ flip);
+      }
       (void)fossil_apply(source, delta);
       break;
     }

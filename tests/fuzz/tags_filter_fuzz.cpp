@@ -24,9 +24,11 @@ using gyre::protocol::filter_node;
 constexpr size_t max_built_nodes = 3000;  // keeps one input fast; above max_nodes (1000)
 
 std::string pick_value(FuzzedDataProvider& p) {
-  static const char* pool[] = {"",   "1",    "10.5", "-3",   "abc",  "1e3",   "007",  "-0",
-                               "0.0", "+2",  ".5",   "5.",   "a",    "news",  "9999999999999999999999",
-                               "-1.25", "x y", "1.2345678901234567890"};
+  // clang-format off
+  static const char* pool[] = {
+      "", "1", "10.5", "-3", "abc", "1e3", "007", "-0", "0.0", "+2", ".5", "5.", "a", "news",
+      "x y", "-1.25", "1.2345678901234567890", "9999999999999999999999"};
+  // clang-format on
   if (p.ConsumeBool()) return pool[p.ConsumeIntegralInRange<size_t>(0, std::size(pool) - 1)];
   return p.ConsumeRandomLengthString(12);
 }
@@ -39,8 +41,8 @@ std::string pick_key(FuzzedDataProvider& p) {
 
 filter_node build(FuzzedDataProvider& p, size_t depth, size_t& built) {
   static const char* ops[] = {"", "", "", "and", "or", "not", "xor", "AND"};
-  static const char* cmps[] = {"eq", "neq", "in", "nin", "ex",  "nex", "sw", "ew",
-                               "ct", "gt",  "gte", "lt", "lte", "",    "EQ", "like"};
+  static const char* cmps[] = {"eq", "neq", "in",  "nin", "ex",  "nex", "sw", "ew",
+                               "ct", "gt",  "gte", "lt",  "lte", "",    "EQ", "like"};
   filter_node n;
   ++built;
   n.op = ops[p.ConsumeIntegralInRange<size_t>(0, std::size(ops) - 1)];
@@ -126,7 +128,9 @@ bool ref_eval(const filter_node& n, const tags_map& tags) {
   if (n.cmp == "nin") return !in_vals;
   if (n.cmp == "ex") return v;
   if (n.cmp == "nex") return !v;
-  if (n.cmp == "sw") return v && value.compare(0, n.val.size(), n.val) == 0 && value.size() >= n.val.size();
+  if (n.cmp == "sw") {
+    return v && value.size() >= n.val.size() && value.compare(0, n.val.size(), n.val) == 0;
+  }
   if (n.cmp == "ew") {
     return v && value.size() >= n.val.size() &&
            value.compare(value.size() - n.val.size(), n.val.size(), n.val) == 0;

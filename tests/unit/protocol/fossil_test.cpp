@@ -111,15 +111,15 @@ TEST(fossil, round_trips_random_binary_of_many_sizes) {
   std::mt19937 rng(42);
   for (size_t n : {0, 1, 2, 15, 16, 17, 31, 32, 33, 47, 48, 49, 100, 255, 1000, 4096, 65539}) {
     const std::string source = random_bytes(rng, n);
-    expect_round_trip(source, source);                         // identical
-    expect_round_trip(source, random_bytes(rng, n));           // unrelated
-    expect_round_trip(source, mutate(rng, source, 1));         // one edit
-    expect_round_trip(source, mutate(rng, source, 10));        // many edits
-    expect_round_trip(source, source + source);                // repeated content
-    expect_round_trip(source, "");                             // to empty
-    expect_round_trip("", source);                             // from empty
-    expect_round_trip(source.substr(n / 2), source);           // prepended data
-    expect_round_trip(source, source.substr(0, n / 3));        // truncated
+    expect_round_trip(source, source);                   // identical
+    expect_round_trip(source, random_bytes(rng, n));     // unrelated
+    expect_round_trip(source, mutate(rng, source, 1));   // one edit
+    expect_round_trip(source, mutate(rng, source, 10));  // many edits
+    expect_round_trip(source, source + source);          // repeated content
+    expect_round_trip(source, "");                       // to empty
+    expect_round_trip("", source);                       // from empty
+    expect_round_trip(source.substr(n / 2), source);     // prepended data
+    expect_round_trip(source, source.substr(0, n / 3));  // truncated
   }
 }
 
@@ -173,9 +173,9 @@ TEST(fossil, small_json_edits_give_small_deltas) {
 
 TEST(fossil, non_ascii_json_round_trips_and_utf8_alignment_keeps_patches_valid) {
   std::mt19937 rng(11);
-  const std::vector<std::string> words = {
-      "Привет", "мир", "Съешь", "ещё", "этих", "мягких", "булок", "😀", "🚀", "日本語",
-      "ñandú", "€", "price", "x"};
+  const std::vector<std::string> words = {"Привет", "мир",   "Съешь", "ещё", "этих",
+                                          "мягких", "булок", "😀",     "🚀",   "日本語",
+                                          "ñandú",  "€",     "price", "x"};
   auto doc = [&](std::mt19937& r, int n) {
     std::string s = "{\"messages\":[";
     for (int i = 0; i < n; ++i) {
@@ -192,8 +192,8 @@ TEST(fossil, non_ascii_json_round_trips_and_utf8_alignment_keeps_patches_valid) 
     const std::string source = doc(r1, 5 + round % 20);
     // Edit: regenerate a few messages with a different seed, keep the rest.
     std::string target = source;
-    const std::string replacement = "\"text\":\"" + words[rng() % words.size()] + " " +
-                                    words[rng() % words.size()] + "\"";
+    const std::string replacement =
+        "\"text\":\"" + words[rng() % words.size()] + " " + words[rng() % words.size()] + "\"";
     const size_t pos = target.find("\"text\":\"", rng() % target.size());
     if (pos != std::string::npos) {
       const size_t end = target.find("\"}", pos);
@@ -244,24 +244,24 @@ TEST(fossil, apply_rejects_corrupted_deltas) {
   const std::string src = "0123456789abcdefghijklmnopqrstuv";
   const std::string good = "Y\n2:XYW@0,15JRMw;";
   ASSERT_TRUE(fossil_apply(src, good));
-  EXPECT_FALSE(fossil_apply(src, "Y\n2:XYW@0,15JRMx;"));       // bad checksum
-  EXPECT_FALSE(fossil_apply(src, "Z\n2:XYW@0,15JRMw;"));       // header too long
-  EXPECT_FALSE(fossil_apply(src, "X\n2:XYW@0,15JRMw;"));       // header too short
-  EXPECT_FALSE(fossil_apply(src, "Y\n2:XYW@1,15JRMw;"));       // copy past source end
-  EXPECT_FALSE(fossil_apply(src, "Y\n2:XYW@~~~~~~~~~~,1;"));   // huge offset
-  EXPECT_FALSE(fossil_apply(src, "Y\n2:XYW@0"));               // unterminated copy
-  EXPECT_FALSE(fossil_apply(src, "Y\n2:XYW@0,"));              // no checksum
-  EXPECT_FALSE(fossil_apply(src, "Y\n2:XYW@0,15JRMw"));        // no ';'
-  EXPECT_FALSE(fossil_apply(src, "Y\n2:XYW@0,15JRMw;x"));      // trailing bytes
-  EXPECT_FALSE(fossil_apply(src, "Y\nZ:XY"));                  // insert past delta end
-  EXPECT_FALSE(fossil_apply(src, "Y\n2?XYW@0,15JRMw;"));       // unknown operator
-  EXPECT_FALSE(fossil_apply(src, "Y\n:XYW@0,15JRMw;"));        // missing count
-  EXPECT_FALSE(fossil_apply(src, "Y 2:XYW@0,15JRMw;"));        // header not ended by \n
+  EXPECT_FALSE(fossil_apply(src, "Y\n2:XYW@0,15JRMx;"));      // bad checksum
+  EXPECT_FALSE(fossil_apply(src, "Z\n2:XYW@0,15JRMw;"));      // header too long
+  EXPECT_FALSE(fossil_apply(src, "X\n2:XYW@0,15JRMw;"));      // header too short
+  EXPECT_FALSE(fossil_apply(src, "Y\n2:XYW@1,15JRMw;"));      // copy past source end
+  EXPECT_FALSE(fossil_apply(src, "Y\n2:XYW@~~~~~~~~~~,1;"));  // huge offset
+  EXPECT_FALSE(fossil_apply(src, "Y\n2:XYW@0"));              // unterminated copy
+  EXPECT_FALSE(fossil_apply(src, "Y\n2:XYW@0,"));             // no checksum
+  EXPECT_FALSE(fossil_apply(src, "Y\n2:XYW@0,15JRMw"));       // no ';'
+  EXPECT_FALSE(fossil_apply(src, "Y\n2:XYW@0,15JRMw;x"));     // trailing bytes
+  EXPECT_FALSE(fossil_apply(src, "Y\nZ:XY"));                 // insert past delta end
+  EXPECT_FALSE(fossil_apply(src, "Y\n2?XYW@0,15JRMw;"));      // unknown operator
+  EXPECT_FALSE(fossil_apply(src, "Y\n:XYW@0,15JRMw;"));       // missing count
+  EXPECT_FALSE(fossil_apply(src, "Y 2:XYW@0,15JRMw;"));       // header not ended by \n
   EXPECT_FALSE(fossil_apply(src, ""));
   EXPECT_FALSE(fossil_apply(src, "\n"));
-  EXPECT_FALSE(fossil_apply(src, "~~~~~~~~~~~~\n"));           // > 64-bit integer
-  EXPECT_FALSE(fossil_apply(src, "~~~~\n0;"));                 // declared size > limit
-  EXPECT_FALSE(fossil_apply(src, "Y\n2:XYW@0,15JRMw;", 33));   // over max_output
+  EXPECT_FALSE(fossil_apply(src, "~~~~~~~~~~~~\n"));          // > 64-bit integer
+  EXPECT_FALSE(fossil_apply(src, "~~~~\n0;"));                // declared size > limit
+  EXPECT_FALSE(fossil_apply(src, "Y\n2:XYW@0,15JRMw;", 33));  // over max_output
   EXPECT_TRUE(fossil_apply(src, "Y\n2:XYW@0,15JRMw;", 34));
 }
 

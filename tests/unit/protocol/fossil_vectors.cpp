@@ -40,9 +40,15 @@ std::string mutate(std::mt19937& rng, std::string s, int edits) {
     const size_t at = s.empty() ? 0 : rng() % (s.size() + 1);
     const size_t run = 1 + rng() % 40;
     switch (rng() % 3) {
-      case 0: s.replace(at, run, random_bytes(rng, run)); break;
-      case 1: s.insert(at, random_bytes(rng, run)); break;
-      default: s.erase(at, run); break;
+      case 0:
+        s.replace(at, run, random_bytes(rng, run));
+        break;
+      case 1:
+        s.insert(at, random_bytes(rng, run));
+        break;
+      default:
+        s.erase(at, run);
+        break;
     }
   }
   return s;
@@ -92,18 +98,20 @@ std::vector<vector_case> make_cases() {
   const std::string zeros(20000, '\0');
   cases.push_back({"zeros with edits", zeros, mutate(rng, zeros, 4)});
 
-  const std::vector<std::string> ascii = {"alpha", "beta", "gamma", "delta", "price", "x", "\\n",
-                                          "quote\\\"d", "tab\\t"};
-  const std::vector<std::string> cyrillic = {"Привет", "мир", "Съешь", "ещё", "этих", "мягких",
-                                             "французских", "булок", "да", "выпей", "чаю"};
-  const std::vector<std::string> mixed = {"😀", "🚀", "日本語", "ñandú", "€", "Ψ", "naïve",
-                                          "é", "🇺🇦", "z", "\\u2028", "line\u2028sep", "𝄞"};
+  const std::vector<std::string> ascii = {"alpha", "beta", "gamma",      "delta", "price",
+                                          "x",     "\\n",  "quote\\\"d", "tab\\t"};
+  const std::vector<std::string> cyrillic = {"Привет", "мир",    "Съешь",       "ещё",
+                                             "этих",   "мягких", "французских", "булок",
+                                             "да",     "выпей",  "чаю"};
+  const std::vector<std::string> mixed = {
+      "😀",  "🚀", "日本語",  "ñandú",         "€", "Ψ", "naïve", "é",
+      "🇺🇦", "z", "\\u2028", "line\u2028sep", "𝄞"};
   struct family {
     const char* name;
     const std::vector<std::string>* words;
   };
-  for (const family& f : {family{"ascii", &ascii}, family{"cyrillic", &cyrillic},
-                          family{"emoji+cjk", &mixed}}) {
+  for (const family& f :
+       {family{"ascii", &ascii}, family{"cyrillic", &cyrillic}, family{"emoji+cjk", &mixed}}) {
     for (int items : {1, 10, 100}) {
       for (int k = 0; k < 12; ++k) {
         const std::string base = json_doc(items, k, *f.words, rng);
@@ -114,7 +122,8 @@ std::vector<vector_case> make_cases() {
         cases.push_back({tag + "counter", base, counter, true});
         cases.push_back({tag + "text edit", base, edit_text(base, *f.words, rng), true});
         std::string appended = base;
-        appended.insert(appended.size() - 2, ",{\"id\":999,\"text\":\"" + (*f.words)[k % f.words->size()] + "\"}");
+        appended.insert(appended.size() - 2,
+                        ",{\"id\":999,\"text\":\"" + (*f.words)[k % f.words->size()] + "\"}");
         cases.push_back({tag + "append", base, appended, true});
       }
     }

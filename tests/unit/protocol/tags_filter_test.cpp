@@ -38,7 +38,7 @@ bool eval(const filter_node& f, const tags_map& tags) {
   return c.ok() && c->matches(tags);
 }
 
-const tags_map tags = {{"type", "news"}, {"lang", "en"},     {"price", "10.5"},
+const tags_map tags = {{"type", "news"}, {"lang", "en"},          {"price", "10.5"},
                        {"count", "-3"},  {"name", "gyre-server"}, {"empty", ""}};
 
 TEST(tags_filter, eq_and_neq) {
@@ -104,7 +104,7 @@ TEST(tags_filter, numeric_comparisons) {
   EXPECT_FALSE(eval(leaf("price", "lt", "10.5"), tags));
   EXPECT_TRUE(eval(leaf("price", "lte", "10.5"), tags));
   EXPECT_FALSE(eval(leaf("price", "lte", "9.99"), tags));
-  EXPECT_TRUE(eval(leaf("price", "lt", "100"), tags));     // not a string comparison
+  EXPECT_TRUE(eval(leaf("price", "lt", "100"), tags));  // not a string comparison
   EXPECT_TRUE(eval(leaf("count", "lt", "0"), tags));
   EXPECT_TRUE(eval(leaf("count", "gt", "-4"), tags));
   EXPECT_FALSE(eval(leaf("count", "gt", "-2.5"), tags));
@@ -137,14 +137,14 @@ TEST(tags_filter, decimal_grammar_and_exactness) {
   EXPECT_TRUE(gt("123456789012345678901234567890", "123456789012345678901234567889"));
   EXPECT_TRUE(gt("0.0000000000000000002", "0.0000000000000000001"));
   // Not numbers (same grammar as Centrifugo's decimal parser): always false.
-  for (const char* bad : {"1e3", ".5", "5.", "1.2.3", "0x10", " 1", "1 ", "NaN", "Inf", "+",
-                          "-", "", "1_000", "--1", "0.12345678901234567890"}) {
+  for (const char* bad : {"1e3", ".5", "5.", "1.2.3", "0x10", " 1", "1 ", "NaN", "Inf", "+", "-",
+                          "", "1_000", "--1", "0.12345678901234567890"}) {
     EXPECT_FALSE(gt(bad, "-1000")) << bad;
     EXPECT_FALSE(eval(leaf("n", "lt", "1000"), {{"n", bad}})) << bad;
     EXPECT_FALSE(gt("5", std::string(bad).empty() ? "x" : bad)) << bad;
   }
   EXPECT_TRUE(gt("0.1234567890123456789", "0"));  // 19 fraction digits is the maximum
-  EXPECT_TRUE(gt(std::string(200, '9'), "1"));     // 200 characters is the maximum
+  EXPECT_TRUE(gt(std::string(200, '9'), "1"));    // 200 characters is the maximum
   EXPECT_FALSE(gt(std::string(201, '9'), "1"));
 }
 
@@ -161,8 +161,7 @@ TEST(tags_filter, and_or_not) {
   EXPECT_TRUE(eval(op("or", {is_en}), tags));
   // (type == news AND (lang in [de, fr] OR price > 10)) AND NOT (count >= 0)
   const auto nested = op(
-      "and", {is_news,
-              op("or", {leaf_vals("lang", "in", {"de", "fr"}), leaf("price", "gt", "10")}),
+      "and", {is_news, op("or", {leaf_vals("lang", "in", {"de", "fr"}), leaf("price", "gt", "10")}),
               op("not", {leaf("count", "gte", "0")})});
   EXPECT_TRUE(eval(nested, tags));
   tags_map other = tags;
