@@ -7,7 +7,6 @@
 #include "auth/token_verifier.hpp"
 #include "config/config.hpp"
 #include "core/log.hpp"
-#include "core/utf8.hpp"
 #include "hub/channel_rules.hpp"
 #include "hub/client_transport.hpp"
 #include "hub/node.hpp"
@@ -681,9 +680,11 @@ void client::start_subscription(std::unique_ptr<sub_setup> setup,
               for (size_t i = 1; i < res.publications.size(); ++i) {
                 publication& p = res.publications[i];
                 std::string full = p.data;
-                std::string patch = protocol::fossil_delta(prev, full);
-                if (protocol::delta_worth_sending(patch.size(), full.size()) &&
-                    (encoding_ == protocol::encoding::protobuf || is_valid_utf8(patch))) {
+                std::string patch = protocol::fossil_delta(prev, full, protocol::delta_alignment::utf8);
+                bool usable = encoding_ == protocol::encoding::json
+                                  ? protocol::json_delta_sendable(patch, full.size())
+                                  : protocol::delta_worth_sending(patch.size(), full.size());
+                if (usable) {
                   p.data = std::move(patch);
                   p.delta = true;
                 }

@@ -1,7 +1,6 @@
 // prepared_event: lazily computed, shared encodings; see prepared_event.hpp.
 #include "hub/prepared_event.hpp"
 
-#include "core/utf8.hpp"
 #include "protocol/fossil.hpp"
 
 namespace gyre {
@@ -15,7 +14,8 @@ prepared_event::prepared_event(event_kind kind, std::string channel, client_info
 const std::string& prepared_event::patch_bytes() const {
   std::call_once(patch_once_, [this] {
     if (!pub_ || !pub_->use_delta || !pub_->prev_data) return;
-    patch_ = protocol::fossil_delta(*pub_->prev_data, pub_->pub.data);
+    // UTF-8 aligned: the same patch is then valid for JSON and Protobuf subscribers.
+    patch_ = protocol::fossil_delta(*pub_->prev_data, pub_->pub.data, protocol::delta_alignment::utf8);
     patch_ok_ = protocol::delta_worth_sending(patch_.size(), pub_->pub.data.size());
   });
   return patch_;
@@ -50,7 +50,7 @@ void prepared_event::compute(protocol::encoding enc, pub_variant v, slot& s) con
       std::string_view data = p.data;
       if (v == pub_variant::patch) {
         const std::string& patch = patch_bytes();
-        bool usable = patch_ok_ && (!json || is_valid_utf8(patch));
+        bool usable = json ? protocol::json_delta_sendable(patch, p.data.size()) : patch_ok_;
         if (usable) {
           data = patch;
           how.patch = true;
