@@ -392,7 +392,8 @@ std::string render_tree(const json::value& v, file_format fmt) {
     }
     case file_format::toml: {
       std::ostringstream os;
-      if (v.is_object()) os << toml::toml_formatter{to_toml_table(v.get_object())};
+      constexpr auto flags = toml::toml_formatter::default_flags & ~toml::format_flags::indentation;
+      if (v.is_object()) os << toml::toml_formatter{to_toml_table(v.get_object()), flags};
       out = os.str();
       break;
     }
