@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <exception>
 
 #include "config/detail/mapping.hpp"
 #include "config/detail/tree.hpp"
@@ -69,7 +70,13 @@ std::string write_new_config_file(const std::string& path, const std::string& co
 std::string generate_config_file(const std::string& path) {
   auto fmt = format_from_path(path);
   if (!fmt) return "unsupported config file extension: " + path + " (use .json, .yaml, .yml or .toml)";
-  return write_new_config_file(path, generate_minimal_config(*fmt));
+  std::string content;
+  try {
+    content = generate_minimal_config(*fmt);
+  } catch (const std::exception& e) {
+    return std::string("cannot generate secrets: ") + e.what();
+  }
+  return write_new_config_file(path, content);
 }
 
 }  // namespace gyre::config

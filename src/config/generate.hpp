@@ -18,7 +18,8 @@
 
 namespace gyre::config {
 
-// The genconfig document in `format`, with newly generated secrets.
+// The genconfig document in `format`, with newly generated secrets. Throws
+// std::runtime_error only if the OS random generator fails.
 std::string generate_minimal_config(file_format format);
 
 // The full config `c` (all keys, durations as Go strings) in `format`. Experimental,
@@ -30,7 +31,7 @@ std::string dump_config(const config& c, file_format format = file_format::json)
 std::string write_new_config_file(const std::string& path, const std::string& content);
 
 // genconfig: format from `path`'s extension, minimal config, exclusive 0600 create.
-// Returns "" on success, else an error message.
+// Returns "" on success, else an error message. Never throws.
 std::string generate_config_file(const std::string& path);
 
 }  // namespace gyre::config

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <fstream>
 #include <optional>
 #include <set>
@@ -327,7 +328,9 @@ bool load_dotenv(const std::string& path) {
   return true;
 }
 
-load_result load_text(std::string_view text, file_format format, const load_options& options) {
+namespace {
+
+load_result load_text_impl(std::string_view text, file_format format, const load_options& options) {
   load_result r;
   if (!options.dotenv_path_.empty() && !load_dotenv(options.dotenv_path_))
     r.warnings_.push_back("cannot read " + options.dotenv_path_);
@@ -342,7 +345,7 @@ load_result load_text(std::string_view text, file_format format, const load_opti
   return r;
 }
 
-load_result load(const load_options& options) {
+load_result load_impl(const load_options& options) {
   load_result r;
   if (!options.dotenv_path_.empty() && !load_dotenv(options.dotenv_path_))
     r.warnings_.push_back("cannot read " + options.dotenv_path_);
@@ -379,6 +382,28 @@ load_result load(const load_options& options) {
   }
   finish(std::move(root), options, r);
   return r;
+}
+
+// Keeps the no-throw contract even for allocation failures or library surprises.
+template <class F>
+load_result guarded(F&& f) {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    load_result r;
+    r.error_ = std::string("internal error while loading config: ") + e.what();
+    return r;
+  }
+}
+
+}  // namespace
+
+load_result load_text(std::string_view text, file_format format, const load_options& options) {
+  return guarded([&] { return load_text_impl(text, format, options); });
+}
+
+load_result load(const load_options& options) {
+  return guarded([&] { return load_impl(options); });
 }
 
 std::string env_name_for(std::string_view key_path) {

@@ -29,6 +29,14 @@ std::string list(std::initializer_list<std::string_view> allowed) {
   return out;
 }
 
+// "must be whole seconds" message; tiny values were almost surely bare numbers (= ns).
+std::string whole_seconds_message(duration d) {
+  std::string m = "must be whole seconds, got " + format_go_duration(d);
+  if (d.count() != 0 && d.count() > -1'000'000 && d.count() < 1'000'000)
+    m += " (a bare number means nanoseconds; write e.g. \"300s\")";
+  return m;
+}
+
 bool is_ascii(std::string_view s) {
   for (unsigned char c : s)
     if (c > 127) return false;
@@ -301,12 +309,20 @@ class validator {
 
   void check_channel(const channel_config& ch) {
     if (!is_whole_seconds(ch.history_meta_ttl_))
-      error("channel.history_meta_ttl",
-            "must be whole seconds, got " + format_go_duration(ch.history_meta_ttl_));
+      error("channel.history_meta_ttl", whole_seconds_message(ch.history_meta_ttl_));
     check_non_negative("channel.history_meta_ttl", ch.history_meta_ttl_);
     check_enum("channel.publication_data_format", ch.publication_data_format_,
                {"", "json", "json_object", "binary"});
     if (ch.max_length_ <= 0) error("channel.max_length", "must be positive");
+    for (auto [name, proxy] : {std::pair{"subscribe", &ch.proxy_.subscribe_},
+                               {"publish", &ch.proxy_.publish_},
+                               {"sub_refresh", &ch.proxy_.sub_refresh_},
+                               {"subscribe_stream", &ch.proxy_.subscribe_stream_},
+                               {"map_publish", &ch.proxy_.map_publish_},
+                               {"map_remove", &ch.proxy_.map_remove_},
+                               {"shared_poll_refresh", &ch.proxy_.shared_poll_refresh_}})
+      check_status_transforms(std::string("channel.proxy.") + name + ".http.status_to_code_transforms",
+                              proxy->http_.status_to_code_transforms_);
     check_options("channel.without_namespace", ch, ch.without_namespace_);
     std::set<std::string> seen;
     for (size_t i = 0; i < ch.namespaces_.size(); ++i) {
@@ -326,10 +342,9 @@ class validator {
     check_non_negative(k + ".history_ttl", o.history_ttl_);
     check_non_negative(k + ".history_meta_ttl", o.history_meta_ttl_);
     if (!is_whole_seconds(o.history_ttl_))
-      error(k + ".history_ttl", "must be whole seconds, got " + format_go_duration(o.history_ttl_));
+      error(k + ".history_ttl", whole_seconds_message(o.history_ttl_));
     if (!is_whole_seconds(o.history_meta_ttl_))
-      error(k + ".history_meta_ttl",
-            "must be whole seconds, got " + format_go_duration(o.history_meta_ttl_));
+      error(k + ".history_meta_ttl", whole_seconds_message(o.history_meta_ttl_));
     if (o.history_size_ > 0 && o.history_ttl_.count() <= 0)
       error(k + ".history_ttl", "must be set when history_size is set (both or neither)");
     if (o.history_ttl_.count() > 0 && o.history_size_ <= 0)
@@ -446,6 +461,8 @@ class validator {
   // ---------------------------------------------------------------- rpc
 
   void check_rpc(const rpc_config& rpc) {
+    check_status_transforms("rpc.proxy.http.status_to_code_transforms",
+                            rpc.proxy_.http_.status_to_code_transforms_);
     if (rpc.without_namespace_.proxy_enabled_)
       check_proxy_ref("rpc.without_namespace.proxy_name", rpc.without_namespace_.proxy_name_,
                       "rpc.proxy", rpc.proxy_);

@@ -61,7 +61,8 @@ TEST(validate, history_ttls_are_whole_seconds) {
                       "whole seconds");
   // A bare number is nanoseconds, so it fails the whole-seconds rule.
   expect_single_error(ns(R"("history_size": 1, "history_ttl": 300)"),
-                      "channel.namespaces[0].history_ttl", "whole seconds, got 300ns");
+                      "channel.namespaces[0].history_ttl",
+                      "whole seconds, got 300ns (a bare number means nanoseconds");
 }
 
 TEST(validate, meta_ttl_not_below_history_ttl) {
@@ -274,6 +275,21 @@ TEST(validate, named_proxies) {
                            {"status_to_code_transforms": [{"status_code": 404,
                             "to_disconnect": {"code": 4404, "reason": "not found"}}]}}]})"),
               IsEmpty());
+}
+
+TEST(validate, default_proxy_blocks_status_transforms) {
+  expect_single_error(R"({"channel": {"proxy": {"subscribe": {"http": {"status_to_code_transforms":
+                          [{"status_code": 403, "to_error": {"code": 1403, "message": "forbidden"},
+                            "to_disconnect": {"code": 4403}}]}}}}})",
+                      "channel.proxy.subscribe.http.status_to_code_transforms[0]", "exactly one");
+  expect_single_error(R"({"rpc": {"proxy": {"http": {"status_to_code_transforms":
+                          [{"to_error": {"code": 1500}}]}}}})",
+                      "rpc.proxy.http.status_to_code_transforms[0].status_code", "must be set");
+  expect_single_error(R"({"client": {"proxy": {"connect": {"enabled": true, "endpoint": "http://x",
+                          "http": {"status_to_code_transforms": [{"status_code": 500,
+                          "to_disconnect": {"code": 4500, "reason": "caf\u00e9"}}]}}}}})",
+                      "client.proxy.connect.http.status_to_code_transforms[0].to_disconnect.reason",
+                      "must be ASCII");
 }
 
 TEST(validate, rpc_namespace_names) {
