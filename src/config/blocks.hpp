@@ -86,7 +86,7 @@ struct proxy_disconnect_config {
 };
 struct http_status_transform {
   int64_t status_code_ = 0;
-  proxy_error_config to_error_;            // exactly one of to_error / to_disconnect is set
+  proxy_error_config to_error_;  // exactly one of to_error / to_disconnect is set
   proxy_disconnect_config to_disconnect_;
   bool operator==(const http_status_transform&) const = default;
 };

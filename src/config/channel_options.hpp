@@ -19,13 +19,13 @@ namespace gyre::config {
 
 // `map` object, used when subscription_type is map, map_clients or map_users.
 struct map_options {
-  std::string mode_;             // required for map types: ephemeral | recoverable | persistent
-  duration key_ttl_{0};          // > 0 for ephemeral/recoverable, 0 for persistent
-  int64_t stream_size_ = 0;      // 0 = mode default (100; must stay 0 for ephemeral)
-  duration stream_ttl_{0};       // 0 = mode default (1m; must stay 0 for ephemeral)
-  duration meta_ttl_{0};         // 0 = mode default (recoverable 10×stream_ttl, persistent never)
+  std::string mode_;         // required for map types: ephemeral | recoverable | persistent
+  duration key_ttl_{0};      // > 0 for ephemeral/recoverable, 0 for persistent
+  int64_t stream_size_ = 0;  // 0 = mode default (100; must stay 0 for ephemeral)
+  duration stream_ttl_{0};   // 0 = mode default (1m; must stay 0 for ephemeral)
+  duration meta_ttl_{0};     // 0 = mode default (recoverable 10×stream_ttl, persistent never)
   bool remove_client_on_unsubscribe_ = false;
-  std::string client_key_;       // "" | client_id | user_id
+  std::string client_key_;  // "" | client_id | user_id
   bool allow_publish_for_client_ = false;
   bool allow_publish_for_subscriber_ = false;
   bool allow_publish_for_anonymous_ = false;
@@ -50,10 +50,10 @@ struct shared_poll_options {
   duration refresh_interval_ = 10s;
   int64_t refresh_batch_size_ = 1000;
   int64_t max_keys_per_connection_ = 5000;
-  std::string mode_;                    // "" / versionless | versioned
+  std::string mode_;                      // "" / versionless | versioned
   duration channel_shutdown_delay_ = 1s;  // negative = immediate
   duration track_expired_extra_delay_ = 25s;
-  bool publish_enabled_ = false;        // requires versioned mode
+  bool publish_enabled_ = false;  // requires versioned mode
   bool operator==(const shared_poll_options&) const = default;
 };
 
@@ -96,7 +96,8 @@ struct channel_options {
   bool subscribe_stream_proxy_enabled_ = false;
   std::string subscribe_stream_proxy_name_ = "default";
   bool subscribe_stream_proxy_bidirectional_ = false;
-  std::string subscription_type_;  // "" (= stream) | stream | map | map_clients | map_users | shared_poll
+  std::string
+      subscription_type_;  // "" (= stream) | stream | map | map_clients | map_users | shared_poll
   std::string map_clients_presence_channel_prefix_;
   std::string map_users_presence_channel_prefix_;
   map_options map_;

@@ -15,8 +15,8 @@ const channel_options* find_channel_options(const config& c, std::string_view na
 }
 
 bool is_private_channel(const channel_config& ch, std::string_view channel) {
-  return !ch.private_prefix_.empty() && channel.substr(0, ch.private_prefix_.size()) ==
-                                            std::string_view(ch.private_prefix_);
+  return !ch.private_prefix_.empty() &&
+         channel.substr(0, ch.private_prefix_.size()) == std::string_view(ch.private_prefix_);
 }
 
 std::string_view channel_namespace_name(const channel_config& ch, std::string_view channel) {

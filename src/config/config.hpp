@@ -46,13 +46,13 @@ struct http3_config {
 };
 
 struct http_server_config {
-  std::string address_;           // "" = all interfaces
+  std::string address_;  // "" = all interfaces
   int64_t port_ = 8000;
   std::string internal_address_;  // "" = address_
   std::string internal_port_;     // "" = port_ (a string in Centrifugo too)
   tls_config tls_;
   tls_autocert_config tls_autocert_;
-  bool tls_external_ = false;     // TLS only on the external listener
+  bool tls_external_ = false;  // TLS only on the external listener
   tls_config internal_tls_;
   http3_config http3_;
   bool h2c_external_ = false;

@@ -10,7 +10,9 @@ namespace {
 
 constexpr uint64_t k_max_magnitude = uint64_t{1} << 63;  // |INT64_MIN|
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 // Nanoseconds per unit, 0 for an unknown unit.
 uint64_t unit_nanos(std::string_view u) {
@@ -108,8 +110,8 @@ std::optional<duration> parse_go_duration(std::string_view s) {
     if (whole > k_max_magnitude / unit) return std::nullopt;
     whole *= unit;
     if (frac > 0) {
-      whole += static_cast<uint64_t>(static_cast<double>(frac) *
-                                     (static_cast<double>(unit) / scale));
+      whole +=
+          static_cast<uint64_t>(static_cast<double>(frac) * (static_cast<double>(unit) / scale));
       if (whole > k_max_magnitude) return std::nullopt;
     }
     total += whole;

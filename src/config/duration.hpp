@@ -30,6 +30,8 @@ std::optional<duration> parse_go_duration(std::string_view text);
 std::string format_go_duration(duration d);
 
 // True when `d` is a whole number of seconds (the spec requires it for history TTLs).
-inline bool is_whole_seconds(duration d) { return d.count() % 1'000'000'000 == 0; }
+inline bool is_whole_seconds(duration d) {
+  return d.count() % 1'000'000'000 == 0;
+}
 
 }  // namespace gyre::config

@@ -20,7 +20,9 @@ namespace json = boost::json;
 
 namespace {
 
-std::string secret(size_t bytes) { return base64url_encode(secure_random_bytes(bytes)); }
+std::string secret(size_t bytes) {
+  return base64url_encode(secure_random_bytes(bytes));
+}
 
 }  // namespace
 
@@ -69,7 +71,8 @@ std::string write_new_config_file(const std::string& path, const std::string& co
 
 std::string generate_config_file(const std::string& path) {
   auto fmt = format_from_path(path);
-  if (!fmt) return "unsupported config file extension: " + path + " (use .json, .yaml, .yml or .toml)";
+  if (!fmt)
+    return "unsupported config file extension: " + path + " (use .json, .yaml, .yml or .toml)";
   std::string content;
   try {
     content = generate_minimal_config(*fmt);

@@ -158,7 +158,8 @@ void set_path(json::object& root, const std::vector<std::string>& path, json::va
 }
 
 template <class Object>
-auto find_path(Object& root, const std::vector<std::string>& path) -> decltype(root.if_contains("")) {
+auto find_path(Object& root, const std::vector<std::string>& path)
+    -> decltype(root.if_contains("")) {
   Object* cur = &root;
   for (size_t i = 0; i < path.size(); ++i) {
     auto* v = cur->if_contains(path[i]);
@@ -258,7 +259,8 @@ void finish(json::value root, const load_options& options, load_result& r) {
       start = dot + 1;
     }
     const auto& leaves = detail::config_leaves();
-    auto it = std::find_if(leaves.begin(), leaves.end(), [&](const leaf& l) { return l.path == path; });
+    auto it =
+        std::find_if(leaves.begin(), leaves.end(), [&](const leaf& l) { return l.path == path; });
     if (it == leaves.end()) {
       errors.push_back("flag " + key + ": unknown config key");
       continue;

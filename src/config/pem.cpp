@@ -10,7 +10,9 @@ namespace gyre::config {
 
 namespace {
 
-bool looks_like_pem(std::string_view s) { return s.find("-----BEGIN ") != std::string_view::npos; }
+bool looks_like_pem(std::string_view s) {
+  return s.find("-----BEGIN ") != std::string_view::npos;
+}
 
 // Base64 text may be wrapped over lines; strip whitespace before decoding.
 std::string strip_spaces(std::string_view s) {

@@ -14,7 +14,9 @@ namespace gyre::config {
 
 namespace {
 
-std::string q(std::string_view s) { return "\"" + std::string(s) + "\""; }
+std::string q(std::string_view s) {
+  return "\"" + std::string(s) + "\"";
+}
 
 bool one_of(std::string_view v, std::initializer_list<std::string_view> allowed) {
   return std::find(allowed.begin(), allowed.end(), v) != allowed.end();
@@ -66,7 +68,8 @@ class validator {
 
   void check_enum(const std::string& key, std::string_view v,
                   std::initializer_list<std::string_view> allowed) {
-    if (!one_of(v, allowed)) error(key, "unknown value " + q(v) + ", expected one of " + list(allowed));
+    if (!one_of(v, allowed))
+      error(key, "unknown value " + q(v) + ", expected one of " + list(allowed));
   }
 
   void check_regex(const std::string& key, const std::string& pattern) {
@@ -97,8 +100,9 @@ class validator {
   void check_http_server(const http_server_config& s) {
     check_port("http_server.port", s.port_);
     if (!s.internal_port_.empty()) {
-      bool numeric = std::all_of(s.internal_port_.begin(), s.internal_port_.end(),
-                                 [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)); });
+      bool numeric = std::all_of(s.internal_port_.begin(), s.internal_port_.end(), [](char ch) {
+        return std::isdigit(static_cast<unsigned char>(ch));
+      });
       if (!numeric || s.internal_port_.size() > 5 || std::stol(s.internal_port_) > 65535)
         error("http_server.internal_port", "invalid port " + q(s.internal_port_));
     }
@@ -116,7 +120,8 @@ class validator {
 
   void check_engines(const config& c) {
     check_enum("engine.type", c.engine_.type_, {"memory", "redis"});
-    check_enum("broker.type", c.broker_.type_, {"memory", "nats", "redis", "redisnats", "postgres"});
+    check_enum("broker.type", c.broker_.type_,
+               {"memory", "nats", "redis", "redisnats", "postgres"});
     if (c.broker_.enabled_ && c.broker_.type_ == "redisnats" && !c.enable_unreleased_features_)
       error("broker.type", "\"redisnats\" requires enable_unreleased_features");
     check_enum("presence_manager.type", c.presence_manager_.type_, {"memory", "redis"});
@@ -177,9 +182,11 @@ class validator {
       const auto& p = proxies[i];
       std::string k = "proxies[" + std::to_string(i) + "]";
       if (!is_valid_namespace_name(p.name_))
-        error(k + ".name", "invalid proxy name " + q(p.name_) + ", must match ^[-a-zA-Z0-9_.]{2,}$");
+        error(k + ".name",
+              "invalid proxy name " + q(p.name_) + ", must match ^[-a-zA-Z0-9_.]{2,}$");
       else if (p.name_ == "default")
-        error(k + ".name", "\"default\" is reserved for the proxies under channel.proxy / rpc.proxy");
+        error(k + ".name",
+              "\"default\" is reserved for the proxies under channel.proxy / rpc.proxy");
       else if (!seen.insert(p.name_).second)
         error(k + ".name", "duplicate proxy name " + q(p.name_));
       check_proxy(k, p);
@@ -261,7 +268,8 @@ class validator {
       auto body = named_group_body(t.issuer_regex_, name);
       if (!body) body = named_group_body(t.audience_regex_, name);
       if (!body) {
-        error(k, "placeholder {{" + name + "}} has no named group in issuer_regex or audience_regex");
+        error(k,
+              "placeholder {{" + name + "}} has no named group in issuer_regex or audience_regex");
         continue;
       }
       if (!t.insecure_skip_jwks_endpoint_safety_check_ && !is_literal_alternation(*body))
@@ -274,10 +282,11 @@ class validator {
   void check_client(const client_config& cl) {
     if (cl.ping_interval_ <= cl.pong_timeout_)
       error("client.ping_interval", "must be greater than client.pong_timeout (" +
-                                        format_go_duration(cl.ping_interval_) + " <= " +
-                                        format_go_duration(cl.pong_timeout_) + ")");
+                                        format_go_duration(cl.ping_interval_) +
+                                        " <= " + format_go_duration(cl.pong_timeout_) + ")");
     check_token("client.token", cl.token_);
-    if (cl.subscription_token_.enabled_) check_token("client.subscription_token", cl.subscription_token_);
+    if (cl.subscription_token_.enabled_)
+      check_token("client.subscription_token", cl.subscription_token_);
     if (cl.proxy_.connect_.enabled_) check_proxy("client.proxy.connect", cl.proxy_.connect_);
     if (cl.proxy_.refresh_.enabled_) check_proxy("client.proxy.refresh", cl.proxy_.refresh_);
     for (auto [k, v] : {std::pair{"channel_limit", cl.channel_limit_},
@@ -295,7 +304,8 @@ class validator {
       const std::string k = "client.subscribe_to_user_personal_channel.personal_channel_namespace";
       const channel_options* opts = find_channel_options(*c_, pc.personal_channel_namespace_);
       if (opts == nullptr)
-        error(k, "namespace " + q(pc.personal_channel_namespace_) + " is not defined in channel.namespaces");
+        error(k, "namespace " + q(pc.personal_channel_namespace_) +
+                     " is not defined in channel.namespaces");
       else if (pc.single_connection_ && !opts->presence_)
         error("client.subscribe_to_user_personal_channel.single_connection",
               "requires presence enabled on " +
@@ -321,15 +331,17 @@ class validator {
                                {"map_publish", &ch.proxy_.map_publish_},
                                {"map_remove", &ch.proxy_.map_remove_},
                                {"shared_poll_refresh", &ch.proxy_.shared_poll_refresh_}})
-      check_status_transforms(std::string("channel.proxy.") + name + ".http.status_to_code_transforms",
-                              proxy->http_.status_to_code_transforms_);
+      check_status_transforms(
+          std::string("channel.proxy.") + name + ".http.status_to_code_transforms",
+          proxy->http_.status_to_code_transforms_);
     check_options("channel.without_namespace", ch, ch.without_namespace_);
     std::set<std::string> seen;
     for (size_t i = 0; i < ch.namespaces_.size(); ++i) {
       const auto& ns = ch.namespaces_[i];
       std::string k = "channel.namespaces[" + std::to_string(i) + "]";
       if (!is_valid_namespace_name(ns.name_))
-        error(k + ".name", "invalid namespace name " + q(ns.name_) + ", must match ^[-a-zA-Z0-9_.]{2,}$");
+        error(k + ".name",
+              "invalid namespace name " + q(ns.name_) + ", must match ^[-a-zA-Z0-9_.]{2,}$");
       else if (!seen.insert(ns.name_).second)
         error(k + ".name", "duplicate namespace name " + q(ns.name_));
       check_options(k, ch, ns);
@@ -365,12 +377,12 @@ class validator {
       error(k + ".force_positioning", "requires history (history_size and history_ttl)");
     check_enum(k + ".force_recovery_mode", o.force_recovery_mode_, {"", "stream", "cache"});
     if (o.auto_cache_recover_ && !(o.force_recovery_ && o.force_recovery_mode_ == "cache"))
-      error(k + ".auto_cache_recover",
-            "requires force_recovery and force_recovery_mode \"cache\"");
+      error(k + ".auto_cache_recover", "requires force_recovery and force_recovery_mode \"cache\"");
     for (size_t i = 0; i < o.allowed_delta_types_.size(); ++i)
       if (o.allowed_delta_types_[i] != "fossil")
         error(k + ".allowed_delta_types[" + std::to_string(i) + "]",
-              "unknown delta type " + q(o.allowed_delta_types_[i]) + ", only \"fossil\" is supported");
+              "unknown delta type " + q(o.allowed_delta_types_[i]) +
+                  ", only \"fossil\" is supported");
     check_enum(k + ".publication_data_format", o.publication_data_format_,
                {"", "json", "json_object", "binary"});
     check_regex(k + ".channel_regex", o.channel_regex_);
@@ -378,9 +390,11 @@ class validator {
     // Proxies.
     const auto& dp = ch.proxy_;
     if (o.subscribe_proxy_enabled_)
-      check_proxy_ref(k + ".subscribe_proxy_name", o.subscribe_proxy_name_, "channel.proxy.subscribe", dp.subscribe_);
+      check_proxy_ref(k + ".subscribe_proxy_name", o.subscribe_proxy_name_,
+                      "channel.proxy.subscribe", dp.subscribe_);
     if (o.publish_proxy_enabled_)
-      check_proxy_ref(k + ".publish_proxy_name", o.publish_proxy_name_, "channel.proxy.publish", dp.publish_);
+      check_proxy_ref(k + ".publish_proxy_name", o.publish_proxy_name_, "channel.proxy.publish",
+                      dp.publish_);
     if (o.sub_refresh_proxy_enabled_)
       check_proxy_ref(k + ".sub_refresh_proxy_name", o.sub_refresh_proxy_name_,
                       "channel.proxy.sub_refresh", dp.sub_refresh_);
@@ -411,8 +425,8 @@ class validator {
     if (!r)
       error(key, "namespace of " + q(prefix) + " is not defined in channel.namespaces");
     else if (r->options_->subscription_type_ != required_type)
-      error(key, "channels with prefix " + q(prefix) + " must be in a namespace with subscription_type " +
-                     q(required_type));
+      error(key, "channels with prefix " + q(prefix) +
+                     " must be in a namespace with subscription_type " + q(required_type));
   }
 
   void check_map(const std::string& k, const channel_config& ch, const channel_options& o) {
@@ -431,7 +445,8 @@ class validator {
       if (m.stream_ttl_.count() != 0) error(k + ".stream_ttl", "must be 0 in \"ephemeral\" mode");
     }
     if (m.mode_ == "persistent" && o.subscription_type_ != "map")
-      error(k + ".mode", "\"persistent\" is not allowed with subscription_type " + q(o.subscription_type_));
+      error(k + ".mode",
+            "\"persistent\" is not allowed with subscription_type " + q(o.subscription_type_));
     if (m.meta_ttl_.count() > 0 && m.stream_ttl_.count() > 0 && m.meta_ttl_ < m.stream_ttl_)
       error(k + ".meta_ttl", "must be >= stream_ttl");
     check_enum(k + ".client_key", m.client_key_, {"", "client_id", "user_id"});
@@ -453,7 +468,8 @@ class validator {
     if (sp.publish_enabled_ && sp.mode_ != "versioned")
       error(k + ".publish_enabled", "requires mode \"versioned\"");
     if (c_->shared_poll_.hmac_secret_key_.empty())
-      error("shared_poll.hmac_secret_key", "is required when a namespace uses shared_poll (" + k + ")");
+      error("shared_poll.hmac_secret_key",
+            "is required when a namespace uses shared_poll (" + k + ")");
     check_proxy_ref(k + ".proxy_name", sp.proxy_name_, "channel.proxy.shared_poll_refresh",
                     ch.proxy_.shared_poll_refresh_);
   }
@@ -471,10 +487,12 @@ class validator {
       const auto& ns = rpc.namespaces_[i];
       std::string k = "rpc.namespaces[" + std::to_string(i) + "]";
       if (!is_valid_namespace_name(ns.name_))
-        error(k + ".name", "invalid rpc namespace name " + q(ns.name_) + ", must match ^[-a-zA-Z0-9_.]{2,}$");
+        error(k + ".name",
+              "invalid rpc namespace name " + q(ns.name_) + ", must match ^[-a-zA-Z0-9_.]{2,}$");
       else if (!seen.insert(ns.name_).second)
         error(k + ".name", "duplicate rpc namespace name " + q(ns.name_));
-      if (ns.proxy_enabled_) check_proxy_ref(k + ".proxy_name", ns.proxy_name_, "rpc.proxy", rpc.proxy_);
+      if (ns.proxy_enabled_)
+        check_proxy_ref(k + ".proxy_name", ns.proxy_name_, "rpc.proxy", rpc.proxy_);
     }
   }
 
@@ -492,12 +510,13 @@ class validator {
     for (size_t i = 0; i < consumers.size(); ++i) {
       const auto& cs = consumers[i];
       std::string k = "consumers[" + std::to_string(i) + "]";
-      bool name_ok = cs.name_.size() >= 2 &&
-                     std::all_of(cs.name_.begin(), cs.name_.end(), [](char ch) {
-                       return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_';
-                     });
+      bool name_ok =
+          cs.name_.size() >= 2 && std::all_of(cs.name_.begin(), cs.name_.end(), [](char ch) {
+            return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_';
+          });
       if (!name_ok)
-        error(k + ".name", "invalid consumer name " + q(cs.name_) + ", must match ^[a-zA-Z0-9_]{2,}$");
+        error(k + ".name",
+              "invalid consumer name " + q(cs.name_) + ", must match ^[a-zA-Z0-9_]{2,}$");
       else if (!seen.insert(cs.name_).second)
         error(k + ".name", "duplicate consumer name " + q(cs.name_));
       check_enum(k + ".type", cs.type_,
@@ -519,6 +538,8 @@ bool is_valid_namespace_name(std::string_view name) {
   });
 }
 
-std::vector<std::string> validate(const config& c) { return validator{}.run(c); }
+std::vector<std::string> validate(const config& c) {
+  return validator{}.run(c);
+}
 
 }  // namespace gyre::config

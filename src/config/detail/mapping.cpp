@@ -22,7 +22,9 @@ struct probe_visitor {
 };
 
 template <class T>
-concept described = requires(probe_visitor& v, T& t) { describe(v, t); };
+concept described = requires(probe_visitor& v, T& t) {
+  describe(v, t);
+};
 
 template <class T>
 struct is_vector : std::false_type {};
@@ -37,32 +39,48 @@ concept integer = std::integral<T> && !std::same_as<T, bool>;
 
 std::string kind_name(const json::value& v) {
   switch (v.kind()) {
-    case json::kind::object: return "an object";
-    case json::kind::array: return "an array";
-    case json::kind::string: return "a string";
-    case json::kind::bool_: return "a boolean";
-    case json::kind::null: return "null";
-    default: return "a number";
+    case json::kind::object:
+      return "an object";
+    case json::kind::array:
+      return "an array";
+    case json::kind::string:
+      return "a string";
+    case json::kind::bool_:
+      return "a boolean";
+    case json::kind::null:
+      return "null";
+    default:
+      return "a number";
   }
 }
 
-std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
+std::string quoted(std::string_view s) {
+  return "\"" + std::string(s) + "\"";
+}
 
+// Shortest fixed-notation text that reads back as `d` (Go's FormatFloat(d, 'f', -1, 64)).
 std::string format_double(double d) {
-  char buf[64];
-  auto r = std::to_chars(buf, buf + sizeof buf, d);
+  char buf[512];
+  auto r = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::fixed);
+  if (r.ec != std::errc{}) return "0";
   return std::string(buf, r.ptr);
 }
 
 // Weakly typed string: numbers in decimal, booleans as "1"/"0" (mapstructure's rule).
 std::optional<std::string> weak_string(const json::value& v) {
   switch (v.kind()) {
-    case json::kind::string: return std::string(v.get_string());
-    case json::kind::int64: return std::to_string(v.get_int64());
-    case json::kind::uint64: return std::to_string(v.get_uint64());
-    case json::kind::double_: return format_double(v.get_double());
-    case json::kind::bool_: return v.get_bool() ? "1" : "0";
-    default: return std::nullopt;
+    case json::kind::string:
+      return std::string(v.get_string());
+    case json::kind::int64:
+      return std::to_string(v.get_int64());
+    case json::kind::uint64:
+      return std::to_string(v.get_uint64());
+    case json::kind::double_:
+      return format_double(v.get_double());
+    case json::kind::bool_:
+      return v.get_bool() ? "1" : "0";
+    default:
+      return std::nullopt;
   }
 }
 
@@ -75,9 +93,12 @@ std::optional<int64_t> parse_int_text(std::string_view s) {
     s.remove_prefix(1);
   }
   int base = 10;
-  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) base = 16;
-  else if (s.size() > 2 && s[0] == '0' && (s[1] == 'o' || s[1] == 'O')) base = 8;
-  else if (s.size() > 2 && s[0] == '0' && (s[1] == 'b' || s[1] == 'B')) base = 2;
+  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+    base = 16;
+  else if (s.size() > 2 && s[0] == '0' && (s[1] == 'o' || s[1] == 'O'))
+    base = 8;
+  else if (s.size() > 2 && s[0] == '0' && (s[1] == 'b' || s[1] == 'B'))
+    base = 2;
   if (base != 10) s.remove_prefix(2);
   if (s.empty()) return std::nullopt;
   uint64_t mag = 0;
@@ -169,10 +190,18 @@ class decoder {
   void decode_value(const json::value& v, const std::string& path, bool& out) {
     bool b = false;
     switch (v.kind()) {
-      case json::kind::bool_: b = v.get_bool(); break;
-      case json::kind::int64: b = v.get_int64() != 0; break;
-      case json::kind::uint64: b = v.get_uint64() != 0; break;
-      case json::kind::double_: b = v.get_double() != 0; break;
+      case json::kind::bool_:
+        b = v.get_bool();
+        break;
+      case json::kind::int64:
+        b = v.get_int64() != 0;
+        break;
+      case json::kind::uint64:
+        b = v.get_uint64() != 0;
+        break;
+      case json::kind::double_:
+        b = v.get_double() != 0;
+        break;
       case json::kind::string: {
         std::string_view s = v.get_string();
         if (s == "1" || s == "t" || s == "T" || s == "true" || s == "TRUE" || s == "True")
@@ -184,7 +213,8 @@ class decoder {
           return error(path, "invalid boolean " + quoted(s));
         break;
       }
-      default: return error(path, "expected a boolean, got " + kind_name(v));
+      default:
+        return error(path, "expected a boolean, got " + kind_name(v));
     }
     if (b) out = true;
   }
@@ -193,7 +223,9 @@ class decoder {
   void decode_value(const json::value& v, const std::string& path, T& out) {
     int64_t i = 0;
     switch (v.kind()) {
-      case json::kind::int64: i = v.get_int64(); break;
+      case json::kind::int64:
+        i = v.get_int64();
+        break;
       case json::kind::uint64:
         if (v.get_uint64() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
           return error(path, "integer out of range");
@@ -206,14 +238,17 @@ class decoder {
         i = static_cast<int64_t>(d);
         break;
       }
-      case json::kind::bool_: i = v.get_bool() ? 1 : 0; break;
+      case json::kind::bool_:
+        i = v.get_bool() ? 1 : 0;
+        break;
       case json::kind::string: {
         auto p = parse_int_text(v.get_string());
         if (!p) return error(path, "invalid integer " + quoted(v.get_string()));
         i = *p;
         break;
       }
-      default: return error(path, "expected an integer, got " + kind_name(v));
+      default:
+        return error(path, "expected an integer, got " + kind_name(v));
     }
     if constexpr (std::is_signed_v<T>) {
       if (i < static_cast<int64_t>(std::numeric_limits<T>::min()) ||
@@ -235,7 +270,9 @@ class decoder {
         d = *p;
         break;
       }
-      case json::kind::int64: d = duration{v.get_int64()}; break;
+      case json::kind::int64:
+        d = duration{v.get_int64()};
+        break;
       case json::kind::uint64:
         if (v.get_uint64() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
           return error(path, "duration out of range");
@@ -247,7 +284,8 @@ class decoder {
         d = duration{static_cast<int64_t>(x)};
         break;
       }
-      default: return error(path, "expected a duration string, got " + kind_name(v));
+      default:
+        return error(path, "expected a duration string, got " + kind_name(v));
     }
     if (d.count() != 0) out = d;
   }
@@ -259,7 +297,8 @@ class decoder {
       for (size_t i = 0; i < arr.size(); ++i) {
         auto s = weak_string(arr[i]);
         if (!s) {
-          error(path + "[" + std::to_string(i) + "]", "expected a string, got " + kind_name(arr[i]));
+          error(path + "[" + std::to_string(i) + "]",
+                "expected a string, got " + kind_name(arr[i]));
           continue;
         }
         items.push_back(std::move(*s));
@@ -372,13 +411,19 @@ class decoder {
 
 // ------------------------------------------------------------------ encoder
 
-json::value encode_value(const std::string& s) { return json::string(s); }
-json::value encode_value(bool b) { return b; }
+json::value encode_value(const std::string& s) {
+  return json::string(s);
+}
+json::value encode_value(bool b) {
+  return b;
+}
 template <integer T>
 json::value encode_value(T i) {
   return static_cast<int64_t>(i);
 }
-json::value encode_value(duration d) { return json::string(format_go_duration(d)); }
+json::value encode_value(duration d) {
+  return json::string(format_go_duration(d));
+}
 json::value encode_value(const std::vector<std::string>& v) {
   json::array a;
   for (const auto& s : v) a.push_back(json::string(s));

@@ -28,9 +28,15 @@ bool all_of(std::string_view s, bool (*pred)(char)) {
     if (!pred(c)) return false;
   return true;
 }
-bool dec_digit(char c) { return c >= '0' && c <= '9'; }
-bool hex_digit(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
-bool oct_digit(char c) { return c >= '0' && c <= '7'; }
+bool dec_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool hex_digit(char c) {
+  return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+}
+bool oct_digit(char c) {
+  return c >= '0' && c <= '7';
+}
 
 // Types a plain (unquoted, untagged) YAML scalar per the YAML 1.2 core schema.
 json::value plain_scalar(const std::string& s) {
@@ -45,7 +51,8 @@ json::value plain_scalar(const std::string& s) {
     body.remove_prefix(1);
   }
   int base = 0;
-  if (all_of(body, dec_digit)) base = 10;
+  if (all_of(body, dec_digit))
+    base = 10;
   else if (body.size() > 2 && body.substr(0, 2) == "0x" && all_of(body.substr(2), hex_digit))
     base = 16;
   else if (body.size() > 2 && body.substr(0, 2) == "0o" && all_of(body.substr(2), oct_digit))
@@ -115,7 +122,8 @@ bool merge_yaml_map(const YAML::Node& n, json::object& obj, std::string& error) 
   }
   for (const auto& m : merges) {
     std::vector<YAML::Node> sources;
-    if (m.IsMap()) sources.push_back(m);
+    if (m.IsMap())
+      sources.push_back(m);
     else if (m.IsSequence())
       for (const auto& e : m) sources.push_back(e);
     for (const auto& src : sources) {
@@ -140,8 +148,10 @@ bool from_yaml(const YAML::Node& n, json::value& out, std::string& error) {
       return true;
     case YAML::NodeType::Scalar: {
       const std::string& tag = n.Tag();
-      if (tag == "!" || tag == "tag:yaml.org,2002:str") out = json::string(n.Scalar());
-      else out = plain_scalar(n.Scalar());
+      if (tag == "!" || tag == "tag:yaml.org,2002:str")
+        out = json::string(n.Scalar());
+      else
+        out = plain_scalar(n.Scalar());
       return true;
     }
     case YAML::NodeType::Sequence: {
@@ -184,9 +194,12 @@ json::value from_toml(const toml::node& n) {
   if (auto* b = n.as_boolean()) return b->get();
   // Dates and times: keep their TOML text.
   std::ostringstream os;
-  if (auto* d = n.as_date()) os << d->get();
-  else if (auto* tm = n.as_time()) os << tm->get();
-  else if (auto* dt = n.as_date_time()) os << dt->get();
+  if (auto* d = n.as_date())
+    os << d->get();
+  else if (auto* tm = n.as_time())
+    os << tm->get();
+  else if (auto* dt = n.as_date_time())
+    os << dt->get();
   return json::string(os.str());
 }
 
@@ -257,11 +270,21 @@ void emit_yaml(YAML::Emitter& e, const json::value& v) {
       // Always quoted, so that "8000" or "true" stay strings when read back.
       e << YAML::DoubleQuoted << std::string(v.get_string());
       break;
-    case json::kind::int64: e << v.get_int64(); break;
-    case json::kind::uint64: e << v.get_uint64(); break;
-    case json::kind::double_: e << v.get_double(); break;
-    case json::kind::bool_: e << v.get_bool(); break;
-    case json::kind::null: e << YAML::Null; break;
+    case json::kind::int64:
+      e << v.get_int64();
+      break;
+    case json::kind::uint64:
+      e << v.get_uint64();
+      break;
+    case json::kind::double_:
+      e << v.get_double();
+      break;
+    case json::kind::bool_:
+      e << v.get_bool();
+      break;
+    case json::kind::null:
+      e << YAML::Null;
+      break;
   }
 }
 
@@ -274,43 +297,60 @@ toml::table to_toml_table(const json::object& o) {
     if (kv.value().is_null()) continue;
     auto n = to_toml(kv.value());
     std::string_view key = kv.key();
-    if (auto* tt = n->as_table()) t.insert(key, std::move(*tt));
-    else if (auto* ta = n->as_array()) t.insert(key, std::move(*ta));
-    else if (auto* s = n->as_string()) t.insert(key, s->get());
-    else if (auto* i = n->as_integer()) t.insert(key, i->get());
-    else if (auto* f = n->as_floating_point()) t.insert(key, f->get());
-    else if (auto* b = n->as_boolean()) t.insert(key, b->get());
+    if (auto* tt = n->as_table())
+      t.insert(key, std::move(*tt));
+    else if (auto* ta = n->as_array())
+      t.insert(key, std::move(*ta));
+    else if (auto* s = n->as_string())
+      t.insert(key, s->get());
+    else if (auto* i = n->as_integer())
+      t.insert(key, i->get());
+    else if (auto* f = n->as_floating_point())
+      t.insert(key, f->get());
+    else if (auto* b = n->as_boolean())
+      t.insert(key, b->get());
   }
   return t;
 }
 
 std::unique_ptr<toml::node> to_toml(const json::value& v) {
   switch (v.kind()) {
-    case json::kind::object: return std::make_unique<toml::table>(to_toml_table(v.get_object()));
+    case json::kind::object:
+      return std::make_unique<toml::table>(to_toml_table(v.get_object()));
     case json::kind::array: {
       auto arr = std::make_unique<toml::array>();
       for (const auto& x : v.get_array()) {
         if (x.is_null()) continue;
         auto n = to_toml(x);
-        if (auto* tt = n->as_table()) arr->push_back(std::move(*tt));
-        else if (auto* ta = n->as_array()) arr->push_back(std::move(*ta));
-        else if (auto* s = n->as_string()) arr->push_back(s->get());
-        else if (auto* i = n->as_integer()) arr->push_back(i->get());
-        else if (auto* f = n->as_floating_point()) arr->push_back(f->get());
-        else if (auto* b = n->as_boolean()) arr->push_back(b->get());
+        if (auto* tt = n->as_table())
+          arr->push_back(std::move(*tt));
+        else if (auto* ta = n->as_array())
+          arr->push_back(std::move(*ta));
+        else if (auto* s = n->as_string())
+          arr->push_back(s->get());
+        else if (auto* i = n->as_integer())
+          arr->push_back(i->get());
+        else if (auto* f = n->as_floating_point())
+          arr->push_back(f->get());
+        else if (auto* b = n->as_boolean())
+          arr->push_back(b->get());
       }
       return arr;
     }
     case json::kind::string:
       return std::make_unique<toml::value<std::string>>(std::string(v.get_string()));
-    case json::kind::int64: return std::make_unique<toml::value<int64_t>>(v.get_int64());
+    case json::kind::int64:
+      return std::make_unique<toml::value<int64_t>>(v.get_int64());
     case json::kind::uint64:
       if (v.get_uint64() <= static_cast<uint64_t>(INT64_MAX))
         return std::make_unique<toml::value<int64_t>>(static_cast<int64_t>(v.get_uint64()));
       return std::make_unique<toml::value<double>>(static_cast<double>(v.get_uint64()));
-    case json::kind::double_: return std::make_unique<toml::value<double>>(v.get_double());
-    case json::kind::bool_: return std::make_unique<toml::value<bool>>(v.get_bool());
-    case json::kind::null: break;
+    case json::kind::double_:
+      return std::make_unique<toml::value<double>>(v.get_double());
+    case json::kind::bool_:
+      return std::make_unique<toml::value<bool>>(v.get_bool());
+    case json::kind::null:
+      break;
   }
   return std::make_unique<toml::value<std::string>>(std::string());
 }

@@ -19,7 +19,8 @@ config sample() {
                                 "history_meta_ttl": "2h"},
                                {"name": "news", "publication_data_format": "binary"}]},
     "rpc": {"namespaces": [{"name": "users", "proxy_enabled": true}]}
-  })", o);
+  })",
+                           o);
   EXPECT_TRUE(r.ok()) << r.error_;
   return r.config_;
 }
@@ -49,9 +50,9 @@ TEST(channel_resolution, resolves_channel_names) {
     EXPECT_EQ(r->namespace_name_, t.ns) << t.channel;
     EXPECT_EQ(r->options_, find_channel_options(c, t.ns)) << t.channel;
   }
-  EXPECT_FALSE(resolve_channel(c, "unknown:room"));   // → error 102
+  EXPECT_FALSE(resolve_channel(c, "unknown:room"));  // → error 102
   EXPECT_FALSE(resolve_channel(c, "$unknown:room"));
-  EXPECT_FALSE(resolve_channel(c, "$$chat:room"));    // only one prefix is stripped
+  EXPECT_FALSE(resolve_channel(c, "$$chat:room"));  // only one prefix is stripped
 }
 
 TEST(channel_resolution, honours_custom_boundaries) {

@@ -215,7 +215,8 @@ TEST(compat, production_style_yaml_loads_and_validates) {
 
   const config& c = r.config_;
   EXPECT_EQ(c.http_server_.effective_internal_port(), "9000");
-  EXPECT_THAT(c.engine_.redis_.address_, ElementsAre("redis://redis-1:6379", "redis://redis-2:6379"));
+  EXPECT_THAT(c.engine_.redis_.address_,
+              ElementsAre("redis://redis-1:6379", "redis://redis-2:6379"));
   EXPECT_EQ(c.engine_.redis_.connect_timeout_, 2s);
   EXPECT_EQ(c.engine_.redis_.db_, 1);
   EXPECT_EQ(c.engine_.redis_.presence_ttl_, 90s);

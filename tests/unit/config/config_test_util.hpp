@@ -21,7 +21,9 @@
 namespace gyre::config {
 
 // Failure messages print a config as its JSON dump instead of raw bytes.
-inline void PrintTo(const config& c, std::ostream* os) { *os << dump_config(c); }
+inline void PrintTo(const config& c, std::ostream* os) {
+  *os << dump_config(c);
+}
 
 namespace test {
 
@@ -30,12 +32,16 @@ class scoped_env {
  public:
   scoped_env(std::string name, std::optional<std::string> value) : name_(std::move(name)) {
     if (const char* old = std::getenv(name_.c_str())) old_ = old;
-    if (value) ::setenv(name_.c_str(), value->c_str(), 1);
-    else ::unsetenv(name_.c_str());
+    if (value)
+      ::setenv(name_.c_str(), value->c_str(), 1);
+    else
+      ::unsetenv(name_.c_str());
   }
   ~scoped_env() {
-    if (old_) ::setenv(name_.c_str(), old_->c_str(), 1);
-    else ::unsetenv(name_.c_str());
+    if (old_)
+      ::setenv(name_.c_str(), old_->c_str(), 1);
+    else
+      ::unsetenv(name_.c_str());
   }
   scoped_env(const scoped_env&) = delete;
   scoped_env& operator=(const scoped_env&) = delete;

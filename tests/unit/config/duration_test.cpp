@@ -9,7 +9,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::optional<duration> p(std::string_view s) { return parse_go_duration(s); }
+std::optional<duration> p(std::string_view s) {
+  return parse_go_duration(s);
+}
 
 TEST(duration, parses_go_syntax) {
   EXPECT_EQ(p("300ms"), duration(300ms));
@@ -38,8 +40,8 @@ TEST(duration, zero_and_bare_numbers_are_nanoseconds) {
 
 TEST(duration, rejects_malformed) {
   for (std::string_view bad :
-       {"", "-", "+", "s", "5x", "1.5", "1 s", " 1s", "1s ", ".", ".s", "1e3s", "1ss", "h1", "--1s",
-        "1.2.3s", "ms", "1mss", "abc", "1,5s"}) {
+       {"",   "-",    "+",   "s",  "5x",   "1.5",    "1 s", " 1s",  "1s ", ".",
+        ".s", "1e3s", "1ss", "h1", "--1s", "1.2.3s", "ms",  "1mss", "abc", "1,5s"}) {
     EXPECT_FALSE(p(bad)) << bad;
   }
 }
@@ -72,11 +74,11 @@ TEST(duration, formats_like_go) {
 }
 
 TEST(duration, format_round_trips) {
-  for (duration d : {duration(0), duration(1ns), duration(999ns), duration(1001ns),
-                     duration(123456789ns), duration(25s), duration(27s), duration(1min),
-                     duration(3h + 4min + 5s + 6ns), duration(-40s),
-                     duration(std::numeric_limits<int64_t>::max()),
-                     duration(std::numeric_limits<int64_t>::min())}) {
+  for (duration d :
+       {duration(0), duration(1ns), duration(999ns), duration(1001ns), duration(123456789ns),
+        duration(25s), duration(27s), duration(1min), duration(3h + 4min + 5s + 6ns),
+        duration(-40s), duration(std::numeric_limits<int64_t>::max()),
+        duration(std::numeric_limits<int64_t>::min())}) {
     EXPECT_EQ(p(format_go_duration(d)), d) << format_go_duration(d);
   }
 }

@@ -61,7 +61,8 @@ TEST(genconfig, writes_0600_and_refuses_to_overwrite) {
   EXPECT_THAT(generate_config_file(path), HasSubstr("already exists"));
   EXPECT_EQ(load(o).config_, r.config_);  // untouched
   EXPECT_THAT(generate_config_file(dir.file("config.ini")), HasSubstr("unsupported"));
-  EXPECT_THAT(write_new_config_file(dir.file("no/such/dir.json"), "{}"), HasSubstr("cannot create"));
+  EXPECT_THAT(write_new_config_file(dir.file("no/such/dir.json"), "{}"),
+              HasSubstr("cannot create"));
 }
 
 TEST(defaultconfig, dump_of_defaults_round_trips) {
@@ -92,7 +93,8 @@ TEST(defaultconfig, dump_of_a_loaded_config_round_trips) {
                                 "map": {"mode": "recoverable", "key_ttl": "1.5s"}}]},
     "consumers": [{"name": "k1", "type": "kafka", "kafka": {"brokers": ["a:1"]}}],
     "rpc": {"namespaces": [{"name": "users", "proxy_enabled": true}]}
-  })", o);
+  })",
+                             o);
   ASSERT_TRUE(src.ok()) << src.error_;
   for (auto fmt : {file_format::json, file_format::yaml, file_format::toml}) {
     std::string text = dump_config(src.config_, fmt);

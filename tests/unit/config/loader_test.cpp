@@ -123,8 +123,10 @@ TEST(loader, yaml_and_toml_give_the_same_struct_as_json) {
 }
 
 TEST(loader, empty_input_gives_defaults) {
-  for (auto [text, fmt] : {std::pair{"{}", file_format::json}, {"", file_format::yaml},
-                           {"", file_format::toml}, {"# nothing\n", file_format::yaml}}) {
+  for (auto [text, fmt] : {std::pair{"{}", file_format::json},
+                           {"", file_format::yaml},
+                           {"", file_format::toml},
+                           {"# nothing\n", file_format::yaml}}) {
     auto r = load_text(text, fmt, text_options());
     ASSERT_TRUE(r.ok()) << r.error_;
     EXPECT_EQ(r.config_, config{});
@@ -261,7 +263,7 @@ TEST(loader, weak_typing) {
     "http_server": {"port": "9000", "internal_port": 9001},
     "admin": {"enabled": "1", "insecure": "true", "external": 1},
     "client": {"allowed_origins": "http://a.example", "channel_limit": 12.0,
-               "token": {"hmac_secret_key": 12345}},
+               "token": {"hmac_secret_key": 12345, "audience": 1e10, "issuer": 2.5}},
     "health": {"enabled": "false"},
     "channel": {"without_namespace": {"history_ttl": 5000000000}}
   })");
@@ -276,11 +278,14 @@ TEST(loader, weak_typing) {
   EXPECT_THAT(c.client_.allowed_origins_, ElementsAre("http://a.example"));  // scalar → list
   EXPECT_EQ(c.client_.channel_limit_, 12);
   EXPECT_EQ(c.client_.token_.hmac_secret_key_, "12345");
+  EXPECT_EQ(c.client_.token_.audience_, "10000000000");  // floats in fixed notation, like Go
+  EXPECT_EQ(c.client_.token_.issuer_, "2.5");
   EXPECT_EQ(c.channel_.without_namespace_.history_ttl_, 5s);  // bare number = nanoseconds
 }
 
 TEST(loader, keys_are_case_insensitive) {
-  auto r = load_json(R"({"HTTP_SERVER": {"Port": 9100}, "Channel": {"Namespaces": [{"NAME": "Chat"}]}})");
+  auto r = load_json(
+      R"({"HTTP_SERVER": {"Port": 9100}, "Channel": {"Namespaces": [{"NAME": "Chat"}]}})");
   ASSERT_TRUE(r.ok()) << r.error_;
   EXPECT_EQ(r.config_.http_server_.port_, 9100);
   ASSERT_EQ(r.config_.channel_.namespaces_.size(), 1u);
@@ -305,7 +310,8 @@ TEST(loader, errors_name_the_key) {
   EXPECT_EQ(load_json(R"({"client": {"channel_limit": 1.5}})").error_,
             "client.channel_limit: expected an integer, got 1.5");
   EXPECT_EQ(load_json(R"({"proxies": [{"name": "p1", "http": {"status_to_code_transforms":
-                          [{"status_code": 404, "to_error": {"code": -1}}]}}]})").error_,
+                          [{"status_code": 404, "to_error": {"code": -1}}]}}]})")
+                .error_,
             "proxies[0].http.status_to_code_transforms[0].to_error.code: integer -1 out of range");
   // Several errors are all reported.
   auto many = load_json(R"({"http_server": {"port": "x"}, "log": {"level": []}})");
@@ -316,8 +322,10 @@ TEST(loader, errors_name_the_key) {
 TEST(loader, invalid_documents_are_errors) {
   EXPECT_THAT(load_json("{").error_, HasSubstr("invalid JSON"));
   EXPECT_THAT(load_json("[1]").error_, HasSubstr("root must be an object"));
-  EXPECT_THAT(load_text("a: [1", file_format::yaml, text_options()).error_, HasSubstr("invalid YAML"));
-  EXPECT_THAT(load_text("a = ", file_format::toml, text_options()).error_, HasSubstr("invalid TOML"));
+  EXPECT_THAT(load_text("a: [1", file_format::yaml, text_options()).error_,
+              HasSubstr("invalid YAML"));
+  EXPECT_THAT(load_text("a = ", file_format::toml, text_options()).error_,
+              HasSubstr("invalid TOML"));
 }
 
 TEST(loader, unknown_keys_are_warnings_with_full_paths) {
@@ -335,7 +343,8 @@ TEST(loader, unknown_keys_are_warnings_with_full_paths) {
   EXPECT_TRUE(test::contains(r.unknown_keys_, "channel.namespaces[0].histroy_size"));
   EXPECT_TRUE(test::contains(r.unknown_keys_, "proxies[0].http.static_headers[0].extra"));
   EXPECT_EQ(r.unknown_keys_.size(), 5u);
-  EXPECT_TRUE(test::contains(r.warnings_, "unknown config key: channel.namespaces[0].histroy_size"));
+  EXPECT_TRUE(
+      test::contains(r.warnings_, "unknown config key: channel.namespaces[0].histroy_size"));
   // v5 flat keys are ignored, not migrated.
   EXPECT_EQ(r.config_.client_.token_.hmac_secret_key_, "k");
 }
@@ -439,7 +448,8 @@ TEST(loader_env, overrides_file_values) {
 }
 
 TEST(loader_env, bool_forms) {
-  for (auto [text, expected] : {std::pair{"true", true}, {"1", true}, {"false", false}, {"0", false}}) {
+  for (auto [text, expected] :
+       {std::pair{"true", true}, {"1", true}, {"false", false}, {"0", false}}) {
     scoped_env e("CENTRIFUGO_ADMIN_ENABLED", text);
     auto r = load_json("{}");
     ASSERT_TRUE(r.ok()) << r.error_;
@@ -483,7 +493,8 @@ TEST(loader_env, named_namespaces_from_json_and_per_item_over_file) {
   {
     // Items from the file are overridden by name too.
     scoped_env size("CENTRIFUGO_CHANNEL_NAMESPACES_NEWS_HISTORY_SIZE", "50");
-    auto r = load_json(R"({"channel": {"namespaces": [{"name": "chat"}, {"name": "news", "history_size": 5}]}})");
+    auto r = load_json(
+        R"({"channel": {"namespaces": [{"name": "chat"}, {"name": "news", "history_size": 5}]}})");
     ASSERT_TRUE(r.ok()) << r.error_;
     EXPECT_EQ(r.config_.channel_.namespaces_.at(0).history_size_, 0);
     EXPECT_EQ(r.config_.channel_.namespaces_.at(1).history_size_, 50);
@@ -526,16 +537,17 @@ TEST(loader_env, unknown_variables_are_warned) {
   scoped_env a("CENTRIFUGO_HTTP_SERVER_PORTT", "1");
   scoped_env b("CENTRIFUGO_TOKEN_HMAC_SECRET_KEY", "v5-style");
   scoped_env c("CENTRIFUGO_CHANNEL_NAMESPACES_NOPE_PRESENCE", "true");
-  scoped_env var("CENTRIFUGO_VAR_SOMETHING", "x");              // placeholders: not warned
-  scoped_env k8s1("CENTRIFUGO_SERVICE_HOST", "10.0.0.1");        // Kubernetes: not warned
+  scoped_env var("CENTRIFUGO_VAR_SOMETHING", "x");         // placeholders: not warned
+  scoped_env k8s1("CENTRIFUGO_SERVICE_HOST", "10.0.0.1");  // Kubernetes: not warned
   scoped_env k8s2("CENTRIFUGO_PORT_8000_TCP_ADDR", "10.0.0.1");
   scoped_env k8s3("CENTRIFUGO_PORT", "tcp://10.0.0.1:8000");
   auto r = load_json("{}");
   ASSERT_TRUE(r.ok()) << r.error_;
-  EXPECT_THAT(r.unknown_keys_, ElementsAre("CENTRIFUGO_CHANNEL_NAMESPACES_NOPE_PRESENCE",
-                                           "CENTRIFUGO_HTTP_SERVER_PORTT",
-                                           "CENTRIFUGO_TOKEN_HMAC_SECRET_KEY"));
-  EXPECT_TRUE(test::contains(r.warnings_, "unknown environment variable: CENTRIFUGO_HTTP_SERVER_PORTT"));
+  EXPECT_THAT(r.unknown_keys_,
+              ElementsAre("CENTRIFUGO_CHANNEL_NAMESPACES_NOPE_PRESENCE",
+                          "CENTRIFUGO_HTTP_SERVER_PORTT", "CENTRIFUGO_TOKEN_HMAC_SECRET_KEY"));
+  EXPECT_TRUE(
+      test::contains(r.warnings_, "unknown environment variable: CENTRIFUGO_HTTP_SERVER_PORTT"));
 }
 
 TEST(loader_env, dotenv_file_is_loaded_without_overriding) {
@@ -570,7 +582,8 @@ TEST(loader_flags, precedence_flag_over_env_over_file_over_default) {
   EXPECT_EQ(load_json(file, o).config_.http_server_.port_, 8001);  // file
   scoped_env env("CENTRIFUGO_HTTP_SERVER_PORT", "8002");
   EXPECT_EQ(load_json(file, o).config_.http_server_.port_, 8002);  // env
-  o.flags_ = {{"http_server.port", "8003"}, {"Engine.Type", "redis"},
+  o.flags_ = {{"http_server.port", "8003"},
+              {"Engine.Type", "redis"},
               {"client.allowed_origins", "http://x http://y"}};
   auto r = load_json(file, o);
   ASSERT_TRUE(r.ok()) << r.error_;
@@ -591,8 +604,10 @@ TEST(loader_flags, unknown_flag_key_is_an_error) {
 TEST(loader_file, reads_by_extension) {
   test::temp_dir dir;
   auto o = text_options();
-  for (auto [name, text] : {std::pair{"c.json", k_spec_json}, {"c.yaml", k_spec_yaml},
-                            {"c.YML", k_spec_yaml}, {"c.toml", k_spec_toml}}) {
+  for (auto [name, text] : {std::pair{"c.json", k_spec_json},
+                            {"c.yaml", k_spec_yaml},
+                            {"c.YML", k_spec_yaml},
+                            {"c.toml", k_spec_toml}}) {
     o.path_ = dir.write(name, text);
     auto r = load(o);
     ASSERT_TRUE(r.ok()) << name << ": " << r.error_;
@@ -623,7 +638,8 @@ TEST(loader_file, missing_file_is_a_warning_unless_required) {
 // ---------------------------------------------------------------------------- env names
 
 TEST(env_names, are_unique_and_follow_the_spec) {
-  EXPECT_EQ(env_name_for("client.token.hmac_secret_key"), "CENTRIFUGO_CLIENT_TOKEN_HMAC_SECRET_KEY");
+  EXPECT_EQ(env_name_for("client.token.hmac_secret_key"),
+            "CENTRIFUGO_CLIENT_TOKEN_HMAC_SECRET_KEY");
   auto list = env_listing(config{});
   std::set<std::string> names;
   for (const auto& [name, value] : list) EXPECT_TRUE(names.insert(name).second) << name;

@@ -34,11 +34,13 @@ void expect_single_error(const std::string& json, const std::string& key, const 
 
 // A namespace item with the given extra JSON members.
 std::string ns(const std::string& members) {
-  return R"({"channel": {"namespaces": [{"name": "chat")" + (members.empty() ? "" : ", " + members) +
-         "}]}}";
+  return R"({"channel": {"namespaces": [{"name": "chat")" +
+         (members.empty() ? "" : ", " + members) + "}]}}";
 }
 
-TEST(validate, defaults_are_valid) { EXPECT_THAT(validate(config{}), IsEmpty()); }
+TEST(validate, defaults_are_valid) {
+  EXPECT_THAT(validate(config{}), IsEmpty());
+}
 
 TEST(validate, history_size_and_ttl_go_together) {
   expect_single_error(ns(R"("history_size": 10)"), "channel.namespaces[0].history_ttl",
@@ -55,8 +57,9 @@ TEST(validate, history_size_and_ttl_go_together) {
 TEST(validate, history_ttls_are_whole_seconds) {
   expect_single_error(ns(R"("history_size": 1, "history_ttl": "1.5s")"),
                       "channel.namespaces[0].history_ttl", "must be whole seconds, got 1.5s");
-  expect_single_error(ns(R"("history_size": 1, "history_ttl": "10s", "history_meta_ttl": "100500ms")"),
-                      "channel.namespaces[0].history_meta_ttl", "whole seconds");
+  expect_single_error(
+      ns(R"("history_size": 1, "history_ttl": "10s", "history_meta_ttl": "100500ms")"),
+      "channel.namespaces[0].history_meta_ttl", "whole seconds");
   expect_single_error(R"({"channel": {"history_meta_ttl": "1h0.5s"}})", "channel.history_meta_ttl",
                       "whole seconds");
   // A bare number is nanoseconds, so it fails the whole-seconds rule.
@@ -71,8 +74,9 @@ TEST(validate, meta_ttl_not_below_history_ttl) {
   expect_single_error(R"({"channel": {"history_meta_ttl": "10s",
                           "namespaces": [{"name": "chat", "history_size": 1, "history_ttl": "60s"}]}})",
                       "channel.namespaces[0].history_ttl", "exceeds channel.history_meta_ttl");
-  EXPECT_THAT(errors_of(ns(R"("history_size": 1, "history_ttl": "60s", "history_meta_ttl": "60s")")),
-              IsEmpty());
+  EXPECT_THAT(
+      errors_of(ns(R"("history_size": 1, "history_ttl": "60s", "history_meta_ttl": "60s")")),
+      IsEmpty());
 }
 
 TEST(validate, recovery_and_positioning_need_history) {
@@ -87,7 +91,8 @@ TEST(validate, recovery_mode_delta_types_and_data_format) {
                       "channel.namespaces[0].force_recovery_mode", "unknown value \"memory\"");
   EXPECT_THAT(errors_of(ns(R"("force_recovery_mode": "cache")")), IsEmpty());
   expect_single_error(ns(R"("allowed_delta_types": ["fossil", "xdelta"])"),
-                      "channel.namespaces[0].allowed_delta_types[1]", "unknown delta type \"xdelta\"");
+                      "channel.namespaces[0].allowed_delta_types[1]",
+                      "unknown delta type \"xdelta\"");
   expect_single_error(ns(R"("publication_data_format": "xml")"),
                       "channel.namespaces[0].publication_data_format", "unknown value \"xml\"");
   expect_single_error(R"({"channel": {"publication_data_format": "text"}})",
@@ -107,8 +112,8 @@ TEST(validate, auto_cache_recover_needs_forced_cache_recovery) {
 }
 
 TEST(validate, namespace_names) {
-  expect_single_error(R"({"channel": {"namespaces": [{"name": "a"}]}})", "channel.namespaces[0].name",
-                      "invalid namespace name \"a\"");
+  expect_single_error(R"({"channel": {"namespaces": [{"name": "a"}]}})",
+                      "channel.namespaces[0].name", "invalid namespace name \"a\"");
   expect_single_error(R"({"channel": {"namespaces": [{"name": "bad name"}]}})",
                       "channel.namespaces[0].name", "must match ^[-a-zA-Z0-9_.]{2,}$");
   expect_single_error(R"({"channel": {"namespaces": [{"name": "chat"}, {"name": "chat"}]}})",
@@ -139,15 +144,19 @@ TEST(validate, token_settings) {
                       "client.token.user_id_claim", "^[a-zA-Z_]+$");
   EXPECT_THAT(errors_of(R"({"client": {"token": {"user_id_claim": "user_id"}}})"), IsEmpty());
   expect_single_error(R"({"client": {"token": {"audience": "a", "audience_regex": "^a$"}}})",
-                      "client.token.audience_regex", "cannot be used together with client.token.audience");
+                      "client.token.audience_regex",
+                      "cannot be used together with client.token.audience");
   expect_single_error(R"({"client": {"token": {"issuer": "i", "issuer_regex": "^i$"}}})",
-                      "client.token.issuer_regex", "cannot be used together with client.token.issuer");
+                      "client.token.issuer_regex",
+                      "cannot be used together with client.token.issuer");
   expect_single_error(R"({"client": {"token": {"issuer_regex": "(unclosed"}}})",
                       "client.token.issuer_regex", "invalid regular expression");
   // The subscription token block is checked when enabled.
-  EXPECT_THAT(errors_of(R"({"client": {"subscription_token": {"user_id_claim": "1"}}})"), IsEmpty());
-  expect_single_error(R"({"client": {"subscription_token": {"enabled": true, "user_id_claim": "1"}}})",
-                      "client.subscription_token.user_id_claim", "must match");
+  EXPECT_THAT(errors_of(R"({"client": {"subscription_token": {"user_id_claim": "1"}}})"),
+              IsEmpty());
+  expect_single_error(
+      R"({"client": {"subscription_token": {"enabled": true, "user_id_claim": "1"}}})",
+      "client.subscription_token.user_id_claim", "must match");
 }
 
 TEST(validate, jwks_endpoint_templates) {
@@ -171,17 +180,20 @@ TEST(validate, jwks_endpoint_templates) {
 }
 
 TEST(validate, personal_channel_namespace) {
-  const std::string base = R"({"client": {"subscribe_to_user_personal_channel": {"enabled": true, )";
+  const std::string base =
+      R"({"client": {"subscribe_to_user_personal_channel": {"enabled": true, )";
   expect_single_error(base + R"("personal_channel_namespace": "personal"}}})",
                       "client.subscribe_to_user_personal_channel.personal_channel_namespace",
                       "namespace \"personal\" is not defined");
-  expect_single_error(base + R"("personal_channel_namespace": "personal", "single_connection": true}},
+  expect_single_error(
+      base + R"("personal_channel_namespace": "personal", "single_connection": true}},
                       "channel": {"namespaces": [{"name": "personal"}]}})",
-                      "client.subscribe_to_user_personal_channel.single_connection",
-                      "requires presence enabled on namespace \"personal\"");
-  EXPECT_THAT(errors_of(base + R"("personal_channel_namespace": "personal", "single_connection": true}},
+      "client.subscribe_to_user_personal_channel.single_connection",
+      "requires presence enabled on namespace \"personal\"");
+  EXPECT_THAT(
+      errors_of(base + R"("personal_channel_namespace": "personal", "single_connection": true}},
                       "channel": {"namespaces": [{"name": "personal", "presence": true}]}})"),
-              IsEmpty());
+      IsEmpty());
   expect_single_error(base + R"("single_connection": true}}})",
                       "client.subscribe_to_user_personal_channel.single_connection",
                       "channel.without_namespace");
@@ -194,12 +206,14 @@ TEST(validate, personal_channel_namespace) {
 TEST(validate, api_error_modes) {
   expect_single_error(R"({"http_api": {"error_mode": "http"}})", "http_api.error_mode",
                       "unknown value \"http\"");
-  expect_single_error(R"({"grpc_api": {"error_mode": "x"}})", "grpc_api.error_mode", "\"transport\"");
+  expect_single_error(R"({"grpc_api": {"error_mode": "x"}})", "grpc_api.error_mode",
+                      "\"transport\"");
   EXPECT_THAT(errors_of(R"({"http_api": {"error_mode": "transport"}})"), IsEmpty());
 }
 
 TEST(validate, engine_and_broker_types) {
-  expect_single_error(R"({"engine": {"type": "tarantool"}})", "engine.type", "unknown value \"tarantool\"");
+  expect_single_error(R"({"engine": {"type": "tarantool"}})", "engine.type",
+                      "unknown value \"tarantool\"");
   expect_single_error(R"({"broker": {"enabled": true, "type": "kafka"}})", "broker.type",
                       "unknown value \"kafka\"");
   expect_single_error(R"({"presence_manager": {"type": "nats"}})", "presence_manager.type",
@@ -300,20 +314,25 @@ TEST(validate, rpc_namespace_names) {
 }
 
 TEST(validate, subscription_types_map_and_shared_poll) {
-  expect_single_error(ns(R"("subscription_type": "queue")"), "channel.namespaces[0].subscription_type",
-                      "unknown value \"queue\"");
-  expect_single_error(ns(R"("subscription_type": "map")"), "channel.namespaces[0].map.mode", "is required");
+  expect_single_error(ns(R"("subscription_type": "queue")"),
+                      "channel.namespaces[0].subscription_type", "unknown value \"queue\"");
+  expect_single_error(ns(R"("subscription_type": "map")"), "channel.namespaces[0].map.mode",
+                      "is required");
   expect_single_error(ns(R"("subscription_type": "map", "map": {"mode": "ephemeral"})"),
                       "channel.namespaces[0].map.key_ttl", "must be positive");
-  expect_single_error(ns(R"("subscription_type": "map", "map": {"mode": "persistent", "key_ttl": "1m"})"),
-                      "channel.namespaces[0].map.key_ttl", "must be 0");
+  expect_single_error(
+      ns(R"("subscription_type": "map", "map": {"mode": "persistent", "key_ttl": "1m"})"),
+      "channel.namespaces[0].map.key_ttl", "must be 0");
   expect_single_error(ns(R"("subscription_type": "map_users", "map": {"mode": "persistent"})"),
                       "channel.namespaces[0].map.mode", "not allowed");
-  expect_single_error(ns(R"("subscription_type": "map", "map": {"mode": "ephemeral", "key_ttl": "1m",
+  expect_single_error(
+      ns(R"("subscription_type": "map", "map": {"mode": "ephemeral", "key_ttl": "1m",
                            "stream_size": 10})"),
-                      "channel.namespaces[0].map.stream_size", "must be 0");
-  EXPECT_THAT(errors_of(ns(R"("subscription_type": "map", "map": {"mode": "recoverable", "key_ttl": "1m"})")),
-              IsEmpty());
+      "channel.namespaces[0].map.stream_size", "must be 0");
+  EXPECT_THAT(
+      errors_of(
+          ns(R"("subscription_type": "map", "map": {"mode": "recoverable", "key_ttl": "1m"})")),
+      IsEmpty());
   expect_single_error(R"({"channel": {"proxy": {"shared_poll_refresh": {"endpoint": "http://x"}},
                           "namespaces": [{"name": "poll", "subscription_type": "shared_poll"}]}})",
                       "shared_poll.hmac_secret_key", "is required");
@@ -324,8 +343,8 @@ TEST(validate, subscription_types_map_and_shared_poll) {
 }
 
 TEST(validate, consumers) {
-  expect_single_error(R"({"consumers": [{"name": "my-kafka", "type": "kafka"}]})", "consumers[0].name",
-                      "^[a-zA-Z0-9_]{2,}$");
+  expect_single_error(R"({"consumers": [{"name": "my-kafka", "type": "kafka"}]})",
+                      "consumers[0].name", "^[a-zA-Z0-9_]{2,}$");
   expect_single_error(R"({"consumers": [{"name": "k1", "type": "rabbitmq"}]})", "consumers[0].type",
                       "unknown value \"rabbitmq\"");
 }
