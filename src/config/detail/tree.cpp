@@ -1,0 +1,445 @@
+// Format conversion for the config tree; see tree.hpp.
+#include "config/detail/tree.hpp"
+
+#include <toml++/toml.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cctype>
+#include <charconv>
+#include <cstdint>
+#include <memory>
+#include <sstream>
+
+namespace gyre::config::detail {
+
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// ------------------------------------------------------------------ YAML → tree
+
+bool all_of(std::string_view s, bool (*pred)(char)) {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (!pred(c)) return false;
+  return true;
+}
+bool dec_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool hex_digit(char c) {
+  return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+}
+bool oct_digit(char c) {
+  return c >= '0' && c <= '7';
+}
+
+// Types a plain (unquoted, untagged) YAML scalar per the YAML 1.2 core schema.
+json::value plain_scalar(const std::string& s) {
+  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
+  if (s == "true" || s == "True" || s == "TRUE") return true;
+  if (s == "false" || s == "False" || s == "FALSE") return false;
+
+  std::string_view body = s;
+  bool negative = false;
+  if (body[0] == '-' || body[0] == '+') {
+    negative = body[0] == '-';
+    body.remove_prefix(1);
+  }
+  int base = 0;
+  if (all_of(body, dec_digit))
+    base = 10;
+  else if (body.size() > 2 && body.substr(0, 2) == "0x" && all_of(body.substr(2), hex_digit))
+    base = 16;
+  else if (body.size() > 2 && body.substr(0, 2) == "0o" && all_of(body.substr(2), oct_digit))
+    base = 8;
+  if (base != 0) {
+    std::string_view digits = base == 10 ? body : body.substr(2);
+    uint64_t mag = 0;
+    auto r = std::from_chars(digits.data(), digits.data() + digits.size(), mag, base);
+    if (r.ec == std::errc{}) {
+      if (!negative && mag <= static_cast<uint64_t>(INT64_MAX)) return static_cast<int64_t>(mag);
+      if (!negative) return mag;
+      if (mag <= static_cast<uint64_t>(INT64_MAX) + 1) return static_cast<int64_t>(0 - mag);
+    }
+    return json::string(s);  // out of range: keep the text
+  }
+  // Floats: [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
+  {
+    size_t i = 0;
+    size_t int_digits = 0;
+    size_t frac_digits = 0;
+    while (i < body.size() && dec_digit(body[i])) ++i, ++int_digits;
+    bool dot = i < body.size() && body[i] == '.';
+    if (dot) {
+      ++i;
+      while (i < body.size() && dec_digit(body[i])) ++i, ++frac_digits;
+    }
+    bool ok = int_digits + frac_digits > 0 && (dot || (i < body.size()));
+    if (ok && i < body.size()) {
+      if (body[i] == 'e' || body[i] == 'E') {
+        ++i;
+        if (i < body.size() && (body[i] == '+' || body[i] == '-')) ++i;
+        size_t exp_digits = 0;
+        while (i < body.size() && dec_digit(body[i])) ++i, ++exp_digits;
+        ok = exp_digits > 0;
+      } else {
+        ok = false;
+      }
+    }
+    if (ok && i == body.size()) {
+      double d = 0;
+      auto r = std::from_chars(body.data(), body.data() + body.size(), d);
+      if (r.ec == std::errc{} && r.ptr == body.data() + body.size()) return negative ? -d : d;
+    }
+  }
+  return json::string(s);
+}
+
+bool from_yaml(const YAML::Node& n, json::value& out, std::string& error);
+
+bool merge_yaml_map(const YAML::Node& n, json::object& obj, std::string& error) {
+  // Explicit keys first; `<<` merge keys only fill in what is not set explicitly.
+  std::vector<YAML::Node> merges;
+  for (auto it = n.begin(); it != n.end(); ++it) {
+    if (!it->first.IsScalar()) {
+      error = "yaml: only scalar mapping keys are supported (line " +
+              std::to_string(it->first.Mark().line + 1) + ")";
+      return false;
+    }
+    std::string key = it->first.Scalar();
+    if (key == "<<" && it->first.Tag() != "!") {
+      merges.push_back(it->second);
+      continue;
+    }
+    json::value v;
+    if (!from_yaml(it->second, v, error)) return false;
+    obj[lower(key)] = std::move(v);
+  }
+  for (const auto& m : merges) {
+    std::vector<YAML::Node> sources;
+    if (m.IsMap())
+      sources.push_back(m);
+    else if (m.IsSequence())
+      for (const auto& e : m) sources.push_back(e);
+    for (const auto& src : sources) {
+      if (!src.IsMap()) {
+        error = "yaml: merge key value must be a mapping";
+        return false;
+      }
+      json::object merged;
+      if (!merge_yaml_map(src, merged, error)) return false;
+      for (auto& kv : merged)
+        if (!obj.contains(kv.key())) obj[kv.key()] = kv.value();
+    }
+  }
+  return true;
+}
+
+bool from_yaml(const YAML::Node& n, json::value& out, std::string& error) {
+  switch (n.Type()) {
+    case YAML::NodeType::Undefined:
+    case YAML::NodeType::Null:
+      out = nullptr;
+      return true;
+    case YAML::NodeType::Scalar: {
+      const std::string& tag = n.Tag();
+      if (tag == "!" || tag == "tag:yaml.org,2002:str")
+        out = json::string(n.Scalar());
+      else
+        out = plain_scalar(n.Scalar());
+      return true;
+    }
+    case YAML::NodeType::Sequence: {
+      json::array arr;
+      for (const auto& e : n) {
+        json::value v;
+        if (!from_yaml(e, v, error)) return false;
+        arr.push_back(std::move(v));
+      }
+      out = std::move(arr);
+      return true;
+    }
+    case YAML::NodeType::Map: {
+      json::object obj;
+      if (!merge_yaml_map(n, obj, error)) return false;
+      out = std::move(obj);
+      return true;
+    }
+  }
+  out = nullptr;
+  return true;
+}
+
+// ------------------------------------------------------------------ TOML → tree
+
+json::value from_toml(const toml::node& n) {
+  if (auto* t = n.as_table()) {
+    json::object obj;
+    for (auto&& [k, v] : *t) obj[lower(k.str())] = from_toml(v);
+    return obj;
+  }
+  if (auto* a = n.as_array()) {
+    json::array arr;
+    for (auto& e : *a) arr.push_back(from_toml(e));
+    return arr;
+  }
+  if (auto* s = n.as_string()) return json::string(s->get());
+  if (auto* i = n.as_integer()) return i->get();
+  if (auto* f = n.as_floating_point()) return f->get();
+  if (auto* b = n.as_boolean()) return b->get();
+  // Dates and times: keep their TOML text.
+  std::ostringstream os;
+  if (auto* d = n.as_date())
+    os << d->get();
+  else if (auto* tm = n.as_time())
+    os << tm->get();
+  else if (auto* dt = n.as_date_time())
+    os << dt->get();
+  return json::string(os.str());
+}
+
+// ------------------------------------------------------------------ renderers
+
+void pretty_json(const json::value& v, std::string& out, int indent) {
+  auto pad = [&](int n) { out.append(static_cast<size_t>(n) * 2, ' '); };
+  if (v.is_object()) {
+    const auto& o = v.get_object();
+    if (o.empty()) {
+      out += "{}";
+      return;
+    }
+    out += "{\n";
+    size_t i = 0;
+    for (const auto& kv : o) {
+      pad(indent + 1);
+      out += json::serialize(json::string(kv.key()));
+      out += ": ";
+      pretty_json(kv.value(), out, indent + 1);
+      if (++i < o.size()) out += ',';
+      out += '\n';
+    }
+    pad(indent);
+    out += '}';
+  } else if (v.is_array()) {
+    const auto& a = v.get_array();
+    if (a.empty()) {
+      out += "[]";
+      return;
+    }
+    out += "[\n";
+    for (size_t i = 0; i < a.size(); ++i) {
+      pad(indent + 1);
+      pretty_json(a[i], out, indent + 1);
+      if (i + 1 < a.size()) out += ',';
+      out += '\n';
+    }
+    pad(indent);
+    out += ']';
+  } else {
+    out += json::serialize(v);
+  }
+}
+
+void emit_yaml(YAML::Emitter& e, const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::object: {
+      const auto& o = v.get_object();
+      if (o.empty()) e << YAML::Flow;
+      e << YAML::BeginMap;
+      for (const auto& kv : o) {
+        e << YAML::Key << std::string(kv.key()) << YAML::Value;
+        emit_yaml(e, kv.value());
+      }
+      e << YAML::EndMap;
+      break;
+    }
+    case json::kind::array: {
+      const auto& a = v.get_array();
+      if (a.empty()) e << YAML::Flow;
+      e << YAML::BeginSeq;
+      for (const auto& x : a) emit_yaml(e, x);
+      e << YAML::EndSeq;
+      break;
+    }
+    case json::kind::string:
+      // Always quoted, so that "8000" or "true" stay strings when read back.
+      e << YAML::DoubleQuoted << std::string(v.get_string());
+      break;
+    case json::kind::int64:
+      e << v.get_int64();
+      break;
+    case json::kind::uint64:
+      e << v.get_uint64();
+      break;
+    case json::kind::double_:
+      e << v.get_double();
+      break;
+    case json::kind::bool_:
+      e << v.get_bool();
+      break;
+    case json::kind::null:
+      e << YAML::Null;
+      break;
+  }
+}
+
+// TOML has no null: null members are dropped.
+std::unique_ptr<toml::node> to_toml(const json::value& v);
+
+toml::table to_toml_table(const json::object& o) {
+  toml::table t;
+  for (const auto& kv : o) {
+    if (kv.value().is_null()) continue;
+    auto n = to_toml(kv.value());
+    std::string_view key = kv.key();
+    if (auto* tt = n->as_table())
+      t.insert(key, std::move(*tt));
+    else if (auto* ta = n->as_array())
+      t.insert(key, std::move(*ta));
+    else if (auto* s = n->as_string())
+      t.insert(key, s->get());
+    else if (auto* i = n->as_integer())
+      t.insert(key, i->get());
+    else if (auto* f = n->as_floating_point())
+      t.insert(key, f->get());
+    else if (auto* b = n->as_boolean())
+      t.insert(key, b->get());
+  }
+  return t;
+}
+
+std::unique_ptr<toml::node> to_toml(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::object:
+      return std::make_unique<toml::table>(to_toml_table(v.get_object()));
+    case json::kind::array: {
+      auto arr = std::make_unique<toml::array>();
+      for (const auto& x : v.get_array()) {
+        if (x.is_null()) continue;
+        auto n = to_toml(x);
+        if (auto* tt = n->as_table())
+          arr->push_back(std::move(*tt));
+        else if (auto* ta = n->as_array())
+          arr->push_back(std::move(*ta));
+        else if (auto* s = n->as_string())
+          arr->push_back(s->get());
+        else if (auto* i = n->as_integer())
+          arr->push_back(i->get());
+        else if (auto* f = n->as_floating_point())
+          arr->push_back(f->get());
+        else if (auto* b = n->as_boolean())
+          arr->push_back(b->get());
+      }
+      return arr;
+    }
+    case json::kind::string:
+      return std::make_unique<toml::value<std::string>>(std::string(v.get_string()));
+    case json::kind::int64:
+      return std::make_unique<toml::value<int64_t>>(v.get_int64());
+    case json::kind::uint64:
+      if (v.get_uint64() <= static_cast<uint64_t>(INT64_MAX))
+        return std::make_unique<toml::value<int64_t>>(static_cast<int64_t>(v.get_uint64()));
+      return std::make_unique<toml::value<double>>(static_cast<double>(v.get_uint64()));
+    case json::kind::double_:
+      return std::make_unique<toml::value<double>>(v.get_double());
+    case json::kind::bool_:
+      return std::make_unique<toml::value<bool>>(v.get_bool());
+    case json::kind::null:
+      break;
+  }
+  return std::make_unique<toml::value<std::string>>(std::string());
+}
+
+}  // namespace
+
+json::value lower_keys(const json::value& v) {
+  if (v.is_object()) {
+    json::object out;
+    for (const auto& kv : v.get_object()) out[lower(kv.key())] = lower_keys(kv.value());
+    return out;
+  }
+  if (v.is_array()) {
+    json::array out;
+    for (const auto& x : v.get_array()) out.push_back(lower_keys(x));
+    return out;
+  }
+  return v;
+}
+
+bool parse_tree(std::string_view text, file_format fmt, json::value& out, std::string& error) {
+  json::value root;
+  switch (fmt) {
+    case file_format::json: {
+      boost::system::error_code ec;
+      root = json::parse(text, ec);
+      if (ec) {
+        error = "invalid JSON: " + ec.message();
+        return false;
+      }
+      root = lower_keys(root);
+      break;
+    }
+    case file_format::yaml: {
+      try {
+        YAML::Node n = YAML::Load(std::string(text));
+        if (!from_yaml(n, root, error)) return false;
+      } catch (const YAML::Exception& e) {
+        error = std::string("invalid YAML: ") + e.what();
+        return false;
+      }
+      break;
+    }
+    case file_format::toml: {
+      try {
+        toml::table t = toml::parse(text);
+        root = from_toml(t);
+      } catch (const toml::parse_error& e) {
+        std::ostringstream os;
+        os << "invalid TOML: " << e.description() << " (line " << e.source().begin.line
+           << ", column " << e.source().begin.column << ")";
+        error = os.str();
+        return false;
+      }
+      break;
+    }
+  }
+  if (root.is_null()) root = json::object{};
+  if (!root.is_object()) {
+    error = "config root must be an object";
+    return false;
+  }
+  out = std::move(root);
+  return true;
+}
+
+std::string render_tree(const json::value& v, file_format fmt) {
+  std::string out;
+  switch (fmt) {
+    case file_format::json:
+      pretty_json(v, out, 0);
+      break;
+    case file_format::yaml: {
+      YAML::Emitter e;
+      e.SetIndent(2);
+      emit_yaml(e, v);
+      out = e.c_str();
+      break;
+    }
+    case file_format::toml: {
+      std::ostringstream os;
+      constexpr auto flags = toml::toml_formatter::default_flags & ~toml::format_flags::indentation;
+      if (v.is_object()) os << toml::toml_formatter{to_toml_table(v.get_object()), flags};
+      out = os.str();
+      break;
+    }
+  }
+  if (out.empty() || out.back() != '\n') out += '\n';
+  return out;
+}
+
+}  // namespace gyre::config::detail
