@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "api/json_object.hpp"
+#include "config/channel_resolution.hpp"
 #include "config/config.hpp"
 #include "core/base64.hpp"
 #include "core/glob.hpp"
@@ -55,8 +56,7 @@ bool read_payload(const json_object& o, std::string_view field, std::string_view
 
 // publication_data_format check (server-api.md §7.1).
 bool data_format_ok(const config::config& cfg, const config::channel_options& ns, const std::string& data) {
-  const std::string& f = ns.publication_data_format_.empty() ? cfg.channel_.publication_data_format_
-                                                             : ns.publication_data_format_;
+  const std::string& f = config::effective_publication_data_format(cfg.channel_, ns);
   if (f == "binary") return true;
   if (f.empty()) return !data.empty();
   if (data.empty() || !api::is_valid_json(data)) return false;

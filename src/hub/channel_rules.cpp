@@ -1,6 +1,9 @@
 // channel_rules implementation; see channel_rules.hpp.
 #include "hub/channel_rules.hpp"
 
+#include <re2/re2.h>
+
+#include "config/channel_resolution.hpp"
 #include "config/config.hpp"
 
 namespace gyre {
@@ -8,27 +11,16 @@ namespace gyre {
 channel_rules resolve_channel(const config::config& cfg, std::string_view channel) {
   channel_rules r;
   const auto& ch = cfg.channel_;
+  r.is_private = config::is_private_channel(ch, channel);
+  auto res = config::resolve_channel(cfg, channel);
+  if (!res) return r;
+  r.ns = res->options_;
+  r.ns_name = res->namespace_name_;
+  // The part the channel_regex applies to: the name after "ns:" (or the whole name).
   std::string_view name = channel;
-  if (!ch.private_prefix_.empty() && name.starts_with(ch.private_prefix_)) {
-    r.is_private = true;
-    name.remove_prefix(ch.private_prefix_.size());
-  }
-  r.rest = name;
-  size_t b = ch.namespace_boundary_.empty() ? std::string_view::npos
-                                            : name.find(ch.namespace_boundary_);
-  if (b == std::string_view::npos) {
-    r.ns = &ch.without_namespace_;
-  } else {
-    r.ns_name = name.substr(0, b);
-    r.rest = name.substr(b + ch.namespace_boundary_.size());
-    for (const auto& n : ch.namespaces_) {
-      if (n.name_ == r.ns_name) {
-        r.ns = &n;
-        break;
-      }
-    }
-  }
-  if (r.ns && r.ns->allow_user_limited_channels_ && !ch.user_boundary_.empty() &&
+  if (r.is_private) name.remove_prefix(ch.private_prefix_.size());
+  r.rest = r.ns_name.empty() ? name : name.substr(r.ns_name.size() + ch.namespace_boundary_.size());
+  if (r.ns->allow_user_limited_channels_ && !ch.user_boundary_.empty() &&
       channel.find(ch.user_boundary_) != std::string_view::npos)
     r.user_limited = true;
   return r;
@@ -51,31 +43,28 @@ bool channel_rules::lists_user(const config::config& cfg, std::string_view chann
   }
 }
 
-bool regex_cache::full_match(const std::string& pattern, std::string_view text) {
-  std::shared_ptr<const std::regex> re;
+bool regex_cache::matches(const std::string& pattern, std::string_view text) {
+  std::shared_ptr<const re2::RE2> re;
   {
     std::lock_guard lock(mu_);
     auto it = cache_.find(pattern);
     if (it != cache_.end()) {
       re = it->second;
     } else {
-      try {
-        re = std::make_shared<const std::regex>(pattern, std::regex::ECMAScript);
-      } catch (const std::regex_error&) {
-        re = nullptr;
-      }
+      auto compiled = std::make_shared<const re2::RE2>(pattern, re2::RE2::Quiet);
+      if (compiled->ok()) re = compiled;
       cache_.emplace(pattern, re);
     }
   }
-  if (!re) return false;
-  return std::regex_match(text.begin(), text.end(), *re);
+  // Go's MatchString: the pattern may match anywhere unless it anchors itself.
+  return re && re2::RE2::PartialMatch(re2::StringPiece(text.data(), text.size()), *re);
 }
 
 protocol_error check_channel_name(const config::config& cfg, const channel_rules& rules,
                                   std::string_view channel, regex_cache& regexes) {
   if (channel.size() > static_cast<size_t>(cfg.channel_.max_length_)) return errors::bad_request;
   if (rules.ns && !rules.ns->channel_regex_.empty()) {
-    if (!regexes.full_match(rules.ns->channel_regex_, rules.rest)) return errors::bad_request;
+    if (!regexes.matches(rules.ns->channel_regex_, rules.rest)) return errors::bad_request;
     return errors::none;
   }
   for (char c : channel)

@@ -8,7 +8,6 @@
 
 #include <memory>
 #include <mutex>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -37,15 +36,21 @@ struct channel_rules {
 // Resolves the namespace of `channel` (server-api.md §6).
 channel_rules resolve_channel(const config::config& cfg, std::string_view channel);
 
-// Compiled channel_regex patterns, shared by all loops.
+}  // namespace gyre
+namespace re2 {
+class RE2;
+}
+namespace gyre {
+
+// Compiled channel_regex patterns (RE2, Go's regexp syntax), shared by all loops.
 class regex_cache {
  public:
-  // Full match of `text` against `pattern`; an invalid pattern never matches.
-  bool full_match(const std::string& pattern, std::string_view text);
+  // Go regexp.MatchString semantics; an invalid pattern never matches.
+  bool matches(const std::string& pattern, std::string_view text);
 
  private:
   std::mutex mu_;
-  std::unordered_map<std::string, std::shared_ptr<const std::regex>> cache_;
+  std::unordered_map<std::string, std::shared_ptr<const re2::RE2>> cache_;
 };
 
 // Name checks for a client subscribe: length, channel_regex or ASCII. Returns

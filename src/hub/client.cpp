@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "auth/token_verifier.hpp"
+#include "config/channel_resolution.hpp"
 #include "config/config.hpp"
 #include "core/log.hpp"
 #include "hub/channel_rules.hpp"
@@ -39,7 +40,7 @@ bool has_fossil(const config::channel_options& ns) {
 }
 
 uint32_t meta_ttl_seconds(const config::channel_options& ns, const config::config& cfg) {
-  return to_s(ns.history_meta_ttl_.count() > 0 ? ns.history_meta_ttl_ : cfg.channel_.history_meta_ttl_);
+  return to_s(config::effective_history_meta_ttl(cfg.channel_, ns));
 }
 
 // Scratch space for encoding replies on this thread.
@@ -323,10 +324,7 @@ void client::handle_connect(uint32_t id, protocol::connect_request& req) {
   protocol_error setup_error;
   const auto& pc = cc.subscribe_to_user_personal_channel_;
   if (pc.enabled_ && !user.empty()) {
-    std::string channel;
-    if (!pc.personal_channel_namespace_.empty())
-      channel = pc.personal_channel_namespace_ + cfg->channel_.namespace_boundary_;
-    channel += cfg->channel_.user_boundary_ + user;
+    std::string channel = config::personal_channel(*cfg, user);
     auto s = make_setup(channel, nullptr, setup_error);
     if (!s) {
       send_error(id, setup_error);
@@ -833,8 +831,7 @@ void client::handle_publish(uint32_t id, protocol::publish_request& req) {
   if (!rules.ns) return send_error(id, errors::unknown_channel);
   const auto& ns = *rules.ns;
   if (req.type != 0) return send_error(id, errors::not_available);
-  const std::string& format =
-      ns.publication_data_format_.empty() ? cfg->channel_.publication_data_format_ : ns.publication_data_format_;
+  const std::string& format = config::effective_publication_data_format(cfg->channel_, ns);
   if (format.empty() || format == "json" || format == "json_object") {
     if (req.data.empty()) return send_error(id, errors::bad_request);
     if (format == "json_object" && req.data.front() != '{') return send_error(id, errors::bad_request);

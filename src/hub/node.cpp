@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "auth/token_verifier.hpp"
+#include "config/channel_resolution.hpp"
 #include "config/config.hpp"
 #include "core/log.hpp"
 #include "core/random.hpp"
@@ -227,8 +228,7 @@ publish_options node::publish_options_for(const config::channel_options& ns,
     o.history_size = static_cast<uint32_t>(ns.history_size_);
     o.history_ttl_seconds = seconds_of(ns.history_ttl_);
   }
-  o.history_meta_ttl_seconds =
-      seconds_of(ns.history_meta_ttl_.count() > 0 ? ns.history_meta_ttl_ : cfg.channel_.history_meta_ttl_);
+  o.history_meta_ttl_seconds = seconds_of(config::effective_history_meta_ttl(cfg.channel_, ns));
   o.use_delta = ns.delta_publish_;
   return o;
 }
