@@ -172,6 +172,21 @@ TEST(memory_broker, idempotency_results_are_swept) {
   EXPECT_EQ(b.idempotency_result_count(), 0u);
 }
 
+TEST(memory_broker, idempotency_keys_are_per_channel_within_one_stripe) {
+  manual_clock clk;
+  memory_broker b(clk, memory_broker::options{.stripes = 1, .sweep_budget = 100});
+  publish_options o;
+  o.idempotency_key = "k";
+  EXPECT_FALSE(publish_now(b, "a", o).suppressed);
+  EXPECT_FALSE(publish_now(b, "b", o).suppressed) << "same length, same stripe, other channel";
+  EXPECT_TRUE(publish_now(b, "a", o).suppressed);
+  // A naive "channel_key" composite would make these two the same entry.
+  o.idempotency_key = "c";
+  EXPECT_FALSE(publish_now(b, "x_y", o).suppressed);
+  o.idempotency_key = "y_c";
+  EXPECT_FALSE(publish_now(b, "x", o).suppressed);
+}
+
 TEST(memory_broker, works_before_start_without_delivering) {
   manual_clock clk;
   memory_broker b(clk);
