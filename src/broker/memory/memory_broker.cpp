@@ -117,14 +117,6 @@ class expiry_heap {
   std::vector<expiry_item> items_;
 };
 
-std::string new_epoch(const std::string& previous) {
-  std::string e;
-  do {
-    e = random_epoch();
-  } while (e == previous);
-  return e;
-}
-
 // Idempotency results are kept per (channel, key); the channel length prefix keeps the
 // composite unambiguous whatever either part contains.
 std::string result_key(std::string_view channel, std::string_view key) {
@@ -174,27 +166,22 @@ struct alignas(64) memory_broker::stripe {
     return true;
   }
 
-  // The live stream of `channel`, or null. Expired content is dropped; expired metadata
-  // starts a new epoch in place (the pending heap entry stays valid).
+  // The live stream of `channel`, or null. Expired content is dropped; a stream whose
+  // metadata expired is erased (its pending heap entry turns stale).
   stream* find_live(std::string_view channel, int64_t now) {
     auto it = streams.find(channel);
     if (it == streams.end()) return nullptr;
-    stream& st = it->second;
-    if (!expire(st, now)) {
-      st.epoch = new_epoch(st.epoch);
-      st.top = 0;
-      st.pubs.clear();
-      st.content_expire_at = st.meta_expire_at = 0;
-      st.version = 0;
-      st.version_epoch.clear();
+    if (!expire(it->second, now)) {
+      streams.erase(it);
+      return nullptr;
     }
-    return &st;
+    return &it->second;
   }
 
   stream& open(std::string_view channel, int64_t now) {
     if (stream* st = find_live(channel, now)) return *st;
     stream& st = streams.try_emplace(std::string(channel)).first->second;
-    st.epoch = new_epoch({});
+    st.epoch = random_epoch();
     return st;
   }
 

@@ -13,9 +13,12 @@
 
 namespace gyre::memory_detail {
 
+// Deliberately not noexcept: libstdc++ then stores each node's hash code (as it does for
+// std::hash<std::string>), so a lookup compares cached hashes instead of rehashing every
+// key it walks past in a bucket.
 struct string_hash {
   using is_transparent = void;
-  size_t operator()(std::string_view s) const noexcept {
+  size_t operator()(std::string_view s) const {
     return std::hash<std::string_view>{}(s);
   }
 };

@@ -147,6 +147,22 @@ TEST(memory_broker, shorter_ttl_on_a_later_publish_is_honoured_by_sweep) {
   EXPECT_EQ(b.stream_count(), 0u);
 }
 
+TEST(memory_broker, touching_an_expired_stream_without_sweep_frees_it) {
+  manual_clock clk;
+  memory_broker b(clk);
+  publish_now(b, "ch", history_opts(10, 1, 2));
+  clk.advance_ms(3'000);
+  b.remove_history("ch", nullptr);
+  EXPECT_EQ(b.stream_count(), 0u) << "remove_history does not resurrect expired metadata";
+  publish_now(b, "ch", history_opts(10, 1, 2));
+  clk.advance_ms(3'000);
+  const auto page = history_now(b, "ch");
+  EXPECT_EQ(page.top.offset, 0u);
+  EXPECT_EQ(b.stream_count(), 1u);
+  b.sweep();
+  EXPECT_EQ(b.stream_count(), 1u) << "the read made fresh metadata; stale heap entries are skipped";
+}
+
 TEST(memory_broker, idempotency_results_are_swept) {
   manual_clock clk;
   memory_broker b(clk);
