@@ -33,7 +33,8 @@ void setup(const benchmark::State& state) {
   engine = std::make_unique<memory_broker>(system_clock::instance());
   engine->start(handler);
   channels.clear();
-  for (int64_t i = 0; i < state.range(1); ++i) channels.push_back("bench:channel:" + std::to_string(i));
+  for (int64_t i = 0; i < state.range(1); ++i)
+    channels.push_back("bench:channel:" + std::to_string(i));
 }
 
 void teardown(const benchmark::State&) {
@@ -83,7 +84,8 @@ void history_since(benchmark::State& state) {
   for (int i = 0; i < 10; ++i) {
     publication pub;
     pub.data = payload;
-    engine->publish(ch, std::move(pub), opts, [&](result<publish_outcome> r) { top = r->position; });
+    engine->publish(ch, std::move(pub), opts,
+                    [&](result<publish_outcome> r) { top = r->position; });
   }
   history_query q;
   q.since = stream_position{top.offset - 5, top.epoch};

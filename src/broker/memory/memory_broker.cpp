@@ -56,7 +56,8 @@ class publication_ring {
   void grow(size_t capacity) {
     std::vector<stored_ptr> next;
     next.reserve(capacity);
-    for (size_t i = 0; i < size_; ++i) next.push_back(std::move(slots_[(head_ + i) % slots_.size()]));
+    for (size_t i = 0; i < size_; ++i)
+      next.push_back(std::move(slots_[(head_ + i) % slots_.size()]));
     next.resize(capacity);
     slots_ = std::move(next);
     head_ = 0;
@@ -70,7 +71,7 @@ class publication_ring {
 struct stream {
   std::string epoch;
   uint64_t top = 0;
-  publication_ring pubs;     // offsets (top - pubs.size(), top]
+  publication_ring pubs;          // offsets (top - pubs.size(), top]
   int64_t content_expire_at = 0;  // mono ms; 0 = nothing stored
   int64_t meta_expire_at = 0;     // mono ms; 0 = never
   int64_t scheduled_at = 0;       // time of this stream's live expiry-heap entry; 0 = none
@@ -128,7 +129,9 @@ std::string result_key(std::string_view channel, std::string_view key) {
   return k;
 }
 
-int64_t seconds_to_ms(int64_t s) { return s * 1000; }
+int64_t seconds_to_ms(int64_t s) {
+  return s * 1000;
+}
 
 template <typename T>
 void complete(const callback<T>& done, result<T> r) {
@@ -319,8 +322,9 @@ void memory_broker::publish(std::string_view channel, publication pub, const pub
 
   if (broker_event_handler* h = handler_.load()) h->on_publication(std::move(to_deliver));
   if (!key.empty()) {
-    const uint32_t ttl = opts.idempotent_result_ttl_seconds > 0 ? opts.idempotent_result_ttl_seconds
-                                                               : publish_options{}.idempotent_result_ttl_seconds;
+    const uint32_t ttl = opts.idempotent_result_ttl_seconds > 0
+                             ? opts.idempotent_result_ttl_seconds
+                             : publish_options{}.idempotent_result_ttl_seconds;
     s.store_result(std::move(key), out.position, now + seconds_to_ms(ttl));
   }
   lock.unlock();
@@ -374,8 +378,8 @@ void memory_broker::history(std::string_view channel, const history_query& q,
     if (q.since && !q.since->epoch.empty() && q.since->epoch != st.epoch) {
       error = errors::unrecoverable_position;
     } else if (q.limit != 0 && !st.pubs.empty()) {
-      const size_t max = q.limit < 0 ? std::numeric_limits<size_t>::max()
-                                     : static_cast<size_t>(q.limit);
+      const size_t max =
+          q.limit < 0 ? std::numeric_limits<size_t>::max() : static_cast<size_t>(q.limit);
       const uint64_t oldest = st.top - st.pubs.size() + 1;
       if (!q.reverse) {
         uint64_t from = oldest;

@@ -43,10 +43,11 @@ memory_presence::stripe& memory_presence::stripe_for(std::string_view channel) c
   return stripes_[memory_detail::stripe_index(channel, stripe_mask_)];
 }
 
-void memory_presence::stop() { stopped_.store(true); }
+void memory_presence::stop() {
+  stopped_.store(true);
+}
 
-void memory_presence::add(std::string_view channel, const client_info& info,
-                          status_callback done) {
+void memory_presence::add(std::string_view channel, const client_info& info, status_callback done) {
   if (stopped_.load()) {
     if (done) done(errors::internal);
     return;

@@ -18,16 +18,16 @@ namespace gyre::memory_detail {
 // key it walks past in a bucket.
 struct string_hash {
   using is_transparent = void;
-  size_t operator()(std::string_view s) const {
-    return std::hash<std::string_view>{}(s);
-  }
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
 
 template <typename V>
 using string_map = std::unordered_map<std::string, V, string_hash, std::equal_to<>>;
 
 // Number of stripes actually used: `requested` rounded up to a power of two, at least 1.
-inline size_t stripe_count(size_t requested) { return std::bit_ceil(requested == 0 ? 1 : requested); }
+inline size_t stripe_count(size_t requested) {
+  return std::bit_ceil(requested == 0 ? 1 : requested);
+}
 
 // Stripe of `key` for a power-of-two stripe count (mask = count - 1). Takes the high bits
 // of a multiplicative remix so that the stripe does not share the low bits the maps

@@ -11,7 +11,9 @@
 
 namespace gyre::broker_test {
 
-void PrintTo(const engine_suite_params& p, std::ostream* os) { *os << p.name; }
+void PrintTo(const engine_suite_params& p, std::ostream* os) {
+  *os << p.name;
+}
 
 std::string engine_suite_name(const ::testing::TestParamInfo<engine_suite_params>& info) {
   return info.param.name;
@@ -132,7 +134,9 @@ result<publish_outcome> broker_suite::publish(const std::string& ch, std::string
   publication pub;
   pub.data = std::move(data);
   return await_result<publish_outcome>(
-      [&](callback<publish_outcome> cb) { broker_->publish(ch, std::move(pub), opts, std::move(cb)); },
+      [&](callback<publish_outcome> cb) {
+        broker_->publish(ch, std::move(pub), opts, std::move(cb));
+      },
       timeout());
 }
 
@@ -183,8 +187,8 @@ publish_options broker_suite::with_history(uint32_t size, uint32_t ttl, uint32_t
   return o;
 }
 
-history_query broker_suite::query(int32_t limit, std::optional<stream_position> since,
-                                  bool reverse, int64_t meta_ttl) {
+history_query broker_suite::query(int32_t limit, std::optional<stream_position> since, bool reverse,
+                                  int64_t meta_ttl) {
   history_query q;
   q.limit = limit;
   q.since = std::move(since);
@@ -318,13 +322,19 @@ TEST_P(broker_suite, history_keeps_every_publication_field) {
   GYRE_REQUIRE_HISTORY();
   const auto ch = channel("fields");
   publication pub;
-  pub.data = std::string("\x00\x01" "binary" "\xff", 9);
+  pub.data = std::string(
+      "\x00\x01"
+      "binary"
+      "\xff",
+      9);
   pub.info = make_client("u1", "c1", R"({"ch":1})");
   pub.tags = {{"a", "1"}, {"b", "2"}};
   pub.delta = true;
   pub.time = 1'700'000'000'123;
   auto r = await_result<publish_outcome>(
-      [&](callback<publish_outcome> cb) { broker_->publish(ch, pub, with_history(), std::move(cb)); },
+      [&](callback<publish_outcome> cb) {
+        broker_->publish(ch, pub, with_history(), std::move(cb));
+      },
       timeout());
   ASSERT_TRUE(r.ok());
   const auto page = history_ok(ch, query(-1));
@@ -423,7 +433,8 @@ TEST_P(broker_suite, history_limit_zero_returns_position_only) {
   EXPECT_TRUE(page.publications.empty());
   EXPECT_EQ(page.top, last.position);
   // Also with since and reverse.
-  EXPECT_TRUE(history_ok(ch, query(0, stream_position{1, last.position.epoch})).publications.empty());
+  EXPECT_TRUE(
+      history_ok(ch, query(0, stream_position{1, last.position.epoch})).publications.empty());
   EXPECT_TRUE(history_ok(ch, query(0, std::nullopt, true)).publications.empty());
 }
 
@@ -450,7 +461,8 @@ TEST_P(broker_suite, history_forward_since_returns_later_offsets) {
   GYRE_REQUIRE_HISTORY();
   const auto ch = channel("since");
   std::string epoch;
-  for (int i = 1; i <= 10; ++i) epoch = publish_ok(ch, std::to_string(i), with_history(8)).position.epoch;
+  for (int i = 1; i <= 10; ++i)
+    epoch = publish_ok(ch, std::to_string(i), with_history(8)).position.epoch;
   EXPECT_EQ(offsets(history_ok(ch, query(2, stream_position{5, epoch}))), range(6, 7));
   EXPECT_EQ(offsets(history_ok(ch, query(-1, stream_position{5, epoch}))), range(6, 10));
   EXPECT_EQ(offsets(history_ok(ch, query(-1, stream_position{9, epoch}))), range(10, 10));
@@ -467,10 +479,14 @@ TEST_P(broker_suite, history_reverse_since_returns_earlier_offsets) {
   GYRE_REQUIRE_HISTORY();
   const auto ch = channel("since_reverse");
   std::string epoch;
-  for (int i = 1; i <= 10; ++i) epoch = publish_ok(ch, std::to_string(i), with_history(8)).position.epoch;
-  EXPECT_EQ(offsets(history_ok(ch, query(2, stream_position{6, epoch}, true))), reversed(range(4, 5)));
-  EXPECT_EQ(offsets(history_ok(ch, query(-1, stream_position{6, epoch}, true))), reversed(range(3, 5)));
-  EXPECT_EQ(offsets(history_ok(ch, query(-1, stream_position{11, epoch}, true))), reversed(range(3, 10)));
+  for (int i = 1; i <= 10; ++i)
+    epoch = publish_ok(ch, std::to_string(i), with_history(8)).position.epoch;
+  EXPECT_EQ(offsets(history_ok(ch, query(2, stream_position{6, epoch}, true))),
+            reversed(range(4, 5)));
+  EXPECT_EQ(offsets(history_ok(ch, query(-1, stream_position{6, epoch}, true))),
+            reversed(range(3, 5)));
+  EXPECT_EQ(offsets(history_ok(ch, query(-1, stream_position{11, epoch}, true))),
+            reversed(range(3, 10)));
   EXPECT_TRUE(history_ok(ch, query(-1, stream_position{3, epoch}, true)).publications.empty())
       << "nothing retained before the oldest";
   // since.offset == 0 in reverse is rejected by the node (107); an engine may answer with
@@ -546,7 +562,8 @@ TEST_P(broker_suite, recovery_since_any_offset_returns_exactly_the_missed_public
   const auto ch = channel("recovery");
   constexpr uint64_t n = 20;
   stream_position top;
-  for (uint64_t i = 1; i <= n; ++i) top = publish_ok(ch, "p" + std::to_string(i), with_history()).position;
+  for (uint64_t i = 1; i <= n; ++i)
+    top = publish_ok(ch, "p" + std::to_string(i), with_history()).position;
   for (uint64_t k : {0u, 1u, 7u, 19u, 20u}) {
     const auto page = history_ok(ch, query(-1, stream_position{k, top.epoch}));
     EXPECT_EQ(page.top, top);
@@ -933,7 +950,8 @@ TEST_P(broker_suite, nothing_is_delivered_after_stop) {
   pub.data = "after";
   broker_->publish(ch, std::move(pub), publish_options{},
                    [&](result<publish_outcome> r) { called_ok = r.ok(); });
-  broker_->publish_join(ch, make_client("u", "c"), [&](status s) { called_ok = called_ok || s.ok(); });
+  broker_->publish_join(ch, make_client("u", "c"),
+                        [&](status s) { called_ok = called_ok || s.ok(); });
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_EQ(handler_.publications(ch).size(), 1u);
   EXPECT_TRUE(handler_.joins().empty());

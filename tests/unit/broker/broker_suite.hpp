@@ -109,7 +109,8 @@ class recording_handler final : public broker_event_handler {
   uint64_t max_offset(std::string_view channel) const;
 
   // Waits until at least `n` publications of `channel` (or n joins / leaves) arrived.
-  bool wait_publications(std::string_view channel, size_t n, std::chrono::milliseconds timeout) const;
+  bool wait_publications(std::string_view channel, size_t n,
+                         std::chrono::milliseconds timeout) const;
   bool wait_joins(size_t n, std::chrono::milliseconds timeout) const;
   bool wait_leaves(size_t n, std::chrono::milliseconds timeout) const;
 
@@ -185,12 +186,12 @@ std::string engine_suite_name(const ::testing::TestParamInfo<engine_suite_params
 
 // Instantiates both fixtures for one engine (`prefix` is an identifier). Use it at
 // namespace scope; the parameters are engine_suite_params values.
-#define GYRE_INSTANTIATE_ENGINE_SUITE(prefix, ...)                                          \
-  using ::gyre::broker_test::broker_suite;                                                  \
-  using ::gyre::broker_test::presence_suite;                                                \
-  INSTANTIATE_TEST_SUITE_P(prefix, broker_suite, ::testing::Values(__VA_ARGS__),            \
-                           ::gyre::broker_test::engine_suite_name);                         \
-  INSTANTIATE_TEST_SUITE_P(prefix, presence_suite, ::testing::Values(__VA_ARGS__),          \
+#define GYRE_INSTANTIATE_ENGINE_SUITE(prefix, ...)                                 \
+  using ::gyre::broker_test::broker_suite;                                         \
+  using ::gyre::broker_test::presence_suite;                                       \
+  INSTANTIATE_TEST_SUITE_P(prefix, broker_suite, ::testing::Values(__VA_ARGS__),   \
+                           ::gyre::broker_test::engine_suite_name);                \
+  INSTANTIATE_TEST_SUITE_P(prefix, presence_suite, ::testing::Values(__VA_ARGS__), \
                            ::gyre::broker_test::engine_suite_name)
 
 }  // namespace gyre::broker_test
