@@ -260,14 +260,21 @@ void memory_broker::unsubscribe(std::string_view) {}
 void memory_broker::publish(std::string_view channel, publication pub, const publish_options& opts,
                             callback<publish_outcome> done) {
   if (stopped_.load()) return complete(done, result<publish_outcome>(errors::internal));
-  const int64_t now = clock_.now_mono_ms();
+  // Everything that does not need the channel's state is prepared outside its lock.
+  auto delivered = std::make_shared<delivered_publication>();
+  delivered->channel = channel;
+  delivered->pub = std::move(pub);
+  delivered->pub.offset = 0;
+  delivered->use_delta = opts.use_delta;
+  std::string key;
+  if (!opts.idempotency_key.empty()) key = result_key(channel, opts.idempotency_key);
   stripe& s = stripe_for(channel);
   publish_outcome out;
   std::unique_lock lock(s.mu);
+  // Read under the lock, so expiry times of one channel never move backwards.
+  const int64_t now = clock_.now_mono_ms();
 
-  std::string key;
-  if (!opts.idempotency_key.empty()) {
-    key = result_key(channel, opts.idempotency_key);
+  if (!key.empty()) {
     if (const idempotent_result* r = s.find_result(key, now)) {
       out.position = r->position;
       out.suppressed = true;
@@ -277,13 +284,8 @@ void memory_broker::publish(std::string_view channel, publication pub, const pub
     }
   }
 
-  auto delivered = std::make_shared<delivered_publication>();
-  delivered->channel = channel;
-  delivered->use_delta = opts.use_delta;
   stored_ptr to_deliver;
   if (!opts.keeps_history()) {
-    pub.offset = 0;
-    delivered->pub = std::move(pub);
     to_deliver = std::move(delivered);
   } else {
     stream& st = s.open(channel, now);
@@ -299,8 +301,7 @@ void memory_broker::publish(std::string_view channel, publication pub, const pub
       st.version = opts.version;
       st.version_epoch = opts.version_epoch;
     }
-    pub.offset = ++st.top;
-    delivered->pub = std::move(pub);
+    delivered->pub.offset = ++st.top;
     delivered->epoch = st.epoch;
     to_deliver = delivered;
     if (opts.use_delta && !st.pubs.empty()) {
