@@ -3,6 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,6 +53,18 @@ inline std::string to_hex(std::string_view bytes) {
     out.push_back(digits[static_cast<uint8_t>(ch) & 0xF]);
   }
   return out;
+}
+
+// Contents of every file in the fuzz seed corpus of `target`, as (name, bytes).
+inline std::vector<std::pair<std::string, std::string>> seed_corpus(std::string_view target) {
+  std::vector<std::pair<std::string, std::string>> files;
+  std::filesystem::path dir = std::filesystem::path(GYRE_FUZZ_CORPUS_DIR) / target;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    std::ifstream in(entry.path(), std::ios::binary);
+    files.emplace_back(entry.path().filename().string(),
+                       std::string(std::istreambuf_iterator<char>(in), {}));
+  }
+  return files;
 }
 
 }  // namespace gyre::protocol::test

@@ -317,6 +317,9 @@ TEST(json_codec_decode, malformed_json) {
   EXPECT_TRUE(is_malformed("{\"a\":[1 2]}"));
   EXPECT_TRUE(is_malformed("{\"a\":\"\\x\"}"));
   EXPECT_TRUE(is_malformed("{\"a\":\"\xff\"}"));  // invalid UTF-8
+  EXPECT_TRUE(is_malformed("{\"a\":\"x\ty\"}"));   // raw control characters in strings
+  EXPECT_TRUE(is_malformed("{\"send\":{\"data\":\"x\ry\"}}"));
+  EXPECT_TRUE(is_malformed(std::string("{\"a\":\"x\0y\"}", 10)));
   EXPECT_TRUE(is_malformed("{\"publish\":{\"data\":{\"a\":tru}}}"));
   EXPECT_TRUE(is_malformed("{\"publish\":{\"data\":[1,]}}"));
   EXPECT_TRUE(is_malformed("{\"publish\":{\"data\":-}}"));
@@ -435,6 +438,16 @@ TEST(json_codec_decode, duplicate_keys_last_scalar_wins) {
   command c = decode_one(R"({"id":1,"id":2,"publish":{"channel":"a","channel":"b"}})");
   EXPECT_EQ(c.id, 2u);
   EXPECT_EQ(c.as<publish_request>().channel, "b");
+}
+
+TEST(json_codec_decode, fuzz_seed_corpus_of_sdk_frames_decodes) {
+  auto seeds = test::seed_corpus("json_command_fuzz");
+  EXPECT_GE(seeds.size(), 10u);
+  for (const auto& [name, frame] : seeds) {
+    std::vector<command> out;
+    EXPECT_EQ(decode_padded(json, frame, out), decode_status::ok) << name;
+    EXPECT_FALSE(out.empty()) << name;
+  }
 }
 
 // ---- encoding: replies ----------------------------------------------------------------

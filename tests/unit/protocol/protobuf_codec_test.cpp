@@ -383,6 +383,16 @@ TEST(protobuf_codec_decode, deep_filter_trees_are_bounded) {
   EXPECT_TRUE(is_malformed(framed(nested(90))));
 }
 
+TEST(protobuf_codec_decode, fuzz_seed_corpus_of_sdk_frames_decodes) {
+  auto seeds = test::seed_corpus("protobuf_command_fuzz");
+  EXPECT_GE(seeds.size(), 10u);
+  for (const auto& [name, frame] : seeds) {
+    std::vector<command> out;
+    EXPECT_EQ(decode_padded(proto, frame, out), decode_status::ok) << name;
+    EXPECT_FALSE(out.empty()) << name;
+  }
+}
+
 // ---- encoding: exact bytes ------------------------------------------------------------
 
 std::string encode_hex(const reply& r) {
