@@ -24,6 +24,8 @@ for t in "${targets[@]}"; do
   work="build-fuzz/corpus/$t"
   artifacts="build-fuzz/artifacts/$t"
   mkdir -p "$work" "$artifacts"
+  dict=()
+  [ -f "tests/fuzz/$t.dict" ] && dict=(-dict="tests/fuzz/$t.dict")
   echo "== $t: ${seconds}s"
   # -rss_limit_mb / -timeout: one input must never take 2 GB or 10 s.
   # -max_len: the transport's 64 KiB message limit.
@@ -31,7 +33,7 @@ for t in "${targets[@]}"; do
   #   feature bookkeeping on these targets (measured: ~200 vs ~4000-8000 exec/s).
   if ! "build-fuzz/tests/fuzz/$t" "$work" "tests/fuzz/corpus/$t" \
       -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -entropic=0 \
-      -artifact_prefix="$artifacts/" -print_final_stats=1; then
+      "${dict[@]}" -artifact_prefix="$artifacts/" -print_final_stats=1; then
     echo "!! $t failed; reproduce with: build-fuzz/tests/fuzz/$t $artifacts/<file>"
     status=1
   fi

@@ -44,6 +44,10 @@ constexpr int max_filter_depth = 32;
 // Arrays/objects nested deeper than this inside one command are refused. Generous for
 // application payloads; bounds the validator's recursion.
 constexpr int max_value_depth = 256;
+// Every walk starts at most a few levels below a filter tree (2 JSON levels per filter
+// level), so a line is never visited deeper than this; it must stay below the parser's
+// max_depth, which On-Demand only asserts in debug builds.
+static_assert(8 + 2 * max_filter_depth + max_value_depth < simdjson::DEFAULT_MAX_DEPTH);
 
 // ---------------------------------------------------------------------------------------
 // Decoding helpers. Each returns false when the input is not what the protocol allows.
@@ -238,7 +242,10 @@ bool read_object(od::value& v, F&& parse_members) {
   return null || for_each_field(v, parse_members);
 }
 
+// Arrays and maps replace what an earlier occurrence of the same key produced, as
+// scalars do: the last occurrence wins.
 bool read_strings(od::value& v, std::vector<std::string>& out) {
+  out.clear();
   return for_each_element(v, [&](od::value& e) { return read(e, out.emplace_back()); });
 }
 
@@ -251,6 +258,7 @@ bool read_filter(od::value& v, filter_node& out, int depth) {
     if (k == "val") return read(f, out.val);
     if (k == "vals") return read_strings(f, out.vals);
     if (k == "nodes") {
+      out.nodes.clear();
       return for_each_element(
           f, [&](od::value& e) { return read_filter(e, out.nodes.emplace_back(), depth + 1); });
     }
@@ -294,6 +302,7 @@ bool read_request(od::value& v, connect_request& r) {
     if (k == "token") return read(f, r.token);
     if (k == "data") return read_raw(f, r.data);
     if (k == "subs") {
+      r.subs.clear();
       return read_object(f, [&](std::string_view ch, od::value& sub) {
         auto& entry = r.subs.emplace_back(std::string(ch), subscribe_request{});
         return read_request(sub, entry.second);
@@ -302,6 +311,7 @@ bool read_request(od::value& v, connect_request& r) {
     if (k == "name") return read(f, r.name);
     if (k == "version") return read(f, r.version);
     if (k == "headers") {
+      r.headers.clear();
       return read_object(f, [&](std::string_view name, od::value& value) {
         auto& entry = r.headers.emplace_back(std::string(name), std::string());
         return read(value, entry.second);
@@ -387,6 +397,7 @@ bool read_track_batch(od::value& v, track_batch& b) {
   return read_object(v, [&](std::string_view k, od::value& f) {
     if (k == "signature") return read(f, b.signature);
     if (k == "items") {
+      b.items.clear();
       return for_each_element(f, [&](od::value& e) {
         keyed_item& item = b.items.emplace_back();
         return read_object(e, [&](std::string_view ik, od::value& iv) {
@@ -406,6 +417,7 @@ bool read_request(od::value& v, sub_refresh_request& r) {
     if (k == "token") return read(f, r.token);
     if (k == "type") return read(f, r.type);
     if (k == "track") {
+      r.track.clear();
       return for_each_element(
           f, [&](od::value& e) { return read_track_batch(e, r.track.emplace_back()); });
     }

@@ -325,6 +325,13 @@ TEST(json_codec_decode, malformed_json) {
   EXPECT_TRUE(is_malformed("{\"publish\":{\"data\":-}}"));
   EXPECT_TRUE(is_malformed("{\"publish\":{\"data\":truex}}"));
   EXPECT_TRUE(is_malformed("{\"ping\":{\"x\":+1}}"));
+  // Typed fields are as strict as payloads.
+  EXPECT_TRUE(is_malformed("{\"subscribe\":{\"recover\":truex}}"));
+  EXPECT_TRUE(is_malformed("{\"subscribe\":{\"recover\":nullx}}"));
+  EXPECT_TRUE(is_malformed("{\"subscribe\":{\"channel\":nul}}"));
+  EXPECT_TRUE(is_malformed("{\"id\":12abc}"));
+  EXPECT_TRUE(is_malformed("{\"id\":01}"));
+  EXPECT_TRUE(is_malformed("{\"id\":-0}"));
 }
 
 TEST(json_codec_decode, malformed_root_types) {
@@ -434,10 +441,21 @@ TEST(json_codec_decode, deep_filter_trees_are_bounded) {
   EXPECT_TRUE(is_malformed(nested_filter(1000)));
 }
 
-TEST(json_codec_decode, duplicate_keys_last_scalar_wins) {
+TEST(json_codec_decode, duplicate_keys_last_wins) {
   command c = decode_one(R"({"id":1,"id":2,"publish":{"channel":"a","channel":"b"}})");
   EXPECT_EQ(c.id, 2u);
   EXPECT_EQ(c.as<publish_request>().channel, "b");
+
+  command s = decode_one(
+      R"({"subscribe":{"tf":{"vals":["a"],"nodes":[{}],"vals":["b"],"nodes":[]},"data":1,"data":[2]}})");
+  EXPECT_EQ(s.as<subscribe_request>().tf->vals, std::vector<std::string>{"b"});
+  EXPECT_TRUE(s.as<subscribe_request>().tf->nodes.empty());
+  EXPECT_EQ(s.as<subscribe_request>().data, "[2]");
+
+  command c2 = decode_one(R"({"connect":{"subs":{"a":{}},"headers":{"x":"1"},"subs":{"b":{}},"headers":{}}})");
+  ASSERT_EQ(c2.as<connect_request>().subs.size(), 1u);
+  EXPECT_EQ(c2.as<connect_request>().subs[0].first, "b");
+  EXPECT_TRUE(c2.as<connect_request>().headers.empty());
 }
 
 TEST(json_codec_decode, fuzz_seed_corpus_of_sdk_frames_decodes) {
