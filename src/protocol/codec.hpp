@@ -49,7 +49,8 @@ class codec {
   virtual encoding kind() const = 0;
 
   // Decodes one transport message (a batch of commands) and appends the commands to
-  // `out`. `frame` must be followed by `decode_padding` readable bytes.
+  // `out`. `frame` must be followed by `decode_padding` readable bytes. On `malformed`
+  // nothing is appended (`out` keeps its previous contents).
   virtual decode_status decode_commands(std::string_view frame,
                                         std::vector<command>& out) const = 0;
 
@@ -58,9 +59,13 @@ class codec {
   // Server ping: an empty Reply (bidirectional) or empty Push (unidirectional).
   virtual void encode_ping(std::string& out) const = 0;
 
+  // `data` replaces pub.data on the wire (the full payload or a fossil patch, see `how`).
+  // `epoch` (Publication field 14) is written when non-empty: the connection sets it on
+  // the publication with offset 1 so that a client subscribed to an empty stream learns
+  // the epoch (§4.7). Overrides must not redeclare the default argument.
   virtual void encode_pub_push(std::string_view channel, const publication& pub,
                                std::string_view data, pub_encoding how, push_envelope env,
-                               std::string& out) const = 0;
+                               std::string& out, std::string_view epoch = {}) const = 0;
   virtual void encode_join_push(std::string_view channel, const client_info& info,
                                 push_envelope env, std::string& out) const = 0;
   virtual void encode_leave_push(std::string_view channel, const client_info& info,
