@@ -105,7 +105,7 @@ std::optional<publish_params> read_publish_params(const json_object& o, bool& ba
 void publish_one(node& n, const std::string& channel, const publish_params& p,
                  std::function<void(api_outcome)> done) {
   auto cfg = n.cfg();
-  channel_rules rules = resolve_channel(*cfg, channel);
+  channel_rules rules = resolve_channel_rules(*cfg, channel);
   if (!rules.ns) return done(fail(errors::unknown_channel));
   const auto& ns = *rules.ns;
   if (!data_format_ok(*cfg, ns, p.data)) return done(fail(errors::bad_request));
@@ -198,7 +198,7 @@ void api_executor::publish(std::string_view params, api_done done) {
   if (!p) return done(malformed());
   if (channel.empty() || bad_b64) return done(fail(errors::bad_request));
   auto cfg = node_.cfg();
-  channel_rules rules = resolve_channel(*cfg, channel);
+  channel_rules rules = resolve_channel_rules(*cfg, channel);
   if (rules.ns && !rules.ns->subscription_type_.empty() && rules.ns->subscription_type_ != "stream")
     return done(fail(errors::bad_request));
   publish_one(node_, channel, *p, std::move(done));
@@ -270,7 +270,7 @@ void api_executor::subscribe(std::string_view params, api_done done) {
     return done(fail(errors::bad_request));
   if (opts.channel.empty()) return done(fail(errors::bad_request));
   auto cfg = node_.cfg();
-  if (!resolve_channel(*cfg, opts.channel).ns) return done(fail(errors::unknown_channel));
+  if (!resolve_channel_rules(*cfg, opts.channel).ns) return done(fail(errors::unknown_channel));
   if (since) {
     stream_position sp;
     if (!since->get("offset", sp.offset) || !since->get("epoch", sp.epoch)) return done(malformed());
@@ -303,7 +303,7 @@ void api_executor::unsubscribe(std::string_view params, api_done done) {
   connection_filter f = read_filter(*o, ok);
   std::string channel;
   if (!ok || !o->get("channel", channel)) return done(malformed());
-  if (!channel.empty() && !resolve_channel(*node_.cfg(), channel).ns) return done(fail(errors::unknown_channel));
+  if (!channel.empty() && !resolve_channel_rules(*node_.cfg(), channel).ns) return done(fail(errors::unknown_channel));
   node_.unsubscribe(f, channel, [done = std::move(done)] { done(empty_result()); });
 }
 
@@ -349,7 +349,7 @@ void api_executor::presence(std::string_view params, api_done done) {
   std::string channel;
   if (!o->get("channel", channel)) return done(malformed());
   if (channel.empty()) return done(fail(errors::bad_request));
-  channel_rules rules = resolve_channel(*node_.cfg(), channel);
+  channel_rules rules = resolve_channel_rules(*node_.cfg(), channel);
   if (!rules.ns) return done(fail(errors::unknown_channel));
   if (!rules.ns->presence_) return done(fail(errors::not_available));
   node_.presence().presence(channel, [done = std::move(done)](result<presence_map> r) {
@@ -372,10 +372,10 @@ void api_executor::presence_stats(std::string_view params, api_done done) {
   std::string channel;
   if (!o->get("channel", channel)) return done(malformed());
   if (channel.empty()) return done(fail(errors::bad_request));
-  channel_rules rules = resolve_channel(*node_.cfg(), channel);
+  channel_rules rules = resolve_channel_rules(*node_.cfg(), channel);
   if (!rules.ns) return done(fail(errors::unknown_channel));
   if (!rules.ns->presence_) return done(fail(errors::not_available));
-  node_.presence().stats(channel, [done = std::move(done)](result<presence_stats> r) {
+  node_.presence().stats(channel, [done = std::move(done)](result<gyre::presence_stats> r) {
     if (!r) return done(fail(r.error() ? r.error() : errors::internal));
     std::string out;
     json_writer w(out);
@@ -400,7 +400,7 @@ void api_executor::history(std::string_view params, api_done done) {
   }
   if (channel.empty()) return done(fail(errors::bad_request));
   auto cfg = node_.cfg();
-  channel_rules rules = resolve_channel(*cfg, channel);
+  channel_rules rules = resolve_channel_rules(*cfg, channel);
   if (!rules.ns) return done(fail(errors::unknown_channel));
   if (!rules.ns->history_enabled()) return done(fail(errors::not_available));
   if (q.reverse && q.since && q.since->offset == 0) return done(fail(errors::internal));
@@ -436,7 +436,7 @@ void api_executor::history_remove(std::string_view params, api_done done) {
   std::string channel;
   if (!o->get("channel", channel)) return done(malformed());
   if (channel.empty()) return done(fail(errors::bad_request));
-  channel_rules rules = resolve_channel(*node_.cfg(), channel);
+  channel_rules rules = resolve_channel_rules(*node_.cfg(), channel);
   if (!rules.ns) return done(fail(errors::unknown_channel));
   if (!rules.ns->history_enabled()) return done(fail(errors::not_available));
   node_.engine().remove_history(channel, [done = std::move(done)](status s) {

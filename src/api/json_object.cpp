@@ -1,7 +1,7 @@
 // json_object: simdjson-backed member access; see json_object.hpp.
 #include "api/json_object.hpp"
 
-#include <simdjson.h>
+#include "protocol/json_scan.hpp"
 
 #include <cctype>
 #include <charconv>
@@ -11,19 +11,12 @@ namespace gyre::api {
 namespace {
 
 namespace od = simdjson::ondemand;
+namespace js = protocol::json_scan;
 
 std::string lower(std::string_view s) {
   std::string out(s);
   for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\n' || s.back() == '\r' || s.back() == '\t'))
-    s.remove_suffix(1);
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\n' || s.front() == '\r' || s.front() == '\t'))
-    s.remove_prefix(1);
-  return s;
 }
 
 json_kind kind_of(od::json_type t) {
@@ -38,47 +31,40 @@ json_kind kind_of(od::json_type t) {
   return json_kind::null;
 }
 
-od::parser& local_parser() {
-  thread_local od::parser p;
-  return p;
-}
-
 }  // namespace
 
 std::optional<json_object> json_object::parse(std::string_view text) {
   simdjson::padded_string padded(text);
-  od::parser parser;  // local: parse() may be reached again while a caller's parse is live
+  od::parser parser;  // local: parse() may run again while a caller's parse is live
   od::document doc;
   if (parser.iterate(padded).get(doc)) return std::nullopt;
   od::object obj;
   if (doc.get_object().get(obj)) return std::nullopt;
   json_object out;
-  for (auto field : obj) {
+  for (auto item : obj) {
+    od::field field;
     std::string_view key;
-    if (field.unescaped_key().get(key)) return std::nullopt;
-    od::value v;
-    if (field.value().get(v)) return std::nullopt;
+    if (std::move(item).get(field) || field.unescaped_key().get(key)) return std::nullopt;
+    od::value v = field.value();
     od::json_type t;
     if (v.type().get(t)) return std::nullopt;
     member m;
     m.key = lower(key);
     m.kind = kind_of(t);
     if (t == od::json_type::string) {
-      std::string_view raw;
-      if (v.raw_json_token().get(raw)) return std::nullopt;
+      m.raw = std::string(js::trim(v.raw_json_token()));
       std::string_view s;
       if (v.get_string().get(s)) return std::nullopt;
-      m.raw = std::string(trim(raw));
       m.str = std::string(s);
-    } else {
-      std::string_view raw;
-      if (v.raw_json().get(raw)) return std::nullopt;
-      m.raw = std::string(trim(raw));
+    } else if (t == od::json_type::null) {
+      if (js::trim(v.raw_json_token()) != "null") return std::nullopt;
+      m.raw = "null";
+    } else if (!js::read_raw(v, m.raw)) {
+      return std::nullopt;
     }
     out.members_.push_back(std::move(m));
   }
-  // Trailing content after the object makes the document invalid.
-  if (!doc.at_end()) return std::nullopt;
+  if (!js::at_end(doc)) return std::nullopt;
   return out;
 }
 
@@ -208,18 +194,18 @@ std::optional<std::vector<std::string>> split_array(std::string_view text) {
   for (auto el : arr) {
     od::value v;
     if (el.get(v)) return std::nullopt;
-    std::string_view raw;
     od::json_type t;
     if (v.type().get(t)) return std::nullopt;
-    if (t == od::json_type::string || t == od::json_type::number || t == od::json_type::boolean ||
-        t == od::json_type::null) {
-      if (v.raw_json_token().get(raw)) return std::nullopt;
-    } else if (v.raw_json().get(raw)) {
+    std::string raw;
+    if (t == od::json_type::null) {
+      if (js::trim(v.raw_json_token()) != "null") return std::nullopt;
+      raw = "null";
+    } else if (!js::read_raw(v, raw)) {
       return std::nullopt;
     }
-    out.emplace_back(trim(raw));
+    out.push_back(std::move(raw));
   }
-  if (!doc.at_end()) return std::nullopt;
+  if (!js::at_end(doc)) return std::nullopt;
   return out;
 }
 

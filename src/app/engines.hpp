@@ -16,8 +16,8 @@ struct config;
 }
 
 struct engines {
-  std::unique_ptr<broker> broker;
-  std::unique_ptr<presence_manager> presence;
+  std::unique_ptr<gyre::broker> broker;
+  std::unique_ptr<gyre::presence_manager> presence;
   std::string description;
   // Periodic maintenance (history expiry sweeps); called about once a second.
   std::function<void()> maintain_fn;

@@ -83,7 +83,8 @@ int make_token(const config::config& cfg, const config::token_config& block, con
   if (ttl > 0) w.member("exp", now + ttl);
   w.end_object();
   auto signer = auth::jwt_signer::hmac(auth::jwt_alg::hs256, block.hmac_secret_key_);
-  auto token = signer.sign(payload);
+  if (!signer) return fail(signer.error());
+  auto token = signer->sign(payload);
   if (!token) return fail(token.error());
   if (quiet) {
     std::printf("%s\n", token.value().c_str());
@@ -142,8 +143,9 @@ int main(int argc, char** argv) {
   std::vector<std::pair<const flag_def*, CLI::Option*>> flag_opts;
   for (const auto& f : flag_defs) {
     CLI::Option* o;
-    if (f.boolean) o = app.add_flag(f.names, "sets " + f.key);
-    else o = app.add_option(f.names, flag_values[f.key], "sets " + f.key);
+    std::string help = "sets " + f.key;
+    if (f.boolean) o = app.add_flag(f.names, help);
+    else o = app.add_option(f.names, flag_values[f.key], help);
     flag_opts.emplace_back(&f, o);
   }
   auto explicit_flags = [&] {
@@ -243,7 +245,7 @@ int main(int argc, char** argv) {
     std::string err;
     if (!load_config(config_path, given(*checktoken ? checktoken : checksubtoken), {}, cfg, err, nullptr, true))
       return fail(err);
-    const bool sub = *checksubtoken;
+    const bool sub = checksubtoken->parsed();
     auto verifier = auth::token_verifier::create(
         to_auth_config(sub ? subscription_token_block(cfg) : cfg.client_.token_, false),
         sub && cfg.client_.subscription_token_.enabled_ ? "client.subscription_token" : "client.token");

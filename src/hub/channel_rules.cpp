@@ -8,7 +8,7 @@
 
 namespace gyre {
 
-channel_rules resolve_channel(const config::config& cfg, std::string_view channel) {
+channel_rules resolve_channel_rules(const config::config& cfg, std::string_view channel) {
   channel_rules r;
   const auto& ch = cfg.channel_;
   r.is_private = config::is_private_channel(ch, channel);

@@ -34,7 +34,7 @@ struct channel_rules {
 };
 
 // Resolves the namespace of `channel` (server-api.md §6).
-channel_rules resolve_channel(const config::config& cfg, std::string_view channel);
+channel_rules resolve_channel_rules(const config::config& cfg, std::string_view channel);
 
 }  // namespace gyre
 namespace re2 {

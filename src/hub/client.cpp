@@ -111,7 +111,7 @@ void client::on_frame(std::string_view frame) {
   cmds.clear();
   const protocol::codec& codec = protocol::codec_for(encoding_);
   if (codec.decode_commands(frame, cmds) != protocol::decode_status::ok) {
-    log::debug("client {}: undecodable command batch", id());
+    log::debug("client {}: undecodable command batch", client_id());
     disconnect(disconnects::bad_request);
     return;
   }
@@ -226,7 +226,7 @@ void client::handle_connect(uint32_t id, protocol::connect_request& req) {
   if (!req.token.empty()) {
     auto verifier = n.connection_verifier();
     if (!verifier) {
-      log::info("client {}: connection token received but no token keys are configured", id());
+      log::info("client {}: connection token received but no token keys are configured", client_id());
       return disconnect(disconnects::invalid_token);
     }
     auto claims = verifier->verify_connection_token(req.token, now);
@@ -238,7 +238,7 @@ void client::handle_connect(uint32_t id, protocol::connect_request& req) {
         rearm_timer();
         return;
       }
-      log::info("client {}: invalid connection token: {}", this->id(), claims.error().reason);
+      log::info("client {}: invalid connection token: {}", client_id(), claims.error().reason);
       return disconnect(disconnects::invalid_token);
     }
     auto& c = claims.value();
@@ -262,7 +262,7 @@ void client::handle_connect(uint32_t id, protocol::connect_request& req) {
     }
   }
   if (!credentials) {
-    log::debug("client {}: no credentials in connect", this->id());
+    log::debug("client {}: no credentials in connect", client_id());
     return disconnect(disconnects::bad_request);
   }
   if (cc.insecure_) expire_at = 0;
@@ -281,7 +281,7 @@ void client::handle_connect(uint32_t id, protocol::connect_request& req) {
   std::vector<std::unique_ptr<sub_setup>> setups;
   auto make_setup = [&](const std::string& channel, const auth::sub_options* so,
                         protocol_error& err) -> std::unique_ptr<sub_setup> {
-    channel_rules rules = resolve_channel(*cfg, channel);
+    channel_rules rules = resolve_channel_rules(*cfg, channel);
     if (!rules.ns) {
       err = errors::unknown_channel;
       return nullptr;
@@ -337,7 +337,7 @@ void client::handle_connect(uint32_t id, protocol::connect_request& req) {
     if (pc.single_connection_) {
       connection_filter f;
       f.user = user;
-      f.whitelist.push_back(this->id());
+      f.whitelist.push_back(client_id());
       n.disconnect(f, disconnects::connection_limit, [] {});
     }
   }
@@ -388,7 +388,7 @@ void client::handle_connect(uint32_t id, protocol::connect_request& req) {
   join->id = id;
   join->pending = setups.size() + 1;
   auto& res = join->result;
-  res.client = this->id();
+  res.client = client_id();
   res.version = node::version();
   if (expire_at_ > 0) {
     res.expires = true;
@@ -456,7 +456,7 @@ void client::handle_subscribe(uint32_t id, protocol::subscribe_request& req) {
   if (find_sub(req.channel)) return send_error(id, errors::already_subscribed);
   if (subs_.size() >= n.opts().channel_limit) return send_error(id, errors::limit_exceeded);
 
-  channel_rules rules = resolve_channel(*cfg, req.channel);
+  channel_rules rules = resolve_channel_rules(*cfg, req.channel);
   if (!rules.ns) return send_error(id, errors::unknown_channel);
   const auto& ns = *rules.ns;
   const auto& cc = cfg->client_;
@@ -482,12 +482,12 @@ void client::handle_subscribe(uint32_t id, protocol::subscribe_request& req) {
     if (!claims) {
       if (claims.error().code == auth::token_error_code::expired)
         return send_error(id, errors::token_expired);
-      log::info("client {}: invalid subscription token: {}", this->id(), claims.error().reason);
+      log::info("client {}: invalid subscription token: {}", client_id(), claims.error().reason);
       return disconnect(disconnects::invalid_token);
     }
     auto& c = claims.value();
-    if (c.channel != req.channel || c.user != user_ || (!c.client.empty() && c.client != this->id())) {
-      log::info("client {}: subscription token does not match channel/user/client", this->id());
+    if (c.channel != req.channel || c.user != user_ || (!c.client.empty() && c.client != client_id())) {
+      log::info("client {}: subscription token does not match channel/user/client", client_id());
       return disconnect(disconnects::invalid_token);
     }
     int64_t exp = c.expire_at ? *c.expire_at : (c.exp ? *c.exp : 0);
@@ -723,7 +723,7 @@ void client::remove_subscription(subscription& sub, bool announce_leave) {
   if (sub.state == subscription::phase::subscribed)
     shard_.counters().subscriptions.fetch_sub(1, std::memory_order_relaxed);
   sub.state = subscription::phase::closing;
-  if (sub.emit_presence) n.presence().remove(channel, id(), user_, [](status) {});
+  if (sub.emit_presence) n.presence().remove(channel, client_id(), user_, [](status) {});
   if (announce_leave && sub.emit_join_leave) n.engine().publish_leave(channel, info_for(&sub), [](status) {});
   if (shard_.remove_subscription(sub)) n.channel_removed(channel);
   auto it = std::find_if(subs_.begin(), subs_.end(), [&](const auto& p) { return p.get() == &sub; });
@@ -827,7 +827,7 @@ void client::handle_publish(uint32_t id, protocol::publish_request& req) {
   node& n = shard_.owner();
   if (req.channel.empty()) return disconnect(disconnects::bad_request);
   auto cfg = n.cfg();
-  channel_rules rules = resolve_channel(*cfg, req.channel);
+  channel_rules rules = resolve_channel_rules(*cfg, req.channel);
   if (!rules.ns) return send_error(id, errors::unknown_channel);
   const auto& ns = *rules.ns;
   if (req.type != 0) return send_error(id, errors::not_available);
@@ -872,7 +872,7 @@ void client::handle_presence(uint32_t id, protocol::presence_request& req) {
   node& n = shard_.owner();
   if (req.channel.empty()) return disconnect(disconnects::bad_request);
   auto cfg = n.cfg();
-  channel_rules rules = resolve_channel(*cfg, req.channel);
+  channel_rules rules = resolve_channel_rules(*cfg, req.channel);
   if (!rules.ns) return send_error(id, errors::unknown_channel);
   const auto& ns = *rules.ns;
   if (!ns.presence_) return send_error(id, errors::not_available);
@@ -904,7 +904,7 @@ void client::handle_presence_stats(uint32_t id, protocol::presence_stats_request
   node& n = shard_.owner();
   if (req.channel.empty()) return disconnect(disconnects::bad_request);
   auto cfg = n.cfg();
-  channel_rules rules = resolve_channel(*cfg, req.channel);
+  channel_rules rules = resolve_channel_rules(*cfg, req.channel);
   if (!rules.ns) return send_error(id, errors::unknown_channel);
   const auto& ns = *rules.ns;
   if (!ns.presence_) return send_error(id, errors::not_available);
@@ -934,7 +934,7 @@ void client::handle_history(uint32_t id, protocol::history_request& req) {
   node& n = shard_.owner();
   if (req.channel.empty()) return disconnect(disconnects::bad_request);
   auto cfg = n.cfg();
-  channel_rules rules = resolve_channel(*cfg, req.channel);
+  channel_rules rules = resolve_channel_rules(*cfg, req.channel);
   if (!rules.ns) return send_error(id, errors::unknown_channel);
   const auto& ns = *rules.ns;
   if (!ns.history_enabled()) return send_error(id, errors::not_available);
@@ -1059,7 +1059,7 @@ void client::handle_sub_refresh(uint32_t id, protocol::sub_refresh_request& req)
     return disconnect(disconnects::invalid_token);
   }
   auto& c = claims.value();
-  if (c.channel != req.channel || c.user != user_ || (!c.client.empty() && c.client != this->id()))
+  if (c.channel != req.channel || c.user != user_ || (!c.client.empty() && c.client != client_id()))
     return disconnect(disconnects::invalid_token);
   int64_t exp = c.expire_at ? *c.expire_at : (c.exp ? *c.exp : 0);
   if (exp > 0 && exp <= now) return send_error(id, errors::expired);
@@ -1114,7 +1114,7 @@ void client::server_subscribe(server_subscribe_options opts) {
   node& n = shard_.owner();
   if (subs_.size() >= n.opts().channel_limit) return;
   auto cfg = n.cfg();
-  channel_rules rules = resolve_channel(*cfg, opts.channel);
+  channel_rules rules = resolve_channel_rules(*cfg, opts.channel);
   if (!rules.ns) return;
   const auto& ns = *rules.ns;
   auto s = std::make_unique<sub_setup>();
@@ -1177,7 +1177,7 @@ void client::send_message(std::string_view data) {
 client_info client::info_for(const subscription* sub) const {
   client_info i;
   i.user = user_;
-  i.client = id();
+  i.client = client_id();
   if (extra_) i.conn_info = extra_->conn_info;
   if (sub) i.chan_info = sub->chan_info;
   return i;

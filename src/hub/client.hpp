@@ -31,6 +31,7 @@
 #include "core/error_codes.hpp"
 #include "core/publication.hpp"
 #include "core/random.hpp"
+#include "core/result.hpp"
 #include "hub/outbox.hpp"
 #include "hub/subscription.hpp"
 #include "hub/timer_wheel.hpp"
@@ -94,7 +95,7 @@ class client {
   void send_message(std::string_view data);
 
   // ---- identity ----
-  std::string id() const { return uuid_to_string(id_); }
+  std::string client_id() const { return uuid_to_string(id_); }
   const uuid_bytes& id_bytes() const { return id_; }
   const std::string& user() const { return user_; }
   bool connected() const { return state_ == state::connected; }

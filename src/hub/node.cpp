@@ -255,7 +255,7 @@ std::vector<client*> matching(shard& s, const connection_filter& f) {
   const auto* list = s.clients_of(f.user);
   if (!list) return out;
   for (client* c : *list) {
-    std::string id = c->id();
+    std::string id = c->client_id();
     if (!f.client.empty() && id != f.client) continue;
     if (!f.session.empty() && id != f.session) continue;
     bool spared = false;
