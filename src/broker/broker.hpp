@@ -81,8 +81,10 @@ class broker {
   virtual void stop() = 0;
 
   // Node-level interest in a channel: called when the first local subscriber of a channel
-  // appears and after the last one leaves. No-ops for the memory broker.
-  virtual void subscribe(std::string_view channel) = 0;
+  // appears and after the last one leaves. `done` reports when publications of the channel
+  // are being received (Redis: SUBSCRIBE confirmed), so that a history read made after it
+  // cannot miss a publication. The memory broker completes at once.
+  virtual void subscribe(std::string_view channel, status_callback done) = 0;
   virtual void unsubscribe(std::string_view channel) = 0;
 
   virtual void publish(std::string_view channel, publication pub, const publish_options& opts,

@@ -22,7 +22,6 @@ namespace {
 
 using namespace std::chrono;
 
-int64_t to_ms(config::duration d) { return duration_cast<milliseconds>(d).count(); }
 uint32_t to_s(config::duration d) { return static_cast<uint32_t>(duration_cast<seconds>(d).count()); }
 
 // Centrifugo's three-way permission rule for publish / presence / history.
@@ -579,6 +578,33 @@ void client::start_subscription(std::unique_ptr<sub_setup> setup,
   subs_.push_back(std::move(owned));
   if (shard_.add_subscription(setup->channel, sub)) n.channel_added(setup->channel);
 
+  // Read history only once the broker delivers the channel to this node: a publication
+  // made in between is then either in the history read or in the live stream (or both).
+  std::string ch = setup->channel;
+  begin_async();
+  n.when_channel_ready(ch, [this, setup = std::shared_ptr<sub_setup>(std::move(setup)),
+                            done = std::move(done)](status st) mutable {
+    on_loop([this, setup, done = std::move(done), st]() mutable {
+      subscription* sub = find_sub(setup->channel);
+      if (state_ != state::connected || !sub || sub->state != subscription::phase::subscribing) {
+        end_async();
+        return;
+      }
+      if (!st) {
+        remove_subscription(*sub, false);
+        done(errors::internal);
+        end_async();
+        return;
+      }
+      continue_subscription(*sub, std::move(setup), std::move(done));
+      end_async();
+    });
+  });
+}
+
+void client::continue_subscription(subscription& sub, std::shared_ptr<sub_setup> setup,
+                                   std::function<void(result<protocol::subscribe_result>)> done) {
+  node& n = shard_.owner();
   client_info info = info_for(&sub);
   if (sub.emit_presence)
     n.presence().add(setup->channel, info, [ch = setup->channel](status st) {
@@ -615,7 +641,7 @@ void client::start_subscription(std::unique_ptr<sub_setup> setup,
   begin_async();
   n.engine().history(
       channel, q,
-      [this, setup = std::shared_ptr<sub_setup>(std::move(setup)), base = std::move(base),
+      [this, setup = std::move(setup), base = std::move(base),
        done = std::move(done)](result<history_page> r) mutable {
         on_loop([this, setup, base = std::move(base), done = std::move(done),
                  r = std::move(r)]() mutable {

@@ -142,6 +142,8 @@ class client {
   // Subscriptions.
   void start_subscription(std::unique_ptr<sub_setup> setup,
                           std::function<void(result<protocol::subscribe_result>)> done);
+  void continue_subscription(subscription& sub, std::shared_ptr<sub_setup> setup,
+                             std::function<void(result<protocol::subscribe_result>)> done);
   void activate(subscription& sub);
   void remove_subscription(subscription& sub, bool announce_leave);
   subscription* find_sub(std::string_view channel) const;

@@ -193,31 +193,58 @@ void node::on_leave(std::string_view channel, const client_info& info) {
 }
 
 void node::channel_added(std::string_view channel) {
-  bool first = false;
   {
     std::lock_guard lock(channels_mu_);
     auto it = channel_refs_.find(channel);
-    if (it == channel_refs_.end()) {
-      channel_refs_.emplace(std::string(channel), 1);
-      first = true;
-    } else {
-      ++it->second;
+    if (it != channel_refs_.end()) {
+      ++it->second.refs;
+      return;
     }
+    channel_refs_.emplace(std::string(channel), channel_state{1, false, {}});
   }
-  if (first) broker_.subscribe(channel);
+  broker_.subscribe(channel, [this, ch = std::string(channel)](status st) {
+    std::vector<status_callback> waiters;
+    {
+      std::lock_guard lock(channels_mu_);
+      auto it = channel_refs_.find(ch);
+      if (it == channel_refs_.end()) return;  // removed meanwhile
+      waiters.swap(it->second.waiters);
+      if (st) it->second.ready = true;
+      else channel_refs_.erase(it);  // the next subscriber tries again
+    }
+    for (auto& w : waiters) w(st);
+  });
+}
+
+void node::when_channel_ready(std::string_view channel, status_callback done) {
+  std::unique_lock lock(channels_mu_);
+  auto it = channel_refs_.find(channel);
+  if (it == channel_refs_.end()) {
+    lock.unlock();
+    return done(errors::internal);
+  }
+  if (!it->second.ready) {
+    it->second.waiters.push_back(std::move(done));
+    return;
+  }
+  lock.unlock();
+  done(ok_v);
 }
 
 void node::channel_removed(std::string_view channel) {
   bool last = false;
+  std::vector<status_callback> waiters;
   {
     std::lock_guard lock(channels_mu_);
     auto it = channel_refs_.find(channel);
     if (it == channel_refs_.end()) return;
-    if (--it->second == 0) {
+    if (--it->second.refs == 0) {
+      waiters.swap(it->second.waiters);
       channel_refs_.erase(it);
       last = true;
     }
   }
+  for (auto& w : waiters) w(errors::internal);
   if (last) broker_.unsubscribe(channel);
 }
 

@@ -110,9 +110,13 @@ class node final : public broker_event_handler {
   unsigned shard_count() const { return static_cast<unsigned>(shards_.size()); }
   shard& shard_at(unsigned i) { return *shards_[i]; }
 
-  // A shard got its first local subscriber of `channel` / lost its last one.
+  // A shard got its first local subscriber of `channel` / lost its last one. The first
+  // shard to add a channel makes the broker subscribe to it.
   void channel_added(std::string_view channel);
   void channel_removed(std::string_view channel);
+  // Runs `done` (maybe synchronously, maybe on a broker thread) once the broker delivers
+  // `channel` to this node; with an error if subscribing failed.
+  void when_channel_ready(std::string_view channel, status_callback done);
 
   // ---- broker_event_handler ----
   void on_publication(std::shared_ptr<const delivered_publication> p) override;
@@ -167,8 +171,13 @@ class node final : public broker_event_handler {
 
   std::vector<std::unique_ptr<shard>> shards_;
 
+  struct channel_state {
+    uint32_t refs = 0;  // shards holding the channel
+    bool ready = false;
+    std::vector<status_callback> waiters;
+  };
   std::mutex channels_mu_;
-  std::map<std::string, uint32_t, std::less<>> channel_refs_;  // shards holding the channel
+  std::map<std::string, channel_state, std::less<>> channel_refs_;
 
   mutable std::mutex users_mu_;
   std::map<std::string, uint32_t, std::less<>> user_connections_;

@@ -254,7 +254,9 @@ void memory_broker::stop() {
   }
 }
 
-void memory_broker::subscribe(std::string_view) {}
+void memory_broker::subscribe(std::string_view, status_callback done) {
+  if (done) done(ok_v);
+}
 void memory_broker::unsubscribe(std::string_view) {}
 
 void memory_broker::publish(std::string_view channel, publication pub, const publish_options& opts,

@@ -63,7 +63,7 @@ class memory_broker final : public broker {
   // and deliver nothing.
   void stop() override;
 
-  void subscribe(std::string_view channel) override;
+  void subscribe(std::string_view channel, status_callback done) override;
   void unsubscribe(std::string_view channel) override;
 
   void publish(std::string_view channel, publication pub, const publish_options& opts,
