@@ -19,8 +19,11 @@ int64_t mono_ms() {
 }
 }  // namespace
 
-event_loop::event_loop(shard& s) : shard_(s), tick_timer_(io_) {
+event_loop::event_loop(shard& s)
+    : shard_(s), tick_timer_(io_), poller_(std::make_unique<poller>(io_)) {
   work_.emplace(io_.get_executor());
+  // Everything a batch of socket events queued goes out once the batch is handled.
+  poller_->set_after_batch([this] { shard_.flush_dirty(); });
   // Other threads hand the shard events; one post per batch wakes the loop.
   shard_.set_waker([this] { boost::asio::post(io_, [this] { shard_.drain_inbox(); }); });
 }

@@ -11,7 +11,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "transport/poller.hpp"
+
 #include <atomic>
+#include <memory>
 #include <optional>
 #include <thread>
 
@@ -28,6 +31,7 @@ class event_loop {
 
   boost::asio::io_context& io() { return io_; }
   shard& hub() { return shard_; }
+  poller& sockets() { return *poller_; }
 
   void start();
   // Stops the io_context; handlers in flight are abandoned. Call after the graceful part
@@ -42,6 +46,7 @@ class event_loop {
   boost::asio::io_context io_{1};
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   boost::asio::steady_timer tick_timer_;
+  std::unique_ptr<poller> poller_;
   std::thread thread_;
 };
 

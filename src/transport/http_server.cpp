@@ -25,6 +25,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using tcp_acceptor = asio::basic_socket_acceptor<tcp, asio::io_context::executor_type>;
+using tcp_socket = asio::basic_stream_socket<tcp, asio::io_context::executor_type>;
 
 bool origin_allowed(const std::vector<std::string>& allowed, std::string_view origin) {
   if (origin.empty()) return true;
@@ -162,7 +163,14 @@ class http_session : public std::enable_shared_from_this<http_session> {
     auto leftover = buffer_.data();
     std::string rest(static_cast<const char*>(leftover.data()), leftover.size());
     parser_.reset();
-    ws_connection::start(loop_.hub(), std::move(socket_), enc, std::move(handshake), std::move(rest), std::move(wo));
+    timer_.cancel();
+    // The socket leaves Asio: the connection registers it in the loop's own poller.
+    boost::system::error_code ec;
+    socket_.non_blocking(true, ec);
+    int fd = socket_.release(ec);
+    if (ec) return;
+    ws_connection::start(loop_.hub(), loop_.sockets(), fd, enc, std::move(handshake), std::move(rest),
+                         std::move(wo));
   }
 
   void write_raw(unsigned status, std::string body, bool close) {

@@ -1,6 +1,9 @@
 // ws_connection implementation; see ws_connection.hpp.
 #include "transport/ws_connection.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -35,33 +38,48 @@ constexpr int max_iov = 516;
 
 }  // namespace
 
-void ws_connection::start(shard& s, tcp_socket socket, protocol::encoding enc, std::string handshake,
+void ws_connection::start(shard& s, poller& p, int fd, protocol::encoding enc, std::string handshake,
                           std::string leftover, ws_connection_options opts) {
-  auto* c = new ws_connection(s, std::move(socket), enc, std::move(opts));
+  auto* c = new ws_connection(s, p, fd, enc, std::move(opts));
+  if (!p.add(fd, c)) {
+    log::warn("epoll registration failed");
+    c->client_.on_transport_error();
+    c->hard_close();
+    return;
+  }
   c->queue_control_frame(handshake);
   if (!leftover.empty()) c->partial_ = std::make_unique<std::string>(std::move(leftover));
   c->flush();
   // Bytes that came with the upgrade request are processed like a read.
-  if (c->partial_) {
-    c->on_readable();
-  } else {
-    c->wait_readable();
+  if (c->partial_) c->on_readable();
+}
+
+ws_connection::ws_connection(shard& s, poller& p, int fd, protocol::encoding enc, ws_connection_options opts)
+    : shard_(s), poller_(p), client_(s, *this, enc), parser_(opts.max_message_size), fd_(fd), encoding_(enc) {
+  if (!opts.user_id_header.empty()) opts_ = std::make_unique<ws_connection_options>(std::move(opts));
+  int one = 1;
+  ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+ws_connection::~ws_connection() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void ws_connection::on_poll(uint32_t events) {
+  if (socket_closed_) return;
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+    if (!read_paused_) on_readable();
+    else if (events & (EPOLLHUP | EPOLLERR)) {
+      client_.on_transport_error();
+      hard_close();
+    }
+  }
+  if (socket_closed_) return;
+  if ((events & EPOLLOUT) && write_blocked_) {
+    write_blocked_ = false;
+    write_some();
   }
 }
-
-ws_connection::ws_connection(shard& s, tcp_socket socket, protocol::encoding enc, ws_connection_options opts)
-    : shard_(s),
-      socket_(std::move(socket)),
-      client_(s, *this, enc),
-      parser_(opts.max_message_size),
-      encoding_(enc) {
-  if (!opts.user_id_header.empty()) opts_ = std::make_unique<ws_connection_options>(std::move(opts));
-  boost::system::error_code ec;
-  socket_.non_blocking(true, ec);
-  socket_.set_option(boost::asio::ip::tcp::no_delay(true), ec);
-}
-
-ws_connection::~ws_connection() = default;
 
 std::string_view ws_connection::request_header(std::string_view name) const {
   if (!opts_ || opts_->user_id_header.size() != name.size()) return {};
@@ -74,20 +92,10 @@ std::string_view ws_connection::request_header(std::string_view name) const {
 
 // ---------------------------------------------------------------------------- reading
 
-void ws_connection::wait_readable() {
-  if (read_waiting_ || socket_closed_ || read_paused_) return;
-  read_waiting_ = true;
-  socket_.async_wait(tcp_socket::wait_read, [this](const boost::system::error_code&) {
-    read_waiting_ = false;
-    if (socket_closed_) return try_destroy();
-    on_readable();
-  });
-}
-
 void ws_connection::on_readable() {
-  // Asio registers sockets edge-triggered: read until the socket would block before
-  // waiting again, or no new readiness event would come.
-  const int fd = socket_.native_handle();
+  // The socket is registered edge-triggered: read until it would block, or no new
+  // readiness event will come.
+  const int fd = fd_;
   const size_t cap = std::max<size_t>(min_read_size, parser_.max_message_size() + ws::max_client_header_size);
   for (;;) {
     if (socket_closed_) return;
@@ -130,9 +138,8 @@ void ws_connection::on_readable() {
       return;
     }
     if (read_paused_) return;  // input_ready() resumes
-    if (would_block) break;
+    if (would_block) return;
   }
-  wait_readable();
 }
 
 bool ws_connection::process_input(char* buf, size_t len, size_t capacity) {
@@ -217,21 +224,10 @@ void ws_connection::queue_control_frame(std::string_view frame) {
 
 void ws_connection::flush() { write_some(); }
 
-void ws_connection::wait_writable() {
-  if (write_waiting_ || socket_closed_) return;
-  write_waiting_ = true;
-  socket_.async_wait(tcp_socket::wait_write, [this](const boost::system::error_code&) {
-    write_waiting_ = false;
-    if (socket_closed_) return try_destroy();
-    write_some();
-    shard_.flush_dirty();
-  });
-}
-
 void ws_connection::write_some() {
-  if (write_waiting_ || socket_closed_) return;
+  if (write_blocked_ || socket_closed_) return;
   outbox& ob = client_.out();
-  const int fd = socket_.native_handle();
+  const int fd = fd_;
   const ws::opcode data_op = encoding_ == protocol::encoding::json ? ws::opcode::text : ws::opcode::binary;
   iovec iov[max_iov];
   while (in_frame_ || !ob.empty()) {
@@ -269,7 +265,7 @@ void ws_connection::write_some() {
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        wait_writable();
+        write_blocked_ = true;  // the next EPOLLOUT edge resumes
         return;
       }
       client_.on_transport_error();
@@ -308,17 +304,15 @@ void ws_connection::close(disconnect d) {
   queue_control_frame(std::string_view(frame, n));
   flush();
   // Keep reading to see the peer's close frame (the client's timer bounds the wait).
-  if (!socket_closed_ && !read_waiting_) {
-    read_paused_ = false;
-    wait_readable();
-  }
+  read_paused_ = false;
 }
 
 void ws_connection::hard_close() {
   if (socket_closed_) return;
   socket_closed_ = true;
-  boost::system::error_code ec;
-  socket_.close(ec);  // pending waits complete with operation_aborted
+  poller_.remove(fd_);
+  ::close(fd_);
+  fd_ = -1;
   partial_.reset();
   message_.reset();
   client_done_ = client_.on_transport_closed();
@@ -331,7 +325,7 @@ void ws_connection::destroy() {
 }
 
 void ws_connection::try_destroy() {
-  if (socket_closed_ && client_done_ && !read_waiting_ && !write_waiting_) delete this;
+  if (socket_closed_ && client_done_) poller_.retire(this);
 }
 
 }  // namespace gyre

@@ -13,14 +13,14 @@
 // When the socket would block, the rest waits for writability; the client's queue limit
 // (client.queue_max_size) bounds what can pile up.
 //
-// Lifetime: the object deletes itself once the socket is closed, no Asio wait is pending
-// and the client has no engine callback in flight.
+// Readiness: the socket is registered once, edge-triggered, in the loop's poller (not in
+// Asio), so an idle connection holds no reactor state and no pending operation.
+//
+// Lifetime: the object is retired through the poller once the socket is closed and the
+// client has no engine callback in flight.
 //
 // Threading: everything runs on the connection's event loop.
 #pragma once
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 
 #include <cstdint>
 #include <memory>
@@ -28,14 +28,12 @@
 
 #include "hub/client.hpp"
 #include "hub/client_transport.hpp"
+#include "transport/poller.hpp"
 #include "transport/ws_frame.hpp"
 
 namespace gyre {
 
 class shard;
-
-using tcp_socket =
-    boost::asio::basic_stream_socket<boost::asio::ip::tcp, boost::asio::io_context::executor_type>;
 
 struct ws_connection_options {
   uint32_t max_message_size = 65536;
@@ -45,11 +43,12 @@ struct ws_connection_options {
   std::string user_id_value;
 };
 
-class ws_connection final : public client_transport {
+class ws_connection final : public client_transport, public poll_target {
  public:
-  // Takes over a socket whose HTTP upgrade request was accepted. `handshake` is the
-  // 101 response to write first; `leftover` are bytes the client sent after its request.
-  static void start(shard& s, tcp_socket socket, protocol::encoding enc, std::string handshake,
+  // Takes over a connected, non-blocking socket whose HTTP upgrade request was accepted.
+  // `handshake` is the 101 response to write first; `leftover` are bytes the client sent
+  // after its request.
+  static void start(shard& s, poller& p, int fd, protocol::encoding enc, std::string handshake,
                     std::string leftover, ws_connection_options opts);
 
   // client_transport
@@ -61,22 +60,24 @@ class ws_connection final : public client_transport {
   void input_ready() override;
   std::string_view request_header(std::string_view name) const override;
 
- private:
-  ws_connection(shard& s, tcp_socket socket, protocol::encoding enc, ws_connection_options opts);
+  // poll_target
+  void on_poll(uint32_t events) override;
+
   ~ws_connection() override;
 
-  void wait_readable();
+ private:
+  ws_connection(shard& s, poller& p, int fd, protocol::encoding enc, ws_connection_options opts);
+
   void on_readable();
   // Parses buf[0, len); returns false if the connection ended.
   bool process_input(char* buf, size_t len, size_t capacity);
-  void wait_writable();
   void write_some();
   void hard_close();
   void try_destroy();
   void queue_control_frame(std::string_view frame);
 
   shard& shard_;
-  tcp_socket socket_;
+  poller& poller_;
   client client_;
   ws::frame_parser parser_;
   std::unique_ptr<std::string> partial_;  // incomplete frame bytes between reads
@@ -87,9 +88,9 @@ class ws_connection final : public client_transport {
   uint8_t header_len_ = 0;
   uint8_t header_sent_ = 0;
   uint32_t frame_left_ = 0;  // payload (or raw chunk) bytes of the current frame not written
+  int fd_;
   bool in_frame_ = false;
-  bool read_waiting_ = false;
-  bool write_waiting_ = false;
+  bool write_blocked_ = false;  // the socket is full: wait for an EPOLLOUT edge
   bool read_paused_ = false;   // the client is busy: do not read more
   bool closing_ = false;       // close frame queued: flush it, then shut down writes
   bool close_sent_ = false;

@@ -1,0 +1,85 @@
+// poller implementation; see poller.hpp.
+#include "transport/poller.hpp"
+
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
+
+#include "core/log.hpp"
+
+namespace gyre {
+
+namespace {
+constexpr int batch_size = 256;
+}
+
+poller::poller(boost::asio::io_context& io) : waiter_(io) {
+  epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  if (epfd_ < 0) {
+    log::error("epoll_create1 failed");
+    return;
+  }
+  // The stream_descriptor owns a dup: Asio closes its own descriptor on destruction.
+  waiter_.assign(::dup(epfd_));
+  wait();
+}
+
+poller::~poller() {
+  boost::system::error_code ec;
+  waiter_.close(ec);
+  if (epfd_ >= 0) ::close(epfd_);
+  for (poll_target* t : graveyard_) delete t;
+}
+
+bool poller::add(int fd, poll_target* target) {
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  ev.data.ptr = target;
+  return ::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) == 0;
+}
+
+void poller::remove(int fd) { ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr); }
+
+void poller::retire(poll_target* target) {
+  graveyard_.push_back(target);
+  if (dispatching_ || cleanup_posted_) return;
+  // Never delete from inside the target's own call chain: do it from a fresh handler.
+  cleanup_posted_ = true;
+  boost::asio::post(waiter_.get_executor(), [this] {
+    cleanup_posted_ = false;
+    if (!dispatching_) bury();
+  });
+}
+
+void poller::bury() {
+  std::vector<poll_target*> dead;
+  dead.swap(graveyard_);
+  for (poll_target* t : dead) delete t;
+}
+
+void poller::wait() {
+  waiter_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                     [this](const boost::system::error_code& ec) {
+                       if (ec) return;  // loop stopping
+                       dispatch();
+                       wait();
+                     });
+}
+
+void poller::dispatch() {
+  epoll_event events[batch_size];
+  dispatching_ = true;
+  // Drain everything ready now, one bounded batch at a time.
+  for (int round = 0; round < 64; ++round) {
+    int n = ::epoll_wait(epfd_, events, batch_size, 0);
+    if (n <= 0) break;
+    for (int i = 0; i < n; ++i) static_cast<poll_target*>(events[i].data.ptr)->on_poll(events[i].events);
+    if (after_batch_) after_batch_();
+    if (n < batch_size) break;
+  }
+  dispatching_ = false;
+  bury();
+}
+
+}  // namespace gyre

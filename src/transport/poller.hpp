@@ -1,0 +1,61 @@
+// poller: one epoll set per event loop for the loop's long-lived WebSocket sockets.
+//
+// Asio keeps per-socket reactor state (~160 bytes) and an idle connection would also hold
+// a pending wait operation (~100 bytes). Instead, each loop owns an epoll instance: every
+// WebSocket socket is registered once, edge-triggered for read and write readiness, and
+// the loop's io_context waits on the epoll descriptor itself with a single async_wait. An
+// idle connection thus costs its own object and nothing in Asio, and one wake-up serves
+// every connection that became ready.
+//
+// Invariants: targets are deleted through retire(), never directly, and never inside the
+// call chain that retired them: deletion happens after the current batch of events (so a
+// later event of the batch never reaches a deleted object) or in a freshly posted handler.
+//
+// Threading: owned by one event loop; every method runs on its thread.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+namespace gyre {
+
+class poll_target {
+ public:
+  virtual ~poll_target() = default;
+  // `events` is the EPOLL* readiness mask (EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP, ...).
+  virtual void on_poll(uint32_t events) = 0;
+};
+
+class poller {
+ public:
+  explicit poller(boost::asio::io_context& io);
+  poller(const poller&) = delete;
+  poller& operator=(const poller&) = delete;
+  ~poller();
+
+  // Registers `fd` (non-blocking) for edge-triggered read and write readiness.
+  bool add(int fd, poll_target* target);
+  void remove(int fd);
+  // Deletes `target` now, or after the batch being dispatched.
+  void retire(poll_target* target);
+  // Called after every dispatched batch (the shard flushes the connections it touched).
+  void set_after_batch(std::function<void()> f) { after_batch_ = std::move(f); }
+
+ private:
+  void wait();
+  void dispatch();
+  void bury();
+
+  int epfd_ = -1;
+  boost::asio::posix::stream_descriptor waiter_;
+  bool dispatching_ = false;
+  bool cleanup_posted_ = false;
+  std::vector<poll_target*> graveyard_;
+  std::function<void()> after_batch_;
+};
+
+}  // namespace gyre
