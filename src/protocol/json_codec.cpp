@@ -184,10 +184,7 @@ bool read(od::value& v, Int& out) {
 bool read_raw(od::value& v, std::string& out) {
   bool null;
   if (!peek_null(v, null)) return false;
-  if (null) {
-    out.clear();
-    return true;
-  }
+  if (null) return true;
   od::json_type type;
   if (v.type().get(type)) return false;
   std::string_view token = v.raw_json_token();
@@ -281,10 +278,7 @@ bool read_request(od::value& v, subscribe_request& r) {
     if (k == "tf") {
       bool null;
       if (!peek_null(f, null)) return false;
-      if (null) {
-        r.tf.reset();
-        return true;
-      }
+      if (null) return true;
       return read_filter(f, r.tf.emplace(), 1);
     }
     if (k == "flag") return read(f, r.flag);
@@ -355,10 +349,7 @@ bool read_request(od::value& v, history_request& r) {
     if (k == "since") {
       bool null;
       if (!peek_null(f, null)) return false;
-      if (null) {
-        r.since.reset();
-        return true;
-      }
+      if (null) return true;
       stream_position& pos = r.since.emplace();
       return for_each_field(f, [&](std::string_view pk, od::value& pf) {
         if (pk == "offset") return read(pf, pos.offset);

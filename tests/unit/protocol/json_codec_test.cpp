@@ -236,6 +236,10 @@ TEST(json_codec_decode, null_equals_missing) {
   EXPECT_EQ(none.kind, command_kind::none);
   EXPECT_EQ(none.id, 1u);
 
+  // null never overwrites an earlier occurrence of the key.
+  command repeated = decode_one(R"({"publish":{"channel":"c","channel":null,"data":[1],"data":null}})");
+  EXPECT_EQ(repeated.as<publish_request>(), (publish_request{"c", "[1]", 0, "", false}));
+
   command history = decode_one(R"({"history":{"channel":"h","since":null}})");
   EXPECT_FALSE(history.as<history_request>().since.has_value());
 }
