@@ -25,8 +25,8 @@
 #include <simdjson.h>
 
 #include <limits>
-#include <utility>
 #include <type_traits>
+#include <utility>
 #include <variant>
 
 #include "core/json_writer.hpp"
@@ -52,7 +52,9 @@ static_assert(8 + 2 * max_filter_depth + max_value_depth < simdjson::DEFAULT_MAX
 // ---------------------------------------------------------------------------------------
 // Decoding helpers. Each returns false when the input is not what the protocol allows.
 
-bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool is_json_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && is_json_space(s.front())) s.remove_prefix(1);
@@ -60,7 +62,9 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 // RFC 8259 number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
 // Checked on the token text so that any valid number passes, whatever its magnitude.
@@ -184,10 +188,7 @@ bool read(od::value& v, Int& out) {
 bool read_raw(od::value& v, std::string& out) {
   bool null;
   if (!peek_null(v, null)) return false;
-  if (null) {
-    out.clear();
-    return true;
-  }
+  if (null) return true;
   od::json_type type;
   if (v.type().get(type)) return false;
   std::string_view token = v.raw_json_token();
@@ -281,10 +282,7 @@ bool read_request(od::value& v, subscribe_request& r) {
     if (k == "tf") {
       bool null;
       if (!peek_null(f, null)) return false;
-      if (null) {
-        r.tf.reset();
-        return true;
-      }
+      if (null) return true;
       return read_filter(f, r.tf.emplace(), 1);
     }
     if (k == "flag") return read(f, r.flag);
@@ -333,9 +331,15 @@ bool read_channel_request(od::value& v, R& r) {
   });
 }
 
-bool read_request(od::value& v, unsubscribe_request& r) { return read_channel_request(v, r); }
-bool read_request(od::value& v, presence_request& r) { return read_channel_request(v, r); }
-bool read_request(od::value& v, presence_stats_request& r) { return read_channel_request(v, r); }
+bool read_request(od::value& v, unsubscribe_request& r) {
+  return read_channel_request(v, r);
+}
+bool read_request(od::value& v, presence_request& r) {
+  return read_channel_request(v, r);
+}
+bool read_request(od::value& v, presence_stats_request& r) {
+  return read_channel_request(v, r);
+}
 
 bool read_request(od::value& v, publish_request& r) {
   return read_object(v, [&](std::string_view k, od::value& f) {
@@ -355,10 +359,7 @@ bool read_request(od::value& v, history_request& r) {
     if (k == "since") {
       bool null;
       if (!peek_null(f, null)) return false;
-      if (null) {
-        r.since.reset();
-        return true;
-      }
+      if (null) return true;
       stream_position& pos = r.since.emplace();
       return for_each_field(f, [&](std::string_view pk, od::value& pf) {
         if (pk == "offset") return read(pf, pos.offset);
@@ -453,21 +454,33 @@ bool read_into(od::value& v, command& cmd) {
 // Parses request `kind` from `v` into `cmd` (replacing its request).
 bool read_request_of_kind(command_kind kind, od::value& v, command& cmd) {
   switch (kind) {
-    case command_kind::connect: return read_into<connect_request>(v, cmd);
-    case command_kind::subscribe: return read_into<subscribe_request>(v, cmd);
-    case command_kind::unsubscribe: return read_into<unsubscribe_request>(v, cmd);
-    case command_kind::publish: return read_into<publish_request>(v, cmd);
-    case command_kind::presence: return read_into<presence_request>(v, cmd);
-    case command_kind::presence_stats: return read_into<presence_stats_request>(v, cmd);
-    case command_kind::history: return read_into<history_request>(v, cmd);
-    case command_kind::send: return read_into<send_request>(v, cmd);
-    case command_kind::rpc: return read_into<rpc_request>(v, cmd);
-    case command_kind::refresh: return read_into<refresh_request>(v, cmd);
-    case command_kind::sub_refresh: return read_into<sub_refresh_request>(v, cmd);
+    case command_kind::connect:
+      return read_into<connect_request>(v, cmd);
+    case command_kind::subscribe:
+      return read_into<subscribe_request>(v, cmd);
+    case command_kind::unsubscribe:
+      return read_into<unsubscribe_request>(v, cmd);
+    case command_kind::publish:
+      return read_into<publish_request>(v, cmd);
+    case command_kind::presence:
+      return read_into<presence_request>(v, cmd);
+    case command_kind::presence_stats:
+      return read_into<presence_stats_request>(v, cmd);
+    case command_kind::history:
+      return read_into<history_request>(v, cmd);
+    case command_kind::send:
+      return read_into<send_request>(v, cmd);
+    case command_kind::rpc:
+      return read_into<rpc_request>(v, cmd);
+    case command_kind::refresh:
+      return read_into<refresh_request>(v, cmd);
+    case command_kind::sub_refresh:
+      return read_into<sub_refresh_request>(v, cmd);
     case command_kind::ping:  // PingRequest is empty; its members only need to be JSON.
       cmd.request.emplace<std::monostate>();
       return for_each_field(v, [](std::string_view, od::value& f) { return validate(f, 1); });
-    case command_kind::none: break;
+    case command_kind::none:
+      break;
   }
   return false;
 }
@@ -719,8 +732,7 @@ class json_codec_impl final : public codec {
  public:
   encoding kind() const override { return encoding::json; }
 
-  decode_status decode_commands(std::string_view frame,
-                                std::vector<command>& out) const override {
+  decode_status decode_commands(std::string_view frame, std::vector<command>& out) const override {
     thread_local od::parser parser;
     std::string_view body = frame;
     if (!body.empty() && body.back() == '\n') body.remove_suffix(1);
@@ -730,9 +742,8 @@ class json_codec_impl final : public codec {
     for (;;) {
       size_t nl = body.find('\n', pos);
       size_t end = nl == std::string_view::npos ? body.size() : nl;
-      if (end == pos ||
-          !read_command(parser, body.substr(pos, end - pos),
-                        frame.size() - pos + decode_padding, out.emplace_back())) {
+      if (end == pos || !read_command(parser, body.substr(pos, end - pos),
+                                      frame.size() - pos + decode_padding, out.emplace_back())) {
         out.resize(first);
         return decode_status::malformed;
       }
@@ -811,8 +822,8 @@ class json_codec_impl final : public codec {
     end_push(w, env);
   }
 
-  void encode_subscribe_push(std::string_view channel, const subscribe_push& sub,
-                             push_envelope env, std::string& out) const override {
+  void encode_subscribe_push(std::string_view channel, const subscribe_push& sub, push_envelope env,
+                             std::string& out) const override {
     json_writer w(out);
     begin_push(w, env, channel);
     w.key("subscribe").begin_object();

@@ -92,8 +92,7 @@ bool convert_map(const Map& from, Pairs& to, Convert&& convert) {
     if (!convert(v, entry.second)) return false;
   }
   // Map order on the wire carries no meaning; sorting keeps decoding deterministic.
-  std::sort(to.begin(), to.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::sort(to.begin(), to.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   return true;
 }
 
@@ -402,8 +401,7 @@ class protobuf_codec_impl final : public codec {
  public:
   encoding kind() const override { return encoding::protobuf; }
 
-  decode_status decode_commands(std::string_view frame,
-                                std::vector<command>& out) const override {
+  decode_status decode_commands(std::string_view frame, std::vector<command>& out) const override {
     if (frame.empty()) return decode_status::malformed;
     Arena arena(arena_block, arena_block_size);
     auto* msg = Arena::CreateMessage<pb::Command>(&arena);
@@ -483,8 +481,8 @@ class protobuf_codec_impl final : public codec {
     append_framed(*f.root, out);
   }
 
-  void encode_subscribe_push(std::string_view channel, const subscribe_push& sub,
-                             push_envelope env, std::string& out) const override {
+  void encode_subscribe_push(std::string_view channel, const subscribe_push& sub, push_envelope env,
+                             std::string& out) const override {
     Arena arena(arena_block, arena_block_size);
     push_frame f = new_push(arena, env, channel);
     auto* s = f.push->mutable_subscribe();

@@ -41,11 +41,20 @@ void check_payloads(const command& cmd) {
       payload(cmd.as<connect_request>().data);
       for (const auto& [ch, sub] : cmd.as<connect_request>().subs) payload(sub.data);
       break;
-    case command_kind::subscribe: payload(cmd.as<subscribe_request>().data); break;
-    case command_kind::publish: payload(cmd.as<publish_request>().data); break;
-    case command_kind::send: payload(cmd.as<send_request>().data); break;
-    case command_kind::rpc: payload(cmd.as<rpc_request>().data); break;
-    default: break;
+    case command_kind::subscribe:
+      payload(cmd.as<subscribe_request>().data);
+      break;
+    case command_kind::publish:
+      payload(cmd.as<publish_request>().data);
+      break;
+    case command_kind::send:
+      payload(cmd.as<send_request>().data);
+      break;
+    case command_kind::rpc:
+      payload(cmd.as<rpc_request>().data);
+      break;
+    default:
+      break;
   }
 }
 
@@ -57,8 +66,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::memset(buf.get() + size, '7', decode_padding);
 
   std::vector<command> cmds;
-  if (json_codec().decode_commands(std::string_view(buf.get(), size), cmds) !=
-      decode_status::ok) {
+  if (json_codec().decode_commands(std::string_view(buf.get(), size), cmds) != decode_status::ok) {
     require(cmds.empty());
     return 0;
   }
@@ -79,6 +87,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   // The Protobuf encoders must take anything the JSON decoder produces, too.
   std::string pb_out;
-  for (const command& cmd : cmds) gyre::protocol::fuzz::encode_replies_for(protobuf_codec(), cmd, pb_out);
+  for (const command& cmd : cmds)
+    gyre::protocol::fuzz::encode_replies_for(protobuf_codec(), cmd, pb_out);
   return 0;
 }

@@ -35,9 +35,7 @@ class json_syntax {
     while (!eof() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) ++i_;
   }
   static bool digit(char c) { return c >= '0' && c <= '9'; }
-  static bool hex(char c) {
-    return digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-  }
+  static bool hex(char c) { return digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
   bool literal(std::string_view word) {
     if (s_.substr(i_, word.size()) != word) return false;
@@ -127,11 +125,16 @@ class json_syntax {
           if (!eat(',')) return false;
         }
       }
-      case '"': return string();
-      case 't': return literal("true");
-      case 'f': return literal("false");
-      case 'n': return literal("null");
-      default: return number();
+      case '"':
+        return string();
+      case 't':
+        return literal("true");
+      case 'f':
+        return literal("false");
+      case 'n':
+        return literal("null");
+      default:
+        return number();
     }
   }
 

@@ -75,6 +75,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // The JSON encoders must take anything too (binary payloads make invalid JSON there,
   // which the connection layer refuses with 3506; the encoders just must not fail).
   std::string json_out;
-  for (const command& cmd : cmds) gyre::protocol::fuzz::encode_replies_for(json_codec(), cmd, json_out);
+  for (const command& cmd : cmds)
+    gyre::protocol::fuzz::encode_replies_for(json_codec(), cmd, json_out);
   return 0;
 }

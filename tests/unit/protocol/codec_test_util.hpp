@@ -12,6 +12,11 @@
 
 #include "protocol/codec.hpp"
 
+// The build passes the absolute path; the default works from the repository root.
+#ifndef GYRE_FUZZ_CORPUS_DIR
+#define GYRE_FUZZ_CORPUS_DIR "tests/fuzz/corpus"
+#endif
+
 namespace gyre::protocol::test {
 
 // Decodes `frame` from a buffer followed by `decode_padding` bytes of junk that would
@@ -30,10 +35,14 @@ inline std::string from_hex(std::string_view hex) {
   unsigned v = 0;
   for (char ch : hex) {
     unsigned d;
-    if (ch >= '0' && ch <= '9') d = static_cast<unsigned>(ch - '0');
-    else if (ch >= 'a' && ch <= 'f') d = static_cast<unsigned>(ch - 'a' + 10);
-    else if (ch >= 'A' && ch <= 'F') d = static_cast<unsigned>(ch - 'A' + 10);
-    else continue;
+    if (ch >= '0' && ch <= '9')
+      d = static_cast<unsigned>(ch - '0');
+    else if (ch >= 'a' && ch <= 'f')
+      d = static_cast<unsigned>(ch - 'a' + 10);
+    else if (ch >= 'A' && ch <= 'F')
+      d = static_cast<unsigned>(ch - 'A' + 10);
+    else
+      continue;
     v = v << 4 | d;
     if (++nibbles == 2) {
       out.push_back(static_cast<char>(v));

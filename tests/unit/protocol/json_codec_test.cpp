@@ -208,10 +208,10 @@ TEST(json_codec_decode, every_other_command_kind) {
   EXPECT_EQ(refresh.kind, command_kind::refresh);
   EXPECT_EQ(refresh.as<refresh_request>().token, "new");
 
-  command sub_refresh = decode_one(
-      R"({"sub_refresh":{"channel":"c","token":"t","type":1,)"
-      R"("track":[{"signature":"sig","items":[{"key":"a","version":3},{"key":"b"}]}],)"
-      R"("untrack":["x","y"]},"id":10})");
+  command sub_refresh =
+      decode_one(R"({"sub_refresh":{"channel":"c","token":"t","type":1,)"
+                 R"("track":[{"signature":"sig","items":[{"key":"a","version":3},{"key":"b"}]}],)"
+                 R"("untrack":["x","y"]},"id":10})");
   EXPECT_EQ(sub_refresh.kind, command_kind::sub_refresh);
   sub_refresh_request want_sr;
   want_sr.channel = "c";
@@ -235,6 +235,11 @@ TEST(json_codec_decode, null_equals_missing) {
   command none = decode_one(R"({"connect":null,"id":1})");
   EXPECT_EQ(none.kind, command_kind::none);
   EXPECT_EQ(none.id, 1u);
+
+  // null never overwrites an earlier occurrence of the key.
+  command repeated =
+      decode_one(R"({"publish":{"channel":"c","channel":null,"data":[1],"data":null}})");
+  EXPECT_EQ(repeated.as<publish_request>(), (publish_request{"c", "[1]", 0, "", false}));
 
   command history = decode_one(R"({"history":{"channel":"h","since":null}})");
   EXPECT_FALSE(history.as<history_request>().since.has_value());
@@ -317,7 +322,7 @@ TEST(json_codec_decode, malformed_json) {
   EXPECT_TRUE(is_malformed("{\"a\":[1 2]}"));
   EXPECT_TRUE(is_malformed("{\"a\":\"\\x\"}"));
   EXPECT_TRUE(is_malformed("{\"a\":\"\xff\"}"));  // invalid UTF-8
-  EXPECT_TRUE(is_malformed("{\"a\":\"x\ty\"}"));   // raw control characters in strings
+  EXPECT_TRUE(is_malformed("{\"a\":\"x\ty\"}"));  // raw control characters in strings
   EXPECT_TRUE(is_malformed("{\"send\":{\"data\":\"x\ry\"}}"));
   EXPECT_TRUE(is_malformed(std::string("{\"a\":\"x\0y\"}", 10)));
   EXPECT_TRUE(is_malformed("{\"publish\":{\"data\":{\"a\":tru}}}"));
@@ -386,24 +391,23 @@ TEST(json_codec_decode, negative_into_signed_fields_is_fine) {
 TEST(json_codec_decode, raw_data_is_byte_exact) {
   // Whitespace inside the value is preserved; whitespace around it is not part of it.
   command c = decode_one(
-      "{\"publish\":{\"channel\":\"c\",\"data\": \t{ \"a\" : [1, 2 ,3] ,\r\t \"b\":\"x\\\"y\\u00e9\" }  "
+      "{\"publish\":{\"channel\":\"c\",\"data\": \t{ \"a\" : [1, 2 ,3] ,\r\t "
+      "\"b\":\"x\\\"y\\u00e9\" }  "
       "},\"id\":1}");
-  EXPECT_EQ(c.as<publish_request>().data,
-            "{ \"a\" : [1, 2 ,3] ,\r\t \"b\":\"x\\\"y\\u00e9\" }");
+  EXPECT_EQ(c.as<publish_request>().data, "{ \"a\" : [1, 2 ,3] ,\r\t \"b\":\"x\\\"y\\u00e9\" }");
 
-  EXPECT_EQ(decode_one(R"({"send":{"data":  "str\n"  }})").as<send_request>().data,
-            R"("str\n")");
+  EXPECT_EQ(decode_one(R"({"send":{"data":  "str\n"  }})").as<send_request>().data, R"("str\n")");
   EXPECT_EQ(decode_one(R"({"send":{"data": -12.5e+3 }})").as<send_request>().data, "-12.5e+3");
   EXPECT_EQ(decode_one(R"({"send":{"data":true}})").as<send_request>().data, "true");
   EXPECT_EQ(decode_one(R"({"send":{"data":false }})").as<send_request>().data, "false");
   EXPECT_EQ(decode_one(R"({"send":{"data":[ ] }})").as<send_request>().data, "[ ]");
   EXPECT_EQ(decode_one(R"({"send":{"data":{}}})").as<send_request>().data, "{}");
-  EXPECT_EQ(decode_one(R"({"send":{"data":123456789012345678901234567890}})").as<send_request>().data,
-            "123456789012345678901234567890");
+  EXPECT_EQ(
+      decode_one(R"({"send":{"data":123456789012345678901234567890}})").as<send_request>().data,
+      "123456789012345678901234567890");
   EXPECT_EQ(decode_one(R"({"send":{"data":1e400}})").as<send_request>().data, "1e400");
   // Data as the last member, followed directly by the closing braces.
-  EXPECT_EQ(decode_one(R"({"rpc":{"method":"m","data":[[{}]]}})").as<rpc_request>().data,
-            "[[{}]]");
+  EXPECT_EQ(decode_one(R"({"rpc":{"method":"m","data":[[{}]]}})").as<rpc_request>().data, "[[{}]]");
   EXPECT_EQ(decode_one(R"({"connect":{"data":{"k":"v"}}})").as<connect_request>().data,
             R"({"k":"v"})");
   EXPECT_EQ(decode_one(R"({"subscribe":{"data":"\ud83d\ude00"}})").as<subscribe_request>().data,
@@ -452,7 +456,8 @@ TEST(json_codec_decode, duplicate_keys_last_wins) {
   EXPECT_TRUE(s.as<subscribe_request>().tf->nodes.empty());
   EXPECT_EQ(s.as<subscribe_request>().data, "[2]");
 
-  command c2 = decode_one(R"({"connect":{"subs":{"a":{}},"headers":{"x":"1"},"subs":{"b":{}},"headers":{}}})");
+  command c2 = decode_one(
+      R"({"connect":{"subs":{"a":{}},"headers":{"x":"1"},"subs":{"b":{}},"headers":{}}})");
   ASSERT_EQ(c2.as<connect_request>().subs.size(), 1u);
   EXPECT_EQ(c2.as<connect_request>().subs[0].first, "b");
   EXPECT_TRUE(c2.as<connect_request>().headers.empty());
@@ -476,8 +481,9 @@ TEST(json_codec_encode, connect_reply_exact) {
   c.version = "v";
   c.ping = 25;
   c.pong = true;
-  EXPECT_EQ(encode(ok_reply(1, c)),
-            "{\"id\":1,\"connect\":{\"client\":\"c1\",\"version\":\"v\",\"ping\":25,\"pong\":true}}\n");
+  EXPECT_EQ(
+      encode(ok_reply(1, c)),
+      "{\"id\":1,\"connect\":{\"client\":\"c1\",\"version\":\"v\",\"ping\":25,\"pong\":true}}\n");
 }
 
 TEST(json_codec_encode, connect_reply_all_fields) {
@@ -498,11 +504,12 @@ TEST(json_codec_encode, connect_reply_all_fields) {
   c.session = "sess";
   c.node = "n1";
   c.time = 1716000000000;
-  EXPECT_EQ(encode(ok_reply(1, c)),
-            R"({"id":1,"connect":{"client":"c1","version":"mock","expires":true,"ttl":600,)"
-            R"("data":{"w":1},"subs":{"server-side":{"recoverable":true,"epoch":"ss","positioned":true},)"
-            R"("empty":{}},"ping":25,"pong":true,"session":"sess","node":"n1","time":1716000000000}})"
-            "\n");
+  EXPECT_EQ(
+      encode(ok_reply(1, c)),
+      R"({"id":1,"connect":{"client":"c1","version":"mock","expires":true,"ttl":600,)"
+      R"("data":{"w":1},"subs":{"server-side":{"recoverable":true,"epoch":"ss","positioned":true},)"
+      R"("empty":{}},"ping":25,"pong":true,"session":"sess","node":"n1","time":1716000000000}})"
+      "\n");
 }
 
 TEST(json_codec_encode, empty_results_are_present) {
@@ -518,8 +525,7 @@ TEST(json_codec_encode, empty_results_are_present) {
 TEST(json_codec_encode, always_present_keys) {
   EXPECT_EQ(encode(ok_reply(4, history_result{})),
             "{\"id\":4,\"history\":{\"publications\":[],\"epoch\":\"\",\"offset\":0}}\n");
-  EXPECT_EQ(encode(ok_reply(4, presence_result{})),
-            "{\"id\":4,\"presence\":{\"presence\":{}}}\n");
+  EXPECT_EQ(encode(ok_reply(4, presence_result{})), "{\"id\":4,\"presence\":{\"presence\":{}}}\n");
   EXPECT_EQ(encode(ok_reply(4, presence_stats_result{})),
             "{\"id\":4,\"presence_stats\":{\"num_clients\":0,\"num_users\":0}}\n");
 
@@ -686,11 +692,10 @@ TEST(json_codec_encode, pub_push_all_fields) {
   p.time = 1700000000123;
   std::string out;
   json.encode_pub_push("ch", p, "[1]", {}, push_envelope::reply, out, "EPOCH");
-  EXPECT_EQ(out,
-            R"({"push":{"channel":"ch","pub":{"data":[1],"info":{"user":"u","client":"c",)"
-            R"("conn_info":{"ci":1}},"offset":1,"tags":{"k":"v","q\"":"\n"},)"
-            R"("time":1700000000123,"epoch":"EPOCH"}}})"
-            "\n");
+  EXPECT_EQ(out, R"({"push":{"channel":"ch","pub":{"data":[1],"info":{"user":"u","client":"c",)"
+                 R"("conn_info":{"ci":1}},"offset":1,"tags":{"k":"v","q\"":"\n"},)"
+                 R"("time":1700000000123,"epoch":"EPOCH"}}})"
+                 "\n");
 }
 
 TEST(json_codec_encode, pub_push_delta_mode_full_and_patch) {
@@ -698,22 +703,24 @@ TEST(json_codec_encode, pub_push_delta_mode_full_and_patch) {
   std::string out;
   json.encode_pub_push("chat", p, p.data, {.patch = false, .json_string = true},
                        push_envelope::reply, out);
-  EXPECT_EQ(out, "{\"push\":{\"channel\":\"chat\",\"pub\":{\"data\":\"{\\\"v\\\":\\\"…2\\\"}\","
-                 "\"offset\":2}}}\n");
+  EXPECT_EQ(out,
+            "{\"push\":{\"channel\":\"chat\",\"pub\":{\"data\":\"{\\\"v\\\":\\\"…2\\\"}\","
+            "\"offset\":2}}}\n");
 
   out.clear();
   std::string patch = "B\n5@0,2:\xc3\xa9\"\\\x01\t3NtV2X;";
   json.encode_pub_push("chat", pub_at(3, ""), patch, {.patch = true, .json_string = true},
                        push_envelope::reply, out);
-  EXPECT_EQ(out,
-            "{\"push\":{\"channel\":\"chat\",\"pub\":{\"data\":\"B\\n5@0,2:\xc3\xa9\\\"\\\\\\u0001\\t"
-            "3NtV2X;\",\"offset\":3,\"delta\":true}}}\n");
+  EXPECT_EQ(
+      out,
+      "{\"push\":{\"channel\":\"chat\",\"pub\":{\"data\":\"B\\n5@0,2:\xc3\xa9\\\"\\\\\\u0001\\t"
+      "3NtV2X;\",\"offset\":3,\"delta\":true}}}\n");
   EXPECT_EQ(out.find('\n'), out.size() - 1);
 
   // Line separators must not reach JavaScript raw.
   out.clear();
-  json.encode_pub_push("c", pub_at(4, ""), "\"\xe2\x80\xa8\"", {.patch = false, .json_string = true},
-                       push_envelope::bare, out);
+  json.encode_pub_push("c", pub_at(4, ""), "\"\xe2\x80\xa8\"",
+                       {.patch = false, .json_string = true}, push_envelope::bare, out);
   EXPECT_EQ(out, "{\"channel\":\"c\",\"pub\":{\"data\":\"\\\"\\u2028\\\"\",\"offset\":4}}\n");
 }
 
@@ -728,7 +735,8 @@ TEST(json_codec_encode, join_and_leave_pushes) {
   std::string out;
   json.encode_join_push("chat", client_info{"42", "c-uuid", "", ""}, push_envelope::reply, out);
   EXPECT_EQ(out,
-            "{\"push\":{\"channel\":\"chat\",\"join\":{\"info\":{\"user\":\"42\",\"client\":\"c-uuid\"}}}}\n");
+            "{\"push\":{\"channel\":\"chat\",\"join\":{\"info\":{\"user\":\"42\",\"client\":\"c-"
+            "uuid\"}}}}\n");
   out.clear();
   json.encode_leave_push("chat", client_info{}, push_envelope::bare, out);
   EXPECT_EQ(out, "{\"channel\":\"chat\",\"leave\":{\"info\":{\"user\":\"\",\"client\":\"\"}}}\n");
@@ -770,10 +778,11 @@ TEST(json_codec_encode, subscribe_push) {
   subscribe_push s{true, "ab", 3, true, R"({"d":1})"};
   std::string out;
   json.encode_subscribe_push("user#42", s, push_envelope::reply, out);
-  EXPECT_EQ(out,
-            R"({"push":{"channel":"user#42","subscribe":{"recoverable":true,"epoch":"ab","offset":3,)"
-            R"("positioned":true,"data":{"d":1}}}})"
-            "\n");
+  EXPECT_EQ(
+      out,
+      R"({"push":{"channel":"user#42","subscribe":{"recoverable":true,"epoch":"ab","offset":3,)"
+      R"("positioned":true,"data":{"d":1}}}})"
+      "\n");
   out.clear();
   json.encode_subscribe_push("c", subscribe_push{}, push_envelope::bare, out);
   EXPECT_EQ(out, "{\"channel\":\"c\",\"subscribe\":{}}\n");
@@ -796,10 +805,11 @@ TEST(json_codec_encode, connect_push_for_uni_transports) {
   c.time = 5;
   std::string out;
   json.encode_connect_push(c, push_envelope::bare, out);
-  EXPECT_EQ(out,
-            R"({"connect":{"client":"c1","version":"v6","data":{},"subs":{"ch":{"recoverable":true,)"
-            R"("offset":12}},"expires":true,"ttl":30,"ping":25,"session":"sess","node":"n","time":5}})"
-            "\n");
+  EXPECT_EQ(
+      out,
+      R"({"connect":{"client":"c1","version":"v6","data":{},"subs":{"ch":{"recoverable":true,)"
+      R"("offset":12}},"expires":true,"ttl":30,"ping":25,"session":"sess","node":"n","time":5}})"
+      "\n");
   out.clear();
   json.encode_connect_push(connect_result{}, push_envelope::reply, out);
   EXPECT_EQ(out, "{\"push\":{\"connect\":{}}}\n");

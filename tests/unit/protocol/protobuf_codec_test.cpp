@@ -83,8 +83,8 @@ reply ok_reply(uint32_t id, decltype(reply::result) result) {
 
 TEST(protobuf_codec_decode, spec_hex_frame_connect_and_subscribe) {
   // §8: {connect:{name:"js"}, id:1} + {subscribe:{channel:"chat", join_leave, flag:1}, id:2}.
-  auto cmds = decode_ok(from_hex(
-      "08 08 01 22 04 22 02 6a 73 0e 08 02 2a 0a 0a 04 63 68 61 74 58 01 70 01"));
+  auto cmds = decode_ok(
+      from_hex("08 08 01 22 04 22 02 6a 73 0e 08 02 2a 0a 0a 04 63 68 61 74 58 01 70 01"));
   ASSERT_EQ(cmds.size(), 2u);
   EXPECT_EQ(cmds[0].id, 1u);
   ASSERT_EQ(cmds[0].kind, command_kind::connect);
@@ -313,11 +313,11 @@ TEST(protobuf_codec_decode, unknown_fields_of_every_wire_type_are_skipped) {
   m.set_id(3);
   m.mutable_publish()->set_channel("c");
   std::string body = m.SerializeAsString();
-  body += from_hex("a0 06 96 01");                 // field 100 varint 150
-  body += from_hex("aa 06 03 61 62 63");           // field 101 bytes "abc"
-  body += from_hex("b5 06 01 02 03 04");           // field 102 fixed32
+  body += from_hex("a0 06 96 01");                    // field 100 varint 150
+  body += from_hex("aa 06 03 61 62 63");              // field 101 bytes "abc"
+  body += from_hex("b5 06 01 02 03 04");              // field 102 fixed32
   body += from_hex("b9 06 01 02 03 04 05 06 07 08");  // field 103 fixed64
-  body += from_hex("10 05");                       // reserved field 2 (v1 method)
+  body += from_hex("10 05");                          // reserved field 2 (v1 method)
   std::string frame = varint(body.size()) + body;
   auto cmds = decode_ok(frame);
   ASSERT_EQ(cmds.size(), 1u);
@@ -336,14 +336,14 @@ TEST(protobuf_codec_decode, appends_and_leaves_output_untouched_on_error) {
 }
 
 TEST(protobuf_codec_decode, malformed_frames) {
-  EXPECT_TRUE(is_malformed(""));                          // zero commands
-  EXPECT_TRUE(is_malformed(from_hex("80")));              // truncated varint
-  EXPECT_TRUE(is_malformed(from_hex("00 ff")));           // truncated varint after a pong
-  EXPECT_TRUE(is_malformed(from_hex("05 08 01")));        // length past the end
-  EXPECT_TRUE(is_malformed(from_hex("02 08")));           // truncated field inside
-  EXPECT_TRUE(is_malformed(from_hex("02 ff ff")));        // invalid tag
-  EXPECT_TRUE(is_malformed(from_hex("01 0f")));           // wire type 7
-  EXPECT_TRUE(is_malformed(from_hex("02 00 01")));        // field number 0
+  EXPECT_TRUE(is_malformed(""));                    // zero commands
+  EXPECT_TRUE(is_malformed(from_hex("80")));        // truncated varint
+  EXPECT_TRUE(is_malformed(from_hex("00 ff")));     // truncated varint after a pong
+  EXPECT_TRUE(is_malformed(from_hex("05 08 01")));  // length past the end
+  EXPECT_TRUE(is_malformed(from_hex("02 08")));     // truncated field inside
+  EXPECT_TRUE(is_malformed(from_hex("02 ff ff")));  // invalid tag
+  EXPECT_TRUE(is_malformed(from_hex("01 0f")));     // wire type 7
+  EXPECT_TRUE(is_malformed(from_hex("02 00 01")));  // field number 0
   EXPECT_TRUE(is_malformed(from_hex("ff ff ff ff ff ff ff ff ff ff 01")));  // > 10 bytes
   EXPECT_TRUE(is_malformed(from_hex("ff ff ff ff ff ff ff ff ff 7f")));     // > 64 bits
   EXPECT_TRUE(is_malformed(from_hex("80 80 80 80 80 80 80 80 80 02")));     // > 64 bits, wraps to 0
@@ -665,8 +665,7 @@ TEST_P(protobuf_push, pub_push_fields) {
   EXPECT_EQ(m.pub().epoch(), "EP");
 
   out.clear();
-  proto.encode_pub_push("chan", p, "full", {.patch = false, .json_string = true}, GetParam(),
-                        out);
+  proto.encode_pub_push("chan", p, "full", {.patch = false, .json_string = true}, GetParam(), out);
   m = push_of(out, GetParam());
   EXPECT_EQ(m.pub().data(), "full");  // json_string means nothing to Protobuf
   EXPECT_FALSE(m.pub().delta());
