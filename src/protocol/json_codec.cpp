@@ -22,7 +22,7 @@
 // whose buffers are reused from frame to frame.
 #include "protocol/codec.hpp"
 
-#include <simdjson.h>
+#include "protocol/json_scan.hpp"
 
 #include <limits>
 #include <type_traits>
@@ -43,7 +43,7 @@ static_assert(decode_padding >= simdjson::SIMDJSON_PADDING,
 constexpr int max_filter_depth = 32;
 // Arrays/objects nested deeper than this inside one command are refused. Generous for
 // application payloads; bounds the validator's recursion.
-constexpr int max_value_depth = 256;
+constexpr int max_value_depth = json_scan::max_value_depth;
 // Every walk starts at most a few levels below a filter tree (2 JSON levels per filter
 // level), so a line is never visited deeper than this; it must stay below the parser's
 // max_depth, which On-Demand only asserts in debug builds.
@@ -52,92 +52,9 @@ static_assert(8 + 2 * max_filter_depth + max_value_depth < simdjson::DEFAULT_MAX
 // ---------------------------------------------------------------------------------------
 // Decoding helpers. Each returns false when the input is not what the protocol allows.
 
-bool is_json_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_json_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_json_space(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-bool is_digit(char c) {
-  return c >= '0' && c <= '9';
-}
-
-// RFC 8259 number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-// Checked on the token text so that any valid number passes, whatever its magnitude.
-bool is_json_number(std::string_view s) {
-  size_t i = 0;
-  const size_t n = s.size();
-  if (i < n && s[i] == '-') ++i;
-  if (i >= n) return false;
-  if (s[i] == '0') {
-    ++i;
-  } else if (is_digit(s[i])) {
-    while (i < n && is_digit(s[i])) ++i;
-  } else {
-    return false;
-  }
-  if (i < n && s[i] == '.') {
-    ++i;
-    if (i >= n || !is_digit(s[i])) return false;
-    while (i < n && is_digit(s[i])) ++i;
-  }
-  if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-    ++i;
-    if (i < n && (s[i] == '+' || s[i] == '-')) ++i;
-    if (i >= n || !is_digit(s[i])) return false;
-    while (i < n && is_digit(s[i])) ++i;
-  }
-  return i == n;
-}
-
-// Checks that `v` is valid JSON, descending into arrays and objects. Scalars other than
-// strings are checked on their token text and left unconsumed (the enclosing iteration
-// skips them).
-bool validate(od::value& v, int depth) {
-  od::json_type type;
-  if (v.type().get(type)) return false;
-  switch (type) {
-    case od::json_type::object: {
-      if (depth >= max_value_depth) return false;
-      od::object obj;
-      if (v.get_object().get(obj)) return false;
-      for (auto item : obj) {
-        od::field field;
-        std::string_view key;
-        if (std::move(item).get(field) || field.unescaped_key().get(key)) return false;
-        if (!validate(field.value(), depth + 1)) return false;
-      }
-      return true;
-    }
-    case od::json_type::array: {
-      if (depth >= max_value_depth) return false;
-      od::array arr;
-      if (v.get_array().get(arr)) return false;
-      for (auto item : arr) {
-        od::value element;
-        if (item.get(element) || !validate(element, depth + 1)) return false;
-      }
-      return true;
-    }
-    case od::json_type::string: {
-      std::string_view s;
-      return !v.get_string().get(s);
-    }
-    case od::json_type::number:
-      return is_json_number(trim(v.raw_json_token()));
-    case od::json_type::boolean: {
-      std::string_view t = trim(v.raw_json_token());
-      return t == "true" || t == "false";
-    }
-    case od::json_type::null:
-      return trim(v.raw_json_token()) == "null";
-  }
-  return false;
-}
+using json_scan::is_json_number;
+using json_scan::trim;
+using json_scan::validate;
 
 // Sets `is_null` when `v` is the literal null (which then counts as a missing field).
 bool peek_null(od::value& v, bool& is_null) {
@@ -185,25 +102,7 @@ bool read(od::value& v, Int& out) {
 }
 
 // A `bytes` field: the exact JSON text of the value, trimmed of surrounding whitespace.
-bool read_raw(od::value& v, std::string& out) {
-  bool null;
-  if (!peek_null(v, null)) return false;
-  if (null) return true;
-  od::json_type type;
-  if (v.type().get(type)) return false;
-  std::string_view token = v.raw_json_token();
-  if (type != od::json_type::object && type != od::json_type::array) {
-    if (!validate(v, 0)) return false;
-    out.assign(trim(token));
-    return true;
-  }
-  // A container spans from its opening token to the token that follows it.
-  const char* begin = token.data();
-  const char* end = nullptr;
-  if (!validate(v, 0) || v.current_location().get(end) || end < begin) return false;
-  out.assign(trim(std::string_view(begin, static_cast<size_t>(end - begin))));
-  return true;
-}
+bool read_raw(od::value& v, std::string& out) { return json_scan::read_raw(v, out); }
 
 // Calls on_field(key, value) for every member of object `v` (which must not be null).
 template <typename F>
@@ -518,8 +417,7 @@ bool read_command(od::parser& parser, std::string_view line, size_t capacity, co
     }
   }
   // Nothing may follow the root object on the line.
-  const char* rest = nullptr;
-  return doc.current_location().get(rest) == simdjson::OUT_OF_BOUNDS;
+  return json_scan::at_end(doc);
 }
 
 // ---------------------------------------------------------------------------------------

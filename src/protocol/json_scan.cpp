@@ -87,11 +87,7 @@ bool read_raw(od::value& v, std::string& out) {
   od::json_type type;
   if (v.type().get(type)) return false;
   std::string_view token = v.raw_json_token();
-  if (type == od::json_type::null) {
-    if (trim(token) != "null") return false;
-    out.clear();
-    return true;
-  }
+  if (type == od::json_type::null) return trim(token) == "null";  // leaves `out` as it was
   if (type != od::json_type::object && type != od::json_type::array) {
     if (!validate(v, 0)) return false;
     out.assign(trim(token));

@@ -23,8 +23,9 @@ std::string_view trim(std::string_view s);
 bool is_json_number(std::string_view s);
 // Validates `v` completely (descends into arrays and objects).
 bool validate(od::value& v, int depth = 0);
-// The exact text of `v` (a member of an object or an array element), trimmed of surrounding whitespace ("" for null); false when the
-// value is not valid JSON.
+// The exact text of `v` (a member of an object or an array element), trimmed of
+// surrounding whitespace; `null` leaves `out` unchanged (null equals absent). False when
+// the value is not valid JSON.
 bool read_raw(od::value& v, std::string& out);
 // True when nothing but whitespace follows the root value of `doc`.
 bool at_end(od::document& doc);
