@@ -104,6 +104,10 @@ class broker {
 
   // Whether the broker keeps history at all (the NATS broker does not).
   virtual bool supports_history() const = 0;
+
+  // Whether subscribe()/unsubscribe() matter: false for a broker that delivers every
+  // channel to this node anyway (memory), so that the node keeps no per-channel state.
+  virtual bool needs_channel_subscriptions() const { return true; }
 };
 
 }  // namespace gyre

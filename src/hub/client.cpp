@@ -572,8 +572,10 @@ void client::start_subscription(std::unique_ptr<sub_setup> setup,
   sub.emit_join_leave = setup->emit_join_leave;
   sub.delta = setup->delta;
   sub.expire_at = setup->expire_at;
-  sub.chan_info = setup->chan_info;
-  sub.filter = setup->filter;
+  if (!setup->chan_info.empty() || setup->filter) {
+    sub.ensure_extra().chan_info = setup->chan_info;
+    sub.ensure_extra().filter = setup->filter;
+  }
   sub.last_pub_ms = shard_.now_ms();
   subs_.push_back(std::move(owned));
   if (shard_.add_subscription(setup->channel, sub)) n.channel_added(setup->channel);
@@ -727,9 +729,10 @@ void client::activate(subscription& sub) {
   if (sub.state != subscription::phase::subscribing) return;
   sub.state = subscription::phase::subscribed;
   shard_.counters().subscriptions.fetch_add(1, std::memory_order_relaxed);
-  if (sub.pending) {
-    auto pending = std::move(sub.pending);
-    for (auto& ev : *pending) {
+  if (sub.extra && !sub.extra->pending.empty()) {
+    auto pending = std::move(sub.extra->pending);
+    sub.extra->pending = {};
+    for (auto& ev : pending) {
       if (sub.broken) break;
       if (ev->kind() == event_kind::publication) {
         deliver_publication(ev, sub, nullptr);
@@ -779,12 +782,11 @@ void client::on_event(const std::shared_ptr<const prepared_event>& ev, subscript
     case subscription::phase::closing:
       return;
     case subscription::phase::subscribing:
-      if (!sub.pending) sub.pending = std::make_unique<std::vector<std::shared_ptr<const prepared_event>>>();
-      if (sub.pending->size() >= shard_.owner().opts().subscribe_buffer_limit) {
+      if (sub.ensure_extra().pending.size() >= shard_.owner().opts().subscribe_buffer_limit) {
         lost_continuity(sub);
         return;
       }
-      sub.pending->push_back(ev);
+      sub.extra->pending.push_back(ev);
       return;
     case subscription::phase::subscribed:
       break;
@@ -807,7 +809,7 @@ void client::deliver_publication(const std::shared_ptr<const prepared_event>& ev
     sub.offset = p.pub.offset;
     sub.last_pub_ms = shard_.now_ms();
   }
-  if (sub.filter && !sub.filter->matches(p.pub.tags)) {
+  if (const auto* f = sub.filter(); f && !f->matches(p.pub.tags)) {
     sub.delta_ready = false;  // the client's delta base is no longer the previous publication
     return;
   }
@@ -1090,7 +1092,7 @@ void client::handle_sub_refresh(uint32_t id, protocol::sub_refresh_request& req)
   int64_t exp = c.expire_at ? *c.expire_at : (c.exp ? *c.exp : 0);
   if (exp > 0 && exp <= now) return send_error(id, errors::expired);
   sub->expire_at = exp;
-  if (!c.info.empty()) sub->chan_info = std::move(c.info);
+  if (!c.info.empty()) sub->ensure_extra().chan_info = std::move(c.info);
   protocol::reply reply;
   reply.id = id;
   protocol::sub_refresh_result sr;
@@ -1205,7 +1207,7 @@ client_info client::info_for(const subscription* sub) const {
   i.user = user_;
   i.client = client_id();
   if (extra_) i.conn_info = extra_->conn_info;
-  if (sub) i.chan_info = sub->chan_info;
+  if (sub) i.chan_info = sub->chan_info();
   return i;
 }
 

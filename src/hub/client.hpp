@@ -107,9 +107,11 @@ class client {
   outbox& out() { return out_; }
   timer_node& timer() { return timer_; }
   client_transport& transport() { return transport_; }
+  client* next_of_user() const { return user_next_; }
   bool dirty_ = false;     // in the shard's dirty list
   bool deferred_ = false;  // in the shard's deferred list
-  uint32_t user_slot_ = 0; // index in the shard's per-user list
+  client* user_prev_ = nullptr;  // the shard's per-user list
+  client* user_next_ = nullptr;
 
  private:
   enum class state : uint8_t {

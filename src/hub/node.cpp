@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <set>
 
 #include "auth/token_verifier.hpp"
 #include "config/channel_resolution.hpp"
@@ -93,6 +94,7 @@ node::node(std::shared_ptr<const config::config> cfg, broker& b, presence_manage
       uid_(uuid_v4()),
       name_(default_node_name(*cfg_)),
       started_unix_(clk.now_unix()),
+      track_channels_(b.needs_channel_subscriptions()),
       metrics_(std::make_unique<metric_families>(reg)) {
   if (shard_count == 0) shard_count = 1;
   for (unsigned i = 0; i < shard_count; ++i)
@@ -100,23 +102,18 @@ node::node(std::shared_ptr<const config::config> cfg, broker& b, presence_manage
 
   // Gauges and counters that live in the shards are summed at scrape time.
   reg.add_collector([this](std::vector<metrics::collected_family>& out) {
-    int64_t conns = 0, subs = 0, chans = 0;
+    // Channels and users are counted per loop; one present on two loops counts twice
+    // here (the info API computes exact figures).
+    int64_t conns = 0, subs = 0, chans = 0, users = 0;
     uint64_t sent = 0, received = 0;
     for (auto& s : shards_) {
       auto& c = s->counters();
       conns += c.connections.load(std::memory_order_relaxed);
       subs += c.subscriptions.load(std::memory_order_relaxed);
+      chans += c.channels.load(std::memory_order_relaxed);
+      users += c.users.load(std::memory_order_relaxed);
       sent += c.messages_sent.load(std::memory_order_relaxed);
       received += c.messages_received.load(std::memory_order_relaxed);
-    }
-    {
-      std::lock_guard lock(channels_mu_);
-      chans = static_cast<int64_t>(channel_refs_.size());
-    }
-    uint32_t users = 0;
-    {
-      std::lock_guard lock(users_mu_);
-      users = static_cast<uint32_t>(user_connections_.size());
     }
     auto gauge = [&](const char* name, const char* help, double v) {
       metrics::collected_family f{name, help, metrics::kind::gauge, {}};
@@ -124,7 +121,7 @@ node::node(std::shared_ptr<const config::config> cfg, broker& b, presence_manage
       out.push_back(std::move(f));
     };
     gauge("centrifugo_node_num_clients", "Connections on this node.", static_cast<double>(conns));
-    gauge("centrifugo_node_num_users", "Distinct users connected to this node.", users);
+    gauge("centrifugo_node_num_users", "Distinct users connected to this node.", static_cast<double>(users));
     gauge("centrifugo_node_num_subscriptions", "Subscriptions on this node.", static_cast<double>(subs));
     gauge("centrifugo_node_num_channels", "Channels with subscribers on this node.", static_cast<double>(chans));
     metrics::collected_family sentf{"centrifugo_node_messages_sent_count",
@@ -193,6 +190,7 @@ void node::on_leave(std::string_view channel, const client_info& info) {
 }
 
 void node::channel_added(std::string_view channel) {
+  if (!track_channels_) return;
   {
     std::lock_guard lock(channels_mu_);
     auto it = channel_refs_.find(channel);
@@ -217,6 +215,7 @@ void node::channel_added(std::string_view channel) {
 }
 
 void node::when_channel_ready(std::string_view channel, status_callback done) {
+  if (!track_channels_) return done(ok_v);
   std::unique_lock lock(channels_mu_);
   auto it = channel_refs_.find(channel);
   if (it == channel_refs_.end()) {
@@ -232,6 +231,7 @@ void node::when_channel_ready(std::string_view channel, status_callback done) {
 }
 
 void node::channel_removed(std::string_view channel) {
+  if (!track_channels_) return;
   bool last = false;
   std::vector<status_callback> waiters;
   {
@@ -279,9 +279,7 @@ namespace {
 // the per-user list.
 std::vector<client*> matching(shard& s, const connection_filter& f) {
   std::vector<client*> out;
-  const auto* list = s.clients_of(f.user);
-  if (!list) return out;
-  for (client* c : *list) {
+  for (client* c = s.first_of(f.user); c; c = c->next_of_user()) {
     std::string id = c->client_id();
     if (!f.client.empty() && id != f.client) continue;
     if (!f.session.empty() && id != f.session) continue;
@@ -339,27 +337,40 @@ void node::channels(std::function<void(std::map<std::string, uint32_t>)> done) {
 }
 
 void node::info(std::function<void(std::vector<node_info_entry>)> done) {
-  node_info_entry e;
-  e.uid = uid_;
-  e.name = name_;
-  e.version = version();
-  int64_t conns = 0, subs = 0;
-  for (auto& s : shards_) {
-    conns += s->counters().connections.load(std::memory_order_relaxed);
-    subs += s->counters().subscriptions.load(std::memory_order_relaxed);
-  }
-  e.num_clients = static_cast<uint32_t>(std::max<int64_t>(conns, 0));
-  e.num_subs = static_cast<uint32_t>(std::max<int64_t>(subs, 0));
-  {
-    std::lock_guard lock(channels_mu_);
-    e.num_channels = static_cast<uint32_t>(channel_refs_.size());
-  }
-  {
-    std::lock_guard lock(users_mu_);
-    e.num_users = static_cast<uint32_t>(user_connections_.size());
-  }
-  e.uptime_seconds = clock_.now_unix() - started_unix_;
-  done({e});
+  struct gather {
+    std::mutex mu;
+    std::set<std::string> channels;
+    std::set<std::string> users;
+  };
+  auto g = std::make_shared<gather>();
+  for_each_shard(
+      [g](shard& s) {
+        std::vector<std::string> chans, users;
+        s.for_each_channel([&](const std::string& ch, size_t) { chans.push_back(ch); });
+        s.for_each_user([&](std::string_view u) {
+          if (!u.empty()) users.emplace_back(u);
+        });
+        std::lock_guard lock(g->mu);
+        g->channels.insert(chans.begin(), chans.end());
+        g->users.insert(users.begin(), users.end());
+      },
+      [this, g, done = std::move(done)] {
+        node_info_entry e;
+        e.uid = uid_;
+        e.name = name_;
+        e.version = version();
+        int64_t conns = 0, subs = 0;
+        for (auto& s : shards_) {
+          conns += s->counters().connections.load(std::memory_order_relaxed);
+          subs += s->counters().subscriptions.load(std::memory_order_relaxed);
+        }
+        e.num_clients = static_cast<uint32_t>(std::max<int64_t>(conns, 0));
+        e.num_subs = static_cast<uint32_t>(std::max<int64_t>(subs, 0));
+        e.num_channels = static_cast<uint32_t>(g->channels.size());
+        e.num_users = static_cast<uint32_t>(g->users.size());
+        e.uptime_seconds = clock_.now_unix() - started_unix_;
+        done({e});
+      });
 }
 
 uint32_t node::user_connection_count(std::string_view user) const {
@@ -369,7 +380,7 @@ uint32_t node::user_connection_count(std::string_view user) const {
 }
 
 void node::user_connected(std::string_view user) {
-  if (user.empty()) return;
+  if (user.empty() || opts_.user_connection_limit == 0) return;
   std::lock_guard lock(users_mu_);
   auto it = user_connections_.find(user);
   if (it == user_connections_.end()) user_connections_.emplace(std::string(user), 1);
@@ -377,7 +388,7 @@ void node::user_connected(std::string_view user) {
 }
 
 void node::user_disconnected(std::string_view user) {
-  if (user.empty()) return;
+  if (user.empty() || opts_.user_connection_limit == 0) return;
   std::lock_guard lock(users_mu_);
   auto it = user_connections_.find(user);
   if (it == user_connections_.end()) return;

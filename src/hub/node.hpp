@@ -170,6 +170,9 @@ class node final : public broker_event_handler {
   int64_t started_unix_;
 
   std::vector<std::unique_ptr<shard>> shards_;
+  // Whether the broker needs node-level channel subscriptions (Redis, NATS); the memory
+  // broker delivers every channel and the node then keeps no per-channel state.
+  bool track_channels_ = true;
 
   struct channel_state {
     uint32_t refs = 0;  // shards holding the channel
@@ -179,6 +182,7 @@ class node final : public broker_event_handler {
   std::mutex channels_mu_;
   std::map<std::string, channel_state, std::less<>> channel_refs_;
 
+  // Connections per user, kept only when client.user_connection_limit is set.
   mutable std::mutex users_mu_;
   std::map<std::string, uint32_t, std::less<>> user_connections_;
 

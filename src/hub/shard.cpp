@@ -122,29 +122,43 @@ void shard::detach(client& c) {
   if (c.deferred_) std::replace(deferred_.begin(), deferred_.end(), &c, static_cast<client*>(nullptr));
 }
 
-const std::vector<client*>* shard::clients_of(std::string_view user) const {
+client* shard::first_of(std::string_view user) const {
   auto it = users_.find(user);
-  return it == users_.end() ? nullptr : &it->second;
+  return it == users_.end() ? nullptr : it->second;
 }
 
 void shard::index_user(client& c) {
-  auto it = users_.find(c.user());
-  if (it == users_.end()) it = users_.emplace(c.user(), std::vector<client*>{}).first;
-  c.user_slot_ = static_cast<uint32_t>(it->second.size());
-  it->second.push_back(&c);
+  // New clients go to the front: the map key then views the new head's user string.
+  auto it = users_.find(std::string_view(c.user()));
+  client* head = nullptr;
+  if (it != users_.end()) {
+    head = it->second;
+    users_.erase(it);
+  }
+  c.user_prev_ = nullptr;
+  c.user_next_ = head;
+  if (head) head->user_prev_ = &c;
+  else if (!c.user().empty()) counters_.users.fetch_add(1, std::memory_order_relaxed);
+  users_.emplace(std::string_view(c.user()), &c);
 }
 
 void shard::unindex_user(client& c) {
-  auto it = users_.find(c.user());
-  if (it == users_.end()) return;
-  auto& v = it->second;
-  uint32_t slot = c.user_slot_;
-  if (slot < v.size() && v[slot] == &c) {
-    v[slot] = v.back();
-    v[slot]->user_slot_ = slot;
-    v.pop_back();
+  if (c.user_prev_) {
+    c.user_prev_->user_next_ = c.user_next_;
+    if (c.user_next_) c.user_next_->user_prev_ = c.user_prev_;
+  } else {
+    // c is the head: the key views c's string, so re-key on the next client.
+    auto it = users_.find(std::string_view(c.user()));
+    if (it == users_.end() || it->second != &c) return;
+    users_.erase(it);
+    if (c.user_next_) {
+      c.user_next_->user_prev_ = nullptr;
+      users_.emplace(std::string_view(c.user_next_->user()), c.user_next_);
+    } else if (!c.user().empty()) {
+      counters_.users.fetch_sub(1, std::memory_order_relaxed);
+    }
   }
-  if (v.empty()) users_.erase(it);
+  c.user_prev_ = c.user_next_ = nullptr;
 }
 
 // ---------------------------------------------------------------------------- output

@@ -23,12 +23,14 @@
 #include <string_view>
 #include <thread>
 #include <unordered_map>
+#include <algorithm>
 #include <variant>
 #include <vector>
 
 #include "hub/out_chunk.hpp"
 #include "hub/prepared_event.hpp"
 #include "hub/subscription.hpp"
+#include "hub/client.hpp"
 #include "hub/timer_wheel.hpp"
 
 namespace gyre {
@@ -70,6 +72,7 @@ struct shard_counters {
   std::atomic<int64_t> connections{0};
   std::atomic<int64_t> subscriptions{0};
   std::atomic<int64_t> channels{0};
+  std::atomic<int64_t> users{0};  // distinct named users
 };
 
 class shard {
@@ -114,17 +117,20 @@ class shard {
   // Connections.
   void attach(client& c);
   void detach(client& c);
-  // Clients of a user on this shard ("" = anonymous).
-  const std::vector<client*>* clients_of(std::string_view user) const;
+  // The first client of a user on this shard ("" = anonymous), or null; the others
+  // follow through client::next_of_user().
+  client* first_of(std::string_view user) const;
   void index_user(client& c);    // after the client's user becomes known
   void unindex_user(client& c);
-  size_t user_count() const { return users_.size(); }
+  // Distinct named users on this shard.
+  size_t user_count() const { return users_.size() - (users_.count(std::string_view{}) ? 1 : 0); }
+  template <typename F>
+  void for_each_user(F&& f) const {
+    for (const auto& [user, head] : users_) f(user);
+  }
   // Every connected client of this shard.
   template <typename F>
-  void for_each_client(F&& f) {
-    for (auto& [user, list] : users_)
-      for (client* c : list) f(*c);
-  }
+  void for_each_client(F&& f);
 
   // Output.
   chunk_pool& pool() { return pool_; }
@@ -137,8 +143,55 @@ class shard {
   timer_wheel& wheel() { return wheel_; }
 
  private:
+  // Subscribers of one channel. Most channels of a large deployment have one local
+  // subscriber (personal channels), kept inline without a heap array.
+  class sub_list {
+   public:
+    sub_list() = default;
+    sub_list(const sub_list&) = delete;
+    sub_list& operator=(const sub_list&) = delete;
+    sub_list(sub_list&& o) noexcept : size_(o.size_), cap_(o.cap_) {
+      if (cap_ == 1) one_ = o.one_;
+      else many_ = o.many_;
+      o.size_ = 0;
+      o.cap_ = 1;
+    }
+    ~sub_list() {
+      if (cap_ > 1) delete[] many_;
+    }
+    size_t size() const { return size_; }
+    bool empty() const { return size_ == 0; }
+    subscription** begin() { return cap_ == 1 ? &one_ : many_; }
+    subscription** end() { return begin() + size_; }
+    subscription* const* begin() const { return cap_ == 1 ? &one_ : many_; }
+    subscription* const* end() const { return begin() + size_; }
+    subscription*& operator[](size_t i) { return begin()[i]; }
+    subscription*& back() { return begin()[size_ - 1]; }
+    void push_back(subscription* s) {
+      if (size_ == cap_) grow();
+      begin()[size_++] = s;
+    }
+    void pop_back() { --size_; }
+
+   private:
+    void grow() {
+      uint32_t cap = cap_ * 2;
+      auto** fresh = new subscription*[cap];
+      std::copy(begin(), end(), fresh);
+      if (cap_ > 1) delete[] many_;
+      many_ = fresh;
+      cap_ = cap;
+    }
+    union {
+      subscription* one_ = nullptr;
+      subscription** many_;
+    };
+    uint32_t size_ = 0;
+    uint32_t cap_ = 1;
+  };
+
   struct channel_entry {
-    std::vector<subscription*> subs;
+    sub_list subs;
   };
 
   void deliver(const std::shared_ptr<const prepared_event>& ev);
@@ -146,7 +199,8 @@ class shard {
   node& node_;
   unsigned index_;
   std::unordered_map<std::string, channel_entry, string_hash, std::equal_to<>> channels_;
-  std::unordered_map<std::string, std::vector<client*>, string_hash, std::equal_to<>> users_;
+  // user -> first client of that user on this shard; the key views that client's user_.
+  std::unordered_map<std::string_view, client*, string_hash> users_;
 
   std::mutex inbox_mu_;
   std::vector<std::variant<std::shared_ptr<const prepared_event>, task>> inbox_;
@@ -161,5 +215,11 @@ class shard {
   timer_wheel wheel_;
   shard_counters counters_;
 };
+
+template <typename F>
+void shard::for_each_client(F&& f) {
+  for (auto& [user, head] : users_)
+    for (client* c = head; c; c = c->next_of_user()) f(*c);
+}
 
 }  // namespace gyre

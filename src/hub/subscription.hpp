@@ -21,6 +21,14 @@ namespace protocol {
 class compiled_filter;
 }
 
+// Rarely used subscription data, allocated only when present.
+struct subscription_extra {
+  std::string chan_info;
+  std::shared_ptr<const protocol::compiled_filter> filter;
+  // Events received while subscribing, delivered after the subscribe reply.
+  std::vector<std::shared_ptr<const prepared_event>> pending;
+};
+
 struct subscription {
   enum class phase : uint8_t {
     subscribing,  // registered, reply not yet sent: events are buffered
@@ -33,24 +41,31 @@ struct subscription {
   uint32_t slot = 0;                     // index in the channel's subscriber list
   phase state = phase::subscribing;
 
-  bool server_side = false;    // from token/API/personal channel, not a client subscribe
-  bool positioned = false;     // track offsets, detect gaps
-  bool recoverable = false;
-  bool push_join_leave = false;  // deliver join/leave pushes
-  bool emit_presence = false;    // keep presence for this subscriber
-  bool emit_join_leave = false;  // announce this subscriber's join/leave to the channel
-  bool delta = false;            // fossil delta negotiated
-  bool delta_ready = false;      // client holds a base (got a publication since subscribe)
-  bool broken = false;           // lost continuity: to be unsubscribed (insufficient state)
+  bool server_side : 1 = false;      // from token/API/personal channel, not a client subscribe
+  bool positioned : 1 = false;       // track offsets, detect gaps
+  bool recoverable : 1 = false;
+  bool push_join_leave : 1 = false;  // deliver join/leave pushes
+  bool emit_presence : 1 = false;    // keep presence for this subscriber
+  bool emit_join_leave : 1 = false;  // announce this subscriber's join/leave to the channel
+  bool delta : 1 = false;            // fossil delta negotiated
+  bool delta_ready : 1 = false;      // client holds a base (got a publication since subscribe)
+  bool broken : 1 = false;           // lost continuity: to be unsubscribed (insufficient state)
 
   uint64_t offset = 0;  // last offset delivered (positioned)
   std::string epoch;
-  int64_t expire_at = 0;  // unix seconds, 0 = never (subscription token expiry)
+  int64_t expire_at = 0;    // unix seconds, 0 = never (subscription token expiry)
   int64_t last_pub_ms = 0;  // for the periodic position check
-  std::string chan_info;
-  std::shared_ptr<const protocol::compiled_filter> filter;
-  // Events received while subscribing, delivered after the subscribe reply.
-  std::unique_ptr<std::vector<std::shared_ptr<const prepared_event>>> pending;
+  std::unique_ptr<subscription_extra> extra;
+
+  subscription_extra& ensure_extra() {
+    if (!extra) extra = std::make_unique<subscription_extra>();
+    return *extra;
+  }
+  const std::string& chan_info() const {
+    static const std::string none;
+    return extra ? extra->chan_info : none;
+  }
+  const protocol::compiled_filter* filter() const { return extra ? extra->filter.get() : nullptr; }
 };
 
 }  // namespace gyre

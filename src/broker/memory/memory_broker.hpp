@@ -65,6 +65,7 @@ class memory_broker final : public broker {
 
   void subscribe(std::string_view channel, status_callback done) override;
   void unsubscribe(std::string_view channel) override;
+  bool needs_channel_subscriptions() const override { return false; }
 
   void publish(std::string_view channel, publication pub, const publish_options& opts,
                callback<publish_outcome> done) override;
