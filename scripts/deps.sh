@@ -12,7 +12,7 @@ packages=(
   libhiredis-dev libnats-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server nats-server nginx libnginx-mod-nchan
-  nodejs npm curl procps
+  nodejs npm curl jq procps
 )
 
 missing=()

@@ -11,7 +11,7 @@ shift || true
 root="$(cd "$(dirname "$0")/.." && pwd)"
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(json_command_fuzz protobuf_command_fuzz)
+  targets=(json_command_fuzz protobuf_command_fuzz ws_frame_fuzz fossil_fuzz tags_filter_fuzz)
 fi
 jobs="${FUZZ_BUILD_JOBS:-2}"
 
