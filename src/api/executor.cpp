@@ -6,7 +6,7 @@
 #include <memory>
 #include <mutex>
 
-#include "api/json_object.hpp"
+#include "protocol/json_object.hpp"
 #include "config/channel_resolution.hpp"
 #include "config/config.hpp"
 #include "core/base64.hpp"
@@ -17,7 +17,7 @@
 
 namespace gyre {
 
-using api::json_object;
+using protocol::json_object;
 
 namespace {
 
@@ -59,7 +59,7 @@ bool data_format_ok(const config::config& cfg, const config::channel_options& ns
   const std::string& f = config::effective_publication_data_format(cfg.channel_, ns);
   if (f == "binary") return true;
   if (f.empty()) return !data.empty();
-  if (data.empty() || !api::is_valid_json(data)) return false;
+  if (data.empty() || !protocol::is_valid_json(data)) return false;
   if (f == "json_object") {
     size_t i = data.find_first_not_of(" \t\r\n");
     return i != std::string::npos && data[i] == '{';
@@ -451,7 +451,9 @@ void api_executor::channels(std::string_view params, api_done done) {
   std::string pattern;
   if (!o->get("pattern", pattern)) return done(malformed());
   if (!pattern.empty() && !glob_valid(pattern)) return done(fail(errors::internal));
-  node_.channels([pattern, done = std::move(done)](std::map<std::string, uint32_t> counts) {
+  node_.channels([pattern, done = std::move(done)](result<std::map<std::string, uint32_t>> r) {
+    if (!r) return done(fail(errors::internal));
+    const auto& counts = r.value();
     std::string out;
     json_writer w(out);
     w.begin_object().key("channels").begin_object();
@@ -506,7 +508,7 @@ void api_executor::batch(std::string_view params, api_done done) {
   std::vector<std::string> commands;
   if (auto raw = o->raw("commands")) {
     if (*raw != "null") {
-      auto items = api::split_array(*raw);
+      auto items = protocol::split_array(*raw);
       if (!items) return done(malformed());
       commands = std::move(*items);
     }

@@ -6,7 +6,7 @@
 #include <chrono>
 #include <memory>
 
-#include "api/json_object.hpp"
+#include "protocol/json_object.hpp"
 #include "core/json_writer.hpp"
 
 namespace gyre {
@@ -173,7 +173,7 @@ void http_api::handle_legacy(http_request req, http_reply reply) {
   };
   auto cmds = std::make_shared<std::vector<command>>();
   for (std::string_view text : items) {
-    auto o = api::json_object::parse(text);
+    auto o = protocol::json_object::parse(text);
     if (!o) return reply(http_response::text(400, "Bad Request\n"));
     command c;
     if (!o->get("id", c.id)) c.decode_error = true;

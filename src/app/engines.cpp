@@ -27,6 +27,7 @@ std::unique_ptr<engines> make_engines(const config::config& cfg, clock& clk, std
   memory_broker* raw = mb.get();
   e->broker = std::move(mb);
   e->presence = std::make_unique<memory_presence>();
+  e->control = std::make_unique<loopback_control_bus>();
   e->description = "memory";
   e->maintain_fn = [raw] { raw->sweep(); };
   return e;

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "broker/broker.hpp"
+#include "broker/control_bus.hpp"
 #include "broker/presence_manager.hpp"
 #include "core/clock.hpp"
 
@@ -18,6 +19,7 @@ struct config;
 struct engines {
   std::unique_ptr<gyre::broker> broker;
   std::unique_ptr<gyre::presence_manager> presence;
+  std::unique_ptr<gyre::control_bus> control;
   std::string description;
   // Periodic maintenance (history expiry sweeps); called about once a second.
   std::function<void()> maintain_fn;

@@ -107,6 +107,7 @@ std::string server::impl::start() {
   hub = std::make_unique<node>(shared_cfg, *eng->broker, *eng->presence, clk, registry, n);
   if (std::string e = install_token_verifiers(*hub, *shared_cfg); !e.empty()) return e;
   eng->broker->start(*hub);
+  hub->start_control(*eng->control);
 
   for (unsigned i = 0; i < n; ++i) loops.push_back(std::make_unique<event_loop>(hub->shard_at(i)));
   for (auto& l : loops) l->start();
@@ -192,6 +193,7 @@ void server::impl::shutdown() {
     if (open <= 0) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+  hub->stop_control();
   for (auto& l : loops) l->stop();
   for (auto& l : loops) l->join();
   eng->broker->stop();
@@ -250,6 +252,7 @@ int server::run() {
       continue;
     }
     impl_->eng->maintain();
+    impl_->hub->tick_control();
   }
   impl_->shutdown();
   if (!pid_file.empty()) ::unlink(pid_file.c_str());

@@ -291,36 +291,193 @@ std::vector<client*> matching(shard& s, const connection_filter& f) {
 }
 }  // namespace
 
+// ---------------------------------------------------------------------------- control
+
+namespace {
+constexpr int64_t heartbeat_interval_ms = 3000;
+constexpr int64_t node_expiry_ms = 10000;
+constexpr int64_t survey_timeout_ms = 10000;
+}  // namespace
+
+void node::start_control(control_bus& bus) {
+  bus.start(*this, uid_);
+  bus_ = &bus;
+  tick_control();
+}
+
+void node::stop_control() {
+  control_bus* bus = bus_.exchange(nullptr);
+  if (bus) bus->stop();
+}
+
+void node::send_control(const control_message& m) {
+  control_bus* bus = bus_.load();
+  if (bus) bus->broadcast(encode_control(m));
+  else apply(m);
+}
+
+void node::tick_control() {
+  const int64_t now = clock_.now_mono_ms();
+  std::vector<std::function<void(result<std::map<std::string, uint32_t>>)>> timed_out;
+  {
+    std::lock_guard lock(control_mu_);
+    for (auto it = nodes_.begin(); it != nodes_.end();)
+      it = now - it->second.seen_ms > node_expiry_ms ? nodes_.erase(it) : std::next(it);
+    for (auto it = surveys_.begin(); it != surveys_.end();) {
+      if (now >= it->second.deadline_ms) {
+        timed_out.push_back(std::move(it->second.done));
+        it = surveys_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& d : timed_out) d(errors::internal);
+  control_bus* bus = bus_.load();
+  if (!bus || now - last_heartbeat_ms_ < heartbeat_interval_ms) return;
+  last_heartbeat_ms_ = now;
+  control_message m;
+  m.type = control_message::kind::info;
+  m.info.uid = uid_;
+  m.info.name = name_;
+  m.info.version = version();
+  int64_t conns = 0, subs = 0, chans = 0, users = 0;
+  for (auto& sh : shards_) {
+    auto& c = sh->counters();
+    conns += c.connections.load(std::memory_order_relaxed);
+    subs += c.subscriptions.load(std::memory_order_relaxed);
+    chans += c.channels.load(std::memory_order_relaxed);
+    users += c.users.load(std::memory_order_relaxed);
+  }
+  m.info.num_clients = static_cast<uint32_t>(std::max<int64_t>(conns, 0));
+  m.info.num_subs = static_cast<uint32_t>(std::max<int64_t>(subs, 0));
+  m.info.num_channels = static_cast<uint32_t>(std::max<int64_t>(chans, 0));
+  m.info.num_users = static_cast<uint32_t>(std::max<int64_t>(users, 0));
+  m.info.uptime_seconds = clock_.now_unix() - started_unix_;
+  bus->broadcast(encode_control(m));
+}
+
+void node::on_control(std::string_view payload) {
+  auto m = decode_control(payload);
+  if (!m) {
+    log::warn("ignoring a malformed control message ({} bytes)", payload.size());
+    return;
+  }
+  apply(*m);
+}
+
+void node::apply(const control_message& m) {
+  using kind = control_message::kind;
+  switch (m.type) {
+    case kind::info: {
+      if (m.info.uid == uid_) return;
+      std::lock_guard lock(control_mu_);
+      nodes_[m.info.uid] = remote_node{m.info, clock_.now_mono_ms()};
+      return;
+    }
+    case kind::disconnect:
+      for_each_shard([f = m.filter, code = m.code, reason = m.reason](shard& s) {
+        for (client* c : matching(s, f)) c->disconnect(gyre::disconnect{code, reason});
+        s.flush_dirty();
+      }, nullptr);
+      return;
+    case kind::unsubscribe:
+      for_each_shard([f = m.filter, channel = m.channel](shard& s) {
+        for (client* c : matching(s, f)) c->server_unsubscribe(channel, unsubscribes::server);
+        s.flush_dirty();
+      }, nullptr);
+      return;
+    case kind::subscribe:
+      for_each_shard([f = m.filter, opts = m.subscribe](shard& s) {
+        for (client* c : matching(s, f)) c->server_subscribe(opts);
+        s.flush_dirty();
+      }, nullptr);
+      return;
+    case kind::refresh:
+      for_each_shard([f = m.filter, expired = m.expired, expire_at = m.expire_at, info = m.conn_info](shard& s) {
+        for (client* c : matching(s, f)) c->server_refresh(expired, expire_at, info);
+        s.flush_dirty();
+      }, nullptr);
+      return;
+    case kind::survey:
+      if (m.op != "channels") return;
+      local_channels([this, id = m.survey_id, from = m.from](std::map<std::string, uint32_t> counts) {
+        control_message reply;
+        reply.type = control_message::kind::survey_reply;
+        reply.survey_id = id;
+        reply.from = uid_;
+        reply.channels = std::move(counts);
+        control_bus* bus = bus_.load();
+        if (bus) bus->send_to(from, encode_control(reply));
+        else apply(reply);
+      });
+      return;
+    case kind::survey_reply: {
+      std::function<void(result<std::map<std::string, uint32_t>>)> done;
+      std::map<std::string, uint32_t> merged;
+      {
+        std::lock_guard lock(control_mu_);
+        auto it = surveys_.find(m.survey_id);
+        if (it == surveys_.end()) return;
+        auto& sv = it->second;
+        auto w = std::find(sv.waiting.begin(), sv.waiting.end(), m.from);
+        if (w == sv.waiting.end()) return;
+        sv.waiting.erase(w);
+        for (const auto& [ch, n] : m.channels) sv.merged[ch] += n;
+        if (!sv.waiting.empty()) return;
+        done = std::move(sv.done);
+        merged = std::move(sv.merged);
+        surveys_.erase(it);
+      }
+      done(std::move(merged));
+      return;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------- actions
+
 void node::disconnect(const connection_filter& f, gyre::disconnect d, std::function<void()> done) {
-  for_each_shard([f, d](shard& s) {
-    for (client* c : matching(s, f)) c->disconnect(d);
-    s.flush_dirty();
-  }, std::move(done));
+  control_message m;
+  m.type = control_message::kind::disconnect;
+  m.filter = f;
+  m.code = d.code;
+  m.reason = std::string(d.reason);
+  send_control(m);
+  if (done) done();
 }
 
 void node::unsubscribe(const connection_filter& f, std::string channel, std::function<void()> done) {
-  for_each_shard([f, channel](shard& s) {
-    for (client* c : matching(s, f)) c->server_unsubscribe(channel, unsubscribes::server);
-    s.flush_dirty();
-  }, std::move(done));
+  control_message m;
+  m.type = control_message::kind::unsubscribe;
+  m.filter = f;
+  m.channel = std::move(channel);
+  send_control(m);
+  if (done) done();
 }
 
 void node::subscribe(const connection_filter& f, server_subscribe_options opts, std::function<void()> done) {
-  for_each_shard([f, opts](shard& s) {
-    for (client* c : matching(s, f)) c->server_subscribe(opts);
-    s.flush_dirty();
-  }, std::move(done));
+  control_message m;
+  m.type = control_message::kind::subscribe;
+  m.filter = f;
+  m.subscribe = std::move(opts);
+  send_control(m);
+  if (done) done();
 }
 
 void node::refresh(const connection_filter& f, bool expired, int64_t expire_at,
                    std::optional<std::string> info, std::function<void()> done) {
-  for_each_shard([f, expired, expire_at, info](shard& s) {
-    for (client* c : matching(s, f)) c->server_refresh(expired, expire_at, info);
-    s.flush_dirty();
-  }, std::move(done));
+  control_message m;
+  m.type = control_message::kind::refresh;
+  m.filter = f;
+  m.expired = expired;
+  m.expire_at = expire_at;
+  m.conn_info = std::move(info);
+  send_control(m);
+  if (done) done();
 }
 
-void node::channels(std::function<void(std::map<std::string, uint32_t>)> done) {
+void node::local_channels(std::function<void(std::map<std::string, uint32_t>)> done) {
   struct gather {
     std::mutex mu;
     std::map<std::string, uint32_t> counts;
@@ -336,7 +493,29 @@ void node::channels(std::function<void(std::map<std::string, uint32_t>)> done) {
       [g, done = std::move(done)] { done(std::move(g->counts)); });
 }
 
-void node::info(std::function<void(std::vector<node_info_entry>)> done) {
+void node::channels(std::function<void(result<std::map<std::string, uint32_t>>)> done) {
+  control_bus* bus = bus_.load();
+  if (!bus) {
+    local_channels([done = std::move(done)](std::map<std::string, uint32_t> c) { done(std::move(c)); });
+    return;
+  }
+  control_message m;
+  m.type = control_message::kind::survey;
+  m.op = "channels";
+  m.from = uid_;
+  {
+    std::lock_guard lock(control_mu_);
+    m.survey_id = next_survey_++;
+    survey& sv = surveys_[m.survey_id];
+    sv.waiting.push_back(uid_);
+    for (const auto& [uid, n] : nodes_) sv.waiting.push_back(uid);
+    sv.deadline_ms = clock_.now_mono_ms() + survey_timeout_ms;
+    sv.done = std::move(done);
+  }
+  bus->broadcast(encode_control(m));
+}
+
+void node::local_info(std::function<void(node_info_entry)> done) {
   struct gather {
     std::mutex mu;
     std::set<std::string> channels;
@@ -369,8 +548,21 @@ void node::info(std::function<void(std::vector<node_info_entry>)> done) {
         e.num_channels = static_cast<uint32_t>(g->channels.size());
         e.num_users = static_cast<uint32_t>(g->users.size());
         e.uptime_seconds = clock_.now_unix() - started_unix_;
-        done({e});
+        done(std::move(e));
       });
+}
+
+void node::info(std::function<void(std::vector<node_info_entry>)> done) {
+  local_info([this, done = std::move(done)](node_info_entry self) {
+    std::vector<node_info_entry> all{std::move(self)};
+    {
+      std::lock_guard lock(control_mu_);
+      const int64_t now = clock_.now_mono_ms();
+      for (const auto& [uid, n] : nodes_)
+        if (now - n.seen_ms <= node_expiry_ms) all.push_back(n.info);
+    }
+    done(std::move(all));
+  });
 }
 
 uint32_t node::user_connection_count(std::string_view user) const {

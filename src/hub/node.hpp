@@ -23,12 +23,14 @@
 #include <vector>
 
 #include "broker/broker.hpp"
+#include "broker/control_bus.hpp"
 #include "broker/presence_manager.hpp"
 #include "core/clock.hpp"
 #include "core/metrics.hpp"
 #include "core/publication.hpp"
 #include "hub/channel_rules.hpp"
 #include "hub/client.hpp"
+#include "hub/control.hpp"
 #include "hub/shard.hpp"
 
 namespace gyre {
@@ -59,26 +61,7 @@ struct runtime_options {
   uint32_t subscribe_buffer_limit = 4096;
 };
 
-struct node_info_entry {
-  std::string uid;
-  std::string name;
-  std::string version;
-  uint32_t num_clients = 0;
-  uint32_t num_users = 0;
-  uint32_t num_subs = 0;
-  uint32_t num_channels = 0;
-  int64_t uptime_seconds = 0;
-};
-
-// Which connections an API action applies to (server-api.md §7.3-7.6).
-struct connection_filter {
-  std::string user;     // "" = anonymous connections
-  std::string client;   // "" = any client of the user
-  std::string session;  // "" = any session (sessions are clients on bidirectional transports)
-  std::vector<std::string> whitelist;  // client ids left alone (disconnect)
-};
-
-class node final : public broker_event_handler {
+class node final : public broker_event_handler, public control_handler {
  public:
   node(std::shared_ptr<const config::config> cfg, broker& b, presence_manager& p, clock& clk,
        metrics::registry& metrics, unsigned shard_count);
@@ -128,16 +111,25 @@ class node final : public broker_event_handler {
   publish_options publish_options_for(const config::channel_options& ns,
                                       const config::config& cfg) const;
 
-  // ---- actions over connections (server API) ----
+  // ---- node-to-node control ----
+  // Starts exchanging control messages through `bus` (loopback for a single node).
+  void start_control(control_bus& bus);
+  void stop_control();
+  // Heartbeats and survey timeouts; called about once a second.
+  void tick_control();
+  void on_control(std::string_view payload) override;
+
+  // ---- actions over connections (server API): applied by every node ----
   void disconnect(const connection_filter& f, gyre::disconnect d, std::function<void()> done);
   void unsubscribe(const connection_filter& f, std::string channel, std::function<void()> done);
   void subscribe(const connection_filter& f, server_subscribe_options opts,
                  std::function<void()> done);
   void refresh(const connection_filter& f, bool expired, int64_t expire_at,
                std::optional<std::string> info, std::function<void()> done);
-  // Channels with at least one local subscriber and their subscriber counts.
-  void channels(std::function<void(std::map<std::string, uint32_t>)> done);
-  // This node's entry for the info API.
+  // Channels with subscribers on any node, with their subscriber counts. Fails with
+  // errors::internal when a node does not answer in time.
+  void channels(std::function<void(result<std::map<std::string, uint32_t>>)> done);
+  // Every live node (this one with exact figures, others from their last heartbeat).
   void info(std::function<void(std::vector<node_info_entry>)> done);
   // Connections of a user on this node (single_connection, user_connection_limit).
   uint32_t user_connection_count(std::string_view user) const;
@@ -154,6 +146,11 @@ class node final : public broker_event_handler {
  private:
   // Runs `task` on every shard; `done` runs once all have finished.
   void for_each_shard(std::function<void(shard&)> task, std::function<void()> done);
+  // Applies a control message to this node's connections.
+  void apply(const control_message& m);
+  void send_control(const control_message& m);
+  void local_channels(std::function<void(std::map<std::string, uint32_t>)> done);
+  void local_info(std::function<void(node_info_entry)> done);
   void post_to_all(std::shared_ptr<const prepared_event> ev);
 
   mutable std::mutex cfg_mu_;
@@ -188,6 +185,24 @@ class node final : public broker_event_handler {
 
   std::unique_ptr<metric_families> metrics_;
   regex_cache regexes_;
+
+  // Control plane.
+  std::atomic<control_bus*> bus_{nullptr};
+  struct remote_node {
+    node_info_entry info;
+    int64_t seen_ms = 0;
+  };
+  struct survey {
+    std::map<std::string, uint32_t> merged;
+    std::vector<std::string> waiting;  // node uids that have not answered yet
+    int64_t deadline_ms = 0;
+    std::function<void(result<std::map<std::string, uint32_t>>)> done;
+  };
+  std::mutex control_mu_;
+  std::map<std::string, remote_node> nodes_;  // other live nodes
+  std::map<uint64_t, survey> surveys_;
+  uint64_t next_survey_ = 1;
+  int64_t last_heartbeat_ms_ = 0;
 };
 
 // Metric families the hub updates (names and labels as Centrifugo exposes them). The

@@ -1,4 +1,5 @@
-// json_object: a small read-only view of one JSON object for the server API decoders.
+// json_object: a small read-only view of one JSON object, for decoders of JSON messages other
+// than client commands (server API requests, node-to-node control messages).
 //
 // Members are found case-insensitively (Centrifugo decodes with Go's encoding/json, which
 // matches keys that way). Raw member values are kept byte-exact, because `data`, `info`
@@ -17,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-namespace gyre::api {
+namespace gyre::protocol {
 
 enum class json_kind : uint8_t { null, boolean, number, string, array, object };
 
@@ -38,6 +39,7 @@ class json_object {
   bool get(std::string_view key, int32_t& out) const;
   bool get(std::string_view key, uint32_t& out) const;
   bool get(std::string_view key, std::vector<std::string>& out) const;
+  bool get(std::string_view key, std::vector<uint64_t>& out) const;
   bool get(std::string_view key, std::vector<std::pair<std::string, std::string>>& out) const;
   bool get(std::string_view key, std::optional<json_object>& out) const;
   // Raw JSON value (any type); "null" is kept as the 4 bytes `null`.
@@ -63,4 +65,4 @@ std::optional<std::vector<std::string>> split_array(std::string_view text);
 // Whether `text` is one valid JSON value.
 bool is_valid_json(std::string_view text);
 
-}  // namespace gyre::api
+}  // namespace gyre::protocol

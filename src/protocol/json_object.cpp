@@ -1,12 +1,12 @@
 // json_object: simdjson-backed member access; see json_object.hpp.
-#include "api/json_object.hpp"
+#include "protocol/json_object.hpp"
 
 #include "protocol/json_scan.hpp"
 
 #include <cctype>
 #include <charconv>
 
-namespace gyre::api {
+namespace gyre::protocol {
 
 namespace {
 
@@ -150,6 +150,24 @@ bool json_object::get(std::string_view key, std::vector<std::string>& out) const
   return true;
 }
 
+bool json_object::get(std::string_view key, std::vector<uint64_t>& out) const {
+  const member* m = find(key);
+  if (!m || m->kind == json_kind::null) return true;
+  if (m->kind != json_kind::array) return false;
+  simdjson::padded_string padded(m->raw);
+  od::parser parser;
+  od::document doc;
+  od::array arr;
+  if (parser.iterate(padded).get(doc) || doc.get_array().get(arr)) return false;
+  out.clear();
+  for (auto el : arr) {
+    uint64_t v;
+    if (el.get_uint64().get(v)) return false;
+    out.push_back(v);
+  }
+  return true;
+}
+
 bool json_object::get(std::string_view key, std::vector<std::pair<std::string, std::string>>& out) const {
   const member* m = find(key);
   if (!m || m->kind == json_kind::null) return true;
@@ -219,4 +237,4 @@ bool is_valid_json(std::string_view text) {
   return !p.parse(padded).get(el);
 }
 
-}  // namespace gyre::api
+}  // namespace gyre::protocol
