@@ -13,6 +13,7 @@
 #include "api/http_api.hpp"
 #include "app/engines.hpp"
 #include "app/token_keys.hpp"
+#include "app/unsupported.hpp"
 #include "auth/token_verifier.hpp"
 #include "config/loader.hpp"
 #include "config/validate.hpp"
@@ -97,6 +98,7 @@ server::~server() = default;
 
 std::string server::impl::start() {
   raise_fd_limit();
+  for (const auto& w : unsupported_settings(cfg)) log::warn("{}", w);
   auto shared_cfg = std::make_shared<const config::config>(cfg);
   std::string err;
   eng = make_engines(*shared_cfg, clk, err);
