@@ -49,6 +49,21 @@ std::string& scratch() {
   return s;
 }
 
+// The ping of each encoding, encoded once and shared by every connection.
+const shared_buffer& ping_bytes(protocol::encoding enc) {
+  static const shared_buffer json = [] {
+    std::string s;
+    protocol::json_codec().encode_ping(s);
+    return shared_buffer::copy_of(s);
+  }();
+  static const shared_buffer pb = [] {
+    std::string s;
+    protocol::protobuf_codec().encode_ping(s);
+    return shared_buffer::copy_of(s);
+  }();
+  return enc == protocol::encoding::json ? json : pb;
+}
+
 std::vector<protocol::command>& command_scratch() {
   thread_local std::vector<protocol::command> v;
   return v;
@@ -141,9 +156,16 @@ void client::resume_commands() {
 }
 
 void client::dispatch(protocol::command& cmd) {
-  using protocol::command_kind;
   node& n = shard_.owner();
   n.metrics().count_command(cmd.kind);
+  auto started = std::chrono::steady_clock::now();
+  run_command(cmd);
+  n.metrics().observe_command(cmd.kind,
+                              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+}
+
+void client::run_command(protocol::command& cmd) {
+  using protocol::command_kind;
   if (cmd.kind == command_kind::none) {
     if (cmd.id != 0) return disconnect(disconnects::bad_request);  // nothing we know
     return handle_pong();
@@ -1328,9 +1350,7 @@ void client::on_timer(int64_t now_ms) {
       if (expire_at_ > 0 && now_ms >= expire_at_ * 1000 + o.expired_close_delay_ms)
         return disconnect(disconnects::expired);
       if (ping_due_ms_ > 0 && now_ms >= ping_due_ms_) {
-        std::string& out = scratch();
-        protocol::codec_for(encoding_).encode_ping(out);
-        send_bytes(out);
+        enqueue(shard_.pool().acquire(ping_bytes(encoding_)));
         pong_due_ms_ = now_ms + o.pong_timeout_ms;
         ping_due_ms_ = now_ms + o.ping_interval_ms;
         out_.trim();

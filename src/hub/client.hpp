@@ -127,6 +127,7 @@ class client {
 
   // Commands.
   void dispatch(protocol::command& cmd);
+  void run_command(protocol::command& cmd);
   void resume_commands();
   void handle_connect(uint32_t id, protocol::connect_request& req);
   void handle_subscribe(uint32_t id, protocol::subscribe_request& req);

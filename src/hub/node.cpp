@@ -65,11 +65,18 @@ node::metric_families::metric_families(metrics::registry& r)
                                 "Connections closed by the server, by code.", {"code"})),
       accepted(r.add_counter("centrifugo_client_connections_accepted", "Connections accepted.",
                              {"transport", "accept_protocol"})),
-      recover(r.add_counter("centrifugo_client_recover", "Recovery attempts by outcome.", {"recovered"})) {
+      recover(r.add_counter("centrifugo_client_recover", "Recovery attempts by outcome.", {"recovered"})),
+      command_duration(r.add_histogram("centrifugo_client_command_duration_seconds_histogram",
+                                       "Time to process a client command (until its reply is queued, or "
+                                       "until it waits for an engine).",
+                                       {"method"}, metrics::default_latency_buckets())) {
   static const char* names[13] = {"pong",     "connect", "subscribe", "unsubscribe",    "publish",
                                   "presence", "presence_stats", "history", "ping", "send", "rpc",
                                   "refresh", "sub_refresh"};
-  for (size_t i = 0; i < 13; ++i) command_counters[i] = &commands.with({names[i]});
+  for (size_t i = 0; i < 13; ++i) {
+    command_counters[i] = &commands.with({names[i]});
+    command_durations[i] = &command_duration.with({names[i]});
+  }
   recovered_yes = &recover.with({"yes"});
   recovered_no = &recover.with({"no"});
   sends = &r.add_counter("centrifugo_client_messages_sent_by_clients_total",

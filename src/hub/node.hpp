@@ -211,6 +211,9 @@ struct node::metric_families {
   explicit metric_families(metrics::registry& r);
 
   void count_command(protocol::command_kind k) { command_counters[static_cast<size_t>(k)]->inc(); }
+  void observe_command(protocol::command_kind k, double seconds) {
+    command_durations[static_cast<size_t>(k)]->observe(seconds);
+  }
   void count_reply_error(uint32_t code) { reply_errors.with({std::to_string(code)}).inc(); }
   void count_disconnect(uint32_t code) { disconnects.with({std::to_string(code)}).inc(); }
   void count_recover(bool recovered) { (recovered ? recovered_yes : recovered_no)->inc(); }
@@ -225,7 +228,9 @@ struct node::metric_families {
   metrics::family<metrics::counter>& disconnects;   // by code
   metrics::family<metrics::counter>& accepted;      // by transport, accept_protocol
   metrics::family<metrics::counter>& recover;       // by recovered
+  metrics::family<metrics::histogram>& command_duration;  // by method
   metrics::counter* command_counters[13] = {};
+  metrics::histogram* command_durations[13] = {};
   metrics::counter* recovered_yes = nullptr;
   metrics::counter* recovered_no = nullptr;
   metrics::counter* sends = nullptr;
