@@ -368,7 +368,7 @@ void redis_broker::on_message(size_t, std::string_view pubsub_channel, std::stri
       log::warn("redis: malformed join/leave message on {}", pubsub_channel);
       return;
     }
-    if (payload[3] == 'j') {
+    if (payload[2] == 'j') {
       h->on_join(channel, info);
     } else {
       h->on_leave(channel, info);
