@@ -224,20 +224,20 @@ void redis_broker::publish(std::string_view channel_view, publication pub,
                    });
     return;
   }
-  auto on_reply = [this, alive, channel, w, done = std::move(done)](reply&& r) {
-    if (!alive->load()) return;
-    if (r.is_error()) {
-      log::warn("redis: publish to {} failed: {}", channel, r.str);
-      return finish(channel, w, false, [done] {
-        if (done) done(errors::internal);
-      });
-    }
-    publish_outcome out;  // PUBLISH replies with a receiver count: nothing to read
-    finish(channel, w, true, [done, out]() mutable {
-      if (done) done(std::move(out));
-    });
-  };
   if (opts.idempotency_key.empty()) {
+    auto on_reply = [this, alive, channel, w, done = std::move(done)](reply&& r) {
+      if (!alive->load()) return;
+      if (r.is_error()) {
+        log::warn("redis: publish to {} failed: {}", channel, r.str);
+        return finish(channel, w, false, [done] {
+          if (done) done(errors::internal);
+        });
+      }
+      publish_outcome out;  // PUBLISH replies with a receiver count: nothing to read
+      finish(channel, w, true, [done, out]() mutable {
+        if (done) done(std::move(out));
+      });
+    };
     sh.exec(pubsub_ch, {"PUBLISH", pubsub_ch, std::move(pb)}, std::move(on_reply));
     return;
   }
