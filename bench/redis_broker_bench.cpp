@@ -138,12 +138,18 @@ void BM_publish_await_each(benchmark::State& state) {
     c.left = 1;
     publication p;
     p.data = "x";
-    e->broker->publish("bench_await", std::move(p), o, [&c](result<publish_outcome> r) { c.done(r.ok()); });
+    e->broker->publish("bench_await", std::move(p), o,
+                       [&c](result<publish_outcome> r) { c.done(r.ok()); });
     c.wait();
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_publish_await_each)->ArgName("history")->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_publish_await_each)
+    ->ArgName("history")
+    ->Arg(0)
+    ->Arg(1)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
 
 void BM_cross_node_latency(benchmark::State& state) {
   const bool history = state.range(0) != 0;
@@ -166,11 +172,17 @@ void BM_cross_node_latency(benchmark::State& state) {
     p.data = "ping";
     a->broker->publish(ch, std::move(p), o, nullptr);
     hb.wait_for(++expected);
-    state.SetIterationTime(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    state.SetIterationTime(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   b->broker->stop();
 }
-BENCHMARK(BM_cross_node_latency)->ArgName("history")->Arg(0)->Arg(1)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_cross_node_latency)
+    ->ArgName("history")
+    ->Arg(0)
+    ->Arg(1)
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace gyre

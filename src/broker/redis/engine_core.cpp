@@ -170,8 +170,8 @@ bool engine_core::wait_ready(std::chrono::milliseconds timeout, std::string& err
       p->set_value(r.is_error() ? (r.str.empty() ? std::string("error") : r.str) : std::string());
     });
     const auto left = deadline - std::chrono::steady_clock::now();
-    if (f.wait_for(std::max<std::chrono::steady_clock::duration>(left, std::chrono::milliseconds(100))) !=
-        std::future_status::ready) {
+    if (f.wait_for(std::max<std::chrono::steady_clock::duration>(
+            left, std::chrono::milliseconds(100))) != std::future_status::ready) {
       error = "Redis " + s->describe() + " did not answer in time";
       return false;
     }

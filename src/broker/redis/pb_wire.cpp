@@ -53,17 +53,20 @@ class reader {
     uint64_t v = 0;
     std::string_view b;
     switch (t) {
-      case wt_varint: return this->varint(v);
+      case wt_varint:
+        return this->varint(v);
       case wt_fixed64:
         if (in_.size() - pos_ < 8) return false;
         pos_ += 8;
         return true;
-      case wt_length: return bytes(b);
+      case wt_length:
+        return bytes(b);
       case wt_fixed32:
         if (in_.size() - pos_ < 4) return false;
         pos_ += 4;
         return true;
-      default: return false;
+      default:
+        return false;
     }
   }
 
@@ -117,8 +120,10 @@ bool decode_client_info(std::string_view in, client_info& out) {
     if (field >= 1 && field <= 4 && type == wt_length) {
       std::string_view b;
       if (!r.bytes(b)) return false;
-      std::string* dst = field == 1 ? &out.user : field == 2 ? &out.client
-                       : field == 3 ? &out.conn_info : &out.chan_info;
+      std::string* dst = field == 1   ? &out.user
+                         : field == 2 ? &out.client
+                         : field == 3 ? &out.conn_info
+                                      : &out.chan_info;
       dst->assign(b);
     } else if (!r.skip(type)) {
       return false;

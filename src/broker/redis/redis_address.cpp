@@ -203,7 +203,8 @@ bool parse_address(std::string_view entry, shard_kind kind_hint, shard_spec& spe
     }
     const auto q = rest.find('?');
     std::string_view authority = rest.substr(0, q);
-    const std::string_view query = q == std::string_view::npos ? std::string_view() : rest.substr(q);
+    const std::string_view query =
+        q == std::string_view::npos ? std::string_view() : rest.substr(q);
     std::string_view path;
     if (const auto slash = authority.find('/'); slash != std::string_view::npos) {
       path = authority.substr(slash + 1);
@@ -246,7 +247,8 @@ bool parse_address(std::string_view entry, shard_kind kind_hint, shard_spec& spe
     if (kv.empty()) continue;
     const auto eq = kv.find('=');
     const std::string_view k = kv.substr(0, eq);
-    const std::string v = eq == std::string_view::npos ? std::string() : percent_decode(kv.substr(eq + 1));
+    const std::string v =
+        eq == std::string_view::npos ? std::string() : percent_decode(kv.substr(eq + 1));
     bool ok = true;
     if (k == "addr") {
       endpoint ep;
@@ -319,7 +321,8 @@ bool parse_topology(const config::redis_config& cfg, std::string_view key, topol
   base.password = cfg.password_;
   base.db = cfg.db_;
   base.client_name = cfg.client_name_;
-  base.connect_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.connect_timeout_);
+  base.connect_timeout =
+      std::chrono::duration_cast<std::chrono::milliseconds>(cfg.connect_timeout_);
   base.io_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.io_timeout_);
   if (base.connect_timeout.count() <= 0) base.connect_timeout = std::chrono::milliseconds(1000);
   if (base.io_timeout.count() <= 0) base.io_timeout = std::chrono::milliseconds(4000);
@@ -375,9 +378,8 @@ size_t shard_index(std::string_view channel, size_t n) {
   while (j < static_cast<int64_t>(n)) {
     b = j;
     key = key * 2862933555777941757ULL + 1;
-    j = static_cast<int64_t>(static_cast<double>(b + 1) *
-                             (static_cast<double>(int64_t{1} << 31) /
-                              static_cast<double>((key >> 33) + 1)));
+    j = static_cast<int64_t>(static_cast<double>(b + 1) * (static_cast<double>(int64_t{1} << 31) /
+                                                           static_cast<double>((key >> 33) + 1)));
   }
   return static_cast<size_t>(b);
 }
@@ -387,7 +389,8 @@ uint16_t crc16(std::string_view s) {
   for (unsigned char c : s) {
     crc ^= static_cast<uint16_t>(c) << 8;
     for (int i = 0; i < 8; ++i) {
-      crc = (crc & 0x8000) ? static_cast<uint16_t>((crc << 1) ^ 0x1021) : static_cast<uint16_t>(crc << 1);
+      crc = (crc & 0x8000) ? static_cast<uint16_t>((crc << 1) ^ 0x1021)
+                           : static_cast<uint16_t>(crc << 1);
     }
   }
   return crc;

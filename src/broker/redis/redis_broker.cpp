@@ -22,7 +22,8 @@ bool parse_u64(std::string_view s, uint64_t& v) {
 }
 
 // `__p1:<offset>:<epoch>__<pb>` → offset, epoch, pb.
-bool parse_p1(std::string_view in, uint64_t& offset, std::string_view& epoch, std::string_view& pb) {
+bool parse_p1(std::string_view in, uint64_t& offset, std::string_view& epoch,
+              std::string_view& pb) {
   in.remove_prefix(5);
   const auto c = in.find(':');
   if (c == std::string_view::npos || !parse_u64(in.substr(0, c), offset)) return false;
@@ -35,8 +36,8 @@ bool parse_p1(std::string_view in, uint64_t& offset, std::string_view& epoch, st
 }
 
 // `__d1:<offset>:<epoch>:<prevLen>:<prev>:<len>:<pb>`.
-bool parse_d1(std::string_view in, uint64_t& offset, std::string_view& epoch, std::string_view& prev,
-              std::string_view& pb) {
+bool parse_d1(std::string_view in, uint64_t& offset, std::string_view& epoch,
+              std::string_view& prev, std::string_view& pb) {
   in.remove_prefix(5);
   auto field = [&in](std::string_view& out) {
     const auto c = in.find(':');
@@ -47,8 +48,8 @@ bool parse_d1(std::string_view in, uint64_t& offset, std::string_view& epoch, st
   };
   std::string_view off, len;
   uint64_t n = 0;
-  if (!field(off) || !parse_u64(off, offset) || !field(epoch) || !field(len) || !parse_u64(len, n) ||
-      n > in.size()) {
+  if (!field(off) || !parse_u64(off, offset) || !field(epoch) || !field(len) ||
+      !parse_u64(len, n) || n > in.size()) {
     return false;
   }
   prev = in.substr(0, n);
@@ -113,10 +114,10 @@ void redis_broker::subscribe(std::string_view channel, status_callback done) {
     return;
   }
   auto alive = alive_;
-  core_->shard_of(channel).pubsub().subscribe(
-      core_->client_channel(channel), [alive, done = std::move(done)](status s) {
-        if (alive->load() && done) done(s);
-      });
+  core_->shard_of(channel).pubsub().subscribe(core_->client_channel(channel),
+                                              [alive, done = std::move(done)](status s) {
+                                                if (alive->load() && done) done(s);
+                                              });
 }
 
 void redis_broker::unsubscribe(std::string_view channel) {
@@ -180,48 +181,49 @@ void redis_broker::publish(std::string_view channel_view, publication pub,
         data_key, core_->key(lists ? "list.meta" : "stream.meta", channel),
         opts.idempotency_key.empty() ? data_key
                                      : core_->key("result", channel) + "." + opts.idempotency_key};
-    std::vector<std::string> argv{std::move(pb),
-                                  std::to_string(opts.history_size),
-                                  std::to_string(opts.history_ttl_seconds),
-                                  pubsub_ch,
-                                  std::to_string(opts.history_meta_ttl_seconds),
-                                  random_epoch(),
-                                  "publish",
-                                  opts.idempotency_key.empty() ? std::string() : std::to_string(result_ttl),
-                                  opts.use_delta ? "1" : "0"};
+    std::vector<std::string> argv{
+        std::move(pb),
+        std::to_string(opts.history_size),
+        std::to_string(opts.history_ttl_seconds),
+        pubsub_ch,
+        std::to_string(opts.history_meta_ttl_seconds),
+        random_epoch(),
+        "publish",
+        opts.idempotency_key.empty() ? std::string() : std::to_string(result_ttl),
+        opts.use_delta ? "1" : "0"};
     if (!lists) {
       argv.push_back(std::to_string(opts.version));
       argv.push_back(opts.version_epoch);
     }
     const lua_script& script = lists ? add_history_list_script() : add_history_stream_script();
-    sh.exec_script(script, std::move(keys), std::move(argv),
-                   [this, alive, channel, w, done = std::move(done)](reply&& r) {
-                     if (!alive->load()) return;
-                     if (r.type != reply::kind::array || r.elements.size() < 4 ||
-                         !r.elements[0].as_int()) {
-                       log::warn("redis: publish to {} failed: {}", channel,
-                                 r.str.empty() ? "bad reply" : r.str);
-                       return finish(channel, w, false, [done] {
-                         if (done) done(errors::internal);
-                       });
-                     }
-                     publish_outcome out;
-                     out.position.offset = static_cast<uint64_t>(*r.elements[0].as_int());
-                     out.position.epoch = r.elements[1].str;
-                     bool published = true;
-                     if (r.elements[2].text() == "1") {
-                       out.suppressed = true;
-                       out.suppress_reason = "idempotency";
-                       published = false;
-                     } else if (r.elements[3].text() == "1") {
-                       out.suppressed = true;
-                       out.suppress_reason = "version";
-                       published = false;
-                     }
-                     finish(channel, w, published, [done, out = std::move(out)]() mutable {
-                       if (done) done(std::move(out));
-                     });
-                   });
+    sh.exec_script(
+        script, std::move(keys), std::move(argv),
+        [this, alive, channel, w, done = std::move(done)](reply&& r) {
+          if (!alive->load()) return;
+          if (r.type != reply::kind::array || r.elements.size() < 4 || !r.elements[0].as_int()) {
+            log::warn("redis: publish to {} failed: {}", channel,
+                      r.str.empty() ? "bad reply" : r.str);
+            return finish(channel, w, false, [done] {
+              if (done) done(errors::internal);
+            });
+          }
+          publish_outcome out;
+          out.position.offset = static_cast<uint64_t>(*r.elements[0].as_int());
+          out.position.epoch = r.elements[1].str;
+          bool published = true;
+          if (r.elements[2].text() == "1") {
+            out.suppressed = true;
+            out.suppress_reason = "idempotency";
+            published = false;
+          } else if (r.elements[3].text() == "1") {
+            out.suppressed = true;
+            out.suppress_reason = "version";
+            published = false;
+          }
+          finish(channel, w, published, [done, out = std::move(out)]() mutable {
+            if (done) done(std::move(out));
+          });
+        });
     return;
   }
   if (opts.idempotency_key.empty()) {
@@ -347,7 +349,8 @@ void redis_broker::sweep() {
     }
   }
   if (!ready.empty()) {
-    log::debug("redis: {} publications completed without seeing their PUB/SUB message", ready.size());
+    log::debug("redis: {} publications completed without seeing their PUB/SUB message",
+               ready.size());
   }
   for (auto& f : ready) f();
   auto alive = alive_;

@@ -181,8 +181,7 @@ void connection::connect_to(const endpoint& ep) {
           if (self->tls_) {
             self->tls_->lowest_layer().set_option(tcp::no_delay(true), ignored);
             auto tls = self->tls_;
-            if (!self->opts_.tls_server_name.empty() ||
-                !self->current_.host.empty()) {
+            if (!self->opts_.tls_server_name.empty() || !self->current_.host.empty()) {
               const std::string& sni = self->opts_.tls_server_name.empty()
                                            ? self->current_.host
                                            : self->opts_.tls_server_name;
@@ -203,7 +202,8 @@ void connection::connect_to(const endpoint& ep) {
           self->on_transport_ready(gen);
         };
         if (self->opts_.tls) {
-          self->tls_ = std::make_shared<asio::ssl::stream<tcp::socket>>(self->io_, *self->opts_.tls);
+          self->tls_ =
+              std::make_shared<asio::ssl::stream<tcp::socket>>(self->io_, *self->opts_.tls);
           auto tls = self->tls_;
           asio::async_connect(tls->next_layer(), results,
                               [on_connected, tls](const error_code& e, const tcp::endpoint& ep2) {
@@ -250,7 +250,8 @@ void connection::handshake() {
   const uint64_t gen = gen_;
   for (auto& c : cmds) {
     const bool is_role = c.size() == 1 && c[0] == "ROLE";
-    std::string what = c[0] == "AUTH" ? std::string("AUTH") : c[0] + (c.size() > 1 ? " " + c[1] : "");
+    std::string what =
+        c[0] == "AUTH" ? std::string("AUTH") : c[0] + (c.size() > 1 ? " " + c[1] : "");
     auto cb = [self = shared_from_this(), gen, is_role, what](reply&& r) {
       if (gen != self->gen_ || self->state_ != state::handshaking) return;
       if (r.is_error()) return self->fail(what + " failed: " + r.str);
@@ -336,19 +337,23 @@ void connection::start_read(uint64_t gen) {
   };
   if (tls_) {
     auto s = tls_;
-    s->async_read_some(asio::buffer(*buf), [handler, s](const error_code& ec, size_t n) { handler(ec, n); });
+    s->async_read_some(asio::buffer(*buf),
+                       [handler, s](const error_code& ec, size_t n) { handler(ec, n); });
   } else if (tcp_) {
     auto s = tcp_;
-    s->async_read_some(asio::buffer(*buf), [handler, s](const error_code& ec, size_t n) { handler(ec, n); });
+    s->async_read_some(asio::buffer(*buf),
+                       [handler, s](const error_code& ec, size_t n) { handler(ec, n); });
   } else if (unix_) {
     auto s = unix_;
-    s->async_read_some(asio::buffer(*buf), [handler, s](const error_code& ec, size_t n) { handler(ec, n); });
+    s->async_read_some(asio::buffer(*buf),
+                       [handler, s](const error_code& ec, size_t n) { handler(ec, n); });
   }
 }
 
 void connection::on_read(uint64_t gen, const error_code& ec, size_t n) {
   if (gen != gen_) return;
-  if (ec) return fail(ec == asio::error::eof ? "connection closed by server" : "read: " + ec.message());
+  if (ec)
+    return fail(ec == asio::error::eof ? "connection closed by server" : "read: " + ec.message());
   last_read_ = clock_type::now();
   ping_outstanding_ = false;
   reader_.feed(rbuf_->data(), n);
@@ -404,13 +409,16 @@ void connection::start_write() {
   };
   if (tls_) {
     auto s = tls_;
-    asio::async_write(*s, asio::buffer(*out), [handler, s](const error_code& ec, size_t n) { handler(ec, n); });
+    asio::async_write(*s, asio::buffer(*out),
+                      [handler, s](const error_code& ec, size_t n) { handler(ec, n); });
   } else if (tcp_) {
     auto s = tcp_;
-    asio::async_write(*s, asio::buffer(*out), [handler, s](const error_code& ec, size_t n) { handler(ec, n); });
+    asio::async_write(*s, asio::buffer(*out),
+                      [handler, s](const error_code& ec, size_t n) { handler(ec, n); });
   } else if (unix_) {
     auto s = unix_;
-    asio::async_write(*s, asio::buffer(*out), [handler, s](const error_code& ec, size_t n) { handler(ec, n); });
+    asio::async_write(*s, asio::buffer(*out),
+                      [handler, s](const error_code& ec, size_t n) { handler(ec, n); });
   }
 }
 

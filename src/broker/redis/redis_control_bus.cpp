@@ -47,9 +47,11 @@ void redis_control_bus::on_message(size_t, std::string_view channel, std::string
 void redis_control_bus::publish(std::string channel, std::string_view payload) {
   const size_t n = core_->shard_count();
   const size_t i = n <= 1 ? 0 : next_shard_.fetch_add(1, std::memory_order_relaxed) % n;
-  core_->shard_at(i).exec(channel, {"PUBLISH", channel, std::string(payload)}, [channel](reply&& r) {
-    if (r.is_error()) log::debug("redis: control publish on {} failed: {}", channel, r.str);
-  });
+  core_->shard_at(i).exec(channel, {"PUBLISH", channel, std::string(payload)},
+                          [channel](reply&& r) {
+                            if (r.is_error())
+                              log::debug("redis: control publish on {} failed: {}", channel, r.str);
+                          });
 }
 
 void redis_control_bus::broadcast(std::string_view payload) {

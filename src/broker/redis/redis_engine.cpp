@@ -36,9 +36,9 @@ std::chrono::seconds whole_seconds(config::duration d, std::chrono::seconds fall
 }  // namespace
 
 std::unique_ptr<redis_engine> make_redis_engine(const config::redis_config& cfg,
-                                                std::string_view key,
-                                                const engine_options& opts, bool with_broker,
-                                                bool with_presence, std::string& error) {
+                                                std::string_view key, const engine_options& opts,
+                                                bool with_broker, bool with_presence,
+                                                std::string& error) {
   topology topo;
   if (!parse_topology(cfg, key, topo, error)) return nullptr;
   if (opts.presence_hash_field_ttl && with_presence) {

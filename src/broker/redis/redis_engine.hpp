@@ -69,7 +69,7 @@ struct engine_options {
 };
 
 struct redis_engine {
-  std::unique_ptr<gyre::broker> broker;             // null when not requested
+  std::unique_ptr<gyre::broker> broker;              // null when not requested
   std::unique_ptr<gyre::presence_manager> presence;  // null when not requested
   std::unique_ptr<gyre::control_bus> control;        // comes with the broker
   std::shared_ptr<engine_health> health;
@@ -78,9 +78,9 @@ struct redis_engine {
 
 // The general form: `key` is the block's config path, used in every error message.
 std::unique_ptr<redis_engine> make_redis_engine(const config::redis_config& cfg,
-                                                std::string_view key,
-                                                const engine_options& opts, bool with_broker,
-                                                bool with_presence, std::string& error);
+                                                std::string_view key, const engine_options& opts,
+                                                bool with_broker, bool with_presence,
+                                                std::string& error);
 
 // `engine.type: redis`: broker + control bus + presence manager on `engine.redis`.
 std::unique_ptr<redis_engine> make_redis_engine(const config::engine_redis_config& cfg,

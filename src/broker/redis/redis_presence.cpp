@@ -10,7 +10,9 @@
 namespace gyre::redis {
 
 redis_presence::redis_presence(std::shared_ptr<engine_core> core, options opts, clock& clk)
-    : core_(std::move(core)), opts_(opts), clock_(clk),
+    : core_(std::move(core)),
+      opts_(opts),
+      clock_(clk),
       alive_(std::make_shared<std::atomic<bool>>(true)) {}
 
 redis_presence::~redis_presence() {
@@ -24,7 +26,8 @@ void redis_presence::stop() {
 
 std::vector<std::string> redis_presence::keys(std::string_view channel) const {
   return {core_->key("presence.expire", channel), core_->key("presence.data", channel),
-          core_->key("presence.user.expire", channel), core_->key("presence.user.clients", channel)};
+          core_->key("presence.user.expire", channel),
+          core_->key("presence.user.clients", channel)};
 }
 
 void redis_presence::add(std::string_view channel, const client_info& info, status_callback done) {
@@ -92,17 +95,17 @@ void redis_presence::presence(std::string_view channel, callback<presence_map> d
   auto alive = alive_;
   auto k = keys(channel);
   k.resize(2);
-  core_->shard_of(channel).exec_script(
-      presence_get_script(), std::move(k), {std::to_string(clock_.now_unix())},
-      [alive, done = std::move(done)](reply&& r) {
-        if (!alive->load() || !done) return;
-        presence_map m;
-        if (r.is_error() || !parse_presence(r, m)) {
-          log::warn("redis: presence read failed: {}", r.str);
-          return done(errors::internal);
-        }
-        done(std::move(m));
-      });
+  core_->shard_of(channel).exec_script(presence_get_script(), std::move(k),
+                                       {std::to_string(clock_.now_unix())},
+                                       [alive, done = std::move(done)](reply&& r) {
+                                         if (!alive->load() || !done) return;
+                                         presence_map m;
+                                         if (r.is_error() || !parse_presence(r, m)) {
+                                           log::warn("redis: presence read failed: {}", r.str);
+                                           return done(errors::internal);
+                                         }
+                                         done(std::move(m));
+                                       });
 }
 
 void redis_presence::stats(std::string_view channel, callback<presence_stats> done) {

@@ -27,7 +27,8 @@ class redis_presence final : public presence_manager {
     bool hash_field_ttl = false;
   };
 
-  redis_presence(std::shared_ptr<engine_core> core, options opts, clock& clk = system_clock::instance());
+  redis_presence(std::shared_ptr<engine_core> core, options opts,
+                 clock& clk = system_clock::instance());
   ~redis_presence() override;
 
   void stop() override;

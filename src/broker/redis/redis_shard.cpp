@@ -136,7 +136,8 @@ void shard::exec(std::string_view key, std::vector<std::string> args, reply_call
 }
 
 void shard::exec_args(std::string_view key, args_ptr args, reply_callback cb) {
-  if (cluster_) return cluster_exec(cluster_slot(key), std::move(args), 0, nullptr, false, std::move(cb));
+  if (cluster_)
+    return cluster_exec(cluster_slot(key), std::move(args), 0, nullptr, false, std::move(cb));
   send_to(data_, std::move(args), false, std::move(cb));
 }
 
@@ -198,8 +199,8 @@ std::shared_ptr<connection> shard::cluster_node(const endpoint& ep) {
   return created;
 }
 
-void shard::cluster_exec(uint16_t slot, args_ptr args, int hops,
-                         std::shared_ptr<connection> target, bool asking, reply_callback cb) {
+void shard::cluster_exec(uint16_t slot, args_ptr args, int hops, std::shared_ptr<connection> target,
+                         bool asking, reply_callback cb) {
   if (!target) {
     std::lock_guard lock(cluster_->mu);
     const int16_t idx = cluster_->slots[slot];
@@ -214,7 +215,8 @@ void shard::cluster_exec(uint16_t slot, args_ptr args, int hops,
         const auto sp = r.str.rfind(' ');
         endpoint ep;
         std::string error;
-        if (sp != std::string::npos && parse_endpoint(std::string_view(r.str).substr(sp + 1), ep, error)) {
+        if (sp != std::string::npos &&
+            parse_endpoint(std::string_view(r.str).substr(sp + 1), ep, error)) {
           auto node = cluster_node(ep);
           if (moved) {
             {
@@ -280,7 +282,8 @@ void shard::cluster_refresh() {
       for (size_t i = 0; i < cluster_->eps.size(); ++i) {
         if (cluster_->eps[i] == ep) idx = static_cast<int16_t>(i);
       }
-      for (int64_t s = std::max<int64_t>(0, range.first); s <= std::min<int64_t>(16383, range.second); ++s) {
+      for (int64_t s = std::max<int64_t>(0, range.first);
+           s <= std::min<int64_t>(16383, range.second); ++s) {
         cluster_->slots[static_cast<size_t>(s)] = idx;
       }
     }

@@ -68,8 +68,7 @@ class shard {
   using resolve_done = std::function<void(std::optional<endpoint>, std::string)>;
   void query_sentinel(size_t tried, std::string last_error, resolve_done done);
   void exec_args(std::string_view key, args_ptr args, reply_callback cb);
-  void send_to(const std::shared_ptr<connection>& c, args_ptr args, bool asking,
-               reply_callback cb);
+  void send_to(const std::shared_ptr<connection>& c, args_ptr args, bool asking, reply_callback cb);
   void cluster_exec(uint16_t slot, args_ptr args, int hops, std::shared_ptr<connection> target,
                     bool asking, reply_callback cb);
   std::shared_ptr<connection> cluster_node(const endpoint& ep);

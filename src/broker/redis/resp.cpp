@@ -1,8 +1,8 @@
 // resp: see resp.hpp.
 #include "broker/redis/resp.hpp"
 
-#include <hiredis/read.h>
 #include <hiredis/hiredis.h>
+#include <hiredis/read.h>
 
 #include <charconv>
 

@@ -30,7 +30,8 @@ struct reply {
   std::optional<int64_t> as_int() const;
   // The text of a bulk or status string (empty for anything else).
   std::string_view text() const {
-    return type == kind::string || type == kind::status ? std::string_view(str) : std::string_view();
+    return type == kind::string || type == kind::status ? std::string_view(str)
+                                                        : std::string_view();
   }
 
   static reply make_failure(std::string why) {

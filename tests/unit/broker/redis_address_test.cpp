@@ -43,7 +43,8 @@ TEST(redis_address, host_port_and_urls) {
   EXPECT_EQ(s.seeds[0].path, "/var/run/redis.sock");
   EXPECT_EQ(s.db, 2);
 
-  s = parse_ok("redis+sentinel://s1:26379?sentinel_master_name=mymaster&addr=s2:26380&sentinel_password=x");
+  s = parse_ok(
+      "redis+sentinel://s1:26379?sentinel_master_name=mymaster&addr=s2:26380&sentinel_password=x");
   EXPECT_EQ(s.kind, shard_kind::sentinel);
   ASSERT_EQ(s.seeds.size(), 2u);
   EXPECT_EQ(s.seeds[1].to_string(), "s2:26380");
@@ -108,8 +109,9 @@ TEST(redis_address, jump_hash_of_fnv1a_matches_the_reference_algorithm) {
     const char* ch;
     size_t n2, n3, n5, n16;
   };
-  for (const tc& t : {tc{"chat", 0, 0, 4, 4}, tc{"news:1", 0, 0, 0, 0}, tc{"", 1, 1, 1, 13},
-                      tc{"user#42", 1, 2, 2, 13}, tc{"a_long_channel_name_for_testing", 1, 1, 3, 6}}) {
+  for (const tc& t :
+       {tc{"chat", 0, 0, 4, 4}, tc{"news:1", 0, 0, 0, 0}, tc{"", 1, 1, 1, 13},
+        tc{"user#42", 1, 2, 2, 13}, tc{"a_long_channel_name_for_testing", 1, 1, 3, 6}}) {
     EXPECT_EQ(shard_index(t.ch, 2), t.n2) << t.ch;
     EXPECT_EQ(shard_index(t.ch, 3), t.n3) << t.ch;
     EXPECT_EQ(shard_index(t.ch, 5), t.n5) << t.ch;

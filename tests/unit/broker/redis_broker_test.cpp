@@ -87,9 +87,9 @@ std::string cluster_seeds() {
   if (S().cluster.empty()) {
     std::vector<server*> nodes;
     for (int i = 0; i < 3; ++i) {
-      S().cluster.push_back(std::make_unique<server>(std::vector<std::string>{
-          "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-          "--cluster-node-timeout", "3000"}));
+      S().cluster.push_back(std::make_unique<server>(
+          std::vector<std::string>{"--cluster-enabled", "yes", "--cluster-config-file",
+                                   "nodes.conf", "--cluster-node-timeout", "3000"}));
       if (!S().cluster.back()->start()) S().cluster_error = "cluster node did not start";
       nodes.push_back(S().cluster.back().get());
     }
@@ -159,8 +159,8 @@ result<publish_outcome> publish(broker& b, const std::string& ch, publication pu
 }
 
 result<history_page> history(broker& b, const std::string& ch, history_query q) {
-  return await_result<history_page>([&](callback<history_page> cb) { b.history(ch, q, std::move(cb)); },
-                                    5s);
+  return await_result<history_page>(
+      [&](callback<history_page> cb) { b.history(ch, q, std::move(cb)); }, 5s);
 }
 
 publish_options with_history(uint32_t size = 10) {
@@ -253,16 +253,20 @@ TEST(redis_wire, publish_writes_centrifugo_keys_fields_and_stream_entries) {
 
   // Presence.
   client_info who{"alice", "client-1", R"({"a":1})", ""};
-  ASSERT_TRUE(await_result<ok_t>([&](status_callback cb) { e->presence->add(ch, who, std::move(cb)); }, 5s).ok());
+  ASSERT_TRUE(
+      await_result<ok_t>([&](status_callback cb) { e->presence->add(ch, who, std::move(cb)); }, 5s)
+          .ok());
   proto::ClientInfo info;
-  ASSERT_TRUE(info.ParseFromString(raw.cmd({"HGET", "centrifugo.presence.data." + ch, "client-1"}).str));
+  ASSERT_TRUE(
+      info.ParseFromString(raw.cmd({"HGET", "centrifugo.presence.data." + ch, "client-1"}).str));
   EXPECT_EQ(info.user(), "alice");
   EXPECT_EQ(info.client(), "client-1");
   EXPECT_EQ(info.conn_info(), R"({"a":1})");
   const auto score = raw.cmd({"ZSCORE", "centrifugo.presence.expire." + ch, "client-1"}).as_int();
   ASSERT_TRUE(score.has_value());
   const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch()).count();
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
   EXPECT_NEAR(static_cast<double>(*score), static_cast<double>(now + 60), 5.0);
 }
 
@@ -274,7 +278,8 @@ TEST(redis_wire, history_written_by_another_node_in_centrifugo_format_is_read) {
   for (int i = 1; i <= 3; ++i) {
     proto::Publication p;
     p.set_data("go-" + std::to_string(i));
-    raw.cmd({"XADD", "centrifugo.stream." + ch, std::to_string(i) + "-0", "d", p.SerializeAsString()});
+    raw.cmd(
+        {"XADD", "centrifugo.stream." + ch, std::to_string(i) + "-0", "d", p.SerializeAsString()});
   }
   raw.cmd({"HSET", "centrifugo.stream.meta." + ch, "e", "GoEpoch1", "s", "3"});
   auto page = history(*e->broker, ch, history_query{std::nullopt, -1, false, 3600});
@@ -577,13 +582,13 @@ TEST(redis_engine, survives_a_redis_restart) {
   std::this_thread::sleep_for(100ms);
   srv.stop(SIGTERM);
   EXPECT_TRUE(eventually([&] { return !e->health->healthy(); }, 5s)) << "outage not noticed";
-  EXPECT_TRUE(eventually([&] { return failed_count.load() > 0; }, 5s)) << "publishes kept succeeding";
+  EXPECT_TRUE(eventually([&] { return failed_count.load() > 0; }, 5s))
+      << "publishes kept succeeding";
   ASSERT_TRUE(srv.start(srv.port()));
   EXPECT_TRUE(eventually([&] { return e->health->healthy(); }, 10s)) << "no reconnect";
   const size_t seen = h.publications(ch).size();
   // Resubscribed: a publish after the restart is delivered again.
-  ASSERT_TRUE(eventually(
-      [&] { return h.publications(ch).size() > seen + 2; }, 10s))
+  ASSERT_TRUE(eventually([&] { return h.publications(ch).size() > seen + 2; }, 10s))
       << "no delivery after the restart (resubscribe)";
   run = false;
   publisher.join();

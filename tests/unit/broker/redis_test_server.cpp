@@ -139,10 +139,21 @@ bool server::start(uint16_t port) {
   const bool cluster = std::find(extra_.begin(), extra_.end(), "--cluster-enabled") != extra_.end();
   if (port == 0) port = port_ != 0 ? port_ : (cluster ? free_cluster_port() : free_port());
   port_ = port;
-  std::vector<std::string> argv{"redis-server", "--port",     std::to_string(port), "--bind",
-                                "127.0.0.1",    "--save",     "",                   "--appendonly",
-                                "no",           "--dir",      dir_,                 "--daemonize",
-                                "no",           "--loglevel", "warning"};
+  std::vector<std::string> argv{"redis-server",
+                                "--port",
+                                std::to_string(port),
+                                "--bind",
+                                "127.0.0.1",
+                                "--save",
+                                "",
+                                "--appendonly",
+                                "no",
+                                "--dir",
+                                dir_,
+                                "--daemonize",
+                                "no",
+                                "--loglevel",
+                                "warning"};
   argv.insert(argv.end(), extra_.begin(), extra_.end());
   pid_ = spawn(argv, dir_ + "/redis.log");
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
@@ -198,9 +209,8 @@ redis::reply raw_client::cmd(const std::vector<std::string>& args) {
     argv.push_back(a.data());
     lens.push_back(a.size());
   }
-  auto* r = static_cast<redisReply*>(redisCommandArgv(static_cast<redisContext*>(ctx_),
-                                                      static_cast<int>(args.size()), argv.data(),
-                                                      lens.data()));
+  auto* r = static_cast<redisReply*>(redisCommandArgv(
+      static_cast<redisContext*>(ctx_), static_cast<int>(args.size()), argv.data(), lens.data()));
   if (r == nullptr) return redis::reply::make_failure("no reply");
   auto out = convert(r);
   freeReplyObject(r);
