@@ -1,0 +1,312 @@
+// lua_scripts: see lua_scripts.hpp. Lua 5.1 as embedded in Redis; numbers are doubles, so
+// offsets stay exact up to 2^53.
+#include "broker/redis/lua_scripts.hpp"
+
+#include <openssl/sha.h>
+
+namespace gyre::redis {
+
+namespace {
+
+lua_script make(std::string name, std::string text) {
+  unsigned char md[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(text.data()), text.size(), md);
+  static const char* hex = "0123456789abcdef";
+  std::string sha;
+  for (unsigned char c : md) {
+    sha.push_back(hex[c >> 4]);
+    sha.push_back(hex[c & 15]);
+  }
+  return lua_script{std::move(name), std::move(text), std::move(sha)};
+}
+
+}  // namespace
+
+const lua_script& add_history_stream_script() {
+  static const lua_script s = make("add_history_stream", R"LUA(
+local stream_key, meta_key, result_key = KEYS[1], KEYS[2], KEYS[3]
+local payload, size, ttl, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local meta_ttl, new_epoch, publish_cmd, result_ttl = tonumber(ARGV[5]), ARGV[6], ARGV[7], ARGV[8]
+local use_delta, version, version_epoch = ARGV[9], tonumber(ARGV[10]), ARGV[11]
+
+if result_ttl ~= '' then
+  local cached = redis.call('hmget', result_key, 'e', 's')
+  if cached[1] then
+    return {cached[2] or '0', cached[1], '1', '0'}
+  end
+end
+
+local epoch = redis.call('hget', meta_key, 'e')
+if not epoch then
+  epoch = new_epoch
+  redis.call('hset', meta_key, 'e', epoch)
+end
+
+if version > 0 then
+  local stored = redis.call('hmget', meta_key, 'v', 've', 's')
+  local stored_version = tonumber(stored[1])
+  if stored_version and (version_epoch == '' or version_epoch == (stored[2] or '')) and
+      stored_version >= version then
+    return {stored[3] or '0', epoch, '0', '1'}
+  end
+  redis.call('hset', meta_key, 'v', ARGV[10], 've', version_epoch)
+end
+
+local offset = redis.call('hincrby', meta_key, 's', 1)
+if meta_ttl > 0 then
+  redis.call('expire', meta_key, meta_ttl)
+end
+
+local prev = ''
+if use_delta == '1' and offset > 1 then
+  local last = redis.call('xrevrange', stream_key, '+', '-', 'COUNT', 1)
+  if last[1] then
+    local fields = last[1][2]
+    for i = 1, #fields, 2 do
+      if fields[i] == 'd' then prev = fields[i + 1] end
+    end
+  end
+end
+
+if offset == 1 then
+  -- Metadata was lost: whatever the stream still holds belongs to an older epoch.
+  redis.call('del', stream_key)
+end
+redis.call('xadd', stream_key, 'MAXLEN', size, offset .. '-0', 'd', payload)
+redis.call('expire', stream_key, ttl)
+
+if channel ~= '' then
+  local message
+  if use_delta == '1' then
+    message = '__d1:' .. offset .. ':' .. epoch .. ':' .. #prev .. ':' .. prev .. ':' ..
+        #payload .. ':' .. payload
+  else
+    message = '__p1:' .. offset .. ':' .. epoch .. '__' .. payload
+  end
+  redis.call(publish_cmd, channel, message)
+end
+
+if result_ttl ~= '' then
+  redis.call('hset', result_key, 'e', epoch, 's', offset)
+  redis.call('expire', result_key, result_ttl)
+end
+return {offset, epoch, '0', '0'}
+)LUA");
+  return s;
+}
+
+const lua_script& add_history_list_script() {
+  static const lua_script s = make("add_history_list", R"LUA(
+local list_key, meta_key, result_key = KEYS[1], KEYS[2], KEYS[3]
+local payload, size, ttl, channel = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
+local meta_ttl, new_epoch, publish_cmd, result_ttl = tonumber(ARGV[5]), ARGV[6], ARGV[7], ARGV[8]
+local use_delta = ARGV[9]
+
+if result_ttl ~= '' then
+  local cached = redis.call('hmget', result_key, 'e', 's')
+  if cached[1] then
+    return {cached[2] or '0', cached[1], '1', '0'}
+  end
+end
+
+local epoch = redis.call('hget', meta_key, 'e')
+if not epoch then
+  epoch = new_epoch
+  redis.call('hset', meta_key, 'e', epoch)
+end
+local offset = redis.call('hincrby', meta_key, 's', 1)
+if meta_ttl > 0 then
+  redis.call('expire', meta_key, meta_ttl)
+end
+
+local prev = ''
+if use_delta == '1' and offset > 1 then
+  prev = redis.call('lindex', list_key, 0) or ''
+  if prev == false then prev = '' end
+end
+if offset == 1 then
+  redis.call('del', list_key)
+end
+local framed = '__p1:' .. offset .. ':' .. epoch .. '__' .. payload
+redis.call('lpush', list_key, framed)
+redis.call('ltrim', list_key, 0, size - 1)
+redis.call('expire', list_key, ttl)
+
+if channel ~= '' then
+  local message = framed
+  if use_delta == '1' then
+    message = '__d1:' .. offset .. ':' .. epoch .. ':' .. #prev .. ':' .. prev .. ':' ..
+        #payload .. ':' .. payload
+  end
+  redis.call(publish_cmd, channel, message)
+end
+
+if result_ttl ~= '' then
+  redis.call('hset', result_key, 'e', epoch, 's', offset)
+  redis.call('expire', result_key, result_ttl)
+end
+return {offset, epoch, '0', '0'}
+)LUA");
+  return s;
+}
+
+const lua_script& publish_idempotent_script() {
+  static const lua_script s = make("publish_idempotent", R"LUA(
+if redis.call('exists', KEYS[1]) == 1 then
+  return 1
+end
+redis.call(ARGV[4], ARGV[1], ARGV[2])
+redis.call('hset', KEYS[1], 'e', '')
+redis.call('expire', KEYS[1], ARGV[3])
+return 0
+)LUA");
+  return s;
+}
+
+const lua_script& read_stream_script() {
+  static const lua_script s = make("read_stream", R"LUA(
+local stream_key, meta_key = KEYS[1], KEYS[2]
+local include, from, limit, reverse = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local meta_ttl, new_epoch = tonumber(ARGV[5]), ARGV[6]
+
+local meta = redis.call('hmget', meta_key, 's', 'e')
+local top, epoch = meta[1], meta[2]
+if not epoch then
+  epoch = new_epoch
+  redis.call('hset', meta_key, 'e', epoch)
+end
+if not top then top = '0' end
+if meta_ttl > 0 then
+  redis.call('expire', meta_key, meta_ttl)
+end
+
+local entries = {}
+if include == '1' then
+  if reverse == '1' then
+    if limit > 0 then
+      entries = redis.call('xrevrange', stream_key, from, '-', 'COUNT', limit)
+    else
+      entries = redis.call('xrevrange', stream_key, from, '-')
+    end
+  else
+    if limit > 0 then
+      entries = redis.call('xrange', stream_key, from, '+', 'COUNT', limit)
+    else
+      entries = redis.call('xrange', stream_key, from, '+')
+    end
+  end
+end
+return {top, epoch, entries}
+)LUA");
+  return s;
+}
+
+const lua_script& read_list_script() {
+  static const lua_script s = make("read_list", R"LUA(
+local list_key, meta_key = KEYS[1], KEYS[2]
+local include, limit, meta_ttl, new_epoch = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+
+local meta = redis.call('hmget', meta_key, 's', 'e')
+local top, epoch = meta[1], meta[2]
+if not epoch then
+  epoch = new_epoch
+  redis.call('hset', meta_key, 'e', epoch)
+end
+if not top then top = '0' end
+if meta_ttl > 0 then
+  redis.call('expire', meta_key, meta_ttl)
+end
+local values = {}
+if include == '1' then
+  values = redis.call('lrange', list_key, 0, limit - 1)
+end
+return {top, epoch, values}
+)LUA");
+  return s;
+}
+
+const lua_script& presence_add_script() {
+  static const lua_script s = make("presence_add", R"LUA(
+local expire_key, data_key, user_expire_key, user_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local ttl, expire_at, client, info = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local user, user_mapping, field_ttl = ARGV[5], ARGV[6], ARGV[7]
+
+local added = redis.call('hset', data_key, client, info)
+redis.call('expire', data_key, ttl)
+if field_ttl == '1' then
+  redis.call('hexpire', data_key, ttl, 'FIELDS', 1, client)
+else
+  redis.call('zadd', expire_key, expire_at, client)
+  redis.call('expire', expire_key, ttl)
+end
+if user_mapping == '1' then
+  if added == 1 then
+    redis.call('hincrby', user_key, user, 1)
+  end
+  redis.call('expire', user_key, ttl)
+  if field_ttl == '1' then
+    redis.call('hexpire', user_key, ttl, 'FIELDS', 1, user)
+  else
+    redis.call('zadd', user_expire_key, expire_at, user)
+    redis.call('expire', user_expire_key, ttl)
+  end
+end
+return 1
+)LUA");
+  return s;
+}
+
+const lua_script& presence_remove_script() {
+  static const lua_script s = make("presence_remove", R"LUA(
+local expire_key, data_key, user_expire_key, user_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local client, user, user_mapping = ARGV[1], ARGV[2], ARGV[3]
+local removed = redis.call('hdel', data_key, client)
+redis.call('zrem', expire_key, client)
+if user_mapping == '1' and removed == 1 then
+  local left = redis.call('hincrby', user_key, user, -1)
+  if left <= 0 then
+    redis.call('hdel', user_key, user)
+    redis.call('zrem', user_expire_key, user)
+  end
+end
+return removed
+)LUA");
+  return s;
+}
+
+const lua_script& presence_get_script() {
+  static const lua_script s = make("presence_get", R"LUA(
+local expire_key, data_key, now = KEYS[1], KEYS[2], ARGV[1]
+local expired = redis.call('zrangebyscore', expire_key, '-inf', now)
+if #expired > 0 then
+  for i = 1, #expired, 1000 do
+    redis.call('hdel', data_key, unpack(expired, i, math.min(i + 999, #expired)))
+  end
+  redis.call('zremrangebyscore', expire_key, '-inf', now)
+end
+return redis.call('hgetall', data_key)
+)LUA");
+  return s;
+}
+
+const lua_script& presence_stats_script() {
+  static const lua_script s = make("presence_stats", R"LUA(
+local expire_key, data_key, user_expire_key, user_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local now = ARGV[1]
+local function cleanup(zset, hash)
+  local expired = redis.call('zrangebyscore', zset, '-inf', now)
+  if #expired > 0 then
+    for i = 1, #expired, 1000 do
+      redis.call('hdel', hash, unpack(expired, i, math.min(i + 999, #expired)))
+    end
+    redis.call('zremrangebyscore', zset, '-inf', now)
+  end
+end
+cleanup(expire_key, data_key)
+cleanup(user_expire_key, user_key)
+return {redis.call('hlen', data_key), redis.call('hlen', user_key)}
+)LUA");
+  return s;
+}
+
+}  // namespace gyre::redis

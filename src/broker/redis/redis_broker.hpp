@@ -1,0 +1,97 @@
+// redis_broker: the broker of engines.md §4 on Redis, wire-compatible with Centrifugo:
+// history in `P.stream.ch` (or `P.list.ch`) + `P.stream.meta.ch`, idempotency results in
+// `P.result.ch.KEY`, publications/joins/leaves on PUB/SUB `P.client.ch` framed as
+// `__p1:`, `__d1:`, `__j__`, `__l__` or raw Protobuf.
+//
+// Ordering and "handler before done": Redis delivers PUB/SUB messages of a channel in
+// the order the scripts ran. publish() on a channel this node is subscribed to registers
+// a delivery waiter (the Publication bytes) before the command is sent; its callback runs
+// only after the PUB/SUB message with those bytes went through the handler, or when that
+// can no longer happen (PUB/SUB connection lost, channel unsubscribed, io_timeout passed).
+//
+// Threads: every method may be called from any thread. The handler and all callbacks run
+// on the engine's I/O thread; the handler must not block (hand events to an event loop).
+// After stop() returns neither the handler nor any callback of this broker runs: replies
+// still in flight are dropped.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "broker/broker.hpp"
+#include "broker/redis/engine_core.hpp"
+
+namespace gyre::redis {
+
+class redis_broker final : public broker, private message_sink {
+ public:
+  struct options {
+    bool history_use_lists = false;
+  };
+
+  redis_broker(std::shared_ptr<engine_core> core, options opts);
+  ~redis_broker() override;
+
+  void start(broker_event_handler& handler) override;
+  void stop() override;
+
+  void subscribe(std::string_view channel, status_callback done) override;
+  void unsubscribe(std::string_view channel) override;
+
+  void publish(std::string_view channel, publication pub, const publish_options& opts,
+               callback<publish_outcome> done) override;
+  void publish_join(std::string_view channel, const client_info& info,
+                    status_callback done) override;
+  void publish_leave(std::string_view channel, const client_info& info,
+                     status_callback done) override;
+
+  void history(std::string_view channel, const history_query& q,
+               callback<history_page> done) override;
+  void remove_history(std::string_view channel, status_callback done) override;
+  bool supports_history() const override { return true; }
+
+  engine_core& core() { return *core_; }
+
+ private:
+  struct waiter {
+    std::string pb;  // Publication bytes, as they will come back on PUB/SUB
+    size_t shard = 0;
+    uint64_t generation = 0;
+    bool delivered = false;
+    bool replied = false;
+    std::chrono::steady_clock::time_point deadline{};
+    std::function<void()> complete;
+  };
+  using waiter_ptr = std::shared_ptr<waiter>;
+
+  void on_message(size_t shard, std::string_view channel, std::string_view payload) override;
+  void on_pubsub_reset(size_t shard) override;
+
+  void publish_event(std::string_view channel, std::string_view prefix, const client_info& info,
+                     status_callback done);
+  // After the reply: completes now or when the message has gone through the handler.
+  void finish(const std::string& channel, const waiter_ptr& w, bool published,
+              std::function<void()> complete);
+  void delivered(const std::string& channel, std::string_view pb);
+  void sweep();
+  void read_list_history(std::string_view channel, const history_query& q,
+                         callback<history_page> done);
+
+  std::shared_ptr<engine_core> core_;
+  options opts_;
+  std::shared_ptr<std::atomic<bool>> alive_;
+  std::atomic<broker_event_handler*> handler_{nullptr};
+  std::atomic<bool> stopped_{false};
+  std::unique_ptr<asio::steady_timer> sweep_timer_;
+
+  std::mutex mu_;
+  std::unordered_map<std::string, std::deque<waiter_ptr>> waiters_;
+};
+
+}  // namespace gyre::redis

@@ -1,0 +1,94 @@
+// redis_shard: one shard of the Redis engine (engines.md §4.1): where its data commands
+// go and its PUB/SUB connection.
+// - standalone: one data connection (pipelined) to the address.
+// - sentinel: the same, but before every (re)connect the sentinels are asked for the
+//   current master (SENTINEL get-master-addr-by-name), the connection checks ROLE, and a
+//   READONLY reply (a demoted master) drops it, so a failover is followed.
+// - cluster: a connection per master node; commands go to the node owning the key's slot
+//   (CLUSTER SLOTS, refreshed every 5 s and on MOVED), MOVED and ASK redirects are
+//   followed (at most 5 hops). PUB/SUB uses one connection to any node (regular PUBLISH
+//   reaches every node of the cluster).
+//
+// Scripts: exec_script() sends EVALSHA and falls back to EVAL on NOSCRIPT; the scripts are
+// also SCRIPT LOADed on every data connection when it connects.
+//
+// Health: healthy() = the data connection(s) and the PUB/SUB connection are up;
+// on_health runs (I/O thread) when that changes.
+//
+// Threads: exec/exec_script/healthy/pubsub from any thread; callbacks on the I/O thread.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "broker/redis/lua_scripts.hpp"
+#include "broker/redis/redis_address.hpp"
+#include "broker/redis/redis_connection.hpp"
+#include "broker/redis/redis_subscriber.hpp"
+
+namespace gyre::redis {
+
+class shard {
+ public:
+  shard(asio::io_context& io, shard_spec spec, size_t index,
+        std::vector<const lua_script*> scripts);
+  ~shard();
+  shard(const shard&) = delete;
+  shard& operator=(const shard&) = delete;
+
+  void start();
+  void stop_on_io();
+
+  // `key` chooses the cluster node (ignored outside a cluster).
+  void exec(std::string_view key, std::vector<std::string> args, reply_callback cb);
+  void exec_script(const lua_script& s, std::vector<std::string> keys,
+                   std::vector<std::string> argv, reply_callback cb);
+  // Round trip to every data connection, for start-up checks (XRANGE on the check key).
+  subscriber& pubsub() { return *sub_; }
+
+  bool healthy() const { return healthy_.load(std::memory_order_acquire); }
+  std::function<void(bool healthy)> on_health;
+  const shard_spec& spec() const { return spec_; }
+  size_t index() const { return index_; }
+  std::string describe() const;
+
+ private:
+  struct cluster_state;
+  using args_ptr = std::shared_ptr<std::vector<std::string>>;
+
+  connection_options options_for(const std::string& role, bool pubsub) const;
+  std::shared_ptr<asio::ssl::context> make_tls(const tls_options& t) const;
+  using resolve_done = std::function<void(std::optional<endpoint>, std::string)>;
+  void query_sentinel(size_t tried, std::string last_error, resolve_done done);
+  void exec_args(std::string_view key, args_ptr args, reply_callback cb);
+  void send_to(const std::shared_ptr<connection>& c, args_ptr args, bool asking, reply_callback cb);
+  void cluster_exec(uint16_t slot, args_ptr args, int hops, std::shared_ptr<connection> target,
+                    bool asking, reply_callback cb);
+  std::shared_ptr<connection> cluster_node(const endpoint& ep);
+  void cluster_refresh();
+  void cluster_tick();
+  void update_health();
+
+  asio::io_context& io_;
+  shard_spec spec_;
+  size_t index_;
+  std::vector<const lua_script*> scripts_;
+  std::shared_ptr<asio::ssl::context> tls_ctx_;
+  std::shared_ptr<asio::ssl::context> sentinel_tls_ctx_;
+  std::shared_ptr<connection> data_;  // standalone / sentinel
+  std::unique_ptr<cluster_state> cluster_;
+  std::unique_ptr<subscriber> sub_;
+  std::atomic<bool> healthy_{false};
+  bool reported_ = false;  // I/O thread: last value passed to on_health
+  bool stopped_ = false;
+  size_t sentinel_next_ = 0;
+};
+
+}  // namespace gyre::redis

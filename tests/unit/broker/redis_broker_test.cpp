@@ -1,0 +1,615 @@
+// The Redis engine against real redis-server processes: the shared engine suite (single
+// server, two shards, a three-master cluster; real-time TTLs), wire compatibility with
+// Centrifugo's layout, two nodes on one Redis, start-up failure, and a server restart.
+#include "broker/redis/redis_engine.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include "broker/broker_suite.hpp"
+#include "broker/redis/redis_address.hpp"
+#include "config/config.hpp"
+#include "core/random.hpp"
+#include "protocol/client.pb.h"
+#include "redis_test_server.hpp"
+
+namespace gyre {
+namespace {
+
+using namespace std::chrono_literals;
+using broker_test::await_result;
+using broker_test::engine_suite_params;
+using broker_test::recording_handler;
+using redis_test::raw_client;
+using redis_test::server;
+namespace proto = centrifugal::centrifuge::protocol;
+
+// ---------------------------------------------------------------------------------------
+// Servers, started on first use and stopped when the test program ends.
+
+struct servers {
+  std::mutex mu;
+  std::unique_ptr<server> single;
+  std::vector<std::unique_ptr<server>> shards;
+  std::vector<std::unique_ptr<server>> cluster;
+  std::string cluster_error;
+};
+
+servers& S() {
+  static servers s;
+  return s;
+}
+
+class redis_environment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    const std::string missing = redis_test::missing_binaries();
+    if (!missing.empty()) {
+      GTEST_SKIP() << "the Redis engine tests need " << missing
+                   << " on PATH (apt-get install redis-server; see scripts/deps.sh)";
+    }
+  }
+  void TearDown() override {
+    std::lock_guard lock(S().mu);
+    S().single.reset();
+    S().shards.clear();
+    S().cluster.clear();
+  }
+};
+[[maybe_unused]] auto* const environment =
+    ::testing::AddGlobalTestEnvironment(new redis_environment);
+
+std::string single_address() {
+  std::lock_guard lock(S().mu);
+  if (!S().single) {
+    S().single = std::make_unique<server>();
+    if (!S().single->start()) ADD_FAILURE() << "redis-server did not start";
+  }
+  return S().single->address();
+}
+
+std::vector<std::string> shard_addresses() {
+  std::lock_guard lock(S().mu);
+  if (S().shards.empty()) {
+    for (int i = 0; i < 2; ++i) {
+      S().shards.push_back(std::make_unique<server>());
+      if (!S().shards.back()->start()) ADD_FAILURE() << "redis-server did not start";
+    }
+  }
+  return {S().shards[0]->address(), S().shards[1]->address()};
+}
+
+std::string cluster_seeds() {
+  std::lock_guard lock(S().mu);
+  if (S().cluster.empty()) {
+    std::vector<server*> nodes;
+    for (int i = 0; i < 3; ++i) {
+      S().cluster.push_back(std::make_unique<server>(
+          std::vector<std::string>{"--cluster-enabled", "yes", "--cluster-config-file",
+                                   "nodes.conf", "--cluster-node-timeout", "3000"}));
+      if (!S().cluster.back()->start()) S().cluster_error = "cluster node did not start";
+      nodes.push_back(S().cluster.back().get());
+    }
+    if (S().cluster_error.empty()) redis_test::make_cluster(nodes, S().cluster_error);
+  }
+  if (!S().cluster_error.empty()) ADD_FAILURE() << S().cluster_error;
+  return S().cluster[0]->address() + "," + S().cluster[1]->address();
+}
+
+config::redis_config single_cfg() {
+  config::redis_config c;
+  c.address_ = {single_address()};
+  return c;
+}
+config::redis_config sharded_cfg() {
+  config::redis_config c;
+  c.address_ = shard_addresses();
+  return c;
+}
+config::redis_config cluster_cfg() {
+  config::redis_config c;
+  c.cluster_address_ = {cluster_seeds()};
+  return c;
+}
+
+std::unique_ptr<redis::redis_engine> make_engine(const config::redis_config& cfg,
+                                                 redis::engine_options o = {}) {
+  std::string error;
+  auto e = redis::make_redis_engine(cfg, "engine.redis", o, true, true, error);
+  if (!e) ADD_FAILURE() << "engine: " << error;
+  return e;
+}
+
+engine_suite_params params(std::string name, config::redis_config (*cfg)()) {
+  engine_suite_params p;
+  p.name = std::move(name);
+  p.make_broker = [cfg](clock&) -> std::unique_ptr<broker> {
+    auto e = make_engine(cfg());
+    return e ? std::move(e->broker) : nullptr;
+  };
+  p.make_presence = [cfg](clock&) -> std::unique_ptr<presence_manager> {
+    auto e = make_engine(cfg());
+    return e ? std::move(e->presence) : nullptr;
+  };
+  p.time = broker_test::suite_time::real;
+  return p;
+}
+
+GYRE_INSTANTIATE_ENGINE_SUITE(redis, params("single", single_cfg), params("sharded", sharded_cfg),
+                              params("cluster", cluster_cfg));
+
+// ---------------------------------------------------------------------------------------
+// Helpers
+
+std::string unique_channel(std::string_view name) {
+  return "redis_test_" + random_epoch() + "_" + std::string(name);
+}
+
+status subscribe(broker& b, const std::string& ch) {
+  return await_result<ok_t>([&](status_callback cb) { b.subscribe(ch, std::move(cb)); }, 5s);
+}
+
+result<publish_outcome> publish(broker& b, const std::string& ch, publication pub,
+                                const publish_options& o) {
+  return await_result<publish_outcome>(
+      [&](callback<publish_outcome> cb) { b.publish(ch, std::move(pub), o, std::move(cb)); }, 5s);
+}
+
+result<history_page> history(broker& b, const std::string& ch, history_query q) {
+  return await_result<history_page>(
+      [&](callback<history_page> cb) { b.history(ch, q, std::move(cb)); }, 5s);
+}
+
+publish_options with_history(uint32_t size = 10) {
+  publish_options o;
+  o.history_size = size;
+  o.history_ttl_seconds = 60;
+  o.history_meta_ttl_seconds = 3600;
+  return o;
+}
+
+publication make_pub(std::string data) {
+  publication p;
+  p.data = std::move(data);
+  return p;
+}
+
+template <typename Pred>
+bool eventually(Pred pred, std::chrono::milliseconds timeout = 5s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(10ms);
+  }
+  return true;
+}
+
+uint16_t port_of(const std::string& address) {
+  return static_cast<uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)));
+}
+
+// ---------------------------------------------------------------------------------------
+// Wire compatibility: what Centrifugo nodes read and write.
+
+TEST(redis_wire, publish_writes_centrifugo_keys_fields_and_stream_entries) {
+  auto e = make_engine(single_cfg());
+  ASSERT_NE(e, nullptr);
+  raw_client raw(port_of(single_address()));
+  ASSERT_TRUE(raw.ok());
+  const auto ch = unique_channel("wire");
+  publication pub = make_pub(R"({"x":1})");
+  pub.info = client_info{"u1", "c1", R"({"conn":1})", R"({"chan":1})"};
+  pub.tags = {{"k", "v"}};
+  pub.time = 1'700'000'000'123;
+  auto o = with_history();
+  o.idempotency_key = "idem1";
+  o.version = 5;
+  o.version_epoch = "ve1";
+  auto r = publish(*e->broker, ch, pub, o);
+  ASSERT_TRUE(r.ok());
+  const std::string epoch = r->position.epoch;
+  EXPECT_EQ(r->position.offset, 1u);
+  EXPECT_EQ(epoch.size(), 8u);
+
+  const std::string stream = "centrifugo.stream." + ch;
+  EXPECT_EQ(raw.cmd({"TYPE", stream}).text(), "stream");
+  auto entries = raw.cmd({"XRANGE", stream, "-", "+"});
+  ASSERT_EQ(entries.elements.size(), 1u);
+  EXPECT_EQ(entries.elements[0].elements[0].str, "1-0");
+  const auto& fields = entries.elements[0].elements[1].elements;
+  ASSERT_EQ(fields.size(), 2u);
+  EXPECT_EQ(fields[0].str, "d");
+  proto::Publication stored;
+  ASSERT_TRUE(stored.ParseFromString(fields[1].str));
+  EXPECT_EQ(stored.data(), R"({"x":1})");
+  EXPECT_EQ(stored.info().user(), "u1");
+  EXPECT_EQ(stored.info().client(), "c1");
+  EXPECT_EQ(stored.info().conn_info(), R"({"conn":1})");
+  EXPECT_EQ(stored.info().chan_info(), R"({"chan":1})");
+  ASSERT_EQ(stored.tags().size(), 1u);
+  EXPECT_EQ(stored.tags().at("k"), "v");
+  EXPECT_EQ(stored.time(), 1'700'000'000'123);
+
+  const std::string meta = "centrifugo.stream.meta." + ch;
+  EXPECT_EQ(raw.cmd({"HGET", meta, "e"}).str, epoch);
+  EXPECT_EQ(raw.cmd({"HGET", meta, "s"}).str, "1");
+  EXPECT_EQ(raw.cmd({"HGET", meta, "v"}).str, "5");
+  EXPECT_EQ(raw.cmd({"HGET", meta, "ve"}).str, "ve1");
+  const auto stream_ttl = raw.cmd({"TTL", stream}).integer;
+  EXPECT_GT(stream_ttl, 0);
+  EXPECT_LE(stream_ttl, 60);
+  const auto meta_ttl = raw.cmd({"TTL", meta}).integer;
+  EXPECT_GT(meta_ttl, 60);
+  EXPECT_LE(meta_ttl, 3600);
+
+  const std::string result = "centrifugo.result." + ch + ".idem1";
+  EXPECT_EQ(raw.cmd({"HGET", result, "e"}).str, epoch);
+  EXPECT_EQ(raw.cmd({"HGET", result, "s"}).str, "1");
+  EXPECT_GT(raw.cmd({"TTL", result}).integer, 0);
+  EXPECT_LE(raw.cmd({"TTL", result}).integer, 300);
+
+  // Presence.
+  client_info who{"alice", "client-1", R"({"a":1})", ""};
+  ASSERT_TRUE(
+      await_result<ok_t>([&](status_callback cb) { e->presence->add(ch, who, std::move(cb)); }, 5s)
+          .ok());
+  proto::ClientInfo info;
+  ASSERT_TRUE(
+      info.ParseFromString(raw.cmd({"HGET", "centrifugo.presence.data." + ch, "client-1"}).str));
+  EXPECT_EQ(info.user(), "alice");
+  EXPECT_EQ(info.client(), "client-1");
+  EXPECT_EQ(info.conn_info(), R"({"a":1})");
+  const auto score = raw.cmd({"ZSCORE", "centrifugo.presence.expire." + ch, "client-1"}).as_int();
+  ASSERT_TRUE(score.has_value());
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  EXPECT_NEAR(static_cast<double>(*score), static_cast<double>(now + 60), 5.0);
+}
+
+TEST(redis_wire, history_written_by_another_node_in_centrifugo_format_is_read) {
+  auto e = make_engine(single_cfg());
+  ASSERT_NE(e, nullptr);
+  raw_client raw(port_of(single_address()));
+  const auto ch = unique_channel("foreign_history");
+  for (int i = 1; i <= 3; ++i) {
+    proto::Publication p;
+    p.set_data("go-" + std::to_string(i));
+    raw.cmd(
+        {"XADD", "centrifugo.stream." + ch, std::to_string(i) + "-0", "d", p.SerializeAsString()});
+  }
+  raw.cmd({"HSET", "centrifugo.stream.meta." + ch, "e", "GoEpoch1", "s", "3"});
+  auto page = history(*e->broker, ch, history_query{std::nullopt, -1, false, 3600});
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->top, (stream_position{3, "GoEpoch1"}));
+  ASSERT_EQ(page->publications.size(), 3u);
+  EXPECT_EQ(page->publications[2].data, "go-3");
+  EXPECT_EQ(page->publications[2].offset, 3u);
+  // Our next publish continues that stream.
+  auto r = publish(*e->broker, ch, make_pub("cpp-4"), with_history());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->position, (stream_position{4, "GoEpoch1"}));
+}
+
+TEST(redis_wire, publications_published_in_centrifugo_format_are_delivered) {
+  auto e = make_engine(single_cfg());
+  ASSERT_NE(e, nullptr);
+  recording_handler h;
+  e->broker->start(h);
+  const auto ch = unique_channel("inject");
+  ASSERT_TRUE(subscribe(*e->broker, ch).ok());
+  raw_client raw(port_of(single_address()));
+  const std::string pubsub = "centrifugo.client." + ch;
+
+  proto::Publication p;
+  p.set_data(R"({"n":7})");
+  p.mutable_info()->set_user("go-user");
+  p.mutable_info()->set_client("go-client");
+  (*p.mutable_tags())["t"] = "1";
+  raw.cmd({"PUBLISH", pubsub, "__p1:7:abcdefgh__" + p.SerializeAsString()});
+
+  proto::Publication prev;
+  prev.set_data("previous");
+  proto::Publication cur;
+  cur.set_data("current");
+  const std::string pb_prev = prev.SerializeAsString();
+  const std::string pb_cur = cur.SerializeAsString();
+  raw.cmd({"PUBLISH", pubsub,
+           "__d1:8:abcdefgh:" + std::to_string(pb_prev.size()) + ":" + pb_prev + ":" +
+               std::to_string(pb_cur.size()) + ":" + pb_cur});
+
+  proto::Publication live;
+  live.set_data("live");
+  live.set_delta(true);
+  raw.cmd({"PUBLISH", pubsub, live.SerializeAsString()});
+
+  proto::ClientInfo joiner;
+  joiner.set_user("j");
+  joiner.set_client("jc");
+  raw.cmd({"PUBLISH", pubsub, "__j__" + joiner.SerializeAsString()});
+  raw.cmd({"PUBLISH", pubsub, "__l__" + joiner.SerializeAsString()});
+
+  ASSERT_TRUE(h.wait_publications(ch, 3, 5s));
+  ASSERT_TRUE(h.wait_joins(1, 5s));
+  ASSERT_TRUE(h.wait_leaves(1, 5s));
+  const auto got = h.publications(ch);
+  EXPECT_EQ(got[0]->pub.offset, 7u);
+  EXPECT_EQ(got[0]->epoch, "abcdefgh");
+  EXPECT_EQ(got[0]->pub.data, R"({"n":7})");
+  ASSERT_TRUE(got[0]->pub.info.has_value());
+  EXPECT_EQ(got[0]->pub.info->user, "go-user");
+  EXPECT_EQ(got[0]->pub.tags, (tags_map{{"t", "1"}}));
+  EXPECT_FALSE(got[0]->use_delta);
+
+  EXPECT_EQ(got[1]->pub.offset, 8u);
+  EXPECT_EQ(got[1]->pub.data, "current");
+  EXPECT_TRUE(got[1]->use_delta);
+  ASSERT_NE(got[1]->prev_data, nullptr);
+  EXPECT_EQ(*got[1]->prev_data, "previous");
+
+  EXPECT_EQ(got[2]->pub.offset, 0u);
+  EXPECT_EQ(got[2]->epoch, "");
+  EXPECT_TRUE(got[2]->use_delta);
+  EXPECT_EQ(h.joins()[0].info, (client_info{"j", "jc", "", ""}));
+  EXPECT_EQ(h.leaves()[0].channel, ch);
+  e->broker->stop();
+}
+
+TEST(redis_wire, our_pubsub_payloads_use_centrifugo_framing) {
+  auto e = make_engine(single_cfg());
+  ASSERT_NE(e, nullptr);
+  const auto ch = unique_channel("framing");
+  // A raw subscriber sees exactly what a Go node would receive.
+  raw_client sub(port_of(single_address()));
+  ASSERT_EQ(sub.cmd({"SUBSCRIBE", "centrifugo.client." + ch}).elements.size(), 3u);
+  auto o = with_history();
+  auto first = publish(*e->broker, ch, make_pub("a"), o);
+  ASSERT_TRUE(first.ok());
+  o.use_delta = true;
+  ASSERT_TRUE(publish(*e->broker, ch, make_pub("b"), o).ok());
+  ASSERT_TRUE(publish(*e->broker, ch, make_pub("c"), publish_options{}).ok());
+  const std::string epoch = first->position.epoch;
+  proto::Publication a, b, c;
+  a.set_data("a");
+  b.set_data("b");
+  c.set_data("c");
+  const std::string pa = a.SerializeAsString();
+  const std::string pb = b.SerializeAsString();
+  std::vector<std::string> got;
+  for (int i = 0; i < 3; ++i) {
+    auto m = sub.next();
+    ASSERT_EQ(m.elements.size(), 3u) << m.str;
+    EXPECT_EQ(m.elements[0].str, "message");
+    got.push_back(m.elements[2].str);
+  }
+  EXPECT_EQ(got[0], "__p1:1:" + epoch + "__" + pa);
+  EXPECT_EQ(got[1], "__d1:2:" + epoch + ":" + std::to_string(pa.size()) + ":" + pa + ":" +
+                        std::to_string(pb.size()) + ":" + pb);
+  EXPECT_EQ(got[2], c.SerializeAsString()) << "no history: the raw Publication";
+}
+
+// ---------------------------------------------------------------------------------------
+// Nodes
+
+TEST(redis_engine, two_nodes_exchange_publications_history_and_control_messages) {
+  auto a = make_engine(single_cfg());
+  auto b = make_engine(single_cfg());
+  ASSERT_TRUE(a && b);
+  recording_handler ha, hb;
+  a->broker->start(ha);
+  b->broker->start(hb);
+  const auto ch = unique_channel("cross");
+  ASSERT_TRUE(subscribe(*b->broker, ch).ok());
+  auto r = publish(*a->broker, ch, make_pub("hello"), with_history());
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE(hb.wait_publications(ch, 1, 5s));
+  EXPECT_EQ(hb.publications(ch)[0]->pub.offset, 1u);
+  EXPECT_EQ(hb.publications(ch)[0]->epoch, r->position.epoch);
+  EXPECT_TRUE(ha.publications(ch).empty()) << "node A never subscribed";
+  auto page = history(*b->broker, ch, history_query{std::nullopt, -1, false, 3600});
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->top, r->position);
+
+  struct control_recorder final : control_handler {
+    std::mutex mu;
+    std::vector<std::string> got;
+    void on_control(std::string_view p) override {
+      std::lock_guard lock(mu);
+      got.emplace_back(p);
+    }
+    size_t count(const std::string& what) {
+      std::lock_guard lock(mu);
+      return static_cast<size_t>(std::count(got.begin(), got.end(), what));
+    }
+  } ca, cb;
+  const std::string uid_a = "node-a-" + random_epoch();
+  const std::string uid_b = "node-b-" + random_epoch();
+  a->control->start(ca, uid_a);
+  b->control->start(cb, uid_b);
+  // Subscriptions are asynchronous: probe until both nodes hear a broadcast.
+  ASSERT_TRUE(eventually([&] {
+    a->control->broadcast("probe");
+    std::this_thread::sleep_for(20ms);
+    return ca.count("probe") > 0 && cb.count("probe") > 0;
+  }));
+  a->control->broadcast("everyone");
+  a->control->send_to(uid_b, "only-b");
+  b->control->send_to(uid_b, "b-to-itself");
+  ASSERT_TRUE(eventually([&] { return cb.count("only-b") == 1 && cb.count("b-to-itself") == 1; }));
+  ASSERT_TRUE(eventually([&] { return ca.count("everyone") == 1 && cb.count("everyone") == 1; }));
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(ca.count("only-b"), 0u);
+  a->control->stop();
+  b->control->stop();
+  a->broker->stop();
+  b->broker->stop();
+}
+
+TEST(redis_engine, channels_live_on_their_jump_hash_shard) {
+  auto e = make_engine(sharded_cfg());
+  ASSERT_NE(e, nullptr);
+  const auto addrs = shard_addresses();
+  raw_client s0(port_of(addrs[0]));
+  raw_client s1(port_of(addrs[1]));
+  size_t on[2] = {0, 0};
+  for (int i = 0; i < 20; ++i) {
+    const auto ch = unique_channel("placed_" + std::to_string(i));
+    ASSERT_TRUE(publish(*e->broker, ch, make_pub("x"), with_history()).ok());
+    const size_t want = redis::shard_index(ch, 2);
+    ++on[want];
+    EXPECT_EQ((want == 0 ? s0 : s1).cmd({"EXISTS", "centrifugo.stream." + ch}).integer, 1) << ch;
+    EXPECT_EQ((want == 0 ? s1 : s0).cmd({"EXISTS", "centrifugo.stream." + ch}).integer, 0) << ch;
+  }
+  EXPECT_GT(on[0], 0u);
+  EXPECT_GT(on[1], 0u);
+  EXPECT_TRUE(e->health->healthy());
+  EXPECT_EQ(e->health->shards().size(), 2u);
+}
+
+TEST(redis_engine, cluster_keys_carry_the_channel_hash_tag) {
+  auto e = make_engine(cluster_cfg());
+  ASSERT_NE(e, nullptr);
+  const auto ch = unique_channel("tagged");
+  auto r = publish(*e->broker, ch, make_pub("x"), with_history());
+  ASSERT_TRUE(r.ok());
+  // The node that owns the slot of {ch} holds the stream.
+  bool found = false;
+  for (auto& n : S().cluster) {
+    raw_client c(n->port());
+    if (c.cmd({"EXISTS", "centrifugo.stream.{" + ch + "}"}).integer == 1) found = true;
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST(redis_engine, start_fails_fast_naming_an_unreachable_address) {
+  config::redis_config cfg;
+  const uint16_t port = redis_test::free_port();
+  cfg.address_ = {"127.0.0.1:" + std::to_string(port)};
+  cfg.connect_timeout_ = 200ms;
+  cfg.io_timeout_ = 300ms;
+  std::string error;
+  const auto started = std::chrono::steady_clock::now();
+  auto e = redis::make_redis_engine(cfg, "engine.redis", {}, true, true, error);
+  EXPECT_EQ(e, nullptr);
+  EXPECT_NE(error.find("engine.redis"), std::string::npos) << error;
+  EXPECT_NE(error.find("127.0.0.1:" + std::to_string(port)), std::string::npos) << error;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 3s);
+
+  cfg.address_ = {"redis://127.0.0.1:70000"};
+  e = redis::make_redis_engine(cfg, "broker.redis", {}, true, false, error);
+  EXPECT_EQ(e, nullptr);
+  EXPECT_NE(error.find("broker.redis.address[0]"), std::string::npos) << error;
+}
+
+TEST(redis_engine, history_in_lists) {
+  redis::engine_options o;
+  o.history_use_lists = true;
+  auto e = make_engine(single_cfg(), o);
+  ASSERT_NE(e, nullptr);
+  raw_client raw(port_of(single_address()));
+  const auto ch = unique_channel("lists");
+  stream_position top;
+  for (int i = 1; i <= 5; ++i) {
+    auto r = publish(*e->broker, ch, make_pub(std::to_string(i)), with_history(3));
+    ASSERT_TRUE(r.ok());
+    top = r->position;
+  }
+  EXPECT_EQ(top.offset, 5u);
+  auto page = history(*e->broker, ch, history_query{std::nullopt, -1, false, 3600});
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->top, top);
+  ASSERT_EQ(page->publications.size(), 3u);
+  EXPECT_EQ(page->publications[0].offset, 3u);
+  EXPECT_EQ(page->publications[2].data, "5");
+  page = history(*e->broker, ch, history_query{stream_position{3, top.epoch}, 1, false, 3600});
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->publications.size(), 1u);
+  EXPECT_EQ(page->publications[0].offset, 4u);
+  auto values = raw.cmd({"LRANGE", "centrifugo.list." + ch, "0", "-1"});
+  ASSERT_EQ(values.elements.size(), 3u);
+  proto::Publication newest;
+  newest.set_data("5");
+  EXPECT_EQ(values.elements[0].str, "__p1:5:" + top.epoch + "__" + newest.SerializeAsString());
+  EXPECT_EQ(raw.cmd({"HGET", "centrifugo.list.meta." + ch, "s"}).str, "5");
+}
+
+// ---------------------------------------------------------------------------------------
+// Faults
+
+TEST(redis_engine, survives_a_redis_restart) {
+  server srv;
+  ASSERT_TRUE(srv.start());
+  config::redis_config cfg;
+  cfg.address_ = {srv.address()};
+  cfg.connect_timeout_ = 300ms;
+  cfg.io_timeout_ = 1s;
+  auto e = make_engine(cfg);
+  ASSERT_NE(e, nullptr);
+  std::mutex mu;
+  std::vector<bool> transitions;
+  e->health->on_change([&](size_t, bool ok) {
+    std::lock_guard lock(mu);
+    transitions.push_back(ok);
+  });
+  recording_handler h;
+  e->broker->start(h);
+  const auto ch = unique_channel("restart");
+  ASSERT_TRUE(subscribe(*e->broker, ch).ok());
+  stream_position before;
+  for (int i = 0; i < 10; ++i) {
+    auto r = publish(*e->broker, ch, make_pub("before"), with_history());
+    ASSERT_TRUE(r.ok());
+    before = r->position;
+  }
+  ASSERT_TRUE(h.wait_publications(ch, 10, 5s));
+
+  // Publish continuously from another thread while the server goes away.
+  std::atomic<bool> run{true};
+  std::atomic<int> ok_count{0}, failed_count{0};
+  std::thread publisher([&] {
+    while (run.load()) {
+      auto r = publish(*e->broker, ch, make_pub("during"), with_history());
+      (r.ok() ? ok_count : failed_count)++;
+      if (!r.ok()) {
+        EXPECT_EQ(r.error(), errors::internal);
+      }
+      std::this_thread::sleep_for(5ms);
+    }
+  });
+  std::this_thread::sleep_for(100ms);
+  srv.stop(SIGTERM);
+  EXPECT_TRUE(eventually([&] { return !e->health->healthy(); }, 5s)) << "outage not noticed";
+  EXPECT_TRUE(eventually([&] { return failed_count.load() > 0; }, 5s))
+      << "publishes kept succeeding";
+  ASSERT_TRUE(srv.start(srv.port()));
+  EXPECT_TRUE(eventually([&] { return e->health->healthy(); }, 10s)) << "no reconnect";
+  const size_t seen = h.publications(ch).size();
+  // Resubscribed: a publish after the restart is delivered again.
+  ASSERT_TRUE(eventually([&] { return h.publications(ch).size() > seen + 2; }, 10s))
+      << "no delivery after the restart (resubscribe)";
+  run = false;
+  publisher.join();
+  EXPECT_GT(ok_count.load(), 0);
+  {
+    std::lock_guard lock(mu);
+    ASSERT_GE(transitions.size(), 2u);
+    EXPECT_FALSE(transitions.front());
+    EXPECT_TRUE(transitions.back());
+  }
+  // The server kept nothing (no persistence): the stream restarted in a new epoch, and
+  // the position acknowledged before the outage is reported unrecoverable, not silently
+  // continued.
+  auto page = history(*e->broker, ch, history_query{std::nullopt, 0, false, 3600});
+  ASSERT_TRUE(page.ok());
+  EXPECT_NE(page->top.epoch, before.epoch);
+  auto r = history(*e->broker, ch, history_query{before, -1, false, 3600});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error(), errors::unrecoverable_position);
+  e->broker->stop();
+}
+
+}  // namespace
+}  // namespace gyre
