@@ -3,33 +3,108 @@
 
 #include "broker/memory/memory_broker.hpp"
 #include "broker/memory/memory_presence.hpp"
+#include "broker/redis/redis_engine.hpp"
 #include "config/config.hpp"
+#include "core/log.hpp"
 
 namespace gyre {
 
+namespace {
+
+// Collects the unhealthy shards of a Redis engine.
+void add_health(engines& e, std::shared_ptr<redis::engine_health> health, std::string what) {
+  if (!health) return;
+  health->on_change([health, what](size_t shard, bool ok) {
+    auto shards = health->shards();
+    std::string name = shard < shards.size() ? shards[shard].name : std::to_string(shard);
+    if (ok) log::info("{} {} is available again", what, name);
+    else log::error("{} {} is unavailable: publications and history calls fail until it is back", what, name);
+  });
+  auto previous = std::move(e.problems_fn);
+  e.problems_fn = [previous, health, what] {
+    std::vector<std::string> out = previous ? previous() : std::vector<std::string>{};
+    for (const auto& s : health->shards())
+      if (!s.healthy) out.push_back(what + " " + s.name + " is unavailable");
+    return out;
+  };
+}
+
+}  // namespace
+
 std::unique_ptr<engines> make_engines(const config::config& cfg, clock& clk, std::string& error) {
   auto e = std::make_unique<engines>();
-  std::string broker_type = cfg.broker_.enabled_ ? cfg.broker_.type_ : cfg.engine_.type_;
-  std::string presence_type = cfg.presence_manager_.enabled_ ? cfg.presence_manager_.type_ : cfg.engine_.type_;
-  if (broker_type.empty()) broker_type = "memory";
-  if (presence_type.empty()) presence_type = "memory";
-  if (broker_type != "memory") {
-    error = (cfg.broker_.enabled_ ? "broker.type" : "engine.type") + std::string(": \"") + broker_type +
-            "\" is not supported by this build (supported: memory)";
-    return nullptr;
+  const bool separate = cfg.broker_.enabled_ && cfg.presence_manager_.enabled_;
+  std::string engine_type = cfg.engine_.type_.empty() ? "memory" : cfg.engine_.type_;
+  std::vector<std::string> parts;
+
+  memory_broker* memory = nullptr;
+  auto use_memory_broker = [&] {
+    auto mb = std::make_unique<memory_broker>(clk);
+    memory = mb.get();
+    e->broker = std::move(mb);
+  };
+
+  if (!separate) {
+    if (engine_type == "memory") {
+      use_memory_broker();
+      e->presence = std::make_unique<memory_presence>();
+      parts.push_back("memory engine");
+    } else if (engine_type == "redis") {
+      auto r = redis::make_redis_engine(cfg.engine_.redis_, error);
+      if (!r) return nullptr;
+      e->broker = std::move(r->broker);
+      e->presence = std::move(r->presence);
+      e->control = std::move(r->control);
+      add_health(*e, r->health, "engine.redis");
+      parts.push_back(r->description);
+      e->keep_alive.push_back(std::shared_ptr<redis::redis_engine>(std::move(r)));
+    } else {
+      error = "engine.type: unknown engine \"" + engine_type + "\" (memory or redis)";
+      return nullptr;
+    }
   }
-  if (presence_type != "memory") {
-    error = (cfg.presence_manager_.enabled_ ? "presence_manager.type" : "engine.type") + std::string(": \"") +
-            presence_type + "\" is not supported by this build (supported: memory)";
-    return nullptr;
+
+  if (cfg.broker_.enabled_) {
+    const std::string& t = cfg.broker_.type_.empty() ? std::string("memory") : cfg.broker_.type_;
+    e->control.reset();
+    if (t == "memory") {
+      use_memory_broker();
+      parts.push_back("memory broker");
+    } else if (t == "redis") {
+      auto r = redis::make_redis_broker(cfg.broker_.redis_, error);
+      if (!r) return nullptr;
+      e->broker = std::move(r->broker);
+      e->control = std::move(r->control);
+      add_health(*e, r->health, "broker.redis");
+      parts.push_back("broker " + r->description);
+      e->keep_alive.push_back(std::shared_ptr<redis::redis_engine>(std::move(r)));
+    } else {
+      error = "broker.type: \"" + t + "\" is not supported by this build (memory, redis)";
+      return nullptr;
+    }
   }
-  auto mb = std::make_unique<memory_broker>(clk);
-  memory_broker* raw = mb.get();
-  e->broker = std::move(mb);
-  e->presence = std::make_unique<memory_presence>();
-  e->control = std::make_unique<loopback_control_bus>();
-  e->description = "memory";
-  e->maintain_fn = [raw] { raw->sweep(); };
+
+  if (cfg.presence_manager_.enabled_) {
+    const std::string& t = cfg.presence_manager_.type_.empty() ? std::string("memory") : cfg.presence_manager_.type_;
+    if (t == "memory") {
+      e->presence = std::make_unique<memory_presence>();
+      parts.push_back("memory presence");
+    } else if (t == "redis") {
+      auto r = redis::make_redis_presence(cfg.presence_manager_.redis_, error);
+      if (!r) return nullptr;
+      e->presence = std::move(r->presence);
+      add_health(*e, r->health, "presence_manager.redis");
+      parts.push_back("presence " + r->description);
+      e->keep_alive.push_back(std::shared_ptr<redis::redis_engine>(std::move(r)));
+    } else {
+      error = "presence_manager.type: \"" + t + "\" is not supported (memory, redis)";
+      return nullptr;
+    }
+  }
+
+  if (!e->control) e->control = std::make_unique<loopback_control_bus>();
+  if (memory) e->maintain_fn = [memory] { memory->sweep(); };
+  for (size_t i = 0; i < parts.size(); ++i) e->description += (i ? ", " : "") + parts[i];
   return e;
 }
 

@@ -18,6 +18,7 @@
 #include "config/loader.hpp"
 #include "config/validate.hpp"
 #include "core/clock.hpp"
+#include "core/json_writer.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "hub/node.hpp"
@@ -28,9 +29,23 @@ namespace gyre {
 
 namespace {
 
+// /health: 200 {} while every engine part is up; 500 with the failing parts otherwise.
 class health_handler final : public http_handler {
  public:
-  void handle(http_request, http_reply reply) override { reply(http_response::json("{}")); }
+  explicit health_handler(const engines& e) : engines_(e) {}
+  void handle(http_request, http_reply reply) override {
+    auto problems = engines_.problems();
+    if (problems.empty()) return reply(http_response::json("{}"));
+    std::string body;
+    json_writer w(body);
+    w.begin_object().key("errors").begin_array();
+    for (const auto& p : problems) w.value(p);
+    w.end_array().end_object();
+    reply(http_response::json(std::move(body), 500));
+  }
+
+ private:
+  const engines& engines_;
 };
 
 class metrics_handler final : public http_handler {
@@ -108,6 +123,12 @@ std::string server::impl::start() {
   if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
   hub = std::make_unique<node>(shared_cfg, *eng->broker, *eng->presence, clk, registry, n);
   if (std::string e = install_token_verifiers(*hub, *shared_cfg); !e.empty()) return e;
+  registry.add_collector([e = eng.get()](std::vector<metrics::collected_family>& out) {
+    metrics::collected_family f{"gyre_engine_healthy", "1 while every engine part (broker, presence, control) is up.",
+                                metrics::kind::gauge, {}};
+    f.samples.push_back({"", {}, e->problems().empty() ? 1.0 : 0.0});
+    out.push_back(std::move(f));
+  });
   eng->broker->start(*hub);
   hub->start_control(*eng->control);
 
@@ -130,7 +151,7 @@ std::string server::impl::start() {
     (cfg.http_api_.external_ ? external_routes : internal_routes).push_back(std::move(r));
   }
   if (cfg.health_.enabled_)
-    internal_routes.push_back({with_slash(cfg.health_.handler_prefix_), false, std::make_shared<health_handler>()});
+    internal_routes.push_back({with_slash(cfg.health_.handler_prefix_), false, std::make_shared<health_handler>(*eng)});
   if (cfg.prometheus_.enabled_)
     internal_routes.push_back(
         {with_slash(cfg.prometheus_.handler_prefix_), false, std::make_shared<metrics_handler>(registry)});
