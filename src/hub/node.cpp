@@ -29,6 +29,8 @@ uint32_t seconds_of(config::duration d) {
   return static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(d).count());
 }
 
+uint32_t clamp_u32(int64_t v) { return static_cast<uint32_t>(std::clamp<int64_t>(v, 0, UINT32_MAX)); }
+
 runtime_options make_options(const config::config& c) {
   runtime_options o;
   const auto& cc = c.client_;
@@ -111,34 +113,24 @@ node::node(std::shared_ptr<const config::config> cfg, broker& b, presence_manage
   reg.add_collector([this](std::vector<metrics::collected_family>& out) {
     // Channels and users are counted per loop; one present on two loops counts twice
     // here (the info API computes exact figures).
-    int64_t conns = 0, subs = 0, chans = 0, users = 0;
-    uint64_t sent = 0, received = 0;
-    for (auto& s : shards_) {
-      auto& c = s->counters();
-      conns += c.connections.load(std::memory_order_relaxed);
-      subs += c.subscriptions.load(std::memory_order_relaxed);
-      chans += c.channels.load(std::memory_order_relaxed);
-      users += c.users.load(std::memory_order_relaxed);
-      sent += c.messages_sent.load(std::memory_order_relaxed);
-      received += c.messages_received.load(std::memory_order_relaxed);
-    }
+    totals t = sum_shards();
     auto gauge = [&](const char* name, const char* help, double v) {
       metrics::collected_family f{name, help, metrics::kind::gauge, {}};
       f.samples.push_back({"", {}, v});
       out.push_back(std::move(f));
     };
-    gauge("centrifugo_node_num_clients", "Connections on this node.", static_cast<double>(conns));
-    gauge("centrifugo_node_num_users", "Distinct users connected to this node.", static_cast<double>(users));
-    gauge("centrifugo_node_num_subscriptions", "Subscriptions on this node.", static_cast<double>(subs));
-    gauge("centrifugo_node_num_channels", "Channels with subscribers on this node.", static_cast<double>(chans));
+    gauge("centrifugo_node_num_clients", "Connections on this node.", static_cast<double>(t.connections));
+    gauge("centrifugo_node_num_users", "Distinct users connected to this node.", static_cast<double>(t.users));
+    gauge("centrifugo_node_num_subscriptions", "Subscriptions on this node.", static_cast<double>(t.subscriptions));
+    gauge("centrifugo_node_num_channels", "Channels with subscribers on this node.", static_cast<double>(t.channels));
     metrics::collected_family sentf{"centrifugo_node_messages_sent_count",
                                     "Messages queued to clients (replies and pushes).",
                                     metrics::kind::counter, {}};
-    sentf.samples.push_back({"", {}, static_cast<double>(sent)});
+    sentf.samples.push_back({"", {}, static_cast<double>(t.sent)});
     out.push_back(std::move(sentf));
     metrics::collected_family recvf{"centrifugo_node_messages_received_count",
                                     "Commands received from clients.", metrics::kind::counter, {}};
-    recvf.samples.push_back({"", {}, static_cast<double>(received)});
+    recvf.samples.push_back({"", {}, static_cast<double>(t.received)});
     out.push_back(std::move(recvf));
     metrics::collected_family build{"centrifugo_node_build", "Node build information.",
                                     metrics::kind::gauge, {}};
@@ -148,6 +140,20 @@ node::node(std::shared_ptr<const config::config> cfg, broker& b, presence_manage
 }
 
 node::~node() = default;
+
+node::totals node::sum_shards() const {
+  totals t;
+  for (const auto& s : shards_) {
+    const auto& c = s->counters();
+    t.connections += c.connections.load(std::memory_order_relaxed);
+    t.subscriptions += c.subscriptions.load(std::memory_order_relaxed);
+    t.channels += c.channels.load(std::memory_order_relaxed);
+    t.users += c.users.load(std::memory_order_relaxed);
+    t.sent += c.messages_sent.load(std::memory_order_relaxed);
+    t.received += c.messages_received.load(std::memory_order_relaxed);
+  }
+  return t;
+}
 
 // ---------------------------------------------------------------------------- config
 
@@ -348,18 +354,11 @@ void node::tick_control() {
   m.info.uid = uid_;
   m.info.name = name_;
   m.info.version = version();
-  int64_t conns = 0, subs = 0, chans = 0, users = 0;
-  for (auto& sh : shards_) {
-    auto& c = sh->counters();
-    conns += c.connections.load(std::memory_order_relaxed);
-    subs += c.subscriptions.load(std::memory_order_relaxed);
-    chans += c.channels.load(std::memory_order_relaxed);
-    users += c.users.load(std::memory_order_relaxed);
-  }
-  m.info.num_clients = static_cast<uint32_t>(std::max<int64_t>(conns, 0));
-  m.info.num_subs = static_cast<uint32_t>(std::max<int64_t>(subs, 0));
-  m.info.num_channels = static_cast<uint32_t>(std::max<int64_t>(chans, 0));
-  m.info.num_users = static_cast<uint32_t>(std::max<int64_t>(users, 0));
+  totals t = sum_shards();
+  m.info.num_clients = clamp_u32(t.connections);
+  m.info.num_subs = clamp_u32(t.subscriptions);
+  m.info.num_channels = clamp_u32(t.channels);
+  m.info.num_users = clamp_u32(t.users);
   m.info.uptime_seconds = clock_.now_unix() - started_unix_;
   bus->broadcast(encode_control(m));
 }
@@ -545,13 +544,9 @@ void node::local_info(std::function<void(node_info_entry)> done) {
         e.uid = uid_;
         e.name = name_;
         e.version = version();
-        int64_t conns = 0, subs = 0;
-        for (auto& s : shards_) {
-          conns += s->counters().connections.load(std::memory_order_relaxed);
-          subs += s->counters().subscriptions.load(std::memory_order_relaxed);
-        }
-        e.num_clients = static_cast<uint32_t>(std::max<int64_t>(conns, 0));
-        e.num_subs = static_cast<uint32_t>(std::max<int64_t>(subs, 0));
+        totals t = sum_shards();
+        e.num_clients = clamp_u32(t.connections);
+        e.num_subs = clamp_u32(t.subscriptions);
         e.num_channels = static_cast<uint32_t>(g->channels.size());
         e.num_users = static_cast<uint32_t>(g->users.size());
         e.uptime_seconds = clock_.now_unix() - started_unix_;

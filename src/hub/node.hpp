@@ -144,6 +144,13 @@ class node final : public broker_event_handler, public control_handler {
   metric_families& metrics() { return *metrics_; }
 
  private:
+  // Sums of the per-loop counters. Channels and users present on several loops count
+  // once per loop.
+  struct totals {
+    int64_t connections = 0, subscriptions = 0, channels = 0, users = 0;
+    uint64_t sent = 0, received = 0;
+  };
+  totals sum_shards() const;
   // Runs `task` on every shard; `done` runs once all have finished.
   void for_each_shard(std::function<void(shard&)> task, std::function<void()> done);
   // Applies a control message to this node's connections.
