@@ -16,8 +16,10 @@ std::unique_ptr<nats_test_server>& server_slot() {
 
 class nats_environment final : public ::testing::Environment {
  public:
+  // Without nats-server every test skips itself (GYRE_REQUIRE_NATS, make_broker), so
+  // each one shows as skipped with the reason.
   void SetUp() override {
-    if (nats_test_server::find_binary().empty()) GTEST_SKIP() << nats_missing_message;
+    if (nats_test_server::find_binary().empty()) return;
     auto s = std::make_unique<nats_test_server>();
     std::string error;
     ASSERT_TRUE(s->start(0, error)) << error;

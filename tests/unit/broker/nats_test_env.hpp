@@ -1,6 +1,6 @@
 // The NATS test environment of nats_broker_tests: one nats-server shared by the tests
 // that do not stop it, started before the first test and stopped after the last. When no
-// nats-server binary exists every test of the binary is skipped with that reason.
+// nats-server binary exists, every test skips itself with that reason (GYRE_REQUIRE_NATS).
 #pragma once
 
 #include <gtest/gtest.h>
