@@ -170,13 +170,19 @@ void on_sub_complete(void* closure) {
 }
 
 std::string status_text(natsStatus s) {
-  // The thread's last error usually says more (e.g. "connection refused").
+  // The thread's last error usually says more ("SSL handshake error: ..."); it starts
+  // with the cnats source location, "(conn.c:733): ", which is dropped.
   natsStatus last = NATS_OK;
   const char* detail = nats_GetLastError(&last);
   std::string text = natsStatus_GetText(s);
-  if (detail != nullptr && *detail != '\0' && last == s && text != detail) {
+  if (detail == nullptr || last != s) return text;
+  std::string_view d(detail);
+  if (d.starts_with("(")) {
+    if (const auto end = d.find("): "); end != std::string_view::npos) d.remove_prefix(end + 3);
+  }
+  if (!d.empty() && d != text) {
     text += " (";
-    text += detail;
+    text += d;
     text += ")";
   }
   return text;
@@ -276,6 +282,11 @@ struct nats_link::impl {
       if (q_stop) {
         lock.unlock();
         return fail(o.done, errors::internal);
+      }
+      if (bytes > opts.max_queued_bytes) {
+        lock.unlock();
+        stats->publish_failures.fetch_add(1);
+        return fail(o.done, errors::bad_request);  // could never be queued
       }
       if (bounded &&
           (queue.size() >= opts.max_queued_ops || queued_bytes + bytes > opts.max_queued_bytes)) {
@@ -448,8 +459,13 @@ struct nats_link::impl {
     waiter->fire();
   }
 
+  // Once; a concurrent second caller waits for the first to finish.
   void stop() {
-    if (stopped.exchange(true)) return;
+    std::call_once(stop_once, [this] { do_stop(); });
+  }
+
+  void do_stop() {
+    stopped.store(true);
     healthy.store(false);
     {
       std::lock_guard lock(q_mu);
@@ -498,6 +514,7 @@ struct nats_link::impl {
   std::shared_ptr<counters> stats = std::make_shared<counters>();
   std::atomic<bool> healthy{false};
   std::atomic<bool> stopped{false};
+  std::once_flag stop_once;
   state_fn state_cb;
   bool leaked = false;
 

@@ -100,7 +100,8 @@ class nats_link {
 
   // `done` may be empty: then nothing waits for a flush (best effort, like control
   // messages). Completes with errors::internal when not connected or on flush timeout,
-  // errors::bad_request when the payload exceeds the server's max_payload,
+  // errors::bad_request when the payload exceeds the server's max_payload (or alone
+  // exceeds max_queued_bytes),
   // errors::too_many_requests when the queue is full.
   void publish(std::string subject, std::string payload, status_callback done);
   // `key` names the subscription (one per key; subscribing an existing key confirms it

@@ -89,8 +89,9 @@ std::string nats_test_server::find_binary() {
   return "";
 }
 
-bool nats_test_server::start(int port, std::string& error) {
+bool nats_test_server::start(int port, std::string& error, std::vector<std::string> extra_args) {
   stop();
+  if (!extra_args.empty() || port == 0) extra_args_ = std::move(extra_args);
   const std::string bin = find_binary();
   if (bin.empty()) {
     error = "nats-server not found (install it or set GYRE_NATS_SERVER)";
@@ -105,6 +106,7 @@ bool nats_test_server::start(int port, std::string& error) {
     }
     const std::string port_text = std::to_string(p);
     std::vector<std::string> args = {bin, "-a", "127.0.0.1", "-p", port_text};
+    args.insert(args.end(), extra_args_.begin(), extra_args_.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 namespace gyre::test {
 
@@ -23,9 +24,10 @@ class nats_test_server {
   // Empty when no nats-server binary can be found.
   static std::string find_binary();
 
-  // Starts the server on `port` (0 = a free one) and waits until it accepts
-  // connections. False with `error` set on failure.
-  bool start(int port, std::string& error);
+  // Starts the server on `port` (0 = a free one) with `extra_args` (e.g. TLS flags) and
+  // waits until it accepts connections. False with `error` set on failure. A restart
+  // with port() reuses the previous extra arguments when none are given.
+  bool start(int port, std::string& error, std::vector<std::string> extra_args = {});
   // Stops the server: SIGTERM, or SIGKILL at once with `hard` (a crash).
   void stop(bool hard = false);
   bool running() const { return pid_ > 0; }
@@ -36,6 +38,7 @@ class nats_test_server {
  private:
   pid_t pid_ = -1;
   int port_ = 0;
+  std::vector<std::string> extra_args_;
 };
 
 // A port on 127.0.0.1 that was free a moment ago.
