@@ -321,10 +321,11 @@ struct nats_link::impl {
   void process(std::vector<op>& batch) {
     const bool connected = natsConnection_Status(nc) == NATS_CONN_STATUS_CONNECTED;
     std::vector<confirm> confirms;
+    bool wrote = false;
     for (auto& o : batch) {
       switch (o.t) {
         case op::type::publish:
-          do_publish(o, connected, confirms);
+          wrote = do_publish(o, connected, confirms) || wrote;
           break;
         case op::type::subscribe:
           do_subscribe(o, connected, confirms);
@@ -334,7 +335,9 @@ struct nats_link::impl {
           break;
       }
     }
-    if (confirms.empty()) return;
+    // Flushed even when nobody waits: the PING makes cnats write the batch now instead of
+    // after its flusher's ~1 ms coalescing pause (control messages carry no callback).
+    if (confirms.empty() && !wrote) return;
     const natsStatus fs =
         natsConnection_FlushTimeout(nc, static_cast<int64_t>(opts.write_timeout.count()));
     if (fs != NATS_OK) {
@@ -359,20 +362,24 @@ struct nats_link::impl {
     }
   }
 
-  void do_publish(op& o, bool connected, std::vector<confirm>& confirms) {
+  // True when the message was written to the connection.
+  bool do_publish(op& o, bool connected, std::vector<confirm>& confirms) {
     if (!connected) {
       stats->publish_failures.fetch_add(1);
-      return fail(o.done, errors::internal);
+      fail(o.done, errors::internal);
+      return false;
     }
     const natsStatus s = natsConnection_Publish(nc, o.subject.c_str(), o.payload.data(),
                                                 static_cast<int>(o.payload.size()));
     if (s != NATS_OK) {
       stats->publish_failures.fetch_add(1);
       log::warn("nats: publish to {} failed: {}", o.subject, natsStatus_GetText(s));
-      return fail(o.done, s == NATS_MAX_PAYLOAD ? errors::bad_request : errors::internal);
+      fail(o.done, s == NATS_MAX_PAYLOAD ? errors::bad_request : errors::internal);
+      return false;
     }
     stats->published.fetch_add(1, std::memory_order_relaxed);
     if (o.done) confirms.push_back(confirm{true, std::move(o.subject), nullptr, std::move(o.done)});
+    return true;
   }
 
   void do_subscribe(op& o, bool connected, std::vector<confirm>& confirms) {

@@ -4,9 +4,10 @@
 // Threads and what holds:
 // - Callers never block on I/O: publish/subscribe/unsubscribe append to one bounded FIFO
 //   (max_queued_ops, max_queued_bytes) and return. One writer thread drains it in batches:
-//   it writes each operation to the connection in queue order, then, if any operation in
-//   the batch waits for confirmation, sends one PING and waits for the PONG
-//   (natsConnection_FlushTimeout, bounded by write_timeout). One round trip per batch.
+//   it writes each operation to the connection in queue order, then sends one PING and
+//   waits for the PONG (natsConnection_FlushTimeout, bounded by write_timeout): one round
+//   trip per batch, which also puts the batch on the wire at once (cnats alone would
+//   wait for its flusher).
 // - subscribe's `done` runs after that flush: the server has then processed the SUB, so
 //   every later publication on the subject reaches this connection.
 // - publish's `done` runs after the flush AND after every local subscription whose
