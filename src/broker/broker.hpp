@@ -51,7 +51,12 @@ struct publish_outcome {
 
 // A publication as delivered to nodes. Immutable once made; shared between threads.
 struct delivered_publication {
+  // The channel the node subscribe()d to: route by it. For a wildcard subscription (NATS
+  // broker with allow_wildcards) this is the pattern, e.g. "news.*".
   std::string channel;
+  // Wildcard subscriptions only: the concrete channel the publication was made in, for
+  // the client's Publication.channel (field 10), e.g. "news.sport". Empty otherwise.
+  std::string specific_channel;
   publication pub;              // offset set when the channel keeps history
   std::string epoch;            // stream epoch (empty without history)
   bool use_delta = false;

@@ -9,7 +9,9 @@
 //   p.time = suite_time::real;  // TTLs are kept by the server: the suite sleeps
 //   GYRE_INSTANTIATE_ENGINE_SUITE(redis, p);
 //
-// and links tests/unit/broker/broker_suite.cpp into its test binary.
+// and links tests/unit/broker/broker_suite.cpp into its test binary. A factory may call
+// GTEST_SKIP() and return null (e.g. when the engine's server is not installed): the test
+// is then reported as skipped.
 //
 // Rules the suite follows so that network engines can run it:
 // - Every wait on a callback or a delivery is bounded by params.timeout; a callback that
