@@ -3,6 +3,9 @@
 
 #include "broker/memory/memory_broker.hpp"
 #include "broker/memory/memory_presence.hpp"
+#include "broker/nats/nats_broker.hpp"
+#include "broker/nats/nats_control_bus.hpp"
+#include "broker/nats/nats_factory.hpp"
 #include "broker/redis/redis_engine.hpp"
 #include "config/config.hpp"
 #include "core/log.hpp"
@@ -37,12 +40,7 @@ std::unique_ptr<engines> make_engines(const config::config& cfg, clock& clk, std
   std::string engine_type = cfg.engine_.type_.empty() ? "memory" : cfg.engine_.type_;
   std::vector<std::string> parts;
 
-  memory_broker* memory = nullptr;
-  auto use_memory_broker = [&] {
-    auto mb = std::make_unique<memory_broker>(clk);
-    memory = mb.get();
-    e->broker = std::move(mb);
-  };
+  auto use_memory_broker = [&] { e->broker = std::make_unique<memory_broker>(clk); };
 
   if (!separate) {
     if (engine_type == "memory") {
@@ -78,8 +76,30 @@ std::unique_ptr<engines> make_engines(const config::config& cfg, clock& clk, std
       add_health(*e, r->health, "broker.redis");
       parts.push_back("broker " + r->description);
       e->keep_alive.push_back(std::shared_ptr<redis::redis_engine>(std::move(r)));
+    } else if (t == "nats") {
+      auto nb = make_nats_broker(cfg.broker_.nats_, error);
+      if (!nb) return nullptr;
+      auto bus = make_nats_control_bus(cfg.broker_.nats_, error);
+      if (!bus) return nullptr;
+      log::info("{}", nats_broker_limitations(cfg.broker_.nats_));
+      nb->set_state_callback([url = cfg.broker_.nats_.url_](bool ok) {
+        if (ok) log::info("broker.nats: connection to {} restored", url);
+        else log::error("broker.nats: connection to {} lost: publications fail until it is back", url);
+      });
+      nats_broker* raw_broker = nb.get();
+      nats_control_bus* raw_bus = bus.get();
+      auto previous = std::move(e->problems_fn);
+      e->problems_fn = [previous, raw_broker, raw_bus, url = cfg.broker_.nats_.url_] {
+        std::vector<std::string> out = previous ? previous() : std::vector<std::string>{};
+        if (!raw_broker->healthy()) out.push_back("broker.nats " + url + " is unavailable");
+        if (!raw_bus->healthy()) out.push_back("broker.nats control connection to " + url + " is unavailable");
+        return out;
+      };
+      e->broker = std::move(nb);
+      e->control = std::move(bus);
+      parts.push_back("nats broker (" + cfg.broker_.nats_.url_ + ")");
     } else {
-      error = "broker.type: \"" + t + "\" is not supported by this build (memory, redis)";
+      error = "broker.type: \"" + t + "\" is not supported by this build (memory, redis, nats)";
       return nullptr;
     }
   }
@@ -103,7 +123,8 @@ std::unique_ptr<engines> make_engines(const config::config& cfg, clock& clk, std
   }
 
   if (!e->control) e->control = std::make_unique<loopback_control_bus>();
-  if (memory) e->maintain_fn = [memory] { memory->sweep(); };
+  // The final broker decides: a memory engine's broker may have been replaced above.
+  if (auto* memory = dynamic_cast<memory_broker*>(e->broker.get())) e->maintain_fn = [memory] { memory->sweep(); };
   for (size_t i = 0; i < parts.size(); ++i) e->description += (i ? ", " : "") + parts[i];
   return e;
 }

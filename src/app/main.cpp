@@ -3,6 +3,7 @@
 // gensubtoken, checktoken, checksubtoken, defaultconfig, defaultenv, version).
 // Every CLI error exits with status 1 and a one-line message.
 #include <CLI/CLI.hpp>
+#include <google/protobuf/stubs/logging.h>
 
 #include <chrono>
 #include <cstdio>
@@ -101,6 +102,11 @@ int make_token(const config::config& cfg, const config::token_config& block, con
 }  // namespace
 
 int main(int argc, char** argv) {
+  // libprotobuf logs to stderr on its own (e.g. invalid UTF-8 in a client's string field):
+  // route it through our logger at debug level, the client gets its 3501 anyway.
+  google::protobuf::SetLogHandler([](google::protobuf::LogLevel, const char* file, int line, const std::string& msg) {
+    log::debug("protobuf: {} ({}:{})", msg, file, line);
+  });
   CLI::App app{"Gyre: a Centrifugo-compatible real-time messaging server"};
   app.set_version_flag("--version", "Gyre v" + node::version());
   std::string config_path = "config.json";

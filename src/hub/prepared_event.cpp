@@ -61,8 +61,9 @@ void prepared_event::compute(protocol::encoding enc, pub_variant v, slot& s) con
         how.json_string = json;
       }
       // The first publication of a stream carries its epoch (client-protocol.md §4.7).
-      std::string_view epoch = p.offset == 1 ? std::string_view(pub_->epoch) : std::string_view{};
-      c.encode_pub_push(channel_, p, data, how, protocol::push_envelope::reply, out, epoch);
+      if (p.offset == 1) how.epoch = pub_->epoch;
+      how.channel = pub_->specific_channel;
+      c.encode_pub_push(channel_, p, data, how, protocol::push_envelope::reply, out);
       break;
     }
   }

@@ -27,10 +27,12 @@ enum class encoding : uint8_t { json, protobuf };
 
 enum class push_envelope : uint8_t { reply, bare };
 
-// How the data of a publication push is written.
+// How a publication push is written, beyond the publication itself.
 struct pub_encoding {
   bool patch = false;        // data is a fossil patch: write delta=true
   bool json_string = false;  // JSON only: write data as a JSON string (delta subscriptions)
+  std::string_view epoch;    // Publication.epoch (14): set on the first publication of a stream
+  std::string_view channel;  // Publication.channel (10): concrete channel of a wildcard subscription
 };
 
 enum class decode_status : uint8_t {
@@ -65,7 +67,7 @@ class codec {
   // the epoch (§4.7). Overrides must not redeclare the default argument.
   virtual void encode_pub_push(std::string_view channel, const publication& pub,
                                std::string_view data, pub_encoding how, push_envelope env,
-                               std::string& out, std::string_view epoch = {}) const = 0;
+                               std::string& out) const = 0;
   virtual void encode_join_push(std::string_view channel, const client_info& info,
                                 push_envelope env, std::string& out) const = 0;
   virtual void encode_leave_push(std::string_view channel, const client_info& info,

@@ -449,7 +449,8 @@ void write_client_info(json_writer& w, const client_info& ci) {
 // `json_string`: a delta subscription; data is a JSON string and `patch` becomes
 // "delta":true. Outside delta subscriptions the publication's delta is never written.
 void write_publication(json_writer& w, const publication& p, std::string_view data,
-                       bool json_string, bool patch, std::string_view epoch) {
+                       bool json_string, bool patch, std::string_view epoch,
+                       std::string_view specific_channel = {}) {
   w.begin_object();
   if (!data.empty()) {
     w.key("data");
@@ -471,6 +472,7 @@ void write_publication(json_writer& w, const publication& p, std::string_view da
   }
   opt_bool(w, "delta", json_string && patch);
   opt_number(w, "time", p.time);
+  opt_string(w, "channel", specific_channel);
   opt_string(w, "epoch", epoch);
   w.end_object();
 }
@@ -670,12 +672,11 @@ class json_codec_impl final : public codec {
   void encode_ping(std::string& out) const override { out.append("{}\n"); }
 
   void encode_pub_push(std::string_view channel, const publication& pub, std::string_view data,
-                       pub_encoding how, push_envelope env, std::string& out,
-                       std::string_view epoch) const override {
+                       pub_encoding how, push_envelope env, std::string& out) const override {
     json_writer w(out);
     begin_push(w, env, channel);
     w.key("pub");
-    write_publication(w, pub, data, how.json_string, how.patch, epoch);
+    write_publication(w, pub, data, how.json_string, how.patch, how.epoch, how.channel);
     end_push(w, env);
   }
 

@@ -438,11 +438,12 @@ class protobuf_codec_impl final : public codec {
   void encode_ping(std::string& out) const override { out.push_back('\0'); }
 
   void encode_pub_push(std::string_view channel, const publication& pub, std::string_view data,
-                       pub_encoding how, push_envelope env, std::string& out,
-                       std::string_view epoch) const override {
+                       pub_encoding how, push_envelope env, std::string& out) const override {
     Arena arena(arena_block, arena_block_size);
     push_frame f = new_push(arena, env, channel);
-    fill(f.push->mutable_pub(), pub, data, how.patch, epoch);
+    auto* p = f.push->mutable_pub();
+    fill(p, pub, data, how.patch, how.epoch);
+    if (!how.channel.empty()) p->set_channel(std::string(how.channel));
     append_framed(*f.root, out);
   }
 

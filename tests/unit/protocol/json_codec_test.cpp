@@ -691,10 +691,11 @@ TEST(json_codec_encode, pub_push_all_fields) {
   p.delta = true;  // publisher permission: never written outside delta mode
   p.time = 1700000000123;
   std::string out;
-  json.encode_pub_push("ch", p, "[1]", {}, push_envelope::reply, out, "EPOCH");
+  json.encode_pub_push("ch", p, "[1]", {.epoch = "EPOCH", .channel = "ch.concrete"}, push_envelope::reply,
+                       out);
   EXPECT_EQ(out, R"({"push":{"channel":"ch","pub":{"data":[1],"info":{"user":"u","client":"c",)"
                  R"("conn_info":{"ci":1}},"offset":1,"tags":{"k":"v","q\"":"\n"},)"
-                 R"("time":1700000000123,"epoch":"EPOCH"}}})"
+                 R"("time":1700000000123,"channel":"ch.concrete","epoch":"EPOCH"}}})"
                  "\n");
 }
 

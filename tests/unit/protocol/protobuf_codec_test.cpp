@@ -650,8 +650,8 @@ TEST_P(protobuf_push, pub_push_fields) {
   p.delta = true;
   p.time = 77;
   std::string out;
-  proto.encode_pub_push("chan", p, std::string("\x00\xffpatch", 7), {.patch = true}, GetParam(),
-                        out, "EP");
+  proto.encode_pub_push("chan", p, std::string("\x00\xffpatch", 7),
+                        {.patch = true, .epoch = "EP", .channel = "chan.x"}, GetParam(), out);
   pb::Push m = push_of(out, GetParam());
   EXPECT_EQ(m.channel(), "chan");
   ASSERT_TRUE(m.has_pub());
@@ -663,6 +663,7 @@ TEST_P(protobuf_push, pub_push_fields) {
   EXPECT_TRUE(m.pub().delta());
   EXPECT_EQ(m.pub().time(), 77);
   EXPECT_EQ(m.pub().epoch(), "EP");
+  EXPECT_EQ(m.pub().channel(), "chan.x");
 
   out.clear();
   proto.encode_pub_push("chan", p, "full", {.patch = false, .json_string = true}, GetParam(), out);
