@@ -40,6 +40,7 @@ void ws_connection::start(shard& s, tcp_socket socket, protocol::encoding enc, s
   auto* c = new ws_connection(s, std::move(socket), enc, std::move(opts));
   c->queue_control_frame(handshake);
   if (!leftover.empty()) c->partial_ = std::make_unique<std::string>(std::move(leftover));
+  ++c->busy_;
   c->flush();
   // Bytes that came with the upgrade request are processed like a read.
   if (c->partial_) {
@@ -47,6 +48,8 @@ void ws_connection::start(shard& s, tcp_socket socket, protocol::encoding enc, s
   } else {
     c->wait_readable();
   }
+  --c->busy_;
+  c->try_destroy();
 }
 
 ws_connection::ws_connection(shard& s, tcp_socket socket, protocol::encoding enc, ws_connection_options opts)
@@ -85,6 +88,15 @@ void ws_connection::wait_readable() {
 }
 
 void ws_connection::on_readable() {
+  // Closing inside the loop (a close frame, a disconnect) must not free the object before
+  // the loop is done with it.
+  ++busy_;
+  read_loop();
+  --busy_;
+  try_destroy();
+}
+
+void ws_connection::read_loop() {
   // Asio registers sockets edge-triggered: read until the socket would block before
   // waiting again, or no new readiness event would come.
   const int fd = socket_.native_handle();
@@ -223,8 +235,11 @@ void ws_connection::wait_writable() {
   socket_.async_wait(tcp_socket::wait_write, [this](const boost::system::error_code&) {
     write_waiting_ = false;
     if (socket_closed_) return try_destroy();
+    ++busy_;
     write_some();
     shard_.flush_dirty();
+    --busy_;
+    try_destroy();
   });
 }
 
@@ -331,7 +346,7 @@ void ws_connection::destroy() {
 }
 
 void ws_connection::try_destroy() {
-  if (socket_closed_ && client_done_ && !read_waiting_ && !write_waiting_) delete this;
+  if (busy_ == 0 && socket_closed_ && client_done_ && !read_waiting_ && !write_waiting_) delete this;
 }
 
 }  // namespace gyre

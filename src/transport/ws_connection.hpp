@@ -13,8 +13,8 @@
 // When the socket would block, the rest waits for writability; the client's queue limit
 // (client.queue_max_size) bounds what can pile up.
 //
-// Lifetime: the object deletes itself once the socket is closed, no Asio wait is pending
-// and the client has no engine callback in flight.
+// Lifetime: the object deletes itself once the socket is closed, no Asio wait is pending,
+// the client has no engine callback in flight and none of its own handlers is running.
 //
 // Threading: everything runs on the connection's event loop.
 #pragma once
@@ -67,6 +67,7 @@ class ws_connection final : public client_transport {
 
   void wait_readable();
   void on_readable();
+  void read_loop();
   // Parses buf[0, len); returns false if the connection ended.
   bool process_input(char* buf, size_t len, size_t capacity);
   void wait_writable();
@@ -95,6 +96,9 @@ class ws_connection final : public client_transport {
   bool close_sent_ = false;
   bool socket_closed_ = false;
   bool client_done_ = false;   // the client allowed destruction
+  // >0 while a handler of this connection runs: hard_close() inside it must not delete the
+  // object under the handler's feet; the handler calls try_destroy() on its way out.
+  uint8_t busy_ = 0;
   protocol::encoding encoding_;
 };
 
