@@ -828,7 +828,12 @@ void client::lost_continuity(subscription& sub) {
 
 void client::run_deferred() {
   if (state_ >= state::closing) return;
-  if (slow_) return disconnect(disconnects::slow);
+  if (slow_) {
+    // The shard flushed before running us: what is still queued is what the socket
+    // does not take. A burst that a reading client drains is not slowness.
+    if (out_.queued_bytes() > shard_.owner().opts().queue_max_size) return disconnect(disconnects::slow);
+    slow_ = false;
+  }
   for (size_t i = 0; i < subs_.size();) {
     subscription& s = *subs_[i];
     if (!s.broken) {
