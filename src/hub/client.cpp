@@ -1119,7 +1119,7 @@ void client::disconnect(gyre::disconnect d) {
   state_ = state::closing;
   shard_.owner().metrics().count_disconnect(d.code);
   cleanup();
-  if (d.code == disconnects::slow.code) out_.clear(shard_.pool());
+  if (d.code == disconnects::slow.code) transport_.discard_queued();
   // Give the transport its close handshake; the timer drops the socket if it hangs.
   ping_due_ms_ = shard_.now_ms() + 5000;
   pong_due_ms_ = 0;

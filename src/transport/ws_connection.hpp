@@ -57,6 +57,7 @@ class ws_connection final : public client_transport {
   protocol::push_envelope envelope() const override { return protocol::push_envelope::reply; }
   void flush() override;
   void close(disconnect d) override;
+  void discard_queued() override;
   void destroy() override;
   void input_ready() override;
   std::string_view request_header(std::string_view name) const override;
