@@ -56,7 +56,7 @@ describe('recovery', () => {
               maxReconnectDelay: AWAY,
               websocket: recordingWebSocket([], sockets),
             }, t);
-            const ch = `${channel}-${how.length}`;
+            const ch = `${channel}-${how.length}-${format}`;
             const s = await subscribed(c, ch, opts);
             assert.equal(s.subscribedCtx.recoverable, true);
             const r = record(s, ['publication', 'subscribed', 'subscribing']);

@@ -103,7 +103,7 @@ describe('server API', () => {
     await sleep(200);
     assert.equal(b.state, 'connected', 'whitelisted client stays');
     const cb = nextEvent(b, 'connecting');
-    await cent(h.srv).disconnect({ client: b.connectCtx.client, disconnect: { code: 4100, reason: 'custom' } });
+    await cent(h.srv).disconnect({ user: 'd1', client: b.connectCtx.client, disconnect: { code: 4100, reason: 'custom' } });
     const ctx2 = await cb;
     assert.equal(ctx2.code, 4100);
     assert.equal(ctx2.reason, 'custom');
