@@ -1295,9 +1295,11 @@ void client::rearm_timer() {
   consider(ping_due_ms_);
   if (state_ == state::connected) {
     consider(pong_due_ms_);
-    if (expire_at_ > 0) consider(expire_at_ * 1000 + o.expired_close_delay_ms);
+    // Expiry times are Unix seconds; the wheel runs on the monotonic clock.
+    const int64_t unix_to_mono = shard_.now_ms() - shard_.owner().time().now_unix_ms();
+    if (expire_at_ > 0) consider(expire_at_ * 1000 + unix_to_mono + o.expired_close_delay_ms);
     for (const auto& s : subs_)
-      if (s->expire_at > 0) consider(s->expire_at * 1000 + o.expired_sub_close_delay_ms);
+      if (s->expire_at > 0) consider(s->expire_at * 1000 + unix_to_mono + o.expired_sub_close_delay_ms);
     for (const auto& s : subs_)
       if (s->emit_presence || s->positioned) {
         consider(maintenance_due_ms_);
@@ -1328,7 +1330,8 @@ void client::on_timer(int64_t now_ms) {
       return;
     case state::connected: {
       if (pong_due_ms_ > 0 && now_ms >= pong_due_ms_) return disconnect(disconnects::no_pong);
-      if (expire_at_ > 0 && now_ms >= expire_at_ * 1000 + o.expired_close_delay_ms)
+      const int64_t now_unix_ms = n.time().now_unix_ms();  // expiry times are Unix seconds
+      if (expire_at_ > 0 && now_unix_ms >= expire_at_ * 1000 + o.expired_close_delay_ms)
         return disconnect(disconnects::expired);
       if (ping_due_ms_ > 0 && now_ms >= ping_due_ms_) {
         std::string& out = scratch();
@@ -1341,7 +1344,7 @@ void client::on_timer(int64_t now_ms) {
       }
       for (size_t i = 0; i < subs_.size();) {
         subscription& s = *subs_[i];
-        if (s.expire_at > 0 && now_ms >= s.expire_at * 1000 + o.expired_sub_close_delay_ms) {
+        if (s.expire_at > 0 && now_unix_ms >= s.expire_at * 1000 + o.expired_sub_close_delay_ms) {
           if (s.server_side) return disconnect(disconnects::subscription_expired);
           server_unsubscribe(*s.channel, unsubscribes::expired);
           continue;
