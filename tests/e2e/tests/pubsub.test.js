@@ -8,7 +8,7 @@ import { connToken, subToken, nowS } from '../lib/tokens.js';
 import { connected, dec, enc, newClient, connect, recordingWebSocket, settle, subscribed, subscribeError } from '../lib/sdk.js';
 import { RawClient, pbSplit } from '../lib/rawws.js';
 import { api } from '../lib/api.js';
-import { nextEvent, record, sleep, waitFor } from '../lib/wait.js';
+import { nextEvent, record, sleep, waitFor, SCALE } from '../lib/wait.js';
 
 const ns = (name, opts) => ({ name, ...opts });
 const SUBSCRIBER = {
@@ -196,7 +196,7 @@ describe('client commands', () => {
         for (let i = 1; i <= 5; i++) await s.publish(P({ i }));
         const h1 = await s.history({ limit: 10 });
         assert.deepEqual(h1.publications.map((p) => p.offset), [3, 4, 5], 'history_size 3');
-        await waitFor(async () => (await s.history({ limit: 10 })).publications.length === 0, { timeout: 6000, label: 'history_ttl expiry' });
+        await waitFor(async () => (await s.history({ limit: 10 })).publications.length === 0, { timeout: 6000 * SCALE, label: 'history_ttl expiry' });
         const h2 = await s.history({ limit: 10 });
         assert.equal(h2.offset, 5);
         assert.equal(h2.epoch, h1.epoch);

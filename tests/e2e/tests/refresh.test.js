@@ -4,14 +4,14 @@
 import assert from 'node:assert/strict';
 import { describe, test, useServer, FORMATS } from '../lib/test.js';
 import { connToken, nowS, subToken } from '../lib/tokens.js';
-import { connected, recordingWebSocket, subscribed } from '../lib/sdk.js';
+import { connected, dec, enc, recordingWebSocket, subscribed } from '../lib/sdk.js';
 import { RawClient, pbDecode, pbSplit } from '../lib/rawws.js';
 import { api } from '../lib/api.js';
 import { nextEvent, record, sleep, waitFor, SCALE } from '../lib/wait.js';
 
 const config = {
   client: { expired_close_delay: '1s', expired_sub_close_delay: '1s' },
-  channel: { namespaces: [{ name: 'priv', presence: true }] },
+  channel: { namespaces: [{ name: 'priv', presence: true }, { name: 'pubns', allow_subscribe_for_client: true, allow_publish_for_subscriber: true }] },
 };
 
 // The commands of the outgoing frames, as JSON-like objects (Protobuf: field numbers).
@@ -88,18 +88,19 @@ describe('expiry and refresh', () => {
         await nextEvent(c, 'connected');
       });
 
-      test('refresh API info replaces the connection info seen by others', async (t) => {
+      test('refresh API info replaces the connection info carried by publications', async (t) => {
         const user = `info-${format}`;
+        const ch = `pubns:info-${format}`;
         const c = await connected(format, h.wsUrl, { token: connToken(user, { info: { v: 1 } }) }, t);
-        await subscribed(c, '$priv:info-' + format, { token: subToken(user, '$priv:info-' + format) });
+        const s = await subscribed(c, ch);
+        const r = record(s, ['publication']);
+        await s.publish(enc(format, { n: 1 }));
+        await r.waitCount('publication', 1);
         await api(h.srv, 'refresh', { user, info: { v: 2 } });
-        await waitFor(async () => {
-          const p = await api(h.srv, 'presence', { channel: '$priv:info-' + format });
-          return Object.values(p.presence)[0]?.conn_info?.v === 2;
-        }, { label: 'new info in presence', timeout: 3000 * SCALE }).catch(() => {
-          // Presence keeps the info of the subscribe time until its next update; the info
-          // also goes with later publications. Accept either as long as the API succeeded.
-        });
+        await s.publish(enc(format, { n: 2 }));
+        await r.waitCount('publication', 2);
+        const infos = r.of('publication').map((p) => dec(format, p.info.connInfo));
+        assert.deepEqual(infos, [{ v: 1 }, { v: 2 }]);
       });
     });
   }

@@ -16,7 +16,7 @@ const ALLOW = { allow_subscribe_for_client: true, allow_publish_for_subscriber: 
 describe('server pings', () => {
   const h = useServer({
     name: 'pings',
-    config: { client: { ping_interval: '1s', pong_timeout: '500ms' }, channel: { without_namespace: ALLOW } },
+    config: { client: { ping_interval: '2s', pong_timeout: '1s' }, channel: { without_namespace: ALLOW } },
   });
   for (const format of FORMATS) {
     test(`[${format}] the SDK answers pings and stays connected across several`, async (t) => {
@@ -24,7 +24,7 @@ describe('server pings', () => {
       const c = await connected(format, h.wsUrl, { token: connToken('pinged'), websocket: recordingWebSocket(log) }, t);
       const rc = record(c, ['disconnected', 'connecting']);
       const isPing = (f) => f.dir === 'in' && (format === 'json' ? f.data.toString().trim() === '{}' : f.data.length === 1 && f.data[0] === 0);
-      await waitFor(() => log.filter(isPing).length >= 3, { timeout: 8000 * SCALE, label: '3 pings' });
+      await waitFor(() => log.filter(isPing).length >= 3, { timeout: 12000 * SCALE, label: '3 pings' });
       const pongs = log.filter((f) => f.dir === 'out' && (format === 'json' ? f.data.toString().trim() === '{}' : f.data.length === 1 && f.data[0] === 0));
       assert.ok(pongs.length >= 3, `pongs sent: ${pongs.length}`);
       assert.equal(rc.events.length, 0, JSON.stringify(rc.events));
@@ -34,7 +34,7 @@ describe('server pings', () => {
       const r = new RawClient(h.wsUrl, { format, autoPong: false });
       t.defer(() => r.close());
       const rep = await r.connect(connToken('silent'));
-      assert.equal(rep.connect.ping, 1);
+      assert.equal(rep.connect.ping, 2);
       assert.equal(rep.connect.pong, true);
       const closed = await r.waitClose(8000 * SCALE);
       assert.equal(closed.code, 3012);
