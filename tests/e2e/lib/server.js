@@ -175,7 +175,13 @@ export class GyreServer {
     }
     if (this.proc && !this.exit) {
       const r = await this.kill('SIGTERM', 10000 * SCALE);
-      if (!r) await this.kill('SIGKILL', 5000 * SCALE);
+      if (!r) {
+        await this.kill('SIGKILL', 5000 * SCALE);
+        if (check && !err) err = new Error(`${this.name} did not exit within the timeout after SIGTERM\n${this.logTail()}`);
+      } else if (check && !err && r.code !== 0) {
+        // A clean shutdown exits 0; sanitizer builds exit non-zero on leaks or errors.
+        err = new Error(`${this.name} exited with ${JSON.stringify(r)} after SIGTERM\n${this.logTail(60)}`);
+      }
     }
     liveServers.delete(this);
     if (!process.env.GYRE_E2E_KEEP_LOGS && !err) fs.rmSync(this.dir, { recursive: true, force: true });
