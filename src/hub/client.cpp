@@ -831,7 +831,8 @@ void client::run_deferred() {
   if (slow_) {
     // The shard flushed before running us: what is still queued is what the socket
     // does not take. A burst that a reading client drains is not slowness.
-    if (out_.queued_bytes() > shard_.owner().opts().queue_max_size) return disconnect(disconnects::slow);
+    if (out_.queued_bytes() > shard_.owner().opts().queue_max_size)
+      return disconnect(disconnects::slow);
     slow_ = false;
   }
   for (size_t i = 0; i < subs_.size();) {
@@ -1299,7 +1300,8 @@ void client::rearm_timer() {
     const int64_t unix_to_mono = shard_.now_ms() - shard_.owner().time().now_unix_ms();
     if (expire_at_ > 0) consider(expire_at_ * 1000 + unix_to_mono + o.expired_close_delay_ms);
     for (const auto& s : subs_)
-      if (s->expire_at > 0) consider(s->expire_at * 1000 + unix_to_mono + o.expired_sub_close_delay_ms);
+      if (s->expire_at > 0)
+        consider(s->expire_at * 1000 + unix_to_mono + o.expired_sub_close_delay_ms);
     for (const auto& s : subs_)
       if (s->emit_presence || s->positioned) {
         consider(maintenance_due_ms_);

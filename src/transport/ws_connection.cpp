@@ -351,7 +351,8 @@ void ws_connection::destroy() {
 }
 
 void ws_connection::try_destroy() {
-  if (busy_ == 0 && socket_closed_ && client_done_ && !read_waiting_ && !write_waiting_) delete this;
+  if (busy_ == 0 && socket_closed_ && client_done_ && !read_waiting_ && !write_waiting_)
+    delete this;
 }
 
 }  // namespace gyre
