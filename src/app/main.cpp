@@ -200,7 +200,10 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help / --version print and succeed; any other CLI error exits with 1 (CLI11's own
+    // codes, e.g. 106 for a missing required option, are not what callers expect).
+    int code = app.exit(e);
+    return code == 0 ? 0 : 1;
   }
 
   auto given = [&](CLI::App* sub) {

@@ -852,7 +852,13 @@ void client::lost_continuity(subscription& sub) {
 
 void client::run_deferred() {
   if (state_ >= state::closing) return;
-  if (slow_) return disconnect(disconnects::slow);
+  if (slow_) {
+    // The shard flushed before running us: what is still queued is what the socket
+    // does not take. A burst that a reading client drains is not slowness.
+    if (out_.queued_bytes() > shard_.owner().opts().queue_max_size)
+      return disconnect(disconnects::slow);
+    slow_ = false;
+  }
   for (size_t i = 0; i < subs_.size();) {
     subscription& s = *subs_[i];
     if (!s.broken) {
@@ -1138,7 +1144,7 @@ void client::disconnect(gyre::disconnect d) {
   state_ = state::closing;
   shard_.owner().metrics().count_disconnect(d.code);
   cleanup();
-  if (d.code == disconnects::slow.code) out_.clear(shard_.pool());
+  if (d.code == disconnects::slow.code) transport_.discard_queued();
   // Give the transport its close handshake; the timer drops the socket if it hangs.
   ping_due_ms_ = shard_.now_ms() + 5000;
   pong_due_ms_ = 0;
@@ -1314,9 +1320,12 @@ void client::rearm_timer() {
   consider(ping_due_ms_);
   if (state_ == state::connected) {
     consider(pong_due_ms_);
-    if (expire_at_ > 0) consider(expire_at_ * 1000 + o.expired_close_delay_ms);
+    // Expiry times are Unix seconds; the wheel runs on the monotonic clock.
+    const int64_t unix_to_mono = shard_.now_ms() - shard_.owner().time().now_unix_ms();
+    if (expire_at_ > 0) consider(expire_at_ * 1000 + unix_to_mono + o.expired_close_delay_ms);
     for (const auto& s : subs_)
-      if (s->expire_at > 0) consider(s->expire_at * 1000 + o.expired_sub_close_delay_ms);
+      if (s->expire_at > 0)
+        consider(s->expire_at * 1000 + unix_to_mono + o.expired_sub_close_delay_ms);
     for (const auto& s : subs_)
       if (s->emit_presence || s->positioned) {
         consider(maintenance_due_ms_);
@@ -1347,7 +1356,8 @@ void client::on_timer(int64_t now_ms) {
       return;
     case state::connected: {
       if (pong_due_ms_ > 0 && now_ms >= pong_due_ms_) return disconnect(disconnects::no_pong);
-      if (expire_at_ > 0 && now_ms >= expire_at_ * 1000 + o.expired_close_delay_ms)
+      const int64_t now_unix_ms = n.time().now_unix_ms();  // expiry times are Unix seconds
+      if (expire_at_ > 0 && now_unix_ms >= expire_at_ * 1000 + o.expired_close_delay_ms)
         return disconnect(disconnects::expired);
       if (ping_due_ms_ > 0 && now_ms >= ping_due_ms_) {
         enqueue(shard_.pool().acquire(ping_bytes(encoding_)));
@@ -1358,7 +1368,7 @@ void client::on_timer(int64_t now_ms) {
       }
       for (size_t i = 0; i < subs_.size();) {
         subscription& s = *subs_[i];
-        if (s.expire_at > 0 && now_ms >= s.expire_at * 1000 + o.expired_sub_close_delay_ms) {
+        if (s.expire_at > 0 && now_unix_ms >= s.expire_at * 1000 + o.expired_sub_close_delay_ms) {
           if (s.server_side) return disconnect(disconnects::subscription_expired);
           server_unsubscribe(*s.channel, unsubscribes::expired);
           continue;

@@ -23,6 +23,9 @@ class client_transport {
   virtual bool native_pings() const { return false; }
   // Writes what the client queued in its outbox; never blocks.
   virtual void flush() = 0;
+  // Drops queued output that was not started on the wire (the slow-client close): a
+  // frame partly written stays, so that the stream remains well-formed for the close.
+  virtual void discard_queued() = 0;
   // Ends the connection: flushes queued output unless the code is 3008 (slow), sends the
   // close frame / disconnect push, and releases the connection when the socket is done.
   virtual void close(disconnect d) = 0;

@@ -81,6 +81,26 @@ class outbox {
     }
   }
 
+  // Keeps the oldest chunks that hold the first `keep` unwritten bytes (chunk boundaries
+  // are kept: the chunk holding byte `keep - 1` stays whole) and releases the rest.
+  void truncate(size_t keep, chunk_pool& pool) {
+    size_t kept = 0, bytes = 0;
+    while (kept < size_ && bytes < keep) {
+      bytes += at(kept)->bytes.size() - (kept == 0 ? front_offset_ : 0);
+      ++kept;
+    }
+    while (size_ > kept) {
+      out_chunk* c = at(size_ - 1);
+      --size_;
+      pool.release(c);
+    }
+    if (size_ == 0) {
+      head_ = 0;
+      front_offset_ = 0;
+    }
+    bytes_ = bytes;
+  }
+
   void clear(chunk_pool& pool) {
     while (size_ > 0) pop_front(pool);
     bytes_ = 0;

@@ -48,7 +48,12 @@ void shard::drain_inbox() {
       std::get<task>(item)(*this);
     }
     // Deferred work runs between items: a task never sees a half-processed fan-out.
-    if (!deferred_.empty()) run_deferred();
+    // Flush first, so that a client over its queue limit is judged by what its socket
+    // did not take rather than by what this drain queued before any write.
+    if (!deferred_.empty()) {
+      flush_dirty();
+      run_deferred();
+    }
   }
   draining_.clear();
   // Keep the drain vector from holding a huge capacity after a burst.
@@ -68,7 +73,10 @@ void shard::deliver(const std::shared_ptr<const prepared_event>& ev) {
 
 void shard::tick(int64_t now_ms) {
   wheel_.advance(now_ms, [now_ms](timer_node& n) { static_cast<client*>(n.owner)->on_timer(now_ms); });
-  if (!deferred_.empty()) run_deferred();
+  if (!deferred_.empty()) {
+    flush_dirty();
+    run_deferred();
+  }
   flush_dirty();
 }
 

@@ -307,6 +307,11 @@ void ws_connection::close(disconnect d) {
   read_paused_ = false;
 }
 
+void ws_connection::discard_queued() {
+  // The frame in progress must be completed, or the close frame would land inside it.
+  client_.out().truncate(in_frame_ ? frame_left_ : 0, shard_.pool());
+}
+
 void ws_connection::hard_close() {
   if (socket_closed_) return;
   socket_closed_ = true;

@@ -56,6 +56,7 @@ class ws_connection final : public client_transport, public poll_target {
   protocol::push_envelope envelope() const override { return protocol::push_envelope::reply; }
   void flush() override;
   void close(disconnect d) override;
+  void discard_queued() override;
   void destroy() override;
   void input_ready() override;
   std::string_view request_header(std::string_view name) const override;
@@ -96,6 +97,8 @@ class ws_connection final : public client_transport, public poll_target {
   bool close_sent_ = false;
   bool socket_closed_ = false;
   bool client_done_ = false;   // the client allowed destruction
+  // >0 while a handler of this connection runs: hard_close() inside it must not delete the
+  // object under the handler's feet; the handler calls try_destroy() on its way out.
   protocol::encoding encoding_;
 };
 

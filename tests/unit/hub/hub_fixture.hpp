@@ -32,6 +32,7 @@ class fake_transport final : public client_transport {
   std::string_view name() const override { return "websocket"; }
   protocol::push_envelope envelope() const override { return protocol::push_envelope::reply; }
   void flush() override {
+    if (stuck) return;  // a peer that reads nothing
     outbox& ob = client_.out();
     while (!ob.empty()) {
       out_chunk* c = ob.front();
@@ -41,13 +42,14 @@ class fake_transport final : public client_transport {
     }
   }
   void close(disconnect d) override {
-    flush();
+    if (!stuck) flush();
     if (close_code == 0) close_code = d.code;
     if (!closed_) {
       closed_ = true;
       client_.on_transport_closed();
     }
   }
+  void discard_queued() override { client_.out().clear(shard_.pool()); }
   void destroy() override {}
   void input_ready() override {}
   std::string_view request_header(std::string_view) const override { return {}; }
@@ -69,6 +71,7 @@ class fake_transport final : public client_transport {
   std::vector<std::string> written;
   std::vector<const char*> chunk_ptrs;  // identity of every chunk written
   uint32_t close_code = 0;
+  bool stuck = false;
 
  private:
   shard& shard_;

@@ -72,12 +72,27 @@ TEST_F(fanout, a_client_that_does_not_keep_up_is_disconnected_as_slow) {
   start(c);
   fake_transport& t = connect();
   t.send(R"({"subscribe":{"channel":"c"},"id":2})");
-  // Ten 1 KB publications reach the shard in one inbox pass: they are all queued before
-  // the flush at the end of the pass, and the queue limit is crossed on the way.
+  t.stuck = true;  // the peer stops reading
+  // Ten 1 KB publications reach the shard in one inbox pass: the queue limit is crossed,
+  // and the flush that follows cannot empty it.
   std::string big(1000, 'x');
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(publish("c", "\"" + big + "\""));
   for (unsigned i = 0; i < shard_count_; ++i) node_->shard_at(i).drain_inbox();
   EXPECT_EQ(t.close_code, disconnects::slow.code);
+}
+
+TEST_F(fanout, a_burst_that_a_reading_client_drains_is_not_slowness) {
+  config::config c = make_config();
+  c.client_.queue_max_size_ = 4096;
+  TearDown();
+  start(c);
+  fake_transport& t = connect();
+  t.send(R"({"subscribe":{"channel":"c"},"id":2})");
+  std::string big(1000, 'x');
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(publish("c", "\"" + big + "\""));
+  for (unsigned i = 0; i < shard_count_; ++i) node_->shard_at(i).drain_inbox();
+  EXPECT_EQ(t.close_code, 0u);
+  EXPECT_TRUE(t.client().connected());
 }
 
 TEST_F(fanout, api_disconnect_reaches_clients_on_every_shard_and_spares_the_whitelist) {

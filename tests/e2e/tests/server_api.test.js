@@ -1,0 +1,269 @@
+// The HTTP server API through cent.js (the real npm client) and raw HTTP: every OSS method
+// cent.js exposes, batch, the legacy pipeline endpoint, API key checks, the error envelope,
+// transport error mode and malformed bodies. Effects are observed with SDK clients.
+import assert from 'node:assert/strict';
+import { describe, test, useServer } from '../lib/test.js';
+import { connToken } from '../lib/tokens.js';
+import { connected, subscribed } from '../lib/sdk.js';
+import { api, apiRaw, cent } from '../lib/api.js';
+import { nextEvent, record, sleep, waitFor } from '../lib/wait.js';
+
+const config = {
+  channel: {
+    without_namespace: { allow_subscribe_for_client: true },
+    namespaces: [
+      { name: 'news', allow_subscribe_for_client: true, presence: true, history_size: 10, history_ttl: '300s', join_leave: true, force_push_join_leave: true },
+      { name: 'plain', allow_subscribe_for_client: true },
+    ],
+  },
+};
+
+describe('server API', () => {
+  const h = useServer({ name: 'server-api', config });
+
+  test('publish: result has offset/epoch with history, {} without; subscribers receive data and tags', async (t) => {
+    const c = await connected('json', h.wsUrl, { token: connToken('p1') }, t);
+    const s = await subscribed(c, 'news:pub');
+    const r = record(s, ['publication']);
+    const res = await cent(h.srv).publish({ channel: 'news:pub', data: { text: 'hi' }, tags: { k: 'v' } });
+    assert.equal(res.offset, 1);
+    assert.ok(res.epoch);
+    const res2 = await cent(h.srv).publish({ channel: 'plain:pub', data: { text: 'hi' } });
+    assert.deepEqual(res2, {});
+    await r.waitCount('publication', 1);
+    assert.deepEqual(r.of('publication')[0].data, { text: 'hi' });
+    assert.deepEqual(r.of('publication')[0].tags, { k: 'v' });
+    // b64data overrides data.
+    await cent(h.srv).publish({ channel: 'news:pub', data: { no: 1 }, b64data: Buffer.from('{"yes":1}').toString('base64') });
+    await r.waitCount('publication', 2);
+    assert.deepEqual(r.of('publication')[1].data, { yes: 1 });
+    // idempotency_key: the duplicate is not delivered again and returns the same position.
+    const i1 = await api(h.srv, 'publish', { channel: 'news:pub', data: { n: 'once' }, idempotency_key: 'k1' });
+    const i2 = await api(h.srv, 'publish', { channel: 'news:pub', data: { n: 'once' }, idempotency_key: 'k1' });
+    assert.equal(i1.offset, i2.offset);
+    await r.waitCount('publication', 3);
+    await sleep(200);
+    assert.equal(r.of('publication').length, 3);
+    // skip_history: delivered, not stored.
+    await api(h.srv, 'publish', { channel: 'news:pub', data: { n: 'skip' }, skip_history: true });
+    await r.waitCount('publication', 4);
+    const hist = await api(h.srv, 'history', { channel: 'news:pub', limit: -1 });
+    assert.ok(!hist.publications.some((p) => p.data?.n === 'skip'));
+  });
+
+  test('broadcast: one response per channel, per-item errors', async (t) => {
+    const c = await connected('json', h.wsUrl, { token: connToken('b1') }, t);
+    const s1 = await subscribed(c, 'news:b1');
+    const s2 = await subscribed(c, 'plain:b2');
+    const r1 = record(s1, ['publication']);
+    const r2 = record(s2, ['publication']);
+    const res = await cent(h.srv).broadcast({ channels: ['news:b1', 'plain:b2', 'unknown:x'], data: { all: true } });
+    assert.equal(res.responses.length, 3);
+    assert.equal(res.responses[0].result.offset, 1);
+    assert.deepEqual(res.responses[1].result ?? {}, {});
+    assert.equal(res.responses[2].error.code, 102);
+    await r1.waitCount('publication', 1);
+    await r2.waitCount('publication', 1);
+    const empty = await apiRaw(h.srv, 'broadcast', { channels: [], data: {} });
+    assert.equal(empty.json.error.code, 107);
+  });
+
+  test('subscribe / unsubscribe: server-side subscription of a live connection, unsubscribe push 2000', async (t) => {
+    const c = await connected('json', h.wsUrl, { token: connToken('ss1') }, t);
+    const rc = record(c, ['subscribed', 'unsubscribed', 'publication']);
+    await cent(h.srv).subscribe({ user: 'ss1', channel: 'news:ss', data: { welcome: 1 } });
+    await rc.waitCount('subscribed', 1);
+    assert.equal(rc.of('subscribed')[0].channel, 'news:ss');
+    assert.deepEqual(rc.of('subscribed')[0].data, { welcome: 1 });
+    await cent(h.srv).publish({ channel: 'news:ss', data: { x: 1 } });
+    await rc.waitCount('publication', 1);
+    assert.equal(rc.of('publication')[0].channel, 'news:ss');
+    // Client-side subscription removed by the API: unsubscribe push with code 2000.
+    const s = await subscribed(c, 'plain:u');
+    const un = nextEvent(s, 'unsubscribed');
+    await cent(h.srv).unsubscribe({ user: 'ss1', channel: 'plain:u' });
+    const ctx = await un;
+    assert.equal(ctx.code, 2000);
+    assert.equal(s.state, 'unsubscribed');
+    await cent(h.srv).unsubscribe({ user: 'ss1', channel: 'news:ss' });
+    await rc.waitCount('unsubscribed', 1);
+    assert.equal(rc.of('unsubscribed')[0].channel, 'news:ss');
+    const unk = await apiRaw(h.srv, 'unsubscribe', { user: 'ss1', channel: 'unknown:x' });
+    assert.equal(unk.json.error.code, 102);
+  });
+
+  test('disconnect: default 3503 (no reconnect); custom code; whitelist', async (t) => {
+    const a = await connected('json', h.wsUrl, { token: connToken('d1') }, t);
+    const b = await connected('json', h.wsUrl, { token: connToken('d1') }, t);
+    const da = nextEvent(a, 'disconnected');
+    await cent(h.srv).disconnect({ user: 'd1', whitelist: [b.connectCtx.client] });
+    const ctx = await da;
+    assert.equal(ctx.code, 3503);
+    assert.equal(a.state, 'disconnected');
+    await sleep(200);
+    assert.equal(b.state, 'connected', 'whitelisted client stays');
+    const cb = nextEvent(b, 'connecting');
+    await cent(h.srv).disconnect({ user: 'd1', client: b.connectCtx.client, disconnect: { code: 4100, reason: 'custom' } });
+    const ctx2 = await cb;
+    assert.equal(ctx2.code, 4100);
+    assert.equal(ctx2.reason, 'custom');
+    await nextEvent(b, 'connected'); // reconnects (4000-4499)
+  });
+
+  test('refresh: expired → 3005 and reconnect; expire_at sets the expiry', async (t) => {
+    const c = await connected('json', h.wsUrl, { token: connToken('rf1', { ttl: null }) }, t);
+    const conn = nextEvent(c, 'connecting');
+    await cent(h.srv).refresh({ user: 'rf1', expired: true });
+    assert.equal((await conn).code, 3005);
+    await nextEvent(c, 'connected');
+  });
+
+  test('presence, presence_stats, history, history_remove, channels, info', async (t) => {
+    const a = await connected('json', h.wsUrl, { token: connToken('q1', { info: { n: 1 } }) }, t);
+    const b = await connected('json', h.wsUrl, { token: connToken('q2') }, t);
+    await subscribed(a, 'news:q');
+    await subscribed(b, 'news:q');
+    const pres = await cent(h.srv).getPresence({ channel: 'news:q' });
+    assert.equal(Object.keys(pres.presence).length, 2);
+    assert.deepEqual(pres.presence[a.connectCtx.client], { user: 'q1', client: a.connectCtx.client, conn_info: { n: 1 } });
+    const st = await cent(h.srv).getPresenceStats({ channel: 'news:q' });
+    assert.deepEqual(st, { num_clients: 2, num_users: 2 });
+    for (let i = 1; i <= 4; i++) await cent(h.srv).publish({ channel: 'news:q', data: { i } });
+    const hi = await cent(h.srv).getHistory({ channel: 'news:q', limit: 2, reverse: true });
+    assert.deepEqual(hi.publications.map((p) => p.data.i), [4, 3]);
+    assert.equal(hi.offset, 4);
+    const hs = await cent(h.srv).getHistory({ channel: 'news:q', limit: 10, since: { offset: 2, epoch: hi.epoch } });
+    assert.deepEqual(hs.publications.map((p) => p.offset), [3, 4]);
+    const h0 = await cent(h.srv).getHistory({ channel: 'news:q' });
+    assert.deepEqual(h0.publications, []);
+    assert.equal(h0.offset, 4);
+    const bad = await apiRaw(h.srv, 'history', { channel: 'news:q', limit: 1, since: { offset: 1, epoch: 'nope' } });
+    assert.equal(bad.json.error.code, 112);
+    await cent(h.srv).removeHistory({ channel: 'news:q' });
+    const hr = await cent(h.srv).getHistory({ channel: 'news:q', limit: 10 });
+    assert.deepEqual(hr.publications, []);
+    assert.equal(hr.offset, 4, 'top offset kept');
+    assert.equal(hr.epoch, hi.epoch, 'epoch kept');
+    const ch = await cent(h.srv).getChannels({ pattern: 'news:*' });
+    assert.equal(ch.channels['news:q'].num_clients, 2);
+    const info = await cent(h.srv).getInfo();
+    assert.equal(info.nodes.length, 1);
+    const node = info.nodes[0];
+    for (const k of ['uid', 'name', 'version', 'num_clients', 'num_users', 'num_subs', 'num_channels']) assert.ok(k in node, k);
+    assert.ok(node.num_clients >= 2);
+    // 108 for presence/history where the namespace has none.
+    assert.equal((await apiRaw(h.srv, 'presence', { channel: 'plain:x' })).json.error.code, 108);
+    assert.equal((await apiRaw(h.srv, 'presence_stats', { channel: 'plain:x' })).json.error.code, 108);
+    assert.equal((await apiRaw(h.srv, 'history', { channel: 'plain:x' })).json.error.code, 108);
+    assert.equal((await apiRaw(h.srv, 'history_remove', { channel: 'plain:x' })).json.error.code, 108);
+  });
+
+  test('rpc: no server-API RPC extensions → 104; missing method → 107', async () => {
+    assert.equal((await apiRaw(h.srv, 'rpc', { method: 'x', params: {} })).json.error.code, 104);
+    assert.equal((await apiRaw(h.srv, 'rpc', { params: {} })).json.error.code, 107);
+  });
+
+  test('batch: replies in order, unknown command 104, parallel', async () => {
+    for (const parallel of [false, true]) {
+      const r = await apiRaw(h.srv, 'batch', {
+        parallel,
+        commands: [
+          { publish: { channel: 'news:batch', data: { a: 1 } } },
+          { presence_stats: { channel: 'plain:batch' } },
+          { history: { channel: 'news:batch', limit: 1, reverse: true } },
+          { nosuch: {} },
+          { info: {} },
+        ],
+      });
+      assert.equal(r.status, 200);
+      const rep = r.json.replies;
+      assert.equal(rep.length, 5);
+      assert.ok(rep[0].publish.offset >= 1);
+      assert.equal(rep[1].error.code, 108);
+      if (!parallel) assert.deepEqual(rep[2].history.publications.map((p) => p.data), [{ a: 1 }]);
+      assert.equal(rep[3].error.code, 104);
+      assert.equal(rep[4].info.nodes.length, 1);
+    }
+    const empty = await apiRaw(h.srv, 'batch', { commands: [] });
+    assert.deepEqual(empty.json, {});
+  });
+
+  test('legacy pipeline (cent.js) → POST /api with newline-delimited commands', async (t) => {
+    const c = await connected('json', h.wsUrl, { token: connToken('pl') }, t);
+    const s = await subscribed(c, 'news:pipe');
+    const r = record(s, ['publication']);
+    const res = await cent(h.srv).pipeline([
+      { method: 'publish', params: { channel: 'news:pipe', data: { n: 1 } } },
+      { method: 'publish', params: { channel: 'news:pipe', data: { n: 2 } } },
+      { method: 'presence_stats', params: { channel: 'news:pipe' } },
+    ]);
+    assert.equal(res.length, 3);
+    assert.equal(res[0].offset, 1);
+    assert.equal(res[1].offset, 2);
+    assert.deepEqual(res[2], { num_clients: 1, num_users: 1 });
+    await r.waitCount('publication', 2);
+    // Raw: ids echoed, errors per line, unknown method string → 400.
+    const raw = await apiRaw(h.srv, '', '{"id":7,"method":"presence","params":{"channel":"plain:x"}}\n{"id":8,"method":"info","params":{}}');
+    const lines = raw.text.split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(lines[0], { id: 7, error: { code: 108, message: 'not available' } });
+    assert.equal(lines[1].id, 8);
+    assert.equal(lines[1].result.nodes.length, 1);
+    const unk = await apiRaw(h.srv, '', '{"method":"whatever","params":{}}');
+    assert.equal(unk.status, 400);
+  });
+
+  test('API key: X-API-Key, Authorization: apikey, 401 without or with a wrong key', async () => {
+    assert.equal((await apiRaw(h.srv, 'info', {}, { key: null })).status, 401);
+    assert.equal((await apiRaw(h.srv, 'info', {}, { key: 'wrong' })).status, 401);
+    const ok = await apiRaw(h.srv, 'info', {}, { key: null, headers: { Authorization: `apikey ${h.srv.apiKey}` } });
+    assert.equal(ok.status, 200);
+    assert.ok(ok.json.result.nodes);
+    const ok2 = await apiRaw(h.srv, 'info', {}, { key: null, headers: { Authorization: `APIKEY ${h.srv.apiKey}` } });
+    assert.equal(ok2.status, 200);
+    assert.equal((await apiRaw(h.srv, 'info', {}, { key: null, headers: { Authorization: 'apikey wrong' } })).status, 401);
+    assert.equal((await apiRaw(h.srv, 'info', {}, { key: null, headers: { Authorization: `Bearer ${h.srv.apiKey}` } })).status, 401);
+    // Other verbs → 405.
+    assert.equal((await apiRaw(h.srv, 'info', {}, { httpMethod: 'GET' })).status, 405);
+  });
+
+  test('error envelope and codes; transport error mode', async () => {
+    const e = await apiRaw(h.srv, 'publish', { channel: 'unknown:x', data: {} });
+    assert.equal(e.status, 200);
+    assert.deepEqual(e.json, { error: { code: 102, message: 'unknown channel' } });
+    const e2 = await apiRaw(h.srv, 'publish', { data: {} });
+    assert.equal(e2.json.error.code, 107);
+    const tm = { headers: { 'X-Centrifugo-Error-Mode': 'transport' } };
+    const t1 = await apiRaw(h.srv, 'publish', { channel: 'unknown:x', data: {} }, tm);
+    assert.equal(t1.status, 404);
+    assert.deepEqual(t1.json, { code: 102, message: 'unknown channel' });
+    const t2 = await apiRaw(h.srv, 'publish', { data: {} }, tm);
+    assert.equal(t2.status, 400);
+    assert.equal(t2.json.code, 107);
+    const t3 = await apiRaw(h.srv, 'presence', { channel: 'plain:x' }, tm);
+    assert.equal(t3.status, 400);
+    assert.equal(t3.json.code, 108);
+    const t4 = await apiRaw(h.srv, 'history', { channel: 'news:x', limit: 1, since: { offset: 1, epoch: 'bad' } }, tm);
+    assert.equal(t4.status, 416);
+    const ok = await apiRaw(h.srv, 'publish', { channel: 'plain:x', data: {} }, tm);
+    assert.equal(ok.status, 200);
+    assert.deepEqual(ok.json, { result: {} });
+    // batch ignores transport mode.
+    const b = await apiRaw(h.srv, 'batch', { commands: [{ publish: { channel: 'unknown:x', data: {} } }] }, tm);
+    assert.equal(b.status, 200);
+    assert.equal(b.json.replies[0].error.code, 102);
+  });
+
+  test('malformed bodies → HTTP 400 with a message', async () => {
+    for (const body of ['{not json', '', '[1,2]', '{"channel": 5}']) {
+      const r = await apiRaw(h.srv, 'publish', body);
+      assert.equal(r.status, 400, `body ${JSON.stringify(body)} → ${r.status} ${r.text}`);
+      assert.ok(r.text.trim().length > 0, 'a message in the body');
+    }
+    const r = await apiRaw(h.srv, 'batch', '{"commands": 1}');
+    assert.equal(r.status, 400);
+    const info = await apiRaw(h.srv, 'info', '');
+    assert.equal(info.status, 400, 'info needs {}');
+    const unknown = await apiRaw(h.srv, 'nosuchmethod', {});
+    assert.equal(unknown.status, 404);
+  });
+});
