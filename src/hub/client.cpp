@@ -1279,8 +1279,15 @@ void client::schedule_flush() {
 
 // ---------------------------------------------------------------------------- lifecycle
 
+void client::stop_counting() {
+  if (!counted_) return;
+  counted_ = false;
+  shard_.counters().connections.fetch_sub(1, std::memory_order_relaxed);
+}
+
 void client::cleanup() {
   node& n = shard_.owner();
+  stop_counting();
   while (!subs_.empty()) remove_subscription(*subs_.back(), true);
   if (state_ == state::connected || state_ == state::closing) {
     shard_.unindex_user(*this);
@@ -1289,6 +1296,7 @@ void client::cleanup() {
 }
 
 void client::on_transport_error() {
+  stop_counting();
   if (state_ >= state::closing) return;
   bool was_connected = state_ == state::connected;
   state_ = state::closing;
@@ -1296,6 +1304,7 @@ void client::on_transport_error() {
 }
 
 bool client::on_transport_closed() {
+  stop_counting();
   if (state_ < state::closing) {
     bool was_connected = state_ == state::connected;
     state_ = state::closing;

@@ -108,6 +108,7 @@ class client {
   timer_node& timer() { return timer_; }
   client_transport& transport() { return transport_; }
   client* next_of_user() const { return user_next_; }
+  bool counted() const { return counted_; }
   bool dirty_ = false;     // in the shard's dirty list
   bool deferred_ = false;  // in the shard's deferred list
   client* user_prev_ = nullptr;  // the shard's per-user list
@@ -172,6 +173,8 @@ class client {
   // Timers.
   void rearm_timer();
   void cleanup();
+  // A closing connection stops counting as a client at once, not when its socket is gone.
+  void stop_counting();
 
   shard& shard_;
   client_transport& transport_;
@@ -192,6 +195,7 @@ class client {
   bool client_side_refresh_ = false;
   bool slow_ = false;
   bool transport_closed_ = false;
+  bool counted_ = true;  // counted in the shard's connections gauge
 };
 
 }  // namespace gyre

@@ -125,7 +125,7 @@ size_t shard::local_subscriber_count(std::string_view channel) const {
 void shard::attach(client&) { counters_.connections.fetch_add(1, std::memory_order_relaxed); }
 
 void shard::detach(client& c) {
-  counters_.connections.fetch_sub(1, std::memory_order_relaxed);
+  if (c.counted()) counters_.connections.fetch_sub(1, std::memory_order_relaxed);
   if (c.dirty_) std::replace(dirty_.begin(), dirty_.end(), &c, static_cast<client*>(nullptr));
   if (c.deferred_) std::replace(deferred_.begin(), deferred_.end(), &c, static_cast<client*>(nullptr));
 }

@@ -55,12 +55,12 @@ describe('metrics', () => {
     }
   });
 
-  // Centrifugo also exports the duration of client commands as a histogram
-  // (centrifugo_client_command_duration_seconds); Gyre counts commands but has no
-  // duration histogram for them yet.
-  test.todo('client command latency histogram (centrifugo_client_command_duration_seconds)', async () => {
+  test('client command latency histogram by method', async () => {
     const m = await metrics(h.srv);
-    assert.ok(m.text.includes('centrifugo_client_command_duration_seconds'), 'metric not exported');
+    const v = (name, labels) => metricValue(m.text, name, labels);
+    assert.match(m.text, /# TYPE centrifugo_client_command_duration_seconds_histogram histogram/);
+    assert.ok(v('centrifugo_client_command_duration_seconds_histogram_count', { method: 'connect' }) >= 2);
+    assert.ok(v('centrifugo_client_command_duration_seconds_histogram_bucket', { method: 'subscribe', le: '+Inf' }) >= 2);
   });
 });
 
