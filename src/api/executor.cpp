@@ -343,16 +343,37 @@ void api_executor::refresh(std::string_view params, api_done done) {
   node_.refresh(f, expired, expire_at, std::move(info), [done = std::move(done)] { done(empty_result()); });
 }
 
-void api_executor::presence(std::string_view params, api_done done) {
+// The channel of a presence request, or nullopt after answering with the error.
+std::optional<std::string> api_executor::presence_channel(std::string_view params, api_done& done) {
   auto o = json_object::parse(params);
-  if (!o) return done(malformed());
+  if (!o) {
+    done(malformed());
+    return std::nullopt;
+  }
   std::string channel;
-  if (!o->get("channel", channel)) return done(malformed());
-  if (channel.empty()) return done(fail(errors::bad_request));
-  channel_rules rules = resolve_channel_rules(*node_.cfg(), channel);
-  if (!rules.ns) return done(fail(errors::unknown_channel));
-  if (!rules.ns->presence_) return done(fail(errors::not_available));
-  node_.presence().presence(channel, [done = std::move(done)](result<presence_map> r) {
+  if (!o->get("channel", channel)) {
+    done(malformed());
+    return std::nullopt;
+  }
+  protocol_error e;
+  if (channel.empty()) {
+    e = errors::bad_request;
+  } else {
+    channel_rules rules = resolve_channel_rules(*node_.cfg(), channel);
+    if (!rules.ns) e = errors::unknown_channel;
+    else if (!rules.ns->presence_) e = errors::not_available;
+  }
+  if (e) {
+    done(fail(e));
+    return std::nullopt;
+  }
+  return channel;
+}
+
+void api_executor::presence(std::string_view params, api_done done) {
+  auto channel = presence_channel(params, done);
+  if (!channel) return;
+  node_.presence().presence(*channel, [done = std::move(done)](result<presence_map> r) {
     if (!r) return done(fail(r.error() ? r.error() : errors::internal));
     std::string out;
     json_writer w(out);
@@ -367,15 +388,9 @@ void api_executor::presence(std::string_view params, api_done done) {
 }
 
 void api_executor::presence_stats(std::string_view params, api_done done) {
-  auto o = json_object::parse(params);
-  if (!o) return done(malformed());
-  std::string channel;
-  if (!o->get("channel", channel)) return done(malformed());
-  if (channel.empty()) return done(fail(errors::bad_request));
-  channel_rules rules = resolve_channel_rules(*node_.cfg(), channel);
-  if (!rules.ns) return done(fail(errors::unknown_channel));
-  if (!rules.ns->presence_) return done(fail(errors::not_available));
-  node_.presence().stats(channel, [done = std::move(done)](result<gyre::presence_stats> r) {
+  auto channel = presence_channel(params, done);
+  if (!channel) return;
+  node_.presence().stats(*channel, [done = std::move(done)](result<gyre::presence_stats> r) {
     if (!r) return done(fail(r.error() ? r.error() : errors::internal));
     std::string out;
     json_writer w(out);

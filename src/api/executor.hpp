@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -67,6 +68,7 @@ class api_executor {
   void info(std::string_view params, api_done done);
   void rpc(std::string_view params, api_done done);
   void batch(std::string_view params, api_done done);
+  std::optional<std::string> presence_channel(std::string_view params, api_done& done);
 
   node& node_;
 };

@@ -907,97 +907,85 @@ void client::handle_publish(uint32_t id, protocol::publish_request& req) {
   pub.info = info_for(sub);
   publish_options opts = n.publish_options_for(ns, *cfg);
   begin_async();
-  n.engine().publish(req.channel, std::move(pub), opts, [this, id](result<publish_outcome> r) {
-    on_loop([this, id, ok = r.ok(), err = r.error()] {
+  n.engine().publish(req.channel, std::move(pub), opts,
+                     reply_when_done<publish_outcome>(id, [](publish_outcome) { return protocol::publish_result{}; }));
+}
+
+template <typename T, typename Make>
+std::function<void(result<T>)> client::reply_when_done(uint32_t id, Make make) {
+  return [this, id, make = std::move(make)](result<T> r) mutable {
+    on_loop([this, id, make = std::move(make), r = std::move(r)]() mutable {
       if (state_ == state::connected) {
-        if (ok) {
+        if (r) {
           protocol::reply reply;
           reply.id = id;
-          reply.result = protocol::publish_result{};
+          reply.result = make(std::move(r.value()));
           send_reply(reply);
         } else {
-          send_error(id, err ? err : errors::internal);
+          send_error(id, r.error() ? r.error() : errors::internal);
         }
       }
       end_async();
     });
-  });
+  };
+}
+
+const config::channel_options* client::check_read_access(uint32_t id, const std::string& channel,
+                                                         read_kind kind, const config::config& cfg) {
+  if (channel.empty()) {
+    disconnect(disconnects::bad_request);
+    return nullptr;
+  }
+  channel_rules rules = resolve_channel_rules(cfg, channel);
+  if (!rules.ns) {
+    send_error(id, errors::unknown_channel);
+    return nullptr;
+  }
+  const auto& ns = *rules.ns;
+  const bool presence = kind == read_kind::presence;
+  if (presence ? !ns.presence_ : !ns.history_enabled()) {
+    send_error(id, errors::not_available);
+    return nullptr;
+  }
+  const bool subscribed = find_sub(channel) != nullptr;
+  bool ok = presence ? allowed(ns.allow_presence_for_client_, ns.allow_presence_for_subscriber_,
+                               ns.allow_presence_for_anonymous_, subscribed, user_, cfg.client_.insecure_)
+                     : allowed(ns.allow_history_for_client_, ns.allow_history_for_subscriber_,
+                               ns.allow_history_for_anonymous_, subscribed, user_, cfg.client_.insecure_);
+  if (!ok) {
+    send_error(id, errors::permission_denied);
+    return nullptr;
+  }
+  return &ns;
 }
 
 void client::handle_presence(uint32_t id, protocol::presence_request& req) {
   node& n = shard_.owner();
-  if (req.channel.empty()) return disconnect(disconnects::bad_request);
   auto cfg = n.cfg();
-  channel_rules rules = resolve_channel_rules(*cfg, req.channel);
-  if (!rules.ns) return send_error(id, errors::unknown_channel);
-  const auto& ns = *rules.ns;
-  if (!ns.presence_) return send_error(id, errors::not_available);
-  subscription* sub = find_sub(req.channel);
-  if (!allowed(ns.allow_presence_for_client_, ns.allow_presence_for_subscriber_,
-               ns.allow_presence_for_anonymous_, sub != nullptr, user_, cfg->client_.insecure_))
-    return send_error(id, errors::permission_denied);
+  if (!check_read_access(id, req.channel, read_kind::presence, *cfg)) return;
   begin_async();
-  n.presence().presence(req.channel, [this, id](result<presence_map> r) {
-    on_loop([this, id, r = std::move(r)]() mutable {
-      if (state_ == state::connected) {
-        if (r) {
-          protocol::reply reply;
-          reply.id = id;
-          protocol::presence_result pr;
-          pr.presence = std::move(r.value());
-          reply.result = std::move(pr);
-          send_reply(reply);
-        } else {
-          send_error(id, r.error() ? r.error() : errors::internal);
-        }
-      }
-      end_async();
-    });
-  });
+  n.presence().presence(req.channel, reply_when_done<presence_map>(id, [](presence_map m) {
+    protocol::presence_result pr;
+    pr.presence = std::move(m);
+    return pr;
+  }));
 }
 
 void client::handle_presence_stats(uint32_t id, protocol::presence_stats_request& req) {
   node& n = shard_.owner();
-  if (req.channel.empty()) return disconnect(disconnects::bad_request);
   auto cfg = n.cfg();
-  channel_rules rules = resolve_channel_rules(*cfg, req.channel);
-  if (!rules.ns) return send_error(id, errors::unknown_channel);
-  const auto& ns = *rules.ns;
-  if (!ns.presence_) return send_error(id, errors::not_available);
-  subscription* sub = find_sub(req.channel);
-  if (!allowed(ns.allow_presence_for_client_, ns.allow_presence_for_subscriber_,
-               ns.allow_presence_for_anonymous_, sub != nullptr, user_, cfg->client_.insecure_))
-    return send_error(id, errors::permission_denied);
+  if (!check_read_access(id, req.channel, read_kind::presence, *cfg)) return;
   begin_async();
-  n.presence().stats(req.channel, [this, id](result<presence_stats> r) {
-    on_loop([this, id, r = std::move(r)]() mutable {
-      if (state_ == state::connected) {
-        if (r) {
-          protocol::reply reply;
-          reply.id = id;
-          reply.result = protocol::presence_stats_result{r->num_clients, r->num_users};
-          send_reply(reply);
-        } else {
-          send_error(id, r.error() ? r.error() : errors::internal);
-        }
-      }
-      end_async();
-    });
-  });
+  n.presence().stats(req.channel, reply_when_done<presence_stats>(id, [](presence_stats s) {
+    return protocol::presence_stats_result{s.num_clients, s.num_users};
+  }));
 }
 
 void client::handle_history(uint32_t id, protocol::history_request& req) {
   node& n = shard_.owner();
-  if (req.channel.empty()) return disconnect(disconnects::bad_request);
   auto cfg = n.cfg();
-  channel_rules rules = resolve_channel_rules(*cfg, req.channel);
-  if (!rules.ns) return send_error(id, errors::unknown_channel);
-  const auto& ns = *rules.ns;
-  if (!ns.history_enabled()) return send_error(id, errors::not_available);
-  subscription* sub = find_sub(req.channel);
-  if (!allowed(ns.allow_history_for_client_, ns.allow_history_for_subscriber_,
-               ns.allow_history_for_anonymous_, sub != nullptr, user_, cfg->client_.insecure_))
-    return send_error(id, errors::permission_denied);
+  const config::channel_options* ns = check_read_access(id, req.channel, read_kind::history, *cfg);
+  if (!ns) return;
   if (req.reverse && req.since && req.since->offset == 0) return send_error(id, errors::bad_request);
   history_query q;
   q.since = req.since;
@@ -1005,28 +993,16 @@ void client::handle_history(uint32_t id, protocol::history_request& req) {
   int32_t max = static_cast<int32_t>(n.opts().history_max_publication_limit);
   q.limit = req.limit;
   if (q.limit < 0 || q.limit > max) q.limit = max;
-  q.meta_ttl_seconds = meta_ttl_seconds(ns, *cfg);
+  q.meta_ttl_seconds = meta_ttl_seconds(*ns, *cfg);
   begin_async();
-  n.engine().history(req.channel, q, [this, id](result<history_page> r) {
-    on_loop([this, id, r = std::move(r)]() mutable {
-      if (state_ == state::connected) {
-        if (r) {
-          protocol::reply reply;
-          reply.id = id;
-          protocol::history_result hr;
-          hr.publications = std::move(r->publications);
-          for (auto& p : hr.publications) p.delta = false;
-          hr.epoch = r->top.epoch;
-          hr.offset = r->top.offset;
-          reply.result = std::move(hr);
-          send_reply(reply);
-        } else {
-          send_error(id, r.error() ? r.error() : errors::internal);
-        }
-      }
-      end_async();
-    });
-  });
+  n.engine().history(req.channel, q, reply_when_done<history_page>(id, [](history_page page) {
+    protocol::history_result hr;
+    hr.publications = std::move(page.publications);
+    for (auto& p : hr.publications) p.delta = false;
+    hr.epoch = std::move(page.top.epoch);
+    hr.offset = page.top.offset;
+    return hr;
+  }));
 }
 
 void client::handle_rpc(uint32_t id, protocol::rpc_request& req) {

@@ -40,6 +40,11 @@
 
 namespace gyre {
 
+namespace config {
+struct config;
+struct channel_options;
+}  // namespace config
+
 class shard;
 class node;
 class client_transport;
@@ -162,6 +167,16 @@ class client {
   void send_bytes(std::string_view bytes);
   void enqueue(out_chunk* c);
   void schedule_flush();
+
+  // Presence and history reads share their checks: channel, namespace, feature, permission.
+  enum class read_kind : uint8_t { presence, history };
+  // The channel's options, or null after answering with the right error.
+  const config::channel_options* check_read_access(uint32_t id, const std::string& channel, read_kind kind,
+                                                   const config::config& cfg);
+  // The engine callback of an asynchronous command: back on this loop, replies with
+  // make(value) or with the error, and ends the command.
+  template <typename T, typename Make>
+  std::function<void(result<T>)> reply_when_done(uint32_t id, Make make);
 
   // Async plumbing: run `f` on this loop (inline when already there).
   void begin_async();
