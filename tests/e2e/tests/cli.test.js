@@ -8,8 +8,8 @@ import { describe, test } from '../lib/test.js';
 import { GyreServer, runGyre, startServer, tempDir, HMAC_SECRET, API_KEY } from '../lib/server.js';
 import { connToken } from '../lib/tokens.js';
 import { connected, subscribed, newClient } from '../lib/sdk.js';
-import { api } from '../lib/api.js';
-import { nextEvent } from '../lib/wait.js';
+import { api, apiRaw } from '../lib/api.js';
+import { nextEvent, waitFor } from '../lib/wait.js';
 
 describe('CLI', () => {
   test('version', () => {
@@ -179,5 +179,34 @@ history_ttl = "60s"
     const connectedEv = nextEvent(c, 'connected');
     c.connect();
     await connectedEv; // anonymous allowed by env
+  });
+});
+
+describe('SIGHUP reload', () => {
+  test('channel options and token keys change without a restart; a bad file keeps the old config', async (t) => {
+    const srv = await startServer({ name: 'reload' });
+    t.defer(() => srv.stop());
+    // No "news" namespace yet.
+    assert.equal((await apiRaw(srv, 'publish', { channel: 'news:1', data: 1 })).json.error?.code, 102);
+
+    const next = JSON.parse(fs.readFileSync(srv.configPath, 'utf8'));
+    next.channel = { namespaces: [{ name: 'news', history_size: 5, history_ttl: '60s' }] };
+    next.client.token.hmac_secret_key = 'rotated-secret';
+    fs.writeFileSync(srv.configPath, JSON.stringify(next));
+    srv.proc.kill('SIGHUP');
+    await waitFor(async () => (await apiRaw(srv, 'publish', { channel: 'news:1', data: 1 })).json.result?.offset === 1,
+      { label: 'namespace added by reload' });
+    // Tokens signed with the old secret are refused now; the new secret works.
+    const stale = newClient('json', srv.wsUrl, { token: connToken('u1') });
+    t.defer(() => stale.disconnect());
+    const d = nextEvent(stale, 'disconnected');
+    stale.connect();
+    assert.equal((await d).code, 3500);
+
+    // An invalid file is refused and the running config stays.
+    fs.writeFileSync(srv.configPath, '{"channel": {"namespaces": [{"name": "x", "history_ttl": "oops"}]}}');
+    srv.proc.kill('SIGHUP');
+    await waitFor(() => /config reload failed/.test(srv.logText()), { label: 'reload refused' });
+    assert.equal((await api(srv, 'publish', { channel: 'news:1', data: 2 })).offset, 2);
   });
 });
