@@ -1,0 +1,115 @@
+# Shared helpers of the benchmark scenario scripts (sourced, not run).
+#
+# Each scenario starts what it needs on loopback ports, runs bounded in time, stops
+# everything (also on error or Ctrl-C) and writes gyre-bench JSON results into
+# $RESULTS_DIR (default bench/results/<UTC time>/, git-ignored).
+#   GYRE_PORT   Gyre's port (default 18700)
+#   NCHAN_PORT  fixed by bench/nchan/nginx.conf: 18781
+#   BENCH_NICE  nice value for the server and the tool (default 0; the machine is shared)
+#   QUICK=1     smaller and shorter runs (a smoke test of the scripts)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD="$ROOT/build"
+GYRE="$BUILD/gyre"
+BENCH="$BUILD/gyre-bench"
+GYRE_PORT=${GYRE_PORT:-18700}
+NCHAN_PORT=18781
+BENCH_NICE=${BENCH_NICE:-0}
+QUICK=${QUICK:-0}
+RESULTS_DIR=${RESULTS_DIR:-"$ROOT/bench/results/$(date -u +%Y%m%dT%H%M%SZ)"}
+mkdir -p "$RESULTS_DIR"
+TMP=$(mktemp -d /tmp/gyre-bench.XXXXXX)
+
+GYRE_PID=""
+NCHAN_PID=""
+
+cleanup() {
+  stop_gyre || true
+  stop_nchan || true
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { echo "== $(date -u +%H:%M:%S) $*  [load $(cut -d' ' -f1-3 /proc/loadavg)]" >&2; }
+
+need_binaries() {
+  for b in "$GYRE" "$BENCH"; do
+    [ -x "$b" ] || { echo "missing $b: run scripts/build.sh release gyre gyre-bench" >&2; exit 2; }
+  done
+}
+
+# Waits (at most 10 s) until something accepts TCP connections on 127.0.0.1:$1.
+wait_port() {
+  for _ in $(seq 1 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  echo "nothing listens on 127.0.0.1:$1" >&2
+  return 1
+}
+
+# start_gyre <name> <extra client block JSON, e.g. '"insecure": true'>
+# Writes a Centrifugo v6 config into $TMP and starts build/gyre in the background.
+start_gyre() {
+  local name=$1 client=$2
+  local cfg="$TMP/gyre-$name.json"
+  cat > "$cfg" <<EOF
+{
+  "client": { $client },
+  "http_api": { "insecure": true },
+  "http_server": { "address": "127.0.0.1", "port": $GYRE_PORT },
+  "log": { "level": "error" },
+  "gyre": { "num_event_loops": 0 }
+}
+EOF
+  nice -n "$BENCH_NICE" "$GYRE" -c "$cfg" > "$TMP/gyre-$name.log" 2>&1 &
+  GYRE_PID=$!
+  wait_port "$GYRE_PORT"
+  sleep 0.5  # let the loops settle before the memory baseline
+}
+
+stop_gyre() {
+  [ -n "$GYRE_PID" ] || return 0
+  kill -TERM "$GYRE_PID" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$GYRE_PID" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$GYRE_PID" 2>/dev/null || true
+  wait "$GYRE_PID" 2>/dev/null || true
+  GYRE_PID=""
+}
+
+# Starts nginx + Nchan with bench/nchan/nginx.conf, its prefix under $TMP.
+start_nchan() {
+  local prefix="$TMP/nginx"
+  mkdir -p "$prefix/tmp"
+  nice -n "$BENCH_NICE" nginx -p "$prefix/" -c "$ROOT/bench/nchan/nginx.conf" -e "$prefix/error.log" \
+    > "$prefix/stdout.log" 2>&1 &
+  NCHAN_PID=$!
+  wait_port "$NCHAN_PORT"
+  sleep 0.5
+}
+
+# The master and worker pids, comma-separated (for --server-pid).
+nchan_pids() {
+  local workers
+  workers=$(pgrep -P "$NCHAN_PID" | paste -sd, -)
+  echo "$NCHAN_PID${workers:+,$workers}"
+}
+
+stop_nchan() {
+  [ -n "$NCHAN_PID" ] || return 0
+  kill -TERM "$NCHAN_PID" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$NCHAN_PID" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$NCHAN_PID" 2>/dev/null || true
+  wait "$NCHAN_PID" 2>/dev/null || true
+  NCHAN_PID=""
+}
+
+# bench <result name> <gyre-bench args...>: runs the tool (niced like the server).
+bench() {
+  local name=$1
+  shift
+  log "$name: gyre-bench $*"
+  nice -n "$BENCH_NICE" "$BENCH" "$@" --label "$name" -o "$RESULTS_DIR/$name.json"
+}
