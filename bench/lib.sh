@@ -50,13 +50,14 @@ wait_port() {
   return 1
 }
 
-# start_gyre <name> <extra client block JSON, e.g. '"insecure": true'>
+# start_gyre <name> <client block members, e.g. '"insecure": true'> [more top-level members]
 # Writes a Centrifugo v6 config into $TMP and starts build/gyre in the background.
 start_gyre() {
-  local name=$1 client=$2
+  local name=$1 client=$2 extra=${3:-}
   local cfg="$TMP/gyre-$name.json"
   cat > "$cfg" <<EOF
 {
+  ${extra:+$extra,}
   "client": { $client },
   "http_api": { "insecure": true },
   "http_server": { "address": "127.0.0.1", "port": $GYRE_PORT },
@@ -106,10 +107,34 @@ stop_nchan() {
   NCHAN_PID=""
 }
 
+# Percent of CPU time idle over the next second (all CPUs).
+cpu_idle_percent() {
+  local a b
+  a=($(head -1 /proc/stat))
+  sleep 1
+  b=($(head -1 /proc/stat))
+  local total=0 i
+  for i in 1 2 3 4 5 6 7 8; do total=$(( total + b[i] - a[i] )); done
+  echo $(( total > 0 ? 100 * (b[4] - a[4]) / total : 0 ))
+}
+
+# The machine is shared: before a measurement, wait (at most WAIT_QUIET s, default 60)
+# until at least QUIET_IDLE % (default 70) of the CPU time is idle, and log what it was.
+wait_quiet() {
+  local want=${QUIET_IDLE:-70} limit=${WAIT_QUIET:-60} idle waited=0
+  while :; do
+    idle=$(cpu_idle_percent)
+    waited=$(( waited + 1 ))
+    if [ "$idle" -ge "$want" ] || [ "$waited" -ge "$limit" ]; then break; fi
+  done
+  log "CPU idle ${idle}% before the run (waited ${waited} s)"
+}
+
 # bench <result name> <gyre-bench args...>: runs the tool (niced like the server).
 bench() {
   local name=$1
   shift
+  wait_quiet
   log "$name: gyre-bench $*"
   nice -n "$BENCH_NICE" "$BENCH" "$@" --label "$name" -o "$RESULTS_DIR/$name.json"
 }

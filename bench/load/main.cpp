@@ -365,9 +365,11 @@ void coordinator::connect_round(uint32_t r, json_out& j, bool print) {
   j.member("loadavg", load_average());
   j.end_object();
   if (r == 0) ready_ = ready;
-  std::printf("[%s] round %u: %llu ready, %llu failed in %.2f s = %.0f connections/s; connect latency %s; tool CPU %.0f%%\n",
+  double srv_pct = srv1.ok && srv0.ok && wall > 0 ? static_cast<double>(srv1.cpu_ns - srv0.cpu_ns) / 1e9 / wall * 100 : 0;
+  std::printf("[%s] round %u: %llu ready, %llu failed in %.2f s = %.0f connections/s; connect latency %s; "
+              "server CPU %.0f%%, tool CPU %.0f%%\n",
               scenario_.c_str(), r, static_cast<unsigned long long>(ready), static_cast<unsigned long long>(failed), secs,
-              rate, fmt_latency(lat).c_str(), wall > 0 ? static_cast<double>(tool1 - tool0) / 1e9 / wall * 100 : 0);
+              rate, fmt_latency(lat).c_str(), srv_pct, wall > 0 ? static_cast<double>(tool1 - tool0) / 1e9 / wall * 100 : 0);
 }
 
 void coordinator::write_memory(json_out& j) {
