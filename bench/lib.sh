@@ -50,11 +50,21 @@ wait_port() {
   return 1
 }
 
+# Refuses to start a server on a port something already listens on: Gyre binds with
+# SO_REUSEPORT, so a second instance would silently share the port with a stale one.
+port_free() {
+  if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+    echo "127.0.0.1:$1 is already in use (a stale server?)" >&2
+    return 1
+  fi
+}
+
 # start_gyre <name> <client block members, e.g. '"insecure": true'> [more top-level members]
 # Writes a Centrifugo v6 config into $TMP and starts build/gyre in the background.
 start_gyre() {
   local name=$1 client=$2 extra=${3:-}
   local cfg="$TMP/gyre-$name.json"
+  port_free "$GYRE_PORT"
   cat > "$cfg" <<EOF
 {
   ${extra:+$extra,}
@@ -83,6 +93,7 @@ stop_gyre() {
 # Starts nginx + Nchan with bench/nchan/nginx.conf, its prefix under $TMP.
 start_nchan() {
   local prefix="$TMP/nginx"
+  port_free "$NCHAN_PORT"
   mkdir -p "$prefix/tmp"
   nice -n "$BENCH_NICE" nginx -p "$prefix/" -c "$ROOT/bench/nchan/nginx.conf" -e "$prefix/error.log" \
     > "$prefix/stdout.log" 2>&1 &
