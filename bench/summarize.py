@@ -69,6 +69,7 @@ def idle_section(d, out):
 
 def broadcast_section(d, out):
     found = False
+    notes = []
     for subs in (1000, 10000):
         g, n = load(d, "broadcast-gyre-%d" % subs), load(d, "broadcast-nchan-%d" % subs)
         if not g and not n:
@@ -88,7 +89,8 @@ def broadcast_section(d, out):
             best = next((s for s in r.get("steps", []) if s["kind"].startswith("ramp") and s["pass"]
                          and s["target_pub_rate"] == peak.get("pub_rate")), None)
             out.append("| %d | %s | %.0f | %.0f | %s | %s | %s | %s |" % (
-                subs, label, peak.get("pub_rate", 0), peak.get("delivered_per_s", 0), lat(half["latency"]) if half else "-",
+                subs, label, peak.get("pub_rate", 0), peak.get("delivered_per_s", 0),
+                (lat(half["latency"]) + ("" if half["pass"] else " (step failed: lag %.1f s)" % half["drain_lag_s"])) if half else "-",
                 "%.0f%%" % best["server_cpu_percent"] if best else "-", "%.0f%%" % best["tool_cpu_percent"] if best else "-",
                 r["machine"]["loadavg_start"]))
         if "Gyre" in peaks and "Nchan" in peaks:
@@ -96,24 +98,28 @@ def broadcast_section(d, out):
         if g:
             for s in g.get("steps", []):
                 if s["kind"] == "fixed":
-                    out.append("\nGyre, %d subscribers × %.0f publications/s: delivered %d/%d, latency p50/p90/p99/p99.9/max %s ms, "
-                               "server CPU %.0f%%, tool CPU %.0f%%" % (subs, s["target_pub_rate"], s["delivered"], s["expected"],
-                                                                      lat(s["latency"]), s["server_cpu_percent"], s["tool_cpu_percent"]))
+                    notes.append("Gyre, %d subscribers × %.0f publications/s: delivered %d/%d, latency p50/p90/p99/p99.9/max %s ms, "
+                                 "server CPU %.0f%%, tool CPU %.0f%%, load %s" % (
+                                     subs, s["target_pub_rate"], s["delivered"], s["expected"], lat(s["latency"]),
+                                     s["server_cpu_percent"], s["tool_cpu_percent"], s.get("loadavg", "")))
     if found:
         out.append("")
+        for n in notes:
+            out.append(n + "\n")
 
 
 def channels_section(d, out):
     r = load(d, "channels-gyre")
     if not r:
         return
-    s = r["steps"][0]
     out.append("## Many channels (batch API)\n")
-    out.append("| connections | API publications/s | deliveries/s | delivered/expected | latency p50/p90/p99/p99.9/max ms | server CPU | tool CPU | load (start) |")
-    out.append("|---|---|---|---|---|---|---|---|")
-    out.append("| %d | %.0f | %.0f | %d/%d | %s | %.0f%% | %.0f%% | %s |\n" % (
-        r["config"]["connections"], s["pub_rate"], s["delivered_per_s"], s["delivered"], s["expected"], lat(s["latency"]),
-        s["server_cpu_percent"], s["tool_cpu_percent"], r["machine"]["loadavg_start"]))
+    out.append("| connections | publications | API publications/s | deliveries/s | delivered/expected | latency p50/p90/p99/p99.9/max ms | server CPU | tool CPU | load |")
+    out.append("|---|---|---|---|---|---|---|---|---|")
+    for s in r.get("steps", []):
+        out.append("| %d | %s | %.0f | %.0f | %d/%d | %s | %.0f%% | %.0f%% | %s |" % (
+            r["config"]["connections"], s["kind"], s["pub_rate"], s["delivered_per_s"], s["delivered"], s["expected"],
+            lat(s["latency"]), s["server_cpu_percent"], s["tool_cpu_percent"], s.get("loadavg", "")))
+    out.append("")
 
 
 def storm_section(d, out):

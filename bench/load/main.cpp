@@ -92,7 +92,7 @@ struct options {
   // channels
   double duration = 10;
   double rate = 0;
-  double shared_ratio = 0.01;
+  std::string shared_ratios = "0,0.01";
   // storm
   uint32_t rounds = 3;
 };
@@ -148,6 +148,10 @@ class coordinator {
   void scenario_channels(json_out& j);
   void scenario_storm(json_out& j);
   void write_memory(json_out& j);
+  void no_connections(json_out& j) {
+    std::fprintf(stderr, "gyre-bench: no connection became ready; nothing to measure\n");
+    j.member("error", "no connection became ready");
+  }
   struct step_outcome {
     bool pass = false;
     double delivered_per_s = 0;
@@ -401,6 +405,7 @@ void coordinator::scenario_idle(json_out& j) {
   j.key("connect").begin_array();
   connect_round(0, j, true);
   j.end_array();
+  if (ready_ == 0) return no_connections(j);
   sleep_s(o_.settle);
   write_memory(j);
   stats_snapshot s0 = snapshot(*area_);
@@ -513,6 +518,7 @@ void coordinator::scenario_broadcast(json_out& j) {
   j.key("connect").begin_array();
   connect_round(0, j, true);
   j.end_array();
+  if (ready_ == 0) return no_connections(j);
   sleep_s(o_.settle);
   write_memory(j);
   area_->ctl.reconnect.store(1);
@@ -575,6 +581,7 @@ void coordinator::scenario_channels(json_out& j) {
   j.key("connect").begin_array();
   connect_round(0, j, true);
   j.end_array();
+  if (ready_ == 0) return no_connections(j);
   sleep_s(o_.settle);
   write_memory(j);
   publisher pub(pub_);
@@ -585,7 +592,7 @@ void coordinator::scenario_channels(json_out& j) {
   }
   std::mt19937_64 rng(42);
   const client_plan& p = plan_;
-  const double shared_ratio = p.layout == channel_layout::personal_shared ? o_.shared_ratio : 0;
+  double shared_ratio = 0;
   channel_picker pick = [&](uint64_t, std::string& ch, uint64_t& expected) {
     uint64_t r = rng();
     double u = static_cast<double>(r >> 11) * (1.0 / 9007199254740992.0);
@@ -599,11 +606,20 @@ void coordinator::scenario_channels(json_out& j) {
       expected = p.layout == channel_layout::set ? members_of_set(p, i % p.k) : p.layout == channel_layout::one ? ready_ : 1;
     }
   };
+  // One step per share of shared-channel publications (personal only first, by default).
+  std::vector<double> ratios;
+  for (auto& r : split(o_.shared_ratios, ',')) ratios.push_back(std::stod(r));
+  if (ratios.empty() || p.layout != channel_layout::personal_shared) ratios = {0};
   j.key("steps").begin_array();
-  step_outcome so = run_step(pub, o_.rate, o_.duration, pick, j, o_.rate > 0 ? "fixed" : "max", ready_);
+  for (size_t i = 0; i < ratios.size(); ++i) {
+    if (i) sleep_s(1);
+    shared_ratio = ratios[i];
+    std::string kind = std::string(o_.rate > 0 ? "fixed" : "max") + " shared=" + std::to_string(shared_ratio).substr(0, 6);
+    step_outcome so = run_step(pub, o_.rate, o_.duration, pick, j, kind.c_str(), ready_);
+    std::printf("[channels] %.2f%% to shared channels: API publications %.0f/s, deliveries %.0f/s (%s)\n",
+                shared_ratio * 100, so.pub_rate, so.delivered_per_s, so.pass ? "all delivered" : "NOT all delivered in time");
+  }
   j.end_array();
-  std::printf("[channels] API publications %.0f/s, deliveries %.0f/s (%s)\n", so.pub_rate, so.delivered_per_s,
-              so.pass ? "all delivered" : "NOT all delivered in time");
 }
 
 void coordinator::scenario_storm(json_out& j) {
@@ -757,7 +773,9 @@ int main(int argc, char** argv) {
   add_common(ch, o);
   ch->add_option("--duration", o.duration, "seconds of publishing")->capture_default_str();
   ch->add_option("--rate", o.rate, "publications/s (0 = as fast as the server answers)")->capture_default_str();
-  ch->add_option("--shared-ratio", o.shared_ratio, "share of publications that go to a shared channel")->capture_default_str();
+  ch->add_option("--shared-ratio", o.shared_ratios,
+                 "shares of publications that go to a shared channel, one step each (comma-separated)")
+      ->capture_default_str();
 
   auto* st = app.add_subcommand("storm", "connections as fast as possible (with --token-secret: authenticated), in rounds");
   add_common(st, o);
