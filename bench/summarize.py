@@ -165,7 +165,9 @@ def micro_section(d, out):
         skip = {"name", "family_index", "per_family_instance_index", "run_name", "run_type", "repetitions",
                 "repetition_index", "threads", "iterations", "real_time", "cpu_time", "time_unit", "label"}
         for b in r.get("benchmarks", []):
-            counters = ", ".join("%s=%.4g" % (k, v) for k, v in b.items() if k not in skip and isinstance(v, (int, float)))
+            # ns_per_delivery is stored as an inverted rate, in seconds.
+            counters = ", ".join("%s=%.4g" % (k, v * 1e9 if k == "ns_per_delivery" else v)
+                                 for k, v in b.items() if k not in skip and isinstance(v, (int, float)))
             out.append("| %s %s | %.4g %s | %.4g %s | %s |" % (b["name"], b.get("label", ""), b["real_time"], b["time_unit"],
                                                             b["cpu_time"], b["time_unit"], counters))
         out.append("")
