@@ -21,7 +21,9 @@ using protocol::encoding;
 const protocol::codec& codec_of(const benchmark::State& state) {
   return protocol::codec_for(state.range(0) == 0 ? encoding::json : encoding::protobuf);
 }
-const char* name_of(const benchmark::State& state) { return state.range(0) == 0 ? "json" : "protobuf"; }
+const char* name_of(const benchmark::State& state) {
+  return state.range(0) == 0 ? "json" : "protobuf";
+}
 
 std::string payload_of(size_t size) {
   std::string p;
@@ -54,7 +56,8 @@ void BM_EncodePubPushWithOffset(benchmark::State& state) {
   std::string out;
   for (auto _ : state) {
     out.clear();
-    c.encode_pub_push("news:sports", pub, pub.data, {}, protocol::push_envelope::reply, out, "AbCdEfGh");
+    c.encode_pub_push("news:sports", pub, pub.data, {}, protocol::push_envelope::reply, out,
+                      "AbCdEfGh");
     benchmark::DoNotOptimize(out.data());
   }
   state.SetLabel(name_of(state));
@@ -121,12 +124,16 @@ frame make_frame(bool json, int kind) {
       }
       break;
     case 1:  // publish
-      if (json) bench::json_publish(b, 7, "chat:room-42", payload_of(64));
-      else bench::proto_publish(b, 7, "chat:room-42", payload_of(64));
+      if (json)
+        bench::json_publish(b, 7, "chat:room-42", payload_of(64));
+      else
+        bench::proto_publish(b, 7, "chat:room-42", payload_of(64));
       break;
     case 2:  // pong (empty command)
-      if (json) b = "{}";
-      else b = std::string(1, '\0');
+      if (json)
+        b = "{}";
+      else
+        b = std::string(1, '\0');
       break;
   }
   f.size = b.size();

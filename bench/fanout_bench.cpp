@@ -58,8 +58,12 @@ void* counted_aligned(std::size_t n, std::align_val_t al) {
 }
 }  // namespace
 
-void* operator new(std::size_t n) { return counted_alloc(n); }
-void* operator new[](std::size_t n) { return counted_alloc(n); }
+void* operator new(std::size_t n) {
+  return counted_alloc(n);
+}
+void* operator new[](std::size_t n) {
+  return counted_alloc(n);
+}
 void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
   g_allocs.fetch_add(1, std::memory_order_relaxed);
   return std::malloc(n ? n : 1);
@@ -68,21 +72,42 @@ void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
   g_allocs.fetch_add(1, std::memory_order_relaxed);
   return std::malloc(n ? n : 1);
 }
-void* operator new(std::size_t n, std::align_val_t al) { return counted_aligned(n, al); }
-void* operator new[](std::size_t n, std::align_val_t al) { return counted_aligned(n, al); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void* operator new(std::size_t n, std::align_val_t al) {
+  return counted_aligned(n, al);
+}
+void* operator new[](std::size_t n, std::align_val_t al) {
+  return counted_aligned(n, al);
+}
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::align_val_t) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, std::align_val_t) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
+  std::free(p);
+}
 
 namespace gyre {
 namespace {
 
-const std::string payload = R"({"ts":1700000000000000,"seq":12345,"pad":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"})";
+const std::string payload =
+    R"({"ts":1700000000000000,"seq":12345,"pad":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"})";
 
 // A transport whose writes always succeed at once.
 class fake_transport final : public client_transport {
@@ -114,7 +139,8 @@ std::shared_ptr<const config::config> bench_config() {
   lo.path_.clear();
   lo.dotenv_path_.clear();
   lo.use_env_ = false;
-  auto r = config::load_text(R"({"client":{"insecure":true},"log":{"level":"error"}})", config::file_format::json, lo);
+  auto r = config::load_text(R"({"client":{"insecure":true},"log":{"level":"error"}})",
+                             config::file_format::json, lo);
   if (!r.ok()) std::abort();
   return std::make_shared<const config::config>(std::move(r.config_));
 }
@@ -147,7 +173,8 @@ struct hub_fixture {
     for (size_t i = 0; i < n; ++i) {
       bool proto = mix == 1 || (mix == 2 && i % 2 == 1);
       auto t = std::make_unique<fake_transport>(s);
-      auto c = std::make_unique<client>(s, *t, proto ? protocol::encoding::protobuf : protocol::encoding::json);
+      auto c = std::make_unique<client>(
+          s, *t, proto ? protocol::encoding::protobuf : protocol::encoding::json);
       t->bind(c.get());
       const std::string& f = proto ? proto_frame : json_frame;
       c->on_frame(std::string_view(f.data(), f.size() - protocol::decode_padding));
@@ -202,10 +229,11 @@ void BM_FanoutDeliver(benchmark::State& state) {
   }
   const double iters = static_cast<double>(state.iterations());
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * n));
-  state.counters["ns_per_delivery"] =
-      benchmark::Counter(iters * static_cast<double>(n), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["ns_per_delivery"] = benchmark::Counter(
+      iters * static_cast<double>(n), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
   state.counters["allocs_per_event"] = static_cast<double>(fanout_allocs) / iters;
-  state.counters["allocs_per_delivery"] = static_cast<double>(fanout_allocs) / (iters * static_cast<double>(n));
+  state.counters["allocs_per_delivery"] =
+      static_cast<double>(fanout_allocs) / (iters * static_cast<double>(n));
   state.counters["build_allocs_per_event"] = static_cast<double>(build_allocs) / iters;
   state.SetLabel(mix == 0 ? "json" : mix == 1 ? "protobuf" : "json+protobuf");
 }

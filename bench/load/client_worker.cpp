@@ -177,7 +177,8 @@ bool worker::run_round(uint32_t r) {
         timeout = 0;
       } else {
         uint64_t t = now_ns();
-        timeout = next_open_ns_ <= t ? 0 : static_cast<int>((next_open_ns_ - t + 999'999) / 1'000'000);
+        timeout =
+            next_open_ns_ <= t ? 0 : static_cast<int>((next_open_ns_ - t + 999'999) / 1'000'000);
         if (timeout > idle_poll_ms) timeout = idle_poll_ms;
       }
     }
@@ -215,7 +216,8 @@ void worker::open_due(uint64_t now) {
 void worker::open(uint32_t li, uint64_t now) {
   conn& c = conns_[li];
   bump(st_.started);
-  if (st_.first_start_ns.load(std::memory_order_relaxed) == 0) st_.first_start_ns.store(now, std::memory_order_relaxed);
+  if (st_.first_start_ns.load(std::memory_order_relaxed) == 0)
+    st_.first_start_ns.store(now, std::memory_order_relaxed);
   c.t_start_ns = now;
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
@@ -233,7 +235,8 @@ void worker::open(uint32_t li, uint64_t now) {
     sockaddr_in src{};
     src.sin_family = AF_INET;
     src.sin_addr = plan_.sources[c.idx % plan_.sources.size()];
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src) != 0) return fail(c, "bind", errno);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src) != 0)
+      return fail(c, "bind", errno);
   }
   sockaddr_in dst{};
   dst.sin_family = AF_INET;
@@ -277,16 +280,20 @@ void worker::on_connected(conn& c) {
   scratch_ += " HTTP/1.1\r\nHost: ";
   scratch_ += plan_.host_header;
   scratch_ +=
-      "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: Z3lyZS1iZW5jaC1rZXktMQ==\r\n"
+      "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: "
+      "Z3lyZS1iZW5jaC1rZXktMQ==\r\n"
       "Sec-WebSocket-Version: 13\r\n";
   if (proto) scratch_ += "Sec-WebSocket-Protocol: centrifuge-protobuf\r\n";
   scratch_ += "\r\n";
   if (plan_.proto != wire::raw) {
     // connect + subscribes in one WebSocket message, as the JS SDK does.
     std::string cmds;
-    std::string_view token = tokens_.empty() ? std::string_view() : tokens_[c.idx / plan_.total_threads];
-    if (proto) proto_connect(cmds, 1, token);
-    else json_connect(cmds, 1, token);
+    std::string_view token =
+        tokens_.empty() ? std::string_view() : tokens_[c.idx / plan_.total_threads];
+    if (proto)
+      proto_connect(cmds, 1, token);
+    else
+      json_connect(cmds, 1, token);
     uint16_t id = 2;
     if (plan_.subscribe) {
       for (const auto& ch : chans) {
@@ -299,7 +306,8 @@ void worker::on_connected(conn& c) {
       }
     }
     c.replies_left = static_cast<uint16_t>(id - 1);
-    ws::append_client_frame(scratch_, proto ? ws::opcode::binary : ws::opcode::text, cmds, mask_key);
+    ws::append_client_frame(scratch_, proto ? ws::opcode::binary : ws::opcode::text, cmds,
+                            mask_key);
   }
   c.st = cstate::upgrading;
   c.http.clear();
@@ -319,7 +327,8 @@ void worker::on_readable(conn& c) {
     return;
   }
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
-  if (c.st != cstate::ready) return fail(c, n == 0 ? "closed by server" : "read", n == 0 ? 0 : errno);
+  if (c.st != cstate::ready)
+    return fail(c, n == 0 ? "closed by server" : "read", n == 0 ? 0 : errno);
   end(c, false);
 }
 
@@ -353,7 +362,8 @@ void worker::on_bytes(conn& c, const char* p, size_t n) {
   sink s{*this, c};
   if (!c.rx.feed(p, n, s)) {
     if (!c.doomed && errors_logged_++ < 5)
-      std::fprintf(stderr, "gyre-bench: bad frame from server (error %d)\n", static_cast<int>(c.rx.error()));
+      std::fprintf(stderr, "gyre-bench: bad frame from server (error %d)\n",
+                   static_cast<int>(c.rx.error()));
     c.doomed = true;
   }
 }
@@ -361,7 +371,8 @@ void worker::on_bytes(conn& c, const char* p, size_t n) {
 void worker::on_data(conn& c, const char* p, size_t n) {
   switch (plan_.proto) {
     case wire::gyre_json:
-      if (!c.lines.feed(p, n, [&](std::string_view line) { on_json_line(c, line); })) c.doomed = true;
+      if (!c.lines.feed(p, n, [&](std::string_view line) { on_json_line(c, line); }))
+        c.doomed = true;
       break;
     case wire::gyre_protobuf:
       if (!c.msgs.feed(p, n, [&](std::string_view m) { on_proto_message(c, m); })) c.doomed = true;
@@ -396,9 +407,10 @@ void worker::on_control(conn& c, ws_op op, std::string_view payload) {
     bump(st_.pongs);
   } else if (op == ws_op::close) {
     bump(st_.server_closes);
-    uint64_t code = payload.size() >= 2
-                        ? (uint64_t{static_cast<uint8_t>(payload[0])} << 8 | static_cast<uint8_t>(payload[1]))
-                        : 1005;
+    uint64_t code =
+        payload.size() >= 2
+            ? (uint64_t{static_cast<uint8_t>(payload[0])} << 8 | static_cast<uint8_t>(payload[1]))
+            : 1005;
     st_.last_close_code.store(code, std::memory_order_relaxed);
     c.doomed = true;
   }
@@ -460,9 +472,10 @@ void worker::on_ping(conn& c) {
   if (!c.pong) return;
   // Pong: an empty command ({} in JSON, a zero length in Protobuf).
   char frame[16];
-  size_t n = plan_.proto == wire::gyre_protobuf
-                 ? ws::write_client_frame(frame, ws::opcode::binary, std::string_view("\0", 1), mask_key)
-                 : ws::write_client_frame(frame, ws::opcode::text, "{}", mask_key);
+  size_t n =
+      plan_.proto == wire::gyre_protobuf
+          ? ws::write_client_frame(frame, ws::opcode::binary, std::string_view("\0", 1), mask_key)
+          : ws::write_client_frame(frame, ws::opcode::text, "{}", mask_key);
   send(c, frame, n);
   bump(st_.pongs);
 }
@@ -538,7 +551,8 @@ void worker::set_out(conn& c, bool on) {
 
 void worker::fail(conn& c, const char* why, int err) {
   if (errors_logged_++ < 5)
-    std::fprintf(stderr, "gyre-bench: connection %u: %s%s%s\n", c.idx, why, err ? ": " : "", err ? std::strerror(err) : "");
+    std::fprintf(stderr, "gyre-bench: connection %u: %s%s%s\n", c.idx, why, err ? ": " : "",
+                 err ? std::strerror(err) : "");
   c.doomed = false;
   end(c, false);
 }
@@ -558,7 +572,8 @@ void worker::end(conn& c, bool by_tool) {
     st_.open.store(st_.open.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
     if (!by_tool) {
       bump(st_.lost);
-      if (ctl_.reconnect.load(std::memory_order_relaxed)) reopen_.push_back(static_cast<uint32_t>(&c - conns_.data()));
+      if (ctl_.reconnect.load(std::memory_order_relaxed))
+        reopen_.push_back(static_cast<uint32_t>(&c - conns_.data()));
     }
   } else if (c.st != cstate::idle) {
     --pending_;
@@ -585,7 +600,8 @@ void worker::close_all() {
 void worker::check_timeouts(uint64_t now) {
   const uint64_t limit = static_cast<uint64_t>(plan_.connect_timeout_s * 1e9);
   for (conn& c : conns_)
-    if (c.st != cstate::idle && c.st != cstate::ready && now - c.t_start_ns > limit) fail(c, "timed out");
+    if (c.st != cstate::idle && c.st != cstate::ready && now - c.t_start_ns > limit)
+      fail(c, "timed out");
 }
 
 }  // namespace

@@ -22,9 +22,9 @@
 
 namespace gyre::bench {
 
-inline constexpr size_t hist_linear = 64;      // values 0..63: one bucket each
-inline constexpr unsigned hist_sub_bits = 5;   // 32 buckets per power of two above
-inline constexpr unsigned hist_max_exp = 40;   // values up to 2^40 - 1
+inline constexpr size_t hist_linear = 64;     // values 0..63: one bucket each
+inline constexpr unsigned hist_sub_bits = 5;  // 32 buckets per power of two above
+inline constexpr unsigned hist_max_exp = 40;  // values up to 2^40 - 1
 inline constexpr size_t hist_buckets =
     hist_linear + (hist_max_exp - 6) * (size_t{1} << hist_sub_bits);
 
@@ -93,7 +93,8 @@ struct histogram {
     for (size_t i = 0; i < hist_buckets; ++i)
       if (counts[i])
         s += static_cast<double>(counts[i]) *
-             (static_cast<double>(hist_lower_bound(i)) + static_cast<double>(hist_upper_bound(i))) / 2;
+             (static_cast<double>(hist_lower_bound(i)) + static_cast<double>(hist_upper_bound(i))) /
+             2;
     return s / static_cast<double>(total);
   }
 };
@@ -118,6 +119,7 @@ struct shared_histogram {
   }
 };
 
-static_assert(std::atomic<uint64_t>::is_always_lock_free, "shared memory counters need lock-free atomics");
+static_assert(std::atomic<uint64_t>::is_always_lock_free,
+              "shared memory counters need lock-free atomics");
 
 }  // namespace gyre::bench

@@ -35,16 +35,19 @@ struct recorder {
     messages.push_back(cur);
     cur.clear();
   }
-  void on_control(ws_op op, std::string_view payload) { controls.emplace_back(op, std::string(payload)); }
+  void on_control(ws_op op, std::string_view payload) {
+    controls.emplace_back(op, std::string(payload));
+  }
 };
 
 TEST(ServerFrameReader, DecodesAnySplitOfAStream) {
   std::string big(70000, 'b');  // 64-bit length form
   std::string mid(300, 'm');    // 16-bit length form
-  std::string stream = server_frame(ws::opcode::text, "hello") + server_frame(ws::opcode::ping, "pp") +
-                       server_frame(ws::opcode::binary, mid) + server_frame(ws::opcode::text, "") +
-                       server_frame(ws::opcode::text, "frag1-", false) + server_frame(ws::opcode::pong, "") +
-                       server_frame(ws::opcode::continuation, "frag2") + server_frame(ws::opcode::binary, big);
+  std::string stream =
+      server_frame(ws::opcode::text, "hello") + server_frame(ws::opcode::ping, "pp") +
+      server_frame(ws::opcode::binary, mid) + server_frame(ws::opcode::text, "") +
+      server_frame(ws::opcode::text, "frag1-", false) + server_frame(ws::opcode::pong, "") +
+      server_frame(ws::opcode::continuation, "frag2") + server_frame(ws::opcode::binary, big);
   std::mt19937 rng(7);
   for (int trial = 0; trial < 200; ++trial) {
     server_frame_reader r;
@@ -200,8 +203,12 @@ void check_server_output(protocol::encoding enc) {
   EXPECT_FALSE(ri.error);
 }
 
-TEST(Classify, JsonServerOutput) { check_server_output(protocol::encoding::json); }
-TEST(Classify, ProtobufServerOutput) { check_server_output(protocol::encoding::protobuf); }
+TEST(Classify, JsonServerOutput) {
+  check_server_output(protocol::encoding::json);
+}
+TEST(Classify, ProtobufServerOutput) {
+  check_server_output(protocol::encoding::protobuf);
+}
 
 // The tool's commands decode with the server's decoders.
 void check_commands(protocol::encoding enc) {
@@ -220,8 +227,9 @@ void check_commands(protocol::encoding enc) {
   }
   std::string padded = frame + std::string(protocol::decode_padding, '\0');
   std::vector<protocol::command> cmds;
-  ASSERT_EQ(protocol::codec_for(enc).decode_commands(std::string_view(padded.data(), frame.size()), cmds),
-            protocol::decode_status::ok);
+  ASSERT_EQ(
+      protocol::codec_for(enc).decode_commands(std::string_view(padded.data(), frame.size()), cmds),
+      protocol::decode_status::ok);
   ASSERT_EQ(cmds.size(), 3u);
   EXPECT_EQ(cmds[0].id, 1u);
   EXPECT_EQ(cmds[0].kind, protocol::command_kind::connect);
@@ -232,8 +240,12 @@ void check_commands(protocol::encoding enc) {
   EXPECT_EQ(cmds[2].as<protocol::publish_request>().data, "{\"ts\":1,\"seq\":2,\"pad\":\"xx\"}");
 }
 
-TEST(Commands, JsonDecodesOnServer) { check_commands(protocol::encoding::json); }
-TEST(Commands, ProtobufDecodesOnServer) { check_commands(protocol::encoding::protobuf); }
+TEST(Commands, JsonDecodesOnServer) {
+  check_commands(protocol::encoding::json);
+}
+TEST(Commands, ProtobufDecodesOnServer) {
+  check_commands(protocol::encoding::protobuf);
+}
 
 TEST(Payload, HasRequestedSizeAndTimestamp) {
   std::string p;
@@ -259,13 +271,17 @@ TEST(Http, ParsesLengthChunkedAndPartialResponses) {
   int status = 0;
   std::string_view body;
   bool close = false;
-  std::string r = "HTTP/1.1 200 OK\r\nContent-Length: 13\r\nContent-Type: application/json\r\n\r\n{\"result\":{}}";
+  std::string r =
+      "HTTP/1.1 200 OK\r\nContent-Length: 13\r\nContent-Type: "
+      "application/json\r\n\r\n{\"result\":{}}";
   EXPECT_EQ(parse_http_response(r + "HTTP/1.1", status, body, close), static_cast<long>(r.size()));
   EXPECT_EQ(status, 200);
   EXPECT_EQ(body, "{\"result\":{}}");
   EXPECT_FALSE(close);
   EXPECT_EQ(parse_http_response(r.substr(0, r.size() - 1), status, body, close), 0);
-  std::string c = "HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+  std::string c =
+      "HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\nConnection: "
+      "close\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
   EXPECT_EQ(parse_http_response(c, status, body, close), static_cast<long>(c.size()));
   EXPECT_EQ(status, 201);
   EXPECT_TRUE(close);
@@ -275,7 +291,8 @@ TEST(Http, ParsesLengthChunkedAndPartialResponses) {
 TEST(Http, ScansBatchReplies) {
   bool ok[4] = {};
   std::string body =
-      "{\"replies\":[{\"publish\":{}},{\"error\":{\"code\":102,\"message\":\"unknown channel\"}},{\"publish\":{\"offset\":3}}]}";
+      "{\"replies\":[{\"publish\":{}},{\"error\":{\"code\":102,\"message\":\"unknown "
+      "channel\"}},{\"publish\":{\"offset\":3}}]}";
   ASSERT_EQ(scan_batch_replies(body, ok, 4), 3u);
   EXPECT_TRUE(ok[0]);
   EXPECT_FALSE(ok[1]);

@@ -106,7 +106,9 @@ std::vector<std::string> split(const std::string& s, char sep) {
   return out;
 }
 
-void sleep_s(double s) { std::this_thread::sleep_for(std::chrono::microseconds(static_cast<int64_t>(s * 1e6))); }
+void sleep_s(double s) {
+  std::this_thread::sleep_for(std::chrono::microseconds(static_cast<int64_t>(s * 1e6)));
+}
 
 void write_latency(json_out& j, std::string_view name, const histogram& h) {
   j.key(name).begin_object();
@@ -122,8 +124,9 @@ void write_latency(json_out& j, std::string_view name, const histogram& h) {
 
 std::string fmt_latency(const histogram& h) {
   char b[160];
-  std::snprintf(b, sizeof b, "p50 %.2f ms, p90 %.2f, p99 %.2f, p99.9 %.2f, max %.2f (n=%llu)", h.quantile(0.5) / 1e3,
-                h.quantile(0.9) / 1e3, h.quantile(0.99) / 1e3, h.quantile(0.999) / 1e3, static_cast<double>(h.max) / 1e3,
+  std::snprintf(b, sizeof b, "p50 %.2f ms, p90 %.2f, p99 %.2f, p99.9 %.2f, max %.2f (n=%llu)",
+                h.quantile(0.5) / 1e3, h.quantile(0.9) / 1e3, h.quantile(0.99) / 1e3,
+                h.quantile(0.999) / 1e3, static_cast<double>(h.max) / 1e3,
                 static_cast<unsigned long long>(h.total));
   return b;
 }
@@ -157,8 +160,8 @@ class coordinator {
     double delivered_per_s = 0;
     double pub_rate = 0;
   };
-  step_outcome run_step(publisher& pub, double rate, double seconds, const channel_picker& pick, json_out& j,
-                        const char* kind, uint64_t subscribers);
+  step_outcome run_step(publisher& pub, double rate, double seconds, const channel_picker& pick,
+                        json_out& j, const char* kind, uint64_t subscribers);
 
   options o_;
   std::string scenario_;
@@ -191,17 +194,24 @@ std::string coordinator::setup() {
   if ((ntohl(plan_.dst.s_addr) >> 24) != 127) return "--host must be in 127.0.0.0/8";
   plan_.port = o_.port;
   plan_.host_header = o_.host + ":" + std::to_string(o_.port);
-  plan_.ws_path = !o_.ws_path.empty() ? o_.ws_path : nchan ? "/sub/{channel}" : "/connection/websocket";
-  if (nchan) plan_.proto = wire::raw;
-  else if (o_.format == "protobuf") plan_.proto = wire::gyre_protobuf;
-  else if (o_.format == "json") plan_.proto = wire::gyre_json;
-  else return "--format must be json or protobuf";
+  plan_.ws_path = !o_.ws_path.empty() ? o_.ws_path
+                  : nchan             ? "/sub/{channel}"
+                                      : "/connection/websocket";
+  if (nchan)
+    plan_.proto = wire::raw;
+  else if (o_.format == "protobuf")
+    plan_.proto = wire::gyre_protobuf;
+  else if (o_.format == "json")
+    plan_.proto = wire::gyre_json;
+  else
+    return "--format must be json or protobuf";
   for (uint32_t i = 0; i < std::max<uint32_t>(1, o_.sources); ++i) {
     in_addr a{};
     a.s_addr = htonl((127u << 24) | (2u + i));  // 127.0.0.2, 127.0.0.3, ...
     plan_.sources.push_back(a);
   }
-  // Channel layout: one:<name> | per-conn:<prefix> | set:<k>[:<prefix>] | personal-shared:<k>[:<prefix>]
+  // Channel layout: one:<name> | per-conn:<prefix> | set:<k>[:<prefix>] |
+  // personal-shared:<k>[:<prefix>]
   auto parts = split(o_.channels, ':');
   if (parts.empty()) return "--channels is empty";
   if (parts[0] == "one") {
@@ -223,7 +233,8 @@ std::string coordinator::setup() {
   plan_.subscribe = !o_.no_subscribe;
   plan_.token_secret = o_.token_secret;
   if (!o_.token_secret.empty() && o_.token_ttl > 0)
-    plan_.token_exp = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+    plan_.token_exp = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
                           .count() +
                       o_.token_ttl;
   plan_.conns = o_.conns;
@@ -233,12 +244,15 @@ std::string coordinator::setup() {
   plan_.rounds = scenario_ == "storm" ? std::max<uint32_t>(1, o_.rounds) : 1;
   plan_.sample_every = std::max<uint32_t>(1, o_.sample_every);
 
-  procs_ = o_.procs ? o_.procs : std::max<uint32_t>(1, (o_.conns + max_conns_per_proc - 1) / max_conns_per_proc);
+  procs_ = o_.procs
+               ? o_.procs
+               : std::max<uint32_t>(1, (o_.conns + max_conns_per_proc - 1) / max_conns_per_proc);
   if (o_.conns / procs_ > 19'500) return "more than 19,500 connections per process: raise --procs";
   threads_per_proc_ = std::max<uint32_t>(1, o_.threads / procs_);
   plan_.total_threads = procs_ * threads_per_proc_;
 
-  for (const auto& p : split(o_.server_pids, ',')) server_pids_.push_back(static_cast<pid_t>(std::stol(p)));
+  for (const auto& p : split(o_.server_pids, ','))
+    server_pids_.push_back(static_cast<pid_t>(std::stol(p)));
 
   pub_.dst = plan_.dst;
   pub_.port = plan_.port;
@@ -256,7 +270,8 @@ std::string coordinator::setup() {
     pub_.via = pub_via::ws;
     pub_.path = plan_.ws_path;
     pub_.protobuf = plan_.proto == wire::gyre_protobuf;
-    if (!o_.token_secret.empty()) pub_.token = make_hs256_token(o_.token_secret, "publisher", plan_.token_exp);
+    if (!o_.token_secret.empty())
+      pub_.token = make_hs256_token(o_.token_secret, "publisher", plan_.token_exp);
   } else {
     return "--via must be api, batch or ws";
   }
@@ -274,7 +289,8 @@ std::string coordinator::start_workers() {
       // Worker process: its threads, then exit without running the parent's atexit work.
       std::vector<std::thread> ts;
       for (uint32_t t = 0; t < threads_per_proc_; ++t)
-        ts.emplace_back([this, p, t] { run_client_worker(plan_, *area_, p * threads_per_proc_ + t); });
+        ts.emplace_back(
+            [this, p, t] { run_client_worker(plan_, *area_, p * threads_per_proc_ + t); });
       for (auto& t : ts) t.join();
       std::fflush(nullptr);
       _exit(0);
@@ -340,7 +356,8 @@ void coordinator::connect_round(uint32_t r, json_out& j, bool print) {
     uint64_t done = (s1.ready - s0.ready) + (s1.failed - s0.failed);
     if (done >= o_.conns || now_ns() > deadline) break;
     if (print && now_ns() > next_print) {
-      std::fprintf(stderr, "  connecting: %llu ready, %llu failed\n", static_cast<unsigned long long>(s1.ready - s0.ready),
+      std::fprintf(stderr, "  connecting: %llu ready, %llu failed\n",
+                   static_cast<unsigned long long>(s1.ready - s0.ready),
                    static_cast<unsigned long long>(s1.failed - s0.failed));
       next_print += 1'000'000'000ull;
     }
@@ -362,18 +379,25 @@ void coordinator::connect_round(uint32_t r, json_out& j, bool print) {
   j.member("seconds", secs);
   j.member("connections_per_s", rate);
   write_latency(j, "connect_latency", lat);
-  j.member("tool_cpu_percent", wall > 0 ? static_cast<double>(tool1 - tool0) / 1e9 / wall * 100 : 0);
-  if (srv1.ok && srv0.ok) j.member("server_cpu_percent", wall > 0 ? static_cast<double>(srv1.cpu_ns - srv0.cpu_ns) / 1e9 / wall * 100 : 0);
+  j.member("tool_cpu_percent",
+           wall > 0 ? static_cast<double>(tool1 - tool0) / 1e9 / wall * 100 : 0);
+  if (srv1.ok && srv0.ok)
+    j.member("server_cpu_percent",
+             wall > 0 ? static_cast<double>(srv1.cpu_ns - srv0.cpu_ns) / 1e9 / wall * 100 : 0);
   if (s1.last_error_code) j.member("last_error_code", s1.last_error_code);
   if (s1.last_close_code) j.member("last_close_code", s1.last_close_code);
   j.member("loadavg", load_average());
   j.end_object();
   if (r == 0) ready_ = ready;
-  double srv_pct = srv1.ok && srv0.ok && wall > 0 ? static_cast<double>(srv1.cpu_ns - srv0.cpu_ns) / 1e9 / wall * 100 : 0;
-  std::printf("[%s] round %u: %llu ready, %llu failed in %.2f s = %.0f connections/s; connect latency %s; "
-              "server CPU %.0f%%, tool CPU %.0f%%\n",
-              scenario_.c_str(), r, static_cast<unsigned long long>(ready), static_cast<unsigned long long>(failed), secs,
-              rate, fmt_latency(lat).c_str(), srv_pct, wall > 0 ? static_cast<double>(tool1 - tool0) / 1e9 / wall * 100 : 0);
+  double srv_pct = srv1.ok && srv0.ok && wall > 0
+                       ? static_cast<double>(srv1.cpu_ns - srv0.cpu_ns) / 1e9 / wall * 100
+                       : 0;
+  std::printf(
+      "[%s] round %u: %llu ready, %llu failed in %.2f s = %.0f connections/s; connect latency %s; "
+      "server CPU %.0f%%, tool CPU %.0f%%\n",
+      scenario_.c_str(), r, static_cast<unsigned long long>(ready),
+      static_cast<unsigned long long>(failed), secs, rate, fmt_latency(lat).c_str(), srv_pct,
+      wall > 0 ? static_cast<double>(tool1 - tool0) / 1e9 / wall * 100 : 0);
 }
 
 void coordinator::write_memory(json_out& j) {
@@ -386,19 +410,29 @@ void coordinator::write_memory(json_out& j) {
   j.member("rss_after_kb", now.rss_kb);
   j.member("pss_before_kb", server_base_.pss_kb);
   j.member("pss_after_kb", now.pss_kb);
-  double per_rss = ready_ ? (static_cast<double>(now.rss_kb) - static_cast<double>(server_base_.rss_kb)) * 1024 / ready_ : 0;
-  double per_pss = ready_ ? (static_cast<double>(now.pss_kb) - static_cast<double>(server_base_.pss_kb)) * 1024 / ready_ : 0;
+  double per_rss =
+      ready_ ? (static_cast<double>(now.rss_kb) - static_cast<double>(server_base_.rss_kb)) * 1024 /
+                   ready_
+             : 0;
+  double per_pss =
+      ready_ ? (static_cast<double>(now.pss_kb) - static_cast<double>(server_base_.pss_kb)) * 1024 /
+                   ready_
+             : 0;
   j.member("rss_per_connection_bytes", per_rss);
   j.member("pss_per_connection_bytes", per_pss);
-  j.member("kernel_tcp_mem_pages_delta", static_cast<int64_t>(tcp) - static_cast<int64_t>(tcp_base_));
+  j.member("kernel_tcp_mem_pages_delta",
+           static_cast<int64_t>(tcp) - static_cast<int64_t>(tcp_base_));
   j.end_object();
   if (server_base_.ok && now.ok)
-    std::printf("[%s] server memory: RSS %llu -> %llu KB, PSS %llu -> %llu KB: %.0f B RSS / %.0f B PSS per connection "
-                "(kernel TCP memory +%lld pages)\n",
-                scenario_.c_str(), static_cast<unsigned long long>(server_base_.rss_kb),
-                static_cast<unsigned long long>(now.rss_kb), static_cast<unsigned long long>(server_base_.pss_kb),
-                static_cast<unsigned long long>(now.pss_kb), per_rss, per_pss,
-                static_cast<long long>(tcp) - static_cast<long long>(tcp_base_));
+    std::printf(
+        "[%s] server memory: RSS %llu -> %llu KB, PSS %llu -> %llu KB: %.0f B RSS / %.0f B PSS per "
+        "connection "
+        "(kernel TCP memory +%lld pages)\n",
+        scenario_.c_str(), static_cast<unsigned long long>(server_base_.rss_kb),
+        static_cast<unsigned long long>(now.rss_kb),
+        static_cast<unsigned long long>(server_base_.pss_kb),
+        static_cast<unsigned long long>(now.pss_kb), per_rss, per_pss,
+        static_cast<long long>(tcp) - static_cast<long long>(tcp_base_));
 }
 
 void coordinator::scenario_idle(json_out& j) {
@@ -419,7 +453,8 @@ void coordinator::scenario_idle(json_out& j) {
   stats_snapshot s1 = snapshot(*area_);
   double secs = static_cast<double>(t1 - t0) / 1e9;
   double srv_cpu_s = static_cast<double>(srv1.cpu_ns - srv0.cpu_ns) / 1e9;
-  double per_conn_us = ready_ && secs > 0 ? srv_cpu_s * 1e6 / static_cast<double>(ready_) / secs : 0;
+  double per_conn_us =
+      ready_ && secs > 0 ? srv_cpu_s * 1e6 / static_cast<double>(ready_) / secs : 0;
   j.key("idle").begin_object();
   j.member("seconds", secs);
   j.member("connections", ready_);
@@ -433,15 +468,19 @@ void coordinator::scenario_idle(json_out& j) {
   j.member("tool_cpu_percent", static_cast<double>(tool1 - tool0) / 1e9 / secs * 100);
   if (s1.last_close_code) j.member("last_close_code", s1.last_close_code);
   j.end_object();
-  std::printf("[idle] %llu connections held %.1f s: server CPU %.3f s (%.2f%%) = %.3f us per connection per second; "
-              "%llu pings, %llu lost; tool CPU %.1f%%\n",
-              static_cast<unsigned long long>(ready_), secs, srv_cpu_s, srv_cpu_s / secs * 100, per_conn_us,
-              static_cast<unsigned long long>(s1.pings - s0.pings), static_cast<unsigned long long>(s1.lost - s0.lost),
-              static_cast<double>(tool1 - tool0) / 1e9 / secs * 100);
+  std::printf(
+      "[idle] %llu connections held %.1f s: server CPU %.3f s (%.2f%%) = %.3f us per connection "
+      "per second; "
+      "%llu pings, %llu lost; tool CPU %.1f%%\n",
+      static_cast<unsigned long long>(ready_), secs, srv_cpu_s, srv_cpu_s / secs * 100, per_conn_us,
+      static_cast<unsigned long long>(s1.pings - s0.pings),
+      static_cast<unsigned long long>(s1.lost - s0.lost),
+      static_cast<double>(tool1 - tool0) / 1e9 / secs * 100);
 }
 
-coordinator::step_outcome coordinator::run_step(publisher& pub, double rate, double seconds, const channel_picker& pick,
-                                                json_out& j, const char* kind, uint64_t subscribers) {
+coordinator::step_outcome coordinator::run_step(publisher& pub, double rate, double seconds,
+                                                const channel_picker& pick, json_out& j,
+                                                const char* kind, uint64_t subscribers) {
   step_outcome out;
   bool all_open = wait_open(30);
   stats_snapshot s0 = snapshot(*area_);
@@ -467,17 +506,22 @@ coordinator::step_outcome coordinator::run_step(publisher& pub, double rate, dou
   uint64_t first = pr.first_send_ns ? pr.first_send_ns : t0;
   uint64_t last_msg = std::max(s1.last_msg_ns, first);
   double window = static_cast<double>(last_msg - first) / 1e9;
-  double lag = s1.last_msg_ns > pr.last_send_ns ? static_cast<double>(s1.last_msg_ns - pr.last_send_ns) / 1e9 : 0;
-  double pub_secs = pr.last_send_ns > pr.first_send_ns ? static_cast<double>(pr.last_send_ns - pr.first_send_ns) / 1e9 : seconds;
+  double lag = s1.last_msg_ns > pr.last_send_ns
+                   ? static_cast<double>(s1.last_msg_ns - pr.last_send_ns) / 1e9
+                   : 0;
+  double pub_secs = pr.last_send_ns > pr.first_send_ns
+                        ? static_cast<double>(pr.last_send_ns - pr.first_send_ns) / 1e9
+                        : seconds;
   double pub_rate = static_cast<double>(pr.ok) / std::max(pub_secs, 1e-3);
   double delivered_per_s = window > 0 ? static_cast<double>(delivered) / window : 0;
-  double ratio = pr.expected ? static_cast<double>(delivered) / static_cast<double>(pr.expected) : 0;
+  double ratio =
+      pr.expected ? static_cast<double>(delivered) / static_cast<double>(pr.expected) : 0;
   histogram lat = s1.latency.minus(s0.latency);
   double tool_pct = static_cast<double>(tool1 - tool0) / 1e9 / wall * 100;
   double srv_pct = static_cast<double>(srv1.cpu_ns - srv0.cpu_ns) / 1e9 / wall * 100;
   bool rate_kept = rate <= 0 || pub_rate >= 0.95 * rate;
-  out.pass = all_open && delivered >= pr.expected && pr.expected > 0 && lost == 0 && pr.failed == 0 && rate_kept &&
-             lag <= o_.max_lag;
+  out.pass = all_open && delivered >= pr.expected && pr.expected > 0 && lost == 0 &&
+             pr.failed == 0 && rate_kept && lag <= o_.max_lag;
   out.delivered_per_s = delivered_per_s;
   out.pub_rate = pub_rate;
   j.begin_object();
@@ -504,12 +548,14 @@ coordinator::step_outcome coordinator::run_step(publisher& pub, double rate, dou
   if (s1.last_close_code) j.member("last_close_code", s1.last_close_code);
   j.member("loadavg", load_average());
   j.end_object();
-  std::printf("[%s] %s %.0f pub/s x %llu: sent %.0f/s, delivered %llu/%llu (%.4f%%) = %.0f msg/s, lag %.3f s, %s; "
-              "latency %s; server CPU %.0f%%, tool CPU %.0f%%%s\n",
-              scenario_.c_str(), kind, rate, static_cast<unsigned long long>(subscribers), pub_rate,
-              static_cast<unsigned long long>(delivered), static_cast<unsigned long long>(pr.expected), ratio * 100,
-              delivered_per_s, lag, out.pass ? "PASS" : "FAIL", fmt_latency(lat).c_str(), srv_pct, tool_pct,
-              pr.last_error.empty() ? "" : (" [" + pr.last_error + "]").c_str());
+  std::printf(
+      "[%s] %s %.0f pub/s x %llu: sent %.0f/s, delivered %llu/%llu (%.4f%%) = %.0f msg/s, lag %.3f "
+      "s, %s; "
+      "latency %s; server CPU %.0f%%, tool CPU %.0f%%%s\n",
+      scenario_.c_str(), kind, rate, static_cast<unsigned long long>(subscribers), pub_rate,
+      static_cast<unsigned long long>(delivered), static_cast<unsigned long long>(pr.expected),
+      ratio * 100, delivered_per_s, lag, out.pass ? "PASS" : "FAIL", fmt_latency(lat).c_str(),
+      srv_pct, tool_pct, pr.last_error.empty() ? "" : (" [" + pr.last_error + "]").c_str());
   std::fflush(stdout);
   return out;
 }
@@ -541,7 +587,8 @@ void coordinator::scenario_broadcast(json_out& j) {
     auto p = split(o_.ramp, ',');
     double start = std::stod(p.at(0)), factor = p.size() > 1 ? std::stod(p[1]) : 1.25,
            max = p.size() > 2 ? std::stod(p[2]) : start * 64;
-    for (double r = start; r <= max && schedule.size() < 64; r *= std::max(factor, 1.01)) schedule.push_back(std::round(r));
+    for (double r = start; r <= max && schedule.size() < 64; r *= std::max(factor, 1.01))
+      schedule.push_back(std::round(r));
   }
   double peak_rate = 0, peak_delivered = 0;
   j.key("steps").begin_array();
@@ -573,8 +620,9 @@ void coordinator::scenario_broadcast(json_out& j) {
   j.member("delivered_per_s", peak_delivered);
   j.member("subscribers", subs);
   j.end_object();
-  std::printf("[broadcast] peak with 100%% delivery: %.0f pub/s x %llu subscribers = %.0f deliveries/s\n", peak_rate,
-              static_cast<unsigned long long>(subs), peak_delivered);
+  std::printf(
+      "[broadcast] peak with 100%% delivery: %.0f pub/s x %llu subscribers = %.0f deliveries/s\n",
+      peak_rate, static_cast<unsigned long long>(subs), peak_delivered);
 }
 
 void coordinator::scenario_channels(json_out& j) {
@@ -602,8 +650,11 @@ void coordinator::scenario_channels(json_out& j) {
       expected = members_of_set(p, k);
     } else {
       uint32_t i = static_cast<uint32_t>(r % p.conns);
-      ch = p.layout == channel_layout::personal_shared ? "u" + std::to_string(i) : channels_for(p, i).front();
-      expected = p.layout == channel_layout::set ? members_of_set(p, i % p.k) : p.layout == channel_layout::one ? ready_ : 1;
+      ch = p.layout == channel_layout::personal_shared ? "u" + std::to_string(i)
+                                                       : channels_for(p, i).front();
+      expected = p.layout == channel_layout::set   ? members_of_set(p, i % p.k)
+                 : p.layout == channel_layout::one ? ready_
+                                                   : 1;
     }
   };
   // One step per share of shared-channel publications (personal only first, by default).
@@ -614,10 +665,13 @@ void coordinator::scenario_channels(json_out& j) {
   for (size_t i = 0; i < ratios.size(); ++i) {
     if (i) sleep_s(1);
     shared_ratio = ratios[i];
-    std::string kind = std::string(o_.rate > 0 ? "fixed" : "max") + " shared=" + std::to_string(shared_ratio).substr(0, 6);
+    std::string kind = std::string(o_.rate > 0 ? "fixed" : "max") +
+                       " shared=" + std::to_string(shared_ratio).substr(0, 6);
     step_outcome so = run_step(pub, o_.rate, o_.duration, pick, j, kind.c_str(), ready_);
-    std::printf("[channels] %.2f%% to shared channels: API publications %.0f/s, deliveries %.0f/s (%s)\n",
-                shared_ratio * 100, so.pub_rate, so.delivered_per_s, so.pass ? "all delivered" : "NOT all delivered in time");
+    std::printf(
+        "[channels] %.2f%% to shared channels: API publications %.0f/s, deliveries %.0f/s (%s)\n",
+        shared_ratio * 100, so.pub_rate, so.delivered_per_s,
+        so.pass ? "all delivered" : "NOT all delivered in time");
   }
   j.end_array();
 }
@@ -629,7 +683,8 @@ void coordinator::scenario_storm(json_out& j) {
     if (r + 1 < plan_.rounds) {
       area_->ctl.close_round.store(r + 1, std::memory_order_release);
       uint64_t deadline = now_ns() + 30'000'000'000ull;
-      while (area_->ctl.closed.load() < plan_.total_threads * (r + 1) && now_ns() < deadline) sleep_s(0.005);
+      while (area_->ctl.closed.load() < plan_.total_threads * (r + 1) && now_ns() < deadline)
+        sleep_s(0.005);
       sleep_s(o_.settle);  // let the server finish closing before the next storm
     }
   }
@@ -645,7 +700,8 @@ int coordinator::run() {
   std::string load_start = load_average();
   server_base_ = server();
   tcp_base_ = tcp_mem_pages();
-  if (!server_pids_.empty() && !server_base_.ok) std::fprintf(stderr, "gyre-bench: cannot read /proc for --server-pid\n");
+  if (!server_pids_.empty() && !server_base_.ok)
+    std::fprintf(stderr, "gyre-bench: cannot read /proc for --server-pid\n");
   wall0_ = now_ns();
   if (std::string e = start_workers(); !e.empty()) {
     std::fprintf(stderr, "gyre-bench: %s\n", e.c_str());
@@ -680,10 +736,14 @@ int coordinator::run() {
   j.member("sample_every", plan_.sample_every);
   j.end_object();
 
-  if (scenario_ == "idle") scenario_idle(j);
-  else if (scenario_ == "broadcast") scenario_broadcast(j);
-  else if (scenario_ == "channels") scenario_channels(j);
-  else if (scenario_ == "storm") scenario_storm(j);
+  if (scenario_ == "idle")
+    scenario_idle(j);
+  else if (scenario_ == "broadcast")
+    scenario_broadcast(j);
+  else if (scenario_ == "channels")
+    scenario_channels(j);
+  else if (scenario_ == "storm")
+    scenario_storm(j);
 
   uint64_t tool_ns = tool_cpu_ns();
   stop_workers();
@@ -707,42 +767,60 @@ int coordinator::run() {
     f << j.str() << "\n";
     if (!f) std::fprintf(stderr, "gyre-bench: cannot write %s\n", o_.out.c_str());
   }
-  std::printf("[%s] tool CPU %.1f s over %.1f s wall (%.0f%%); load average %s -> %s\n", scenario_.c_str(),
-              static_cast<double>(tool_ns) / 1e9, wall, static_cast<double>(tool_ns) / 1e9 / wall * 100,
-              load_start.c_str(), load_average().c_str());
+  std::printf("[%s] tool CPU %.1f s over %.1f s wall (%.0f%%); load average %s -> %s\n",
+              scenario_.c_str(), static_cast<double>(tool_ns) / 1e9, wall,
+              static_cast<double>(tool_ns) / 1e9 / wall * 100, load_start.c_str(),
+              load_average().c_str());
   return 0;
 }
 
 void add_common(CLI::App* c, options& o) {
-  c->add_option("--target", o.target, "gyre (Centrifugo protocol) or nchan (raw WebSocket)")->capture_default_str();
+  c->add_option("--target", o.target, "gyre (Centrifugo protocol) or nchan (raw WebSocket)")
+      ->capture_default_str();
   c->add_option("--host", o.host, "server address (127.0.0.0/8 only)")->capture_default_str();
   c->add_option("--port", o.port, "server port")->capture_default_str();
-  c->add_option("--ws-path", o.ws_path, "WebSocket path ({channel} is replaced; default per target)");
-  c->add_option("--pub-path", o.pub_path, "API prefix (gyre, default /api) or publisher path (nchan, default /pub/{channel})");
+  c->add_option("--ws-path", o.ws_path,
+                "WebSocket path ({channel} is replaced; default per target)");
+  c->add_option(
+      "--pub-path", o.pub_path,
+      "API prefix (gyre, default /api) or publisher path (nchan, default /pub/{channel})");
   c->add_option("--format", o.format, "json or protobuf (gyre)")->capture_default_str();
   c->add_option("-n,--conns", o.conns, "connections")->capture_default_str();
-  c->add_option("--procs", o.procs, "worker processes (0 = one per 19,000 connections)")->capture_default_str();
+  c->add_option("--procs", o.procs, "worker processes (0 = one per 19,000 connections)")
+      ->capture_default_str();
   c->add_option("--threads", o.threads, "worker threads in total")->capture_default_str();
-  c->add_option("--connect-rate", o.connect_rate, "new connections per second (0 = unlimited)")->capture_default_str();
-  c->add_option("--max-pending", o.max_pending, "connects in progress per thread")->capture_default_str();
-  c->add_option("--sources", o.sources, "source addresses 127.0.0.2 .. (each adds ~28k ports)")->capture_default_str();
-  c->add_option("--channels", o.channels,
-                "one:<name> | per-conn:<prefix> | set:<k>[:<prefix>] | personal-shared:<k>[:<prefix>]")
+  c->add_option("--connect-rate", o.connect_rate, "new connections per second (0 = unlimited)")
+      ->capture_default_str();
+  c->add_option("--max-pending", o.max_pending, "connects in progress per thread")
+      ->capture_default_str();
+  c->add_option("--sources", o.sources, "source addresses 127.0.0.2 .. (each adds ~28k ports)")
+      ->capture_default_str();
+  c->add_option(
+       "--channels", o.channels,
+       "one:<name> | per-conn:<prefix> | set:<k>[:<prefix>] | personal-shared:<k>[:<prefix>]")
       ->capture_default_str();
   c->add_flag("--no-subscribe", o.no_subscribe, "connect only");
-  c->add_option("--token-secret", o.token_secret, "HS256 secret: each client u<i> connects with its own JWT");
-  c->add_option("--token-ttl", o.token_ttl, "token lifetime, seconds (0 = no exp)")->capture_default_str();
-  c->add_option("--server-pid", o.server_pids, "server process ids (comma-separated) for CPU and memory");
+  c->add_option("--token-secret", o.token_secret,
+                "HS256 secret: each client u<i> connects with its own JWT");
+  c->add_option("--token-ttl", o.token_ttl, "token lifetime, seconds (0 = no exp)")
+      ->capture_default_str();
+  c->add_option("--server-pid", o.server_pids,
+                "server process ids (comma-separated) for CPU and memory");
   c->add_option("-o,--out", o.out, "JSON result file");
   c->add_option("--label", o.label, "free text stored in the result");
-  c->add_option("--sample-every", o.sample_every, "read the timestamp of 1 in N pushes")->capture_default_str();
+  c->add_option("--sample-every", o.sample_every, "read the timestamp of 1 in N pushes")
+      ->capture_default_str();
   c->add_option("--settle", o.settle, "seconds to wait after connecting")->capture_default_str();
-  c->add_option("--connect-timeout", o.connect_timeout, "seconds before an attempt counts as failed")->capture_default_str();
+  c->add_option("--connect-timeout", o.connect_timeout,
+                "seconds before an attempt counts as failed")
+      ->capture_default_str();
   c->add_option("--via", o.via, "publish through: api, batch or ws (gyre)")->capture_default_str();
   c->add_option("--pub-conns", o.pub_conns, "publisher HTTP connections")->capture_default_str();
-  c->add_option("--batch", o.batch, "publications per batch request / per ws frame")->capture_default_str();
+  c->add_option("--batch", o.batch, "publications per batch request / per ws frame")
+      ->capture_default_str();
   c->add_option("--payload", o.payload, "publication payload size, bytes")->capture_default_str();
-  c->add_option("--drain", o.drain, "max seconds to wait for deliveries after publishing")->capture_default_str();
+  c->add_option("--drain", o.drain, "max seconds to wait for deliveries after publishing")
+      ->capture_default_str();
 }
 
 }  // namespace
@@ -751,33 +829,45 @@ void add_common(CLI::App* c, options& o) {
 int main(int argc, char** argv) {
   using namespace gyre::bench;
   options o;
-  CLI::App app{"gyre-bench: load generator for Gyre (Centrifugo protocol) and raw WebSocket servers (Nchan)"};
+  CLI::App app{
+      "gyre-bench: load generator for Gyre (Centrifugo protocol) and raw WebSocket servers "
+      "(Nchan)"};
   app.require_subcommand(1);
-  auto* idle = app.add_subcommand("idle", "connect N clients, hold them; server memory and CPU per connection");
+  auto* idle = app.add_subcommand(
+      "idle", "connect N clients, hold them; server memory and CPU per connection");
   add_common(idle, o);
   idle->add_option("--hold", o.hold, "seconds to hold the connections")->capture_default_str();
 
-  auto* bc = app.add_subcommand("broadcast", "N subscribers of one channel, increasing publication rates");
+  auto* bc =
+      app.add_subcommand("broadcast", "N subscribers of one channel, increasing publication rates");
   add_common(bc, o);
-  bc->add_option("--rates", o.rates, "explicit publication rates, comma-separated (overrides --ramp)");
+  bc->add_option("--rates", o.rates,
+                 "explicit publication rates, comma-separated (overrides --ramp)");
   bc->add_option("--ramp", o.ramp, "start,factor,max publication rates")->capture_default_str();
   bc->add_option("--step", o.step, "seconds per rate step")->capture_default_str();
-  bc->add_option("--max-lag", o.max_lag, "a step fails if the last delivery comes later than this after the last publish")
+  bc->add_option("--max-lag", o.max_lag,
+                 "a step fails if the last delivery comes later than this after the last publish")
       ->capture_default_str();
-  bc->add_option("--retries", o.retries, "retries of a failed step before the ramp stops")->capture_default_str();
+  bc->add_option("--retries", o.retries, "retries of a failed step before the ramp stops")
+      ->capture_default_str();
   bc->add_option("--fixed", o.fixed, "extra fixed-rate steps for latency, comma-separated");
-  bc->add_option("--fixed-duration", o.fixed_duration, "seconds of the half-peak and fixed steps")->capture_default_str();
+  bc->add_option("--fixed-duration", o.fixed_duration, "seconds of the half-peak and fixed steps")
+      ->capture_default_str();
   bc->add_flag("--no-half-peak", o.no_half_peak, "skip the latency step at half the peak rate");
 
-  auto* ch = app.add_subcommand("channels", "personal + shared channels, publishing through the batch API");
+  auto* ch = app.add_subcommand("channels",
+                                "personal + shared channels, publishing through the batch API");
   add_common(ch, o);
   ch->add_option("--duration", o.duration, "seconds of publishing")->capture_default_str();
-  ch->add_option("--rate", o.rate, "publications/s (0 = as fast as the server answers)")->capture_default_str();
-  ch->add_option("--shared-ratio", o.shared_ratios,
-                 "shares of publications that go to a shared channel, one step each (comma-separated)")
+  ch->add_option("--rate", o.rate, "publications/s (0 = as fast as the server answers)")
+      ->capture_default_str();
+  ch->add_option(
+        "--shared-ratio", o.shared_ratios,
+        "shares of publications that go to a shared channel, one step each (comma-separated)")
       ->capture_default_str();
 
-  auto* st = app.add_subcommand("storm", "connections as fast as possible (with --token-secret: authenticated), in rounds");
+  auto* st = app.add_subcommand(
+      "storm", "connections as fast as possible (with --token-secret: authenticated), in rounds");
   add_common(st, o);
   st->add_option("--rounds", o.rounds, "connect-all/close-all rounds")->capture_default_str();
 

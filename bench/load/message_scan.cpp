@@ -14,7 +14,8 @@ namespace {
 bool parse_uint(std::string_view s, size_t pos, uint64_t& v) {
   v = 0;
   size_t i = pos;
-  while (i < s.size() && s[i] >= '0' && s[i] <= '9' && i - pos < 19) v = v * 10 + static_cast<uint64_t>(s[i++] - '0');
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9' && i - pos < 19)
+    v = v * 10 + static_cast<uint64_t>(s[i++] - '0');
   return i > pos;
 }
 
@@ -68,7 +69,9 @@ pb_reader reader_of(std::string_view s) {
   return pb_reader{b, b + s.size()};
 }
 
-void append_tag(std::string& out, uint32_t field, uint32_t wire) { append_varint(out, (uint64_t{field} << 3) | wire); }
+void append_tag(std::string& out, uint32_t field, uint32_t wire) {
+  append_varint(out, (uint64_t{field} << 3) | wire);
+}
 
 void append_bytes_field(std::string& out, uint32_t field, std::string_view v) {
   append_tag(out, field, 2);
@@ -116,7 +119,8 @@ bool parse_json_reply(std::string_view line, reply_info& out) {
     return true;
   }
   if (size_t c = line.find("\"connect\":{"); c != std::string_view::npos) {
-    if (size_t pi = line.find("\"ping\":", c); pi != std::string_view::npos && parse_uint(line, pi + 7, v))
+    if (size_t pi = line.find("\"ping\":", c);
+        pi != std::string_view::npos && parse_uint(line, pi + 7, v))
       out.ping = static_cast<uint32_t>(v);
     out.pong = line.find("\"pong\":true", c) != std::string_view::npos;
   }
@@ -220,8 +224,9 @@ void proto_publish(std::string& out, uint32_t id, std::string_view channel, std:
 
 void make_payload(std::string& out, uint64_t ts_us, uint64_t seq, size_t size) {
   char head[64];
-  int n = std::snprintf(head, sizeof head, "{\"ts\":%llu,\"seq\":%llu,\"pad\":\"", static_cast<unsigned long long>(ts_us),
-                        static_cast<unsigned long long>(seq));
+  int n =
+      std::snprintf(head, sizeof head, "{\"ts\":%llu,\"seq\":%llu,\"pad\":\"",
+                    static_cast<unsigned long long>(ts_us), static_cast<unsigned long long>(seq));
   out.assign(head, static_cast<size_t>(n));
   size_t fixed = out.size() + 2;  // closing "}
   if (size > fixed) out.append(size - fixed, 'x');
@@ -258,12 +263,15 @@ std::string make_hs256_token(std::string_view secret, std::string_view user, int
   std::string claims = "{\"sub\":\"" + std::string(user) + "\"";
   if (exp > 0) claims += ",\"exp\":" + std::to_string(exp);
   claims += "}";
-  std::string signing_input = base64url("{\"alg\":\"HS256\",\"typ\":\"JWT\"}") + "." + base64url(claims);
+  std::string signing_input =
+      base64url("{\"alg\":\"HS256\",\"typ\":\"JWT\"}") + "." + base64url(claims);
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int mac_len = 0;
   HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(signing_input.data()), signing_input.size(), mac, &mac_len);
-  return signing_input + "." + base64url(std::string_view(reinterpret_cast<const char*>(mac), mac_len));
+       reinterpret_cast<const unsigned char*>(signing_input.data()), signing_input.size(), mac,
+       &mac_len);
+  return signing_input + "." +
+         base64url(std::string_view(reinterpret_cast<const char*>(mac), mac_len));
 }
 
 }  // namespace gyre::bench

@@ -35,8 +35,8 @@ struct reply_info {
   uint32_t id = 0;
   bool error = false;
   uint32_t error_code = 0;
-  uint32_t ping = 0;   // connect result: server ping interval, seconds
-  bool pong = false;   // connect result: the client must answer pings
+  uint32_t ping = 0;  // connect result: server ping interval, seconds
+  bool pong = false;  // connect result: the client must answer pings
 };
 
 msg_kind classify_json_line(std::string_view line);

@@ -30,22 +30,22 @@ struct client_plan {
   wire proto = wire::gyre_json;
   in_addr dst{};
   uint16_t port = 8000;
-  std::string host_header;          // "127.0.0.1:8000"
-  std::string ws_path;              // may contain {channel} (raw mode: the channel is in the URL)
-  std::vector<in_addr> sources;     // bind-before-connect source addresses (127.x.y.z)
+  std::string host_header;       // "127.0.0.1:8000"
+  std::string ws_path;           // may contain {channel} (raw mode: the channel is in the URL)
+  std::vector<in_addr> sources;  // bind-before-connect source addresses (127.x.y.z)
   channel_layout layout = channel_layout::one;
   std::string channel = "bench";
   uint32_t k = 1;
-  bool subscribe = true;            // false: connect only
-  std::string token_secret;         // HS256 secret: one token per user u<i>
-  int64_t token_exp = 0;            // unix seconds, 0 = no exp claim
-  uint32_t conns = 0;               // connections in the whole run (every process)
-  double connect_rate = 0;          // connections/s over the whole run; 0 = unlimited
-  uint32_t max_pending = 256;       // connects in progress per thread
+  bool subscribe = true;       // false: connect only
+  std::string token_secret;    // HS256 secret: one token per user u<i>
+  int64_t token_exp = 0;       // unix seconds, 0 = no exp claim
+  uint32_t conns = 0;          // connections in the whole run (every process)
+  double connect_rate = 0;     // connections/s over the whole run; 0 = unlimited
+  uint32_t max_pending = 256;  // connects in progress per thread
   double connect_timeout_s = 15;
-  uint32_t rounds = 1;              // connect storm: connect all, close all, again
-  uint32_t sample_every = 16;       // read the timestamp of one push in this many
-  uint32_t total_threads = 1;       // worker threads over all processes
+  uint32_t rounds = 1;         // connect storm: connect all, close all, again
+  uint32_t sample_every = 16;  // read the timestamp of one push in this many
+  uint32_t total_threads = 1;  // worker threads over all processes
 };
 
 inline std::vector<std::string> channels_for(const client_plan& p, uint32_t i) {
@@ -62,7 +62,9 @@ inline std::vector<std::string> channels_for(const client_plan& p, uint32_t i) {
   return {};
 }
 
-inline std::string user_for(uint32_t i) { return "u" + std::to_string(i); }
+inline std::string user_for(uint32_t i) {
+  return "u" + std::to_string(i);
+}
 
 // Subscribers of `<name><j>` in the set / personal_shared layouts.
 inline uint64_t members_of_set(const client_plan& p, uint32_t j) {

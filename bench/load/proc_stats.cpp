@@ -114,7 +114,8 @@ machine_info describe_machine() {
   std::string cpu = read_file("/proc/cpuinfo");
   if (size_t i = cpu.find("model name"); i != std::string::npos) {
     size_t c = cpu.find(':', i), e = cpu.find('\n', i);
-    if (c != std::string::npos && e != std::string::npos && c < e) m.cpu_model = cpu.substr(c + 2, e - c - 2);
+    if (c != std::string::npos && e != std::string::npos && c < e)
+      m.cpu_model = cpu.substr(c + 2, e - c - 2);
   }
   return m;
 }

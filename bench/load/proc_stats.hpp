@@ -19,7 +19,7 @@ struct proc_sample {
   uint64_t cpu_ns = 0;  // summed over the processes
   uint64_t rss_kb = 0;
   uint64_t pss_kb = 0;
-  bool ok = false;      // every process could be read
+  bool ok = false;  // every process could be read
 };
 
 uint64_t process_cpu_ns(pid_t pid);  // 0 if unreadable
@@ -41,6 +41,8 @@ machine_info describe_machine();
 std::string load_average();
 
 uint64_t now_ns();  // steady clock
-inline uint64_t now_us() { return now_ns() / 1000; }
+inline uint64_t now_us() {
+  return now_ns() / 1000;
+}
 
 }  // namespace gyre::bench

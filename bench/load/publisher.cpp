@@ -37,7 +37,8 @@ bool iequals_prefix(std::string_view line, std::string_view name) {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -184,7 +185,8 @@ struct publisher::impl {
     varint_splitter msgs;
     uint32_t next_id = 2;
     bool pong = false;
-    std::unordered_map<uint32_t, std::pair<uint64_t, uint64_t>> inflight;  // id -> expected, sent_ns
+    std::unordered_map<uint32_t, std::pair<uint64_t, uint64_t>>
+        inflight;  // id -> expected, sent_ns
     std::string wbuf;
   } ws;
 
@@ -204,13 +206,16 @@ struct publisher::impl {
     ws.fd = dial(o.dst, o.port);
     if (ws.fd < 0) return std::string("connect: ") + std::strerror(errno);
     std::string r = "GET " + o.path + " HTTP/1.1\r\nHost: " + o.host_header +
-                    "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: Z3lyZS1iZW5jaC1wdWItMQ==\r\n"
+                    "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: "
+                    "Z3lyZS1iZW5jaC1wdWItMQ==\r\n"
                     "Sec-WebSocket-Version: 13\r\n";
     if (o.protobuf) r += "Sec-WebSocket-Protocol: centrifuge-protobuf\r\n";
     r += "\r\n";
     std::string cmd;
-    if (o.protobuf) proto_connect(cmd, 1, o.token);
-    else json_connect(cmd, 1, o.token);
+    if (o.protobuf)
+      proto_connect(cmd, 1, o.token);
+    else
+      json_connect(cmd, 1, o.token);
     ws::append_client_frame(r, o.protobuf ? ws::opcode::binary : ws::opcode::text, cmd, mask_key);
     if (!write_all(ws.fd, r.data(), r.size())) return "write failed";
     // Read the 101 and the connect reply (bounded: 5 s).
@@ -229,7 +234,8 @@ struct publisher::impl {
         head.append(buf, static_cast<size_t>(n));
         size_t e = head.find("\r\n\r\n");
         if (e == std::string::npos) continue;
-        if (!head.starts_with("HTTP/1.1 101")) return "upgrade refused: " + head.substr(0, head.find('\r'));
+        if (!head.starts_with("HTTP/1.1 101"))
+          return "upgrade refused: " + head.substr(0, head.find('\r'));
         rest = head.substr(e + 4);
         frames = rest;
       } else {
@@ -237,8 +243,10 @@ struct publisher::impl {
       }
       feed_ws(frames, [&](const reply_info& ri) {
         if (ri.id == 1) {
-          if (ri.error) failed = true;
-          else connected = true;
+          if (ri.error)
+            failed = true;
+          else
+            connected = true;
           ws.pong = ri.pong;
         }
       });
@@ -264,7 +272,8 @@ struct publisher::impl {
           s.ws.lines.feed(p, n, [&](std::string_view l) { s.on_ws_message(l, true, f); });
       }
       void on_message_end() {
-        if (!s.o.protobuf) s.ws.lines.end_message([&](std::string_view l) { s.on_ws_message(l, true, f); });
+        if (!s.o.protobuf)
+          s.ws.lines.end_message([&](std::string_view l) { s.on_ws_message(l, true, f); });
       }
       void on_control(ws_op op, std::string_view payload) {
         if (op == ws_op::ping) {
@@ -284,7 +293,8 @@ struct publisher::impl {
       if (ws.pong) {
         char frame[16];
         size_t n = json ? ws::write_client_frame(frame, ws::opcode::text, "{}", mask_key)
-                        : ws::write_client_frame(frame, ws::opcode::binary, std::string_view("\0", 1), mask_key);
+                        : ws::write_client_frame(frame, ws::opcode::binary,
+                                                 std::string_view("\0", 1), mask_key);
         ws.wbuf.append(frame, n);
       }
       return;
@@ -321,7 +331,8 @@ struct publisher::impl {
         case pub_via::nchan: {
           body = payload;
           target = o.path;
-          if (size_t k = target.find("{channel}"); k != std::string::npos) target.replace(k, 9, chan);
+          if (size_t k = target.find("{channel}"); k != std::string::npos)
+            target.replace(k, 9, chan);
           break;
         }
         case pub_via::ws:
@@ -330,7 +341,8 @@ struct publisher::impl {
     }
     if (o.via == pub_via::batch) body += "]}";
     req = "POST " + target + " HTTP/1.1\r\nHost: " + o.host_header +
-          "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+          "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+          "\r\n\r\n";
     req += body;
   }
 
@@ -378,16 +390,19 @@ struct publisher::impl {
             ++r.failed;
           }
         }
-        if (found < npubs || status != 200) r.last_error = "batch: " + std::string(body_v.substr(0, 200));
+        if (found < npubs || status != 200)
+          r.last_error = "batch: " + std::string(body_v.substr(0, 200));
       } else {
-        bool ok = o.via == pub_via::nchan ? (status >= 200 && status < 300)
-                                          : (status == 200 && body_v.find("\"error\"") == std::string_view::npos);
+        bool ok = o.via == pub_via::nchan
+                      ? (status >= 200 && status < 300)
+                      : (status == 200 && body_v.find("\"error\"") == std::string_view::npos);
         if (ok) {
           ++r.ok;
           r.expected += c.expected[0];
         } else {
           ++r.failed;
-          r.last_error = "HTTP " + std::to_string(status) + ": " + std::string(body_v.substr(0, 200));
+          r.last_error =
+              "HTTP " + std::to_string(status) + ": " + std::string(body_v.substr(0, 200));
         }
       }
       c.in.erase(0, static_cast<size_t>(used));
@@ -428,7 +443,8 @@ struct publisher::impl {
       ws.inflight.emplace(id, std::make_pair(exp, now));
       ++r.sent;
     }
-    ws::append_client_frame(ws.wbuf, o.protobuf ? ws::opcode::binary : ws::opcode::text, cmds, mask_key);
+    ws::append_client_frame(ws.wbuf, o.protobuf ? ws::opcode::binary : ws::opcode::text, cmds,
+                            mask_key);
     flush_ws();
   }
 
@@ -447,20 +463,21 @@ struct publisher::impl {
       ssize_t n = ::read(ws.fd, buf, sizeof buf);
       if (n > 0) {
         uint64_t now = now_ns();
-        bool okf = feed_ws(std::string_view(buf, static_cast<size_t>(n)), [&](const reply_info& ri) {
-          auto it = ws.inflight.find(ri.id);
-          if (it == ws.inflight.end()) return;
-          r.request_us.record((now - it->second.second) / 1000);
-          r.last_done_ns = now;
-          if (ri.error) {
-            ++r.failed;
-            r.last_error = "publish error reply, code " + std::to_string(ri.error_code);
-          } else {
-            ++r.ok;
-            r.expected += it->second.first;
-          }
-          ws.inflight.erase(it);
-        });
+        bool okf =
+            feed_ws(std::string_view(buf, static_cast<size_t>(n)), [&](const reply_info& ri) {
+              auto it = ws.inflight.find(ri.id);
+              if (it == ws.inflight.end()) return;
+              r.request_us.record((now - it->second.second) / 1000);
+              r.last_done_ns = now;
+              if (ri.error) {
+                ++r.failed;
+                r.last_error = "publish error reply, code " + std::to_string(ri.error_code);
+              } else {
+                ++r.ok;
+                r.expected += it->second.first;
+              }
+              ws.inflight.erase(it);
+            });
         if (!okf) return false;
         continue;
       }
@@ -472,9 +489,13 @@ struct publisher::impl {
   }
 };
 
-publisher::publisher(pub_options o) : impl_(std::make_unique<impl>()) { impl_->o = std::move(o); }
+publisher::publisher(pub_options o) : impl_(std::make_unique<impl>()) {
+  impl_->o = std::move(o);
+}
 
-publisher::~publisher() { close(); }
+publisher::~publisher() {
+  close();
+}
 
 std::string publisher::open() {
   impl& s = *impl_;
@@ -510,7 +531,8 @@ pub_result publisher::run(double rate, double seconds, const channel_picker& pic
   impl& s = *impl_;
   pub_result r;
   const bool ws_mode = s.o.via == pub_via::ws;
-  const uint32_t per_send = (s.o.via == pub_via::batch || ws_mode) ? std::max<uint32_t>(1, s.o.batch) : 1;
+  const uint32_t per_send =
+      (s.o.via == pub_via::batch || ws_mode) ? std::max<uint32_t>(1, s.o.batch) : 1;
   const uint64_t interval = rate > 0 ? static_cast<uint64_t>(1e9 * per_send / rate) : 0;
   const uint64_t t0 = now_ns();
   const uint64_t end = t0 + static_cast<uint64_t>(seconds * 1e9);
@@ -556,7 +578,8 @@ pub_result publisher::run(double rate, double seconds, const channel_picker& pic
       ++k;
       now = now_ns();
     }
-    bool busy = ws_mode ? !s.ws.inflight.empty() : !std::all_of(s.hc.begin(), s.hc.end(), [](auto& c) { return !c.busy; });
+    bool busy = ws_mode ? !s.ws.inflight.empty()
+                        : !std::all_of(s.hc.begin(), s.hc.end(), [](auto& c) { return !c.busy; });
     if (!sending && !busy) break;
     if (!ws_mode && std::none_of(s.hc.begin(), s.hc.end(), [](auto& c) { return c.fd >= 0; })) {
       r.last_error = "every publisher connection failed";
@@ -573,7 +596,8 @@ pub_result publisher::run(double rate, double seconds, const channel_picker& pic
       uint64_t t = now_ns();
       wait_ns = due > t ? std::min<uint64_t>(due - t, wait_ns) : 0;
     }
-    timespec ts{static_cast<time_t>(wait_ns / 1'000'000'000), static_cast<long>(wait_ns % 1'000'000'000)};
+    timespec ts{static_cast<time_t>(wait_ns / 1'000'000'000),
+                static_cast<long>(wait_ns % 1'000'000'000)};
     int n = epoll_pwait2(s.ep, evs, 64, &ts, nullptr);
     for (int i = 0; i < n; ++i) {
       if (ws_mode) {

@@ -32,24 +32,25 @@ struct pub_options {
   in_addr dst{};
   uint16_t port = 8000;
   std::string host_header;
-  std::string path = "/api";  // api/batch: the API prefix; nchan: "/pub/{channel}"; ws: the endpoint
-  uint32_t conns = 4;         // HTTP connections
-  uint32_t batch = 1;         // publications per request (batch) or per frame (ws)
+  std::string path =
+      "/api";          // api/batch: the API prefix; nchan: "/pub/{channel}"; ws: the endpoint
+  uint32_t conns = 4;  // HTTP connections
+  uint32_t batch = 1;  // publications per request (batch) or per frame (ws)
   size_t payload_size = 64;
-  bool protobuf = false;      // ws
-  std::string token;          // ws: connect token, if the server wants one
-  uint32_t window = 256;      // ws: publish commands in flight
+  bool protobuf = false;  // ws
+  std::string token;      // ws: connect token, if the server wants one
+  uint32_t window = 256;  // ws: publish commands in flight
 };
 
 struct pub_result {
-  uint64_t sent = 0;      // publications sent
-  uint64_t ok = 0;        // acknowledged as published
-  uint64_t failed = 0;    // error replies, bad statuses, lost with a connection, unanswered
+  uint64_t sent = 0;    // publications sent
+  uint64_t ok = 0;      // acknowledged as published
+  uint64_t failed = 0;  // error replies, bad statuses, lost with a connection, unanswered
   uint64_t requests = 0;
   uint64_t expected = 0;  // deliveries the acknowledged publications should cause
   uint64_t first_send_ns = 0, last_send_ns = 0, last_done_ns = 0;
   uint64_t max_behind_us = 0;
-  histogram request_us;   // request round trip (HTTP) / command round trip (ws)
+  histogram request_us;  // request round trip (HTTP) / command round trip (ws)
   std::string last_error;
 };
 

@@ -26,9 +26,23 @@
 
 namespace gyre::bench {
 
-enum class ws_op : uint8_t { continuation = 0, text = 1, binary = 2, close = 8, ping = 9, pong = 10 };
+enum class ws_op : uint8_t {
+  continuation = 0,
+  text = 1,
+  binary = 2,
+  close = 8,
+  ping = 9,
+  pong = 10
+};
 
-enum class frame_read_error : uint8_t { none, masked, reserved_bits, bad_opcode, control_too_long, bad_length };
+enum class frame_read_error : uint8_t {
+  none,
+  masked,
+  reserved_bits,
+  bad_opcode,
+  control_too_long,
+  bad_length
+};
 
 class server_frame_reader {
  public:

@@ -38,26 +38,26 @@ struct control_block {
 
 struct alignas(64) thread_stats {
   // Connections (cumulative unless noted).
-  counter started;         // connect attempts
-  counter ready;           // handshake done (and connect/subscribe replies received)
-  counter failed;          // attempts that never became ready
-  counter lost;            // ready connections that ended before the tool closed them
-  counter open;            // gauge: connections ready now (written as a value)
-  counter server_closes;   // close frames received
+  counter started;        // connect attempts
+  counter ready;          // handshake done (and connect/subscribe replies received)
+  counter failed;         // attempts that never became ready
+  counter lost;           // ready connections that ended before the tool closed them
+  counter open;           // gauge: connections ready now (written as a value)
+  counter server_closes;  // close frames received
   counter last_close_code;
-  counter last_error_code; // error reply code (connect/subscribe)
-  counter first_start_ns;  // first attempt of the current round (steady clock)
-  counter last_ready_ns;   // last connection of the current round to become ready
+  counter last_error_code;  // error reply code (connect/subscribe)
+  counter first_start_ns;   // first attempt of the current round (steady clock)
+  counter last_ready_ns;    // last connection of the current round to become ready
   // Receive path.
-  counter messages;     // pushes (Gyre) or data messages (raw)
-  counter bytes;        // bytes read
-  counter pings;        // server pings (app-level or WebSocket)
-  counter pongs;        // pongs sent
-  counter replies;      // replies to commands
+  counter messages;  // pushes (Gyre) or data messages (raw)
+  counter bytes;     // bytes read
+  counter pings;     // server pings (app-level or WebSocket)
+  counter pongs;     // pongs sent
+  counter replies;   // replies to commands
   counter reply_errors;
-  counter samples;      // pushes whose timestamp was read
-  counter bad_samples;  // sampled pushes without a timestamp
-  counter last_msg_ns;  // when the last push was read
+  counter samples;           // pushes whose timestamp was read
+  counter bad_samples;       // sampled pushes without a timestamp
+  counter last_msg_ns;       // when the last push was read
   shared_histogram latency;  // publish -> receipt, microseconds
   shared_histogram connect;  // connect start -> ready, microseconds
 };
