@@ -56,8 +56,7 @@ void BM_EncodePubPushWithOffset(benchmark::State& state) {
   std::string out;
   for (auto _ : state) {
     out.clear();
-    c.encode_pub_push("news:sports", pub, pub.data, {}, protocol::push_envelope::reply, out,
-                      "AbCdEfGh");
+    c.encode_pub_push("news:sports", pub, pub.data, {.epoch = "AbCdEfGh"}, protocol::push_envelope::reply, out);
     benchmark::DoNotOptimize(out.data());
   }
   state.SetLabel(name_of(state));

@@ -3,6 +3,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstring>
 
 #include "core/utf8.hpp"
 
@@ -147,16 +148,14 @@ json_writer& json_writer::raw(std::string_view json) {
     out_.append("null");
     return *this;
   }
-  size_t i = 0;
-  while (i < json.size()) {
-    size_t nl = json.find_first_of("\r\n", i);
-    if (nl == std::string_view::npos) {
-      out_.append(json.data() + i, json.size() - i);
-      break;
-    }
-    out_.append(json.data() + i, nl - i);
-    i = nl + 1;
+  // Almost every payload has no raw newline: two memchr scans decide that at memory speed.
+  if (!std::memchr(json.data(), '\n', json.size()) && !std::memchr(json.data(), '\r', json.size())) {
+    out_.append(json.data(), json.size());
+    return *this;
   }
+  out_.reserve(out_.size() + json.size());
+  for (char c : json)
+    if (c != '\n' && c != '\r') out_.push_back(c);
   return *this;
 }
 

@@ -1236,12 +1236,12 @@ void client::send_bytes(std::string_view bytes) {
 }
 
 void client::enqueue(out_chunk* c) {
-  if (state_ >= state::closing) {
+  if (state_ >= state::closing || c->bytes.empty()) {
     shard_.pool().discard_if_unused(c);
     return;
   }
   out_.push(c);
-  shard_.counters().messages_sent.fetch_add(1, std::memory_order_relaxed);
+  shard_.count_sent();
   if (out_.queued_bytes() > shard_.owner().opts().queue_max_size && !slow_) {
     slow_ = true;
     shard_.defer(*this);

@@ -36,7 +36,10 @@ const shared_buffer& prepared_event::encoded(protocol::encoding enc, pub_variant
 void prepared_event::compute(protocol::encoding enc, pub_variant v, slot& s) const {
   const protocol::codec& c = protocol::codec_for(enc);
   const bool json = enc == protocol::encoding::json;
-  std::string out;
+  // Encode into a reused per-thread buffer; the shared copy is the only allocation.
+  thread_local std::string scratch;
+  std::string& out = scratch;
+  out.clear();
   switch (kind_) {
     case event_kind::join:
       c.encode_join_push(channel_, info_, protocol::push_envelope::reply, out);

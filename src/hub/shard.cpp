@@ -178,6 +178,10 @@ void shard::mark_dirty(client& c) {
 }
 
 void shard::flush_dirty() {
+  if (sent_unpublished_) {
+    counters_.messages_sent.fetch_add(sent_unpublished_, std::memory_order_relaxed);
+    sent_unpublished_ = 0;
+  }
   // A flush can make a client close, which can make other clients dirty: loop until done.
   for (size_t i = 0; i < dirty_.size(); ++i) {
     client* c = dirty_[i];

@@ -93,6 +93,9 @@ class shard {
   // Installed by the event loop: schedules drain_inbox() on the loop thread.
   void set_waker(std::function<void()> wake) { wake_ = std::move(wake); }
   shard_counters& counters() { return counters_; }
+  // Per-delivery counting on the loop thread: a plain add, published to the atomic
+  // counters once per flush (a locked add per delivered message shows in profiles).
+  void count_sent() { ++sent_unpublished_; }
   // The thread that runs this shard's loop (set by the event loop when it starts).
   void set_loop_thread(std::thread::id id) { loop_thread_ = id; }
   bool in_loop_thread() const { return std::this_thread::get_id() == loop_thread_; }
@@ -214,6 +217,7 @@ class shard {
   std::vector<client*> deferred_;
   timer_wheel wheel_;
   shard_counters counters_;
+  uint64_t sent_unpublished_ = 0;
 };
 
 template <typename F>

@@ -2,6 +2,7 @@
 #include "transport/http_server.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -112,8 +113,10 @@ class http_session : public std::enable_shared_from_this<http_session> {
       auto ep = socket_.remote_endpoint(rec);
       if (!rec) r.remote_address = ep.address().to_string();
       keep_alive_ = req.keep_alive();
+      // dispatch: a handler that answers at once (an accepted publish) writes the response
+      // now, before the fan-out this request queued on the same loop.
       route.handler->handle(std::move(r), [self = shared_from_this()](http_response resp) {
-        asio::post(self->loop_.io(), [self, resp = std::move(resp)]() mutable { self->write(std::move(resp)); });
+        asio::dispatch(self->loop_.io(), [self, resp = std::move(resp)]() mutable { self->write(std::move(resp)); });
       });
       return;
     }
@@ -164,9 +167,9 @@ class http_session : public std::enable_shared_from_this<http_session> {
     std::string rest(static_cast<const char*>(leftover.data()), leftover.size());
     parser_.reset();
     timer_.cancel();
-    // The socket leaves Asio: the connection registers it in the loop's own poller.
+    // The socket leaves Asio (already non-blocking: Asio set it for the HTTP read) and is
+    // registered in the loop's own poller.
     boost::system::error_code ec;
-    socket_.non_blocking(true, ec);
     int fd = socket_.release(ec);
     if (ec) return;
     ws_connection::start(loop_.hub(), loop_.sockets(), fd, enc, std::move(handshake), std::move(rest),
@@ -295,6 +298,20 @@ std::string http_server::start() {
                                                         : asio::ip::make_address(impl_->opts.address, ec);
   if (ec) return "invalid address " + impl_->opts.address + ": " + ec.message();
   uint16_t port = impl_->opts.port;
+  // Every loop's acceptor binds the port with SO_REUSEPORT, which would also let another
+  // process (a second Gyre by mistake) share it silently. A probe bind without the option
+  // fails when anyone holds the port.
+  if (port != 0) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      tcp_acceptor probe(impl_->loops.front()->io());
+      probe.open(tcp::endpoint(addr, port).protocol(), ec);
+      if (!ec) probe.bind(tcp::endpoint(addr, port), ec);
+      if (!ec || ec == asio::error::address_in_use) break;
+      if (attempt == 0 && impl_->opts.address.empty()) addr = asio::ip::address_v4::any();  // no IPv6 here
+    }
+    if (ec == asio::error::address_in_use)
+      return "listen on " + addr.to_string() + ":" + std::to_string(port) + ": address already in use";
+  }
   for (event_loop* loop : impl_->loops) {
     auto l = std::make_unique<listener>(*loop, impl_->opts);
     std::string err = l->open(tcp::endpoint(addr, port));

@@ -225,41 +225,64 @@ void ws_connection::queue_control_frame(std::string_view frame) {
 void ws_connection::flush() { write_some(); }
 
 void ws_connection::write_some() {
-  if (write_blocked_ || socket_closed_) return;
   outbox& ob = client_.out();
   const int fd = fd_;
   const ws::opcode data_op = encoding_ == protocol::encoding::json ? ws::opcode::text : ws::opcode::binary;
+  // One writev carries several frames: [header][chunks...][header][chunks...]...
+  // Headers of frames not started yet live in a per-thread array; only the header of a
+  // frame interrupted by a partial write is kept in the connection (header_).
+  struct frame_plan {
+    const char* header;
+    uint32_t header_len;
+    uint32_t payload;
+  };
+  constexpr int max_frames = 16;
+  thread_local char headers[max_frames][ws::max_server_header_size];
   iovec iov[max_iov];
-  while (in_frame_ || !ob.empty()) {
-    if (!in_frame_) {
-      out_chunk* first = ob.front();
+  frame_plan plan[max_frames];
+  while (!write_blocked_ && !socket_closed_ && (in_frame_ || !ob.empty())) {
+    int cnt = 0, frames = 0;
+    size_t k = 0;                    // next outbox chunk to describe
+    size_t k_off = ob.front_offset();  // bytes of chunk k already written
+    auto add_payload = [&](size_t len) {
+      while (len > 0 && cnt < max_iov) {
+        out_chunk* c = ob.at(k);
+        size_t n = std::min(len, c->bytes.size() - k_off);
+        iov[cnt++] = {const_cast<char*>(c->bytes.data()) + k_off, n};
+        len -= n;
+        k_off += n;
+        if (k_off == c->bytes.size()) {
+          ++k;
+          k_off = 0;
+        }
+      }
+    };
+    if (in_frame_) {
+      plan[frames++] = {header_ + header_sent_, static_cast<uint32_t>(header_len_ - header_sent_), frame_left_};
+      if (header_sent_ < header_len_) iov[cnt++] = {header_ + header_sent_, static_cast<size_t>(header_len_ - header_sent_)};
+      add_payload(frame_left_);
+    }
+    while (frames < max_frames && k < ob.size() && cnt + 2 < max_iov) {
+      out_chunk* first = ob.at(k);
+      uint32_t header_len = 0;
+      size_t total = 0;
       if (first->is_frame) {
-        header_len_ = header_sent_ = 0;
-        frame_left_ = static_cast<uint32_t>(first->bytes.size() - ob.front_offset());
+        total = first->bytes.size() - k_off;  // a complete frame: no header of ours
       } else {
         // Coalesce consecutive data chunks into one frame.
-        size_t total = 0, k = 0;
-        while (k < ob.size() && k < max_frame_chunks && total < max_frame_bytes) {
-          out_chunk* c = ob.at(k);
+        size_t j = k;
+        while (j < ob.size() && j - k < max_frame_chunks && total < max_frame_bytes) {
+          out_chunk* c = ob.at(j);
           if (c->is_frame) break;
-          total += c->bytes.size() - (k == 0 ? ob.front_offset() : 0);
-          ++k;
+          total += c->bytes.size() - (j == k ? k_off : 0);
+          ++j;
         }
-        header_len_ = static_cast<uint8_t>(ws::write_frame_header(header_, data_op, total));
-        header_sent_ = 0;
-        frame_left_ = static_cast<uint32_t>(total);
+        header_len = static_cast<uint32_t>(ws::write_frame_header(headers[frames], data_op, total));
+        iov[cnt++] = {headers[frames], header_len};
       }
-      in_frame_ = true;
-    }
-    int cnt = 0;
-    if (header_sent_ < header_len_) iov[cnt++] = {header_ + header_sent_, static_cast<size_t>(header_len_ - header_sent_)};
-    size_t left = frame_left_;
-    for (size_t k = 0; k < ob.size() && left > 0 && cnt < max_iov; ++k) {
-      out_chunk* c = ob.at(k);
-      size_t off = k == 0 ? ob.front_offset() : 0;
-      size_t n = std::min(left, c->bytes.size() - off);
-      iov[cnt++] = {const_cast<char*>(c->bytes.data()) + off, n};
-      left -= n;
+      plan[frames] = {headers[frames], header_len, static_cast<uint32_t>(total)};
+      ++frames;
+      add_payload(total);
     }
     ssize_t n = ::writev(fd, iov, cnt);
     if (n < 0) {
@@ -274,16 +297,27 @@ void ws_connection::write_some() {
     }
     size_t written = static_cast<size_t>(n);
     shard_.counters().bytes_sent.fetch_add(written, std::memory_order_relaxed);
-    size_t h = std::min<size_t>(written, header_len_ - header_sent_);
-    header_sent_ = static_cast<uint8_t>(header_sent_ + h);
-    written -= h;
-    if (written > 0) {
-      ob.consume(written, shard_.pool());
-      frame_left_ -= static_cast<uint32_t>(written);
+    // Account frame by frame; an interrupted frame becomes the frame in progress.
+    in_frame_ = false;
+    for (int f = 0; f < frames; ++f) {
+      size_t h = std::min<size_t>(written, plan[f].header_len);
+      written -= h;
+      size_t p = std::min<size_t>(written, plan[f].payload);
+      written -= p;
+      if (p > 0) ob.consume(p, shard_.pool());
+      if (h < plan[f].header_len || p < plan[f].payload) {
+        // Keep what is left of this frame's header (it may live in the per-thread array).
+        uint32_t rest = plan[f].header_len - static_cast<uint32_t>(h);
+        std::memmove(header_, plan[f].header + h, rest);
+        header_len_ = static_cast<uint8_t>(rest);
+        header_sent_ = 0;
+        frame_left_ = plan[f].payload - static_cast<uint32_t>(p);
+        in_frame_ = true;
+        break;
+      }
     }
-    if (header_sent_ == header_len_ && frame_left_ == 0) in_frame_ = false;
   }
-  if (closing_ && !close_sent_) {
+  if (closing_ && !close_sent_ && !in_frame_ && ob.empty()) {
     // Everything, the close frame last, is written: no more data from us.
     close_sent_ = true;
     ::shutdown(fd, SHUT_WR);
