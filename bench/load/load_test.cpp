@@ -274,7 +274,8 @@ TEST(Http, ParsesLengthChunkedAndPartialResponses) {
   std::string r =
       "HTTP/1.1 200 OK\r\nContent-Length: 13\r\nContent-Type: "
       "application/json\r\n\r\n{\"result\":{}}";
-  EXPECT_EQ(parse_http_response(r + "HTTP/1.1", status, body, close), static_cast<long>(r.size()));
+  std::string pipelined = r + "HTTP/1.1";  // body views into this buffer: keep it alive
+  EXPECT_EQ(parse_http_response(pipelined, status, body, close), static_cast<long>(r.size()));
   EXPECT_EQ(status, 200);
   EXPECT_EQ(body, "{\"result\":{}}");
   EXPECT_FALSE(close);
