@@ -266,9 +266,18 @@ void connection::handshake() {
   start_write();
 }
 
+std::string connection::last_error() const {
+  std::lock_guard lock(mu_);
+  return last_error_;
+}
+
 void connection::on_ready() {
   state_ = state::ready;
   attempt_ = 0;
+  {
+    std::lock_guard lock(mu_);
+    last_error_.clear();
+  }
   up_.store(true, std::memory_order_release);
   if (logged_down_) {
     log::info("redis: {} connected to {}", opts_.name, current_.to_string());
@@ -293,6 +302,10 @@ void connection::fail(const std::string& why) {
   ping_outstanding_ = false;
   auto inflight = std::move(inflight_);
   inflight_.clear();
+  {
+    std::lock_guard lock(mu_);
+    last_error_ = why;
+  }
   if (was_up || !logged_down_ || attempt_ % 20 == 0) {
     log::warn("redis: {} ({}): {}", opts_.name, current_.to_string(), why);
     logged_down_ = true;

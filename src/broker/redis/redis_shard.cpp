@@ -33,8 +33,8 @@ shard::shard(asio::io_context& io, shard_spec spec, size_t index,
   if (spec_.kind == shard_kind::cluster) {
     cluster_ = std::make_unique<cluster_state>(io_);
     for (const auto& ep : spec_.seeds) cluster_node(ep);
-    auto pub = connection::create(io_, spec_.seeds[0], options_for("pubsub", true));
-    pub->set_resolver([this](resolve_done done) {
+    pub_ = connection::create(io_, spec_.seeds[0], options_for("pubsub", true));
+    pub_->set_resolver([this](resolve_done done) {
       endpoint ep;
       {
         std::lock_guard lock(cluster_->mu);
@@ -42,21 +42,33 @@ shard::shard(asio::io_context& io, shard_spec spec, size_t index,
       }
       done(ep, {});
     });
-    sub_ = std::make_unique<subscriber>(io_, std::move(pub));
   } else {
     data_ = connection::create(io_, spec_.seeds[0], options_for("data", false));
-    auto pub = connection::create(io_, spec_.seeds[0], options_for("pubsub", true));
+    pub_ = connection::create(io_, spec_.seeds[0], options_for("pubsub", true));
     if (spec_.kind == shard_kind::sentinel) {
       data_->set_resolver([this](resolve_done done) { query_sentinel(0, {}, std::move(done)); });
-      pub->set_resolver([this](resolve_done done) { query_sentinel(0, {}, std::move(done)); });
+      pub_->set_resolver([this](resolve_done done) { query_sentinel(0, {}, std::move(done)); });
     }
     data_->set_state_handler([this](bool, const std::string&) { update_health(); });
-    sub_ = std::make_unique<subscriber>(io_, std::move(pub));
   }
+  sub_ = std::make_unique<subscriber>(io_, pub_);
   sub_->on_state = [this](bool) { update_health(); };
 }
 
 shard::~shard() = default;
+
+std::string shard::last_error() const {
+  std::vector<std::shared_ptr<connection>> conns{data_, pub_};
+  if (cluster_) {
+    std::lock_guard lock(cluster_->mu);
+    conns.insert(conns.end(), cluster_->nodes.begin(), cluster_->nodes.end());
+  }
+  for (const auto& c : conns) {
+    if (!c || c->up()) continue;
+    if (auto why = c->last_error(); !why.empty()) return why;
+  }
+  return {};
+}
 
 std::string shard::describe() const {
   return "shard " + std::to_string(index_) + " (" + spec_.display + ")";

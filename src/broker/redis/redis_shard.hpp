@@ -54,6 +54,8 @@ class shard {
   subscriber& pubsub() { return *sub_; }
 
   bool healthy() const { return healthy_.load(std::memory_order_acquire); }
+  // Why a connection the shard needs is down (its last error), or empty. Any thread.
+  std::string last_error() const;
   std::function<void(bool healthy)> on_health;
   const shard_spec& spec() const { return spec_; }
   size_t index() const { return index_; }
@@ -83,6 +85,7 @@ class shard {
   std::shared_ptr<asio::ssl::context> tls_ctx_;
   std::shared_ptr<asio::ssl::context> sentinel_tls_ctx_;
   std::shared_ptr<connection> data_;  // standalone / sentinel
+  std::shared_ptr<connection> pub_;   // the subscriber's connection
   std::unique_ptr<cluster_state> cluster_;
   std::unique_ptr<subscriber> sub_;
   std::atomic<bool> healthy_{false};
