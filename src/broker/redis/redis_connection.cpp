@@ -115,6 +115,20 @@ void connection::reset(std::string why) {
   });
 }
 
+void connection::reconnect_now(std::string why) {
+  asio::post(io_, [self = shared_from_this(), why = std::move(why)] {
+    if (self->state_ == state::closed) return;
+    if (self->state_ == state::idle) {
+      if (self->attempt_ == 0) return;  // idle and no attempt made: not started
+    } else {
+      self->fail(why);  // leaves it idle with the next attempt scheduled
+      if (self->state_ != state::idle) return;
+    }
+    self->reconnect_timer_.cancel();
+    self->connect_now();
+  });
+}
+
 void connection::close_streams() {
   error_code ec;
   if (tls_) {
@@ -306,7 +320,10 @@ void connection::fail(const std::string& why) {
     std::lock_guard lock(mu_);
     last_error_ = why;
   }
-  if (was_up || !logged_down_ || attempt_ % 20 == 0) {
+  if (opts_.single_attempt) {
+    // The owner hears of it through the failed command and reports it (rate-limited).
+    log::debug("redis: {} ({}): {}", opts_.name, current_.to_string(), why);
+  } else if (was_up || !logged_down_ || attempt_ % 20 == 0) {
     log::warn("redis: {} ({}): {}", opts_.name, current_.to_string(), why);
     logged_down_ = true;
   }

@@ -101,6 +101,10 @@ class connection : public std::enable_shared_from_this<connection> {
   void send2(std::string first, reply_callback cb1, std::string second, reply_callback cb2);
   // Drops the connection and reconnects (e.g. after READONLY). Any thread.
   void reset(std::string why);
+  // Connects again at once, to whatever the resolver finds now: drops the connection or
+  // the attempt in progress, or cuts the wait for the next attempt short (the sentinels
+  // announced a new master). Nothing before start() or after stop. Any thread.
+  void reconnect_now(std::string why);
 
   bool up() const { return up_.load(std::memory_order_acquire); }
   // Why the last attempt failed or the connection dropped ("AUTH failed: WRONGPASS ...",

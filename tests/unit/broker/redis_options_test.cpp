@@ -5,6 +5,11 @@
 // - TLS: a server with a self-signed certificate made here; trusted through server_ca_pem
 //   (text or file), refused without trust or with a wrong server name (clear error), and
 //   accepted with insecure_skip_verify; rediss:// and ?tls_enabled=true.
+// - Sentinel: a master, a replica and a sentinel (with passwords on both sides, an
+//   unreachable first sentinel, TLS to the sentinel with its own server name); the engine
+//   finds the master, follows SENTINEL FAILOVER (the old master stays a writable master
+//   for ~10 s after the switch, so only the sentinel's +switch-master event can tell) and
+//   a killed master, within seconds.
 // Every wait is bounded; every process is stopped by its pid when its test ends.
 // Part of redis_broker_tests, whose environment (redis_broker_test.cpp) skips every test
 // when redis-server is missing.
@@ -13,10 +18,12 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -349,6 +356,274 @@ TEST_F(redis_tls, rediss_url_and_tls_enabled_option_turn_tls_on) {
   auto by_option = start_engine(cfg, error);
   ASSERT_NE(by_option, nullptr) << error;
   EXPECT_TRUE(round_trip(*by_option, unique_channel("tls_enabled")));
+}
+
+// ---------------------------------------------------------------------------------------
+// Sentinel
+
+constexpr const char* master_name = "mymaster";
+
+// A master, one replica of it and one sentinel watching them (quorum 1, so that the one
+// sentinel may fail over alone; short down-after so that a dead master is noticed fast).
+class sentinel_setup {
+ public:
+  struct options {
+    std::string data_password;                // requirepass/masterauth of master and replica
+    std::string sentinel_password;            // requirepass of the sentinel
+    const tls_files* sentinel_tls = nullptr;  // the sentinel serves TLS too (on its port)
+  };
+
+  bool start(const options& o, std::string& error) {
+    opts_ = o;
+    std::vector<std::string> auth;
+    if (!o.data_password.empty()) {
+      auth = {"--requirepass", o.data_password, "--masterauth", o.data_password};
+    }
+    // No delay before a diskless full sync: the replica is in sync at once.
+    auto master_args = auth;
+    master_args.insert(master_args.end(), {"--repl-diskless-sync-delay", "0"});
+    master_ = std::make_unique<server>(master_args);
+    if (!master_->start()) return fail("the master did not start", error);
+    auto replica_args = auth;
+    replica_args.insert(replica_args.end(),
+                        {"--replicaof", "127.0.0.1", std::to_string(master_->port())});
+    replica_ = std::make_unique<server>(replica_args);
+    if (!replica_->start()) return fail("the replica did not start", error);
+    if (!eventually([&] {
+          return data_client(replica_->port())
+                     .cmd({"INFO", "replication"})
+                     .str.find("master_link_status:up") != std::string::npos;
+        })) {
+      return fail("the replica did not sync", error);
+    }
+    std::string conf = std::string("sentinel monitor ") + master_name + " 127.0.0.1 " +
+                       std::to_string(master_->port()) + " 1\n" +
+                       "sentinel down-after-milliseconds " + master_name + " 500\n" +
+                       "sentinel failover-timeout " + master_name + " 2000\n";
+    if (!o.data_password.empty()) {
+      conf += std::string("sentinel auth-pass ") + master_name + " " + o.data_password + "\n";
+    }
+    if (!o.sentinel_password.empty()) conf += "requirepass " + o.sentinel_password + "\n";
+    std::vector<std::string> sentinel_args{"--sentinel"};
+    if (o.sentinel_tls != nullptr) {
+      const auto tls = o.sentinel_tls->server_args();
+      sentinel_args.insert(sentinel_args.end(), tls.begin(), tls.end());
+    }
+    sentinel_ = std::make_unique<server>(sentinel_args, conf);
+    if (!sentinel_->start()) return fail("the sentinel did not start", error);
+    // The sentinel learns the replica from the master's INFO, then connects to it; only a
+    // replica it has INFO from can be promoted.
+    if (!eventually([&] {
+          auto replicas = sentinel_client().cmd({"SENTINEL", "REPLICAS", master_name});
+          if (replicas.elements.size() != 1) return false;
+          const auto& fields = replicas.elements[0].elements;
+          for (size_t i = 0; i + 1 < fields.size(); i += 2) {
+            if (fields[i].str == "flags") return fields[i + 1].str == "slave";
+          }
+          return false;
+        })) {
+      return fail("the sentinel did not find the replica", error);
+    }
+    return true;
+  }
+
+  // The master according to the sentinel.
+  uint16_t master_port() {
+    auto r = sentinel_client().cmd({"SENTINEL", "GET-MASTER-ADDR-BY-NAME", master_name});
+    if (r.elements.size() != 2) return 0;
+    return static_cast<uint16_t>(r.elements[1].as_int().value_or(0));
+  }
+
+  // A raw client of a data node, authenticated.
+  raw_client data_client(uint16_t port) const { return raw_client(port, opts_.data_password); }
+  raw_client sentinel_client() const {
+    return raw_client(sentinel_->port(), opts_.sentinel_password);
+  }
+
+  // Whether `data` was stored in the stream of `ch` on the node at `port`.
+  bool stored_on(uint16_t port, const std::string& ch, const std::string& data) const {
+    auto entries = data_client(port).cmd({"XRANGE", "centrifugo.stream." + ch, "-", "+"});
+    for (const auto& e : entries.elements) {
+      if (e.elements.size() == 2 && e.elements[1].elements.size() == 2 &&
+          e.elements[1].elements[1].str.find(data) != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  server& master() { return *master_; }
+  server& replica() { return *replica_; }
+  server& sentinel() { return *sentinel_; }
+
+ private:
+  static bool fail(const std::string& what, std::string& error) {
+    error = what;
+    return false;
+  }
+
+  options opts_;
+  std::unique_ptr<server> master_;
+  std::unique_ptr<server> replica_;
+  std::unique_ptr<server> sentinel_;
+};
+
+config::redis_config sentinel_cfg(sentinel_setup& s) {
+  auto cfg = quick_cfg();
+  cfg.sentinel_address_ = {local(s.sentinel().port())};
+  cfg.sentinel_master_name_ = master_name;
+  return cfg;
+}
+
+TEST(redis_sentinel, discovers_the_master_with_passwords_and_a_dead_first_sentinel) {
+  sentinel_setup s;
+  std::string error;
+  ASSERT_TRUE(s.start({"datapw", "sentinelpw"}, error)) << error;
+  auto cfg = quick_cfg();
+  // The first sentinel does not exist: the next one answers.
+  cfg.sentinel_address_ = {local(redis_test::free_port()) + "," + local(s.sentinel().port())};
+  cfg.sentinel_master_name_ = master_name;
+  cfg.password_ = "datapw";
+  cfg.sentinel_password_ = "sentinelpw";
+  auto e = start_engine(cfg, error);
+  ASSERT_NE(e, nullptr) << error;
+  const auto ch = unique_channel("sentinel");
+  ASSERT_TRUE(round_trip(*e, ch));
+  EXPECT_TRUE(s.stored_on(s.master().port(), ch, "payload of " + ch));
+  // Replicated to the replica, not written there by us (it is read-only).
+  EXPECT_TRUE(eventually([&] { return s.stored_on(s.replica().port(), ch, "payload of " + ch); }));
+}
+
+TEST(redis_sentinel, unknown_master_name_or_sentinel_password_fails_the_start) {
+  sentinel_setup s;
+  std::string error;
+  ASSERT_TRUE(s.start({"", "sentinelpw"}, error)) << error;
+  auto cfg = sentinel_cfg(s);
+  cfg.sentinel_password_ = "sentinelpw";
+  cfg.sentinel_master_name_ = "nosuchmaster";
+  EXPECT_EQ(start_engine(cfg, error), nullptr);
+  EXPECT_NE(error.find("engine.redis"), std::string::npos) << error;
+  EXPECT_NE(error.find("nosuchmaster"), std::string::npos) << error;
+
+  cfg.sentinel_master_name_ = master_name;
+  cfg.sentinel_password_ = "wrong";
+  EXPECT_EQ(start_engine(cfg, error), nullptr);
+  EXPECT_NE(error.find("WRONGPASS"), std::string::npos) << error;
+}
+
+TEST(redis_sentinel, sentinel_tls_with_its_own_server_name) {
+  tls_files tls;
+  sentinel_setup s;
+  std::string error;
+  ASSERT_TRUE(s.start({.sentinel_tls = &tls}, error)) << error;
+  auto cfg = quick_cfg();
+  cfg.sentinel_address_ = {local(tls.port)};
+  cfg.sentinel_master_name_ = master_name;
+  cfg.sentinel_tls_.enabled_ = true;
+  cfg.sentinel_tls_.server_ca_pem_ = tls.certs.cert_pem;
+  cfg.sentinel_tls_.server_name_ = "localhost";
+  auto e = start_engine(cfg, error);
+  ASSERT_NE(e, nullptr) << error;
+  EXPECT_TRUE(round_trip(*e, unique_channel("sentinel_tls")));
+
+  cfg.sentinel_tls_.server_name_ = "not-this-host.example";
+  EXPECT_EQ(start_engine(cfg, error), nullptr) << "sentinel_tls.server_name is checked";
+  EXPECT_NE(error.find("TLS handshake"), std::string::npos) << error;
+}
+
+// Publishes to `ch` until a publication is acknowledged AND stored on the node at `port`
+// (not just on some node that still thinks it is the master). Returns how long it took.
+std::optional<std::chrono::milliseconds> publish_until_stored_on(sentinel_setup& s, broker& b,
+                                                                 uint16_t port,
+                                                                 const std::string& ch,
+                                                                 std::chrono::milliseconds limit) {
+  const auto started = std::chrono::steady_clock::now();
+  for (int i = 0; std::chrono::steady_clock::now() - started < limit; ++i) {
+    const std::string data = "<after " + std::to_string(i) + ">";
+    if (publish(b, ch, data).ok() && s.stored_on(port, ch, data)) {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::steady_clock::now() - started);
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  return std::nullopt;
+}
+
+// Publishes to `ch` until a publication comes back through PUB/SUB. After a switch the
+// PUB/SUB connection subscribes again on the new master, and what is published before
+// Redis confirmed that is lost for this node (clients see the gap in the offsets).
+bool delivered_again(broker& b, const recording_handler& h, const std::string& ch) {
+  const auto started = std::chrono::steady_clock::now();
+  for (int i = 0; std::chrono::steady_clock::now() - started < 5s; ++i) {
+    const std::string data = "<delivered " + std::to_string(i) + ">";
+    if (!publish(b, ch, data).ok()) continue;
+    const bool got = eventually(
+        [&] {
+          for (const auto& p : h.publications(ch)) {
+            if (p->pub.data == data) return true;
+          }
+          return false;
+        },
+        300ms);
+    if (got) return true;
+  }
+  return false;
+}
+
+TEST(redis_sentinel, follows_a_sentinel_failover) {
+  sentinel_setup s;
+  std::string error;
+  ASSERT_TRUE(s.start({}, error)) << error;
+  auto e = start_engine(sentinel_cfg(s), error);
+  ASSERT_NE(e, nullptr) << error;
+  recording_handler h;
+  e->broker->start(h);
+  const auto ch = unique_channel("failover");
+  ASSERT_TRUE(
+      await_result<ok_t>([&](status_callback cb) { e->broker->subscribe(ch, std::move(cb)); }, 5s)
+          .ok());
+  ASSERT_TRUE(publish(*e->broker, ch, "before").ok());
+  ASSERT_TRUE(s.stored_on(s.master().port(), ch, "before"));
+
+  // The old master stays a writable master until the sentinel converts it, ~10 s later:
+  // publishing "works" all along, but only what reaches the new master survives.
+  ASSERT_EQ(s.sentinel_client().cmd({"SENTINEL", "FAILOVER", master_name}).text(), "OK");
+  ASSERT_TRUE(eventually([&] { return s.master_port() == s.replica().port(); })) << "no failover";
+  const auto took = publish_until_stored_on(s, *e->broker, s.replica().port(), ch, 5s);
+  ASSERT_TRUE(took.has_value()) << "still publishing to the old master 5 s after the switch";
+  std::cerr << "[          ] publishing on the new master " << took->count()
+            << " ms after the switch\n";
+  EXPECT_TRUE(delivered_again(*e->broker, h, ch)) << "PUB/SUB did not follow";
+  EXPECT_TRUE(eventually([&] { return e->health->healthy(); }));
+  e->broker->stop();
+}
+
+TEST(redis_sentinel, follows_the_failover_after_the_master_dies) {
+  sentinel_setup s;
+  std::string error;
+  ASSERT_TRUE(s.start({}, error)) << error;
+  auto e = start_engine(sentinel_cfg(s), error);
+  ASSERT_NE(e, nullptr) << error;
+  recording_handler h;
+  e->broker->start(h);
+  const auto ch = unique_channel("killed");
+  ASSERT_TRUE(
+      await_result<ok_t>([&](status_callback cb) { e->broker->subscribe(ch, std::move(cb)); }, 5s)
+          .ok());
+  ASSERT_TRUE(publish(*e->broker, ch, "before").ok());
+
+  s.master().stop(SIGKILL);
+  EXPECT_TRUE(eventually([&] { return !e->health->healthy(); })) << "outage not noticed";
+  // down-after 500 ms, then the sentinel promotes the replica.
+  ASSERT_TRUE(eventually([&] { return s.master_port() == s.replica().port(); }, 10s))
+      << "no failover";
+  const auto took = publish_until_stored_on(s, *e->broker, s.replica().port(), ch, 5s);
+  ASSERT_TRUE(took.has_value()) << "not publishing to the new master 5 s after the switch";
+  std::cerr << "[          ] publishing on the new master " << took->count()
+            << " ms after the switch\n";
+  EXPECT_TRUE(delivered_again(*e->broker, h, ch)) << "PUB/SUB did not follow";
+  EXPECT_TRUE(eventually([&] { return e->health->healthy(); }));
+  e->broker->stop();
 }
 
 }  // namespace
