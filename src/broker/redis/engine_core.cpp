@@ -159,7 +159,8 @@ bool engine_core::wait_ready(std::chrono::milliseconds timeout, std::string& err
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     if (!s->healthy()) {
-      error = "cannot connect to Redis " + s->describe();
+      const std::string why = s->last_error();
+      error = "cannot connect to Redis " + s->describe() + (why.empty() ? "" : ": " + why);
       return false;
     }
     // Streams need Redis >= 5: an XRANGE tells (engines.md §4.1).

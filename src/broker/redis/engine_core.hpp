@@ -74,8 +74,9 @@ class engine_core {
   bool healthy() const;
   std::vector<std::pair<std::string, bool>> shard_health() const;
   void set_health_handler(std::function<void(size_t shard, bool healthy)> h);
-  // Waits until every shard is healthy and answers a STREAM command; false with `error`
-  // naming the first shard that is not, after `timeout`.
+  // Waits until every shard is healthy and answers a STREAM command; false after
+  // `timeout` with `error` naming the first shard that is not and why (the last error of
+  // its connection).
   bool wait_ready(std::chrono::milliseconds timeout, std::string& error);
 
  private:

@@ -115,6 +115,20 @@ void connection::reset(std::string why) {
   });
 }
 
+void connection::reconnect_now(std::string why) {
+  asio::post(io_, [self = shared_from_this(), why = std::move(why)] {
+    if (self->state_ == state::closed) return;
+    if (self->state_ == state::idle) {
+      if (self->attempt_ == 0) return;  // idle and no attempt made: not started
+    } else {
+      self->fail(why);  // leaves it idle with the next attempt scheduled
+      if (self->state_ != state::idle) return;
+    }
+    self->reconnect_timer_.cancel();
+    self->connect_now();
+  });
+}
+
 void connection::close_streams() {
   error_code ec;
   if (tls_) {
@@ -266,9 +280,18 @@ void connection::handshake() {
   start_write();
 }
 
+std::string connection::last_error() const {
+  std::lock_guard lock(mu_);
+  return last_error_;
+}
+
 void connection::on_ready() {
   state_ = state::ready;
   attempt_ = 0;
+  {
+    std::lock_guard lock(mu_);
+    last_error_.clear();
+  }
   up_.store(true, std::memory_order_release);
   if (logged_down_) {
     log::info("redis: {} connected to {}", opts_.name, current_.to_string());
@@ -293,7 +316,14 @@ void connection::fail(const std::string& why) {
   ping_outstanding_ = false;
   auto inflight = std::move(inflight_);
   inflight_.clear();
-  if (was_up || !logged_down_ || attempt_ % 20 == 0) {
+  {
+    std::lock_guard lock(mu_);
+    last_error_ = why;
+  }
+  if (opts_.single_attempt) {
+    // The owner hears of it through the failed command and reports it (rate-limited).
+    log::debug("redis: {} ({}): {}", opts_.name, current_.to_string(), why);
+  } else if (was_up || !logged_down_ || attempt_ % 20 == 0) {
     log::warn("redis: {} ({}): {}", opts_.name, current_.to_string(), why);
     logged_down_ = true;
   }

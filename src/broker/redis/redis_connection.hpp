@@ -101,8 +101,15 @@ class connection : public std::enable_shared_from_this<connection> {
   void send2(std::string first, reply_callback cb1, std::string second, reply_callback cb2);
   // Drops the connection and reconnects (e.g. after READONLY). Any thread.
   void reset(std::string why);
+  // Connects again at once, to whatever the resolver finds now: drops the connection or
+  // the attempt in progress, or cuts the wait for the next attempt short (the sentinels
+  // announced a new master). Nothing before start() or after stop. Any thread.
+  void reconnect_now(std::string why);
 
   bool up() const { return up_.load(std::memory_order_acquire); }
+  // Why the last attempt failed or the connection dropped ("AUTH failed: WRONGPASS ...",
+  // "TLS handshake: certificate verify failed ..."); empty once connected. Any thread.
+  std::string last_error() const;
   const std::string& name() const { return opts_.name; }
   // The endpoint of the current or last connection (I/O thread).
   const endpoint& current_target() const { return current_; }
@@ -149,10 +156,11 @@ class connection : public std::enable_shared_from_this<connection> {
   std::function<void(bool, const std::string&)> state_handler_;
 
   // Shared with callers.
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::deque<pending> queue_;
   bool flush_posted_ = false;
   bool stopped_ = false;
+  std::string last_error_;
   std::atomic<bool> up_{false};
 
   // I/O thread only.

@@ -8,9 +8,11 @@
 // engines when those blocks are enabled.
 //
 // Start-up: by default the factory waits until every shard answers (connect_timeout +
-// io_timeout at most) and fails with the shard's address in the message, as Centrifugo
-// refuses to start against an unreachable Redis. Later outages are survived: connections
-// reconnect with backoff, PUB/SUB channels are subscribed again, health reports it.
+// io_timeout at most) and fails with the shard's address and the reason in the message
+// ("AUTH failed: WRONGPASS ...", "TLS handshake: certificate verify failed ..."), as
+// Centrifugo refuses to start against an unreachable Redis. Later outages are survived:
+// connections reconnect with backoff, PUB/SUB channels are subscribed again, health
+// reports it.
 //
 // Nothing periodic needs calling: expiry is Redis' job (TTLs, presence ZSET cleanup on
 // read), and the engine runs its own timers on its I/O thread.

@@ -33,8 +33,8 @@ shard::shard(asio::io_context& io, shard_spec spec, size_t index,
   if (spec_.kind == shard_kind::cluster) {
     cluster_ = std::make_unique<cluster_state>(io_);
     for (const auto& ep : spec_.seeds) cluster_node(ep);
-    auto pub = connection::create(io_, spec_.seeds[0], options_for("pubsub", true));
-    pub->set_resolver([this](resolve_done done) {
+    pub_ = connection::create(io_, spec_.seeds[0], options_for("pubsub", true));
+    pub_->set_resolver([this](resolve_done done) {
       endpoint ep;
       {
         std::lock_guard lock(cluster_->mu);
@@ -42,21 +42,45 @@ shard::shard(asio::io_context& io, shard_spec spec, size_t index,
       }
       done(ep, {});
     });
-    sub_ = std::make_unique<subscriber>(io_, std::move(pub));
   } else {
     data_ = connection::create(io_, spec_.seeds[0], options_for("data", false));
-    auto pub = connection::create(io_, spec_.seeds[0], options_for("pubsub", true));
+    pub_ = connection::create(io_, spec_.seeds[0], options_for("pubsub", true));
     if (spec_.kind == shard_kind::sentinel) {
       data_->set_resolver([this](resolve_done done) { query_sentinel(0, {}, std::move(done)); });
-      pub->set_resolver([this](resolve_done done) { query_sentinel(0, {}, std::move(done)); });
+      pub_->set_resolver([this](resolve_done done) { query_sentinel(0, {}, std::move(done)); });
+      auto o = sentinel_options("sentinel watch");
+      o.pubsub = true;
+      watch_ = connection::create(io_, spec_.seeds[0], o);
+      watch_->set_resolver([this](resolve_done done) {
+        // Round robin, so that a dead sentinel is not tried forever.
+        watch_at_ = watch_next_++ % spec_.seeds.size();
+        done(spec_.seeds[watch_at_], {});
+      });
+      watch_->set_state_handler([this](bool up, const std::string&) {
+        if (up) watch_->send(encode_command({"SUBSCRIBE", "+switch-master"}), nullptr);
+      });
+      watch_->set_push_handler([this](reply&& r) { on_sentinel_event(r); });
     }
     data_->set_state_handler([this](bool, const std::string&) { update_health(); });
-    sub_ = std::make_unique<subscriber>(io_, std::move(pub));
   }
+  sub_ = std::make_unique<subscriber>(io_, pub_);
   sub_->on_state = [this](bool) { update_health(); };
 }
 
 shard::~shard() = default;
+
+std::string shard::last_error() const {
+  std::vector<std::shared_ptr<connection>> conns{data_, pub_};
+  if (cluster_) {
+    std::lock_guard lock(cluster_->mu);
+    conns.insert(conns.end(), cluster_->nodes.begin(), cluster_->nodes.end());
+  }
+  for (const auto& c : conns) {
+    if (!c || c->up()) continue;
+    if (auto why = c->last_error(); !why.empty()) return why;
+  }
+  return {};
+}
 
 std::string shard::describe() const {
   return "shard " + std::to_string(index_) + " (" + spec_.display + ")";
@@ -103,6 +127,7 @@ connection_options shard::options_for(const std::string& role, bool pubsub) cons
 
 void shard::start() {
   if (data_) data_->start();
+  if (watch_) watch_->start();
   if (cluster_) {
     std::vector<std::shared_ptr<connection>> nodes;
     {
@@ -118,6 +143,7 @@ void shard::start() {
 void shard::stop_on_io() {
   stopped_ = true;
   if (data_) data_->stop_on_io();
+  if (watch_) watch_->stop_on_io();
   if (cluster_) {
     cluster_->timer.cancel();
     std::vector<std::shared_ptr<connection>> nodes;
@@ -300,20 +326,54 @@ void shard::cluster_tick() {
   });
 }
 
-void shard::query_sentinel(size_t tried, std::string last_error, resolve_done done) {
-  const size_t n = spec_.seeds.size();
-  if (tried >= n || stopped_) return done(std::nullopt, last_error);
-  const size_t which = (sentinel_next_ + tried) % n;
-  const endpoint& sentinel = spec_.seeds[which];
+connection_options shard::sentinel_options(const std::string& role) const {
   connection_options o;
-  o.name = "shard " + std::to_string(index_) + " sentinel";
+  o.name = "shard " + std::to_string(index_) + " " + role;
   o.connect_timeout = spec_.connect_timeout;
   o.io_timeout = spec_.io_timeout;
   o.user = spec_.sentinel_user;
   o.password = spec_.sentinel_password;
   o.client_name = spec_.sentinel_client_name;
   o.tls = sentinel_tls_ctx_;
+  o.tls_server_name = spec_.sentinel_tls.server_name;
   o.tls_verify_host = !spec_.sentinel_tls.insecure_skip_verify;
+  return o;
+}
+
+void shard::on_sentinel_event(const reply& r) {
+  // ["message", "+switch-master", "<name> <old ip> <old port> <new ip> <new port>"]
+  if (stopped_ || r.type != reply::kind::array || r.elements.size() != 3 ||
+      r.elements[0].text() != "message") {
+    return;
+  }
+  std::vector<std::string_view> f;
+  std::string_view text = r.elements[2].text();
+  while (!text.empty()) {
+    const auto sp = text.find(' ');
+    f.push_back(text.substr(0, sp));
+    text = sp == std::string_view::npos ? std::string_view() : text.substr(sp + 1);
+  }
+  if (f.size() != 5 || f[0] != spec_.sentinel_master_name) return;
+  endpoint master;
+  master.host = std::string(f[3]);
+  unsigned port = 0;
+  auto [p, ec] = std::from_chars(f[4].data(), f[4].data() + f[4].size(), port);
+  if (ec != std::errc() || port == 0 || port > 65535) return;
+  master.port = static_cast<uint16_t>(port);
+  // This sentinel knows the new master: ask it first from now on.
+  sentinel_next_ = watch_at_;
+  log::info("redis: {}: the sentinels switched the master to {}", describe(), master.to_string());
+  for (const auto& c : {data_, pub_}) {
+    if (c->current_target() != master) c->reconnect_now("master switched to " + master.to_string());
+  }
+}
+
+void shard::query_sentinel(size_t tried, std::string last_error, resolve_done done) {
+  const size_t n = spec_.seeds.size();
+  if (tried >= n || stopped_) return done(std::nullopt, last_error);
+  const size_t which = (sentinel_next_ + tried) % n;
+  const endpoint& sentinel = spec_.seeds[which];
+  auto o = sentinel_options("sentinel");
   o.single_attempt = true;
   auto c = connection::create(io_, sentinel, o);
   c->start();

@@ -2,8 +2,12 @@
 // go and its PUB/SUB connection.
 // - standalone: one data connection (pipelined) to the address.
 // - sentinel: the same, but before every (re)connect the sentinels are asked for the
-//   current master (SENTINEL get-master-addr-by-name), the connection checks ROLE, and a
-//   READONLY reply (a demoted master) drops it, so a failover is followed.
+//   current master (SENTINEL get-master-addr-by-name) and the connection checks ROLE. A
+//   failover is followed in two ways: one more connection per shard stays subscribed to a
+//   sentinel's `+switch-master` events and moves the data and PUB/SUB connections to the
+//   new master at once (Sentinel demotes the old master only ~10 s after the switch, and
+//   until then it accepts writes the new master never sees); and a READONLY reply (a
+//   demoted master) drops the connection.
 // - cluster: a connection per master node; commands go to the node owning the key's slot
 //   (CLUSTER SLOTS, refreshed every 5 s and on MOVED), MOVED and ASK redirects are
 //   followed (at most 5 hops). PUB/SUB uses one connection to any node (regular PUBLISH
@@ -54,6 +58,8 @@ class shard {
   subscriber& pubsub() { return *sub_; }
 
   bool healthy() const { return healthy_.load(std::memory_order_acquire); }
+  // Why a connection the shard needs is down (its last error), or empty. Any thread.
+  std::string last_error() const;
   std::function<void(bool healthy)> on_health;
   const shard_spec& spec() const { return spec_; }
   size_t index() const { return index_; }
@@ -64,6 +70,8 @@ class shard {
   using args_ptr = std::shared_ptr<std::vector<std::string>>;
 
   connection_options options_for(const std::string& role, bool pubsub) const;
+  connection_options sentinel_options(const std::string& role) const;
+  void on_sentinel_event(const reply& r);
   std::shared_ptr<asio::ssl::context> make_tls(const tls_options& t) const;
   using resolve_done = std::function<void(std::optional<endpoint>, std::string)>;
   void query_sentinel(size_t tried, std::string last_error, resolve_done done);
@@ -82,13 +90,17 @@ class shard {
   std::vector<const lua_script*> scripts_;
   std::shared_ptr<asio::ssl::context> tls_ctx_;
   std::shared_ptr<asio::ssl::context> sentinel_tls_ctx_;
-  std::shared_ptr<connection> data_;  // standalone / sentinel
+  std::shared_ptr<connection> data_;   // standalone / sentinel
+  std::shared_ptr<connection> pub_;    // the subscriber's connection
+  std::shared_ptr<connection> watch_;  // sentinel: subscribed to +switch-master
   std::unique_ptr<cluster_state> cluster_;
   std::unique_ptr<subscriber> sub_;
   std::atomic<bool> healthy_{false};
   bool reported_ = false;  // I/O thread: last value passed to on_health
   bool stopped_ = false;
-  size_t sentinel_next_ = 0;
+  size_t sentinel_next_ = 0;  // I/O thread: the sentinel asked first
+  size_t watch_next_ = 0;     // I/O thread: the sentinel the watcher tries next
+  size_t watch_at_ = 0;       // I/O thread: the sentinel the watcher is connected to
 };
 
 }  // namespace gyre::redis

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 namespace gyre::redis_test {
@@ -123,7 +124,8 @@ uint16_t free_port() {
   return ntohs(a.sin_port);
 }
 
-server::server(std::vector<std::string> extra_args) : extra_(std::move(extra_args)) {
+server::server(std::vector<std::string> extra_args, std::string config_text)
+    : extra_(std::move(extra_args)), config_text_(std::move(config_text)) {
   char tmpl[] = "/tmp/gyre-redis-XXXXXX";
   if (::mkdtemp(tmpl) != nullptr) dir_ = tmpl;
 }
@@ -139,21 +141,16 @@ bool server::start(uint16_t port) {
   const bool cluster = std::find(extra_.begin(), extra_.end(), "--cluster-enabled") != extra_.end();
   if (port == 0) port = port_ != 0 ? port_ : (cluster ? free_cluster_port() : free_port());
   port_ = port;
-  std::vector<std::string> argv{"redis-server",
-                                "--port",
-                                std::to_string(port),
-                                "--bind",
-                                "127.0.0.1",
-                                "--save",
-                                "",
-                                "--appendonly",
-                                "no",
-                                "--dir",
-                                dir_,
-                                "--daemonize",
-                                "no",
-                                "--loglevel",
-                                "warning"};
+  std::vector<std::string> argv{"redis-server"};
+  if (!config_text_.empty()) {
+    // Written once: a sentinel rewrites it with what it learnt, and keeps that on restart.
+    const std::string conf = dir_ + "/redis.conf";
+    if (!std::filesystem::exists(conf)) std::ofstream(conf) << config_text_;
+    argv.push_back(conf);
+  }
+  argv.insert(argv.end(),
+              {"--port", std::to_string(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+               "no", "--dir", dir_, "--daemonize", "no", "--loglevel", "warning"});
   argv.insert(argv.end(), extra_.begin(), extra_.end());
   pid_ = spawn(argv, dir_ + "/redis.log");
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
@@ -164,7 +161,10 @@ bool server::start(uint16_t port) {
       return false;
     }
     raw_client c(port_);
-    if (c.ok() && c.cmd({"PING"}).text() == "PONG") return true;
+    if (c.ok()) {
+      const auto pong = c.cmd({"PING"});
+      if (pong.text() == "PONG" || pong.str.starts_with("NOAUTH")) return true;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return false;
@@ -186,7 +186,7 @@ void server::stop(int sig) {
   pid_ = -1;
 }
 
-raw_client::raw_client(uint16_t port) {
+raw_client::raw_client(uint16_t port, const std::string& password) {
   timeval tv{1, 0};
   redisContext* c = redisConnectWithTimeout("127.0.0.1", port, tv);
   if (c == nullptr || c->err) {
@@ -195,6 +195,7 @@ raw_client::raw_client(uint16_t port) {
   }
   redisSetTimeout(c, tv);
   ctx_ = c;
+  if (!password.empty()) cmd({"AUTH", password});
 }
 
 raw_client::~raw_client() {

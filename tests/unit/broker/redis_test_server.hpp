@@ -1,6 +1,6 @@
 // Test support for the Redis engine tests: real redis-server processes on free loopback
 // ports (started and stopped by the tests, no persistence), a Redis Cluster of three
-// masters, and a blocking raw client for looking at what the engine wrote.
+// masters, sentinels, and a blocking raw client for looking at what the engine wrote.
 // Every wait here is bounded (a few seconds), so a broken server fails a test instead of
 // hanging it.
 #pragma once
@@ -25,12 +25,16 @@ uint16_t free_cluster_port();
 
 class server {
  public:
-  explicit server(std::vector<std::string> extra_args = {});
+  // `extra_args` follow the standard ones on the command line. A non-empty `config_text`
+  // is written to redis.conf in the server's own temporary directory and given as the
+  // config file (a sentinel needs one it can rewrite: pass "--sentinel" in extra_args).
+  explicit server(std::vector<std::string> extra_args = {}, std::string config_text = {});
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;
 
-  // Starts on `port` (0 = a free one) and waits until it answers PING.
+  // Starts on `port` (0 = a free one) and waits until it answers PING (NOAUTH counts: a
+  // server with requirepass is up too).
   bool start(uint16_t port = 0);
   // Sends `sig` and waits for the process to exit (SIGKILL after 5 s).
   void stop(int sig = SIGTERM);
@@ -41,6 +45,7 @@ class server {
 
  private:
   std::vector<std::string> extra_;
+  std::string config_text_;
   std::string dir_;
   pid_t pid_ = -1;
   uint16_t port_ = 0;
@@ -49,7 +54,9 @@ class server {
 // A blocking client (hiredis' synchronous API); for checks only.
 class raw_client {
  public:
-  explicit raw_client(uint16_t port);
+  // Connected (1 s timeout) to 127.0.0.1:port, plain TCP, and authenticated with AUTH
+  // <password> when one is given; ok() tells whether the connection worked.
+  explicit raw_client(uint16_t port, const std::string& password = {});
   ~raw_client();
   raw_client(const raw_client&) = delete;
   raw_client& operator=(const raw_client&) = delete;
