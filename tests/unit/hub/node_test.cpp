@@ -108,6 +108,25 @@ TEST_F(fanout, api_disconnect_reaches_clients_on_every_shard_and_spares_the_whit
   EXPECT_EQ(b.close_code, 0u);
 }
 
+// A loop may attach after work was posted to its shard (during start-up the first node
+// heartbeat, or a survey from another node, can come first): that work is drained once the
+// loop attaches, and later posts wake the loop once per batch as usual.
+TEST_F(fanout, work_posted_before_the_loop_attaches_is_drained_once_it_does) {
+  shard& s = node_->shard_at(0);
+  int ran = 0;
+  s.post_task([&](shard&) { ++ran; });
+  int wakes = 0;
+  s.set_waker([&] { ++wakes; });
+  EXPECT_EQ(wakes, 1);
+  s.drain_inbox();
+  EXPECT_EQ(ran, 1);
+  s.post_task([&](shard&) { ++ran; });
+  s.post_task([&](shard&) { ++ran; });
+  EXPECT_EQ(wakes, 2);
+  s.drain_inbox();
+  EXPECT_EQ(ran, 3);
+}
+
 TEST_F(fanout, info_counts_clients_users_channels_and_subscriptions) {
   fake_transport& a = connect(0);
   a.send(R"({"subscribe":{"channel":"x"},"id":2})");
