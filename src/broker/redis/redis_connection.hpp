@@ -14,7 +14,8 @@
 // - Liveness: an idle connection sends PING every ping_interval; no answer within
 //   io_timeout drops it, so a dead peer is noticed without traffic.
 // - Reconnect with exponential backoff and jitter; in-flight commands fail (reply::failure),
-//   queued ones stay (bounded by max_queued and their deadlines).
+//   queued ones stay (bounded by max_queued and their deadlines). retry_now() cuts a
+//   backoff short (the shard calls it when a sibling connection came back).
 // - Pub/Sub mode: after the handshake every reply goes to the push handler (SUBSCRIBE
 //   confirmations, messages, pongs); send() callbacks are not used.
 //
@@ -101,6 +102,10 @@ class connection : public std::enable_shared_from_this<connection> {
   void send2(std::string first, reply_callback cb1, std::string second, reply_callback cb2);
   // Drops the connection and reconnects (e.g. after READONLY). Any thread.
   void reset(std::string why);
+  // Skips what is left of the reconnect backoff and connects now: another connection to
+  // the same server just came up, so it is probably back. No-op unless this connection is
+  // waiting to reconnect. Any thread.
+  void retry_now();
 
   bool up() const { return up_.load(std::memory_order_acquire); }
   const std::string& name() const { return opts_.name; }
