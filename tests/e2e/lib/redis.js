@@ -7,7 +7,7 @@
 //   files (data, AOF, nodes.conf, redis.log) in its own temp dir, removed by stop().
 // - Processes are signalled through their pid (node's ChildProcess), never by name:
 //   redis-server rewrites its process title.
-// - A missing redis-server / redis-cli throws: scripts/deps.sh installs them, so a test
+// - A missing redis-server throws: scripts/deps.sh installs them, so a test
 //   that needs them fails instead of being skipped.
 // - Every wait is bounded (lib/wait.js); the process 'exit' hook of server.js style kills
 //   what is left if the test process dies.
@@ -129,7 +129,7 @@ export class RedisServer {
   // aof: append-only file with appendfsync always (every acknowledged write survives SIGKILL).
   // cluster: cluster-enabled node (its bus port is port + 10000).
   constructor({ name = 'redis', aof = false, cluster = false, args = [] } = {}) {
-    requireBinaries('redis-server', 'redis-cli');
+    requireBinaries('redis-server');
     this.name = name;
     this.aof = aof;
     this.cluster = cluster;
@@ -221,8 +221,9 @@ export async function startRedis(opts) {
 
 // ---------------------------------------------------------------------------- cluster
 
-// `size` masters (3 by default), no replicas, all 16384 slots assigned; start() resolves once
-// every node reports cluster_state:ok and knows every master.
+// `size` masters (3 by default), no replicas, all 16384 slots assigned (CLUSTER ADDSLOTSRANGE,
+// SET-CONFIG-EPOCH, MEET); start() resolves once every node reports cluster_state:ok and
+// knows every master.
 export class RedisCluster {
   constructor({ name = 'redis-cluster', size = 3 } = {}) {
     this.nodes = Array.from({ length: size }, (_, i) => new RedisServer({ name: `${name}-${i}`, cluster: true }));
@@ -234,13 +235,16 @@ export class RedisCluster {
 
   async start() {
     await Promise.all(this.nodes.map((n) => n.start()));
-    const r = spawnSync('redis-cli', ['--cluster', 'create', ...this.addresses, '--cluster-yes'], {
-      encoding: 'utf8',
-      timeout: 30000 * SCALE,
-    });
-    if (r.status !== 0) {
-      throw new Error(`redis-cli --cluster create failed (${r.status ?? r.signal}):\n${r.stdout}\n${r.stderr}`);
+    // What `redis-cli --cluster create` does, without its fixed one-second waits: each node
+    // takes an equal slot range and its own config epoch, then the first one meets the others.
+    const n = this.nodes.length;
+    for (const [i, node] of this.nodes.entries()) {
+      const from = Math.floor((16384 * i) / n);
+      const to = Math.floor((16384 * (i + 1)) / n) - 1;
+      await node.command('CLUSTER', 'ADDSLOTSRANGE', from, to);
+      await node.command('CLUSTER', 'SET-CONFIG-EPOCH', i + 1);
     }
+    for (const node of this.nodes.slice(1)) await this.nodes[0].command('CLUSTER', 'MEET', HOST, node.port);
     await waitFor(async () => {
       for (const n of this.nodes) {
         const info = await n.command('CLUSTER', 'INFO');

@@ -267,7 +267,8 @@ export function scaleoutSuite(h, { history }) {
       await subscribed(b1, uniq('room:info'));
       await subscribed(b2, uniq('room:info'));
       const want = { [A().uid]: [1, 1, 1], [B().uid]: [2, 1, 3], [C().uid]: [0, 0, 0] };
-      // Remote figures come with the 3 s heartbeat.
+      // Remote figures come with the heartbeat (every 3 s, sent from a 1 s tick): within
+      // about 4 s every node shows the new counts of every other.
       for (const srv of [A(), B(), C()]) {
         const nodes = await waitFor(async () => {
           const r = await api(srv, 'info', {});
@@ -277,7 +278,7 @@ export function scaleoutSuite(h, { history }) {
           });
           if (!ok) throw new Error(`have ${JSON.stringify(r.nodes.map(({ metrics, ...n }) => n))}`);
           return r.nodes;
-        }, { timeout: 10000 * SCALE, label: `info on ${srv.name} with every node's counts` });
+        }, { timeout: 5000 * SCALE, label: `info on ${srv.name} with every node's counts` });
         assert.deepEqual(nodes.map((n) => n.uid).sort(), Object.keys(want).sort());
         assert.equal(nodes[0].uid, srv.uid, 'the asked node comes first');
         for (const n of nodes) {
