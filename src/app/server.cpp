@@ -207,13 +207,15 @@ void server::impl::shutdown() {
   hub->shutdown([&done] { done = true; });
   while (!done && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  // Give close frames a moment to leave and clients a moment to answer them.
+  // Give close frames a moment to leave and clients a moment to answer them. Count the
+  // sockets, not the clients: a disconnected client stops counting as a connection at
+  // once, its socket only when the close handshake is done. Whatever is left after the
+  // grace period is deleted with the loops' pollers.
   auto grace = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
   while (std::chrono::steady_clock::now() < std::min(grace, deadline)) {
-    int64_t open = 0;
-    for (unsigned i = 0; i < hub->shard_count(); ++i)
-      open += hub->shard_at(i).counters().connections.load();
-    if (open <= 0) break;
+    size_t open = 0;
+    for (auto& l : loops) open += l->sockets().live();
+    if (open == 0) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   hub->stop_control();

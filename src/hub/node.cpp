@@ -349,18 +349,17 @@ void node::tick_control() {
   control_bus* bus = bus_.load();
   if (!bus || now - last_heartbeat_ms_ < heartbeat_interval_ms) return;
   last_heartbeat_ms_ = now;
-  control_message m;
-  m.type = control_message::kind::info;
-  m.info.uid = uid_;
-  m.info.name = name_;
-  m.info.version = version();
-  totals t = sum_shards();
-  m.info.num_clients = clamp_u32(t.connections);
-  m.info.num_subs = clamp_u32(t.subscriptions);
-  m.info.num_channels = clamp_u32(t.channels);
-  m.info.num_users = clamp_u32(t.users);
-  m.info.uptime_seconds = clock_.now_unix() - started_unix_;
-  bus->broadcast(encode_control(m));
+  // Other nodes show the figures this node shows for itself: gathered from the shards, a
+  // user or channel present on several event loops counts once (the per-loop sums of
+  // sum_shards() would count it once per loop).
+  local_info([this](node_info_entry self) {
+    control_bus* bus = bus_.load();
+    if (!bus) return;  // stopped meanwhile
+    control_message m;
+    m.type = control_message::kind::info;
+    m.info = std::move(self);
+    bus->broadcast(encode_control(m));
+  });
 }
 
 void node::on_control(std::string_view payload) {

@@ -115,7 +115,8 @@ class node final : public broker_event_handler, public control_handler {
   // Starts exchanging control messages through `bus` (loopback for a single node).
   void start_control(control_bus& bus);
   void stop_control();
-  // Heartbeats and survey timeouts; called about once a second.
+  // Heartbeats and survey timeouts; called about once a second. A due heartbeat is sent
+  // once every shard has reported its figures (a task on each shard's loop).
   void tick_control();
   void on_control(std::string_view payload) override;
 

@@ -20,9 +20,9 @@ void shard::post_event(std::shared_ptr<const prepared_event> ev) {
   {
     std::lock_guard lock(inbox_mu_);
     inbox_.emplace_back(std::move(ev));
-    if (!wake_pending_) wake_pending_ = wake = true;
+    if (!wake_pending_ && has_waker_) wake_pending_ = wake = true;
   }
-  if (wake && wake_) wake_();
+  if (wake) wake_();
 }
 
 void shard::post_task(task t) {
@@ -30,9 +30,22 @@ void shard::post_task(task t) {
   {
     std::lock_guard lock(inbox_mu_);
     inbox_.emplace_back(std::move(t));
-    if (!wake_pending_) wake_pending_ = wake = true;
+    if (!wake_pending_ && has_waker_) wake_pending_ = wake = true;
   }
-  if (wake && wake_) wake_();
+  if (wake) wake_();
+}
+
+void shard::set_waker(std::function<void()> wake) {
+  bool now = false;
+  {
+    std::lock_guard lock(inbox_mu_);
+    wake_ = std::move(wake);
+    has_waker_ = true;
+    // What was posted before the loop attached (a node heartbeat, a survey from another
+    // node) must not wait for a later post to wake the loop.
+    if (!inbox_.empty() && !wake_pending_) wake_pending_ = now = true;
+  }
+  if (now) wake_();
 }
 
 void shard::drain_inbox() {

@@ -90,8 +90,10 @@ class shard {
   // ---- any thread ----
   void post_event(std::shared_ptr<const prepared_event> ev);
   void post_task(task t);
-  // Installed by the event loop: schedules drain_inbox() on the loop thread.
-  void set_waker(std::function<void()> wake) { wake_ = std::move(wake); }
+  // Installed once by the event loop: schedules drain_inbox() on the loop thread. Items
+  // posted before it is installed are drained once it is (without a waker, e.g. in unit
+  // tests, the owner calls drain_inbox() itself).
+  void set_waker(std::function<void()> wake);
   shard_counters& counters() { return counters_; }
   // Per-delivery counting on the loop thread: a plain add, published to the atomic
   // counters once per flush (a locked add per delivered message shows in profiles).
@@ -209,6 +211,9 @@ class shard {
   std::vector<std::variant<std::shared_ptr<const prepared_event>, task>> inbox_;
   std::vector<std::variant<std::shared_ptr<const prepared_event>, task>> draining_;
   bool wake_pending_ = false;
+  // Written once under inbox_mu_ (set_waker); a post that saw has_waker_ under the lock
+  // may call wake_ after releasing it.
+  bool has_waker_ = false;
   std::function<void()> wake_;
   std::thread::id loop_thread_;
 

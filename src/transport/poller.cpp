@@ -30,18 +30,22 @@ poller::~poller() {
   waiter_.close(ec);
   if (epfd_ >= 0) ::close(epfd_);
   for (poll_target* t : graveyard_) delete t;
+  for (poll_target* t : live_) delete t;
 }
 
 bool poller::add(int fd, poll_target* target) {
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
   ev.data.ptr = target;
-  return ::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) == 0;
+  if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) return false;
+  if (live_.insert(target).second) live_count_.store(live_.size(), std::memory_order_relaxed);
+  return true;
 }
 
 void poller::remove(int fd) { ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr); }
 
 void poller::retire(poll_target* target) {
+  if (live_.erase(target) > 0) live_count_.store(live_.size(), std::memory_order_relaxed);
   graveyard_.push_back(target);
   if (dispatching_ || cleanup_posted_) return;
   // Never delete from inside the target's own call chain: do it from a fresh handler.

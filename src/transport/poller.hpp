@@ -10,15 +10,21 @@
 // Invariants: targets are deleted through retire(), never directly, and never inside the
 // call chain that retired them: deletion happens after the current batch of events (so a
 // later event of the batch never reaches a deleted object) or in a freshly posted handler.
+// A target added and not yet retired is live; the destructor deletes the live ones too
+// (at shutdown, a connection still in its closing handshake, or one whose client waits for
+// an engine callback that will never run: the loop has stopped, nothing calls them).
 //
-// Threading: owned by one event loop; every method runs on its thread.
+// Threading: owned by one event loop; every method runs on its thread, except live().
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 
+#include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <unordered_set>
 #include <vector>
 
 namespace gyre {
@@ -37,11 +43,14 @@ class poller {
   poller& operator=(const poller&) = delete;
   ~poller();
 
-  // Registers `fd` (non-blocking) for edge-triggered read and write readiness.
+  // Registers `fd` (non-blocking) for edge-triggered read and write readiness; on success
+  // `target` is live until retired.
   bool add(int fd, poll_target* target);
   void remove(int fd);
   // Deletes `target` now, or after the batch being dispatched.
   void retire(poll_target* target);
+  // Targets added and not retired yet (open or closing connections). Any thread.
+  size_t live() const { return live_count_.load(std::memory_order_relaxed); }
   // Called after every dispatched batch (the shard flushes the connections it touched).
   void set_after_batch(std::function<void()> f) { after_batch_ = std::move(f); }
 
@@ -55,6 +64,8 @@ class poller {
   bool dispatching_ = false;
   bool cleanup_posted_ = false;
   std::vector<poll_target*> graveyard_;
+  std::unordered_set<poll_target*> live_;
+  std::atomic<size_t> live_count_{0};
   std::function<void()> after_batch_;
 };
 

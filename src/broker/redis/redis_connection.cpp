@@ -46,6 +46,15 @@ void connection::start() {
   });
 }
 
+void connection::retry_now() {
+  asio::post(io_, [self = shared_from_this()] {
+    // attempt_ > 0: a failure scheduled a reconnect that has not succeeded yet.
+    if (self->state_ != state::idle || self->attempt_ == 0) return;
+    self->attempt_ = 0;
+    self->connect_now();  // bumps gen_: the pending backoff timer ignores itself
+  });
+}
+
 void connection::stop_on_io() {
   {
     std::lock_guard lock(mu_);

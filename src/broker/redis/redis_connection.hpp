@@ -14,7 +14,8 @@
 // - Liveness: an idle connection sends PING every ping_interval; no answer within
 //   io_timeout drops it, so a dead peer is noticed without traffic.
 // - Reconnect with exponential backoff and jitter; in-flight commands fail (reply::failure),
-//   queued ones stay (bounded by max_queued and their deadlines).
+//   queued ones stay (bounded by max_queued and their deadlines). retry_now() cuts a
+//   backoff short (the shard calls it when a sibling connection came back).
 // - Pub/Sub mode: after the handshake every reply goes to the push handler (SUBSCRIBE
 //   confirmations, messages, pongs); send() callbacks are not used.
 //
@@ -105,6 +106,10 @@ class connection : public std::enable_shared_from_this<connection> {
   // the attempt in progress, or cuts the wait for the next attempt short (the sentinels
   // announced a new master). Nothing before start() or after stop. Any thread.
   void reconnect_now(std::string why);
+  // Skips what is left of the reconnect backoff and connects now: another connection to
+  // the same server just came up, so it is probably back. No-op unless this connection is
+  // waiting to reconnect. Any thread.
+  void retry_now();
 
   bool up() const { return up_.load(std::memory_order_acquire); }
   // Why the last attempt failed or the connection dropped ("AUTH failed: WRONGPASS ...",

@@ -61,10 +61,27 @@ shard::shard(asio::io_context& io, shard_spec spec, size_t index,
       });
       watch_->set_push_handler([this](reply&& r) { on_sentinel_event(r); });
     }
-    data_->set_state_handler([this](bool, const std::string&) { update_health(); });
+    data_->set_state_handler([this](bool up, const std::string&) {
+      update_health();
+      if (up && !stopped_) sub_->retry_now();
+    });
   }
   sub_ = std::make_unique<subscriber>(io_, pub_);
-  sub_->on_state = [this](bool) { update_health(); };
+  // The data and PUB/SUB connections of a shard come back together: when one reconnects,
+  // the other skips the rest of its backoff. Otherwise, after an outage, publishes could
+  // go through for up to backoff_max (2 s) while this node's PUB/SUB is still down, and
+  // its clients would miss all of them (more than a recovery can bring back).
+  sub_->on_state = [this](bool up) {
+    update_health();
+    if (!up || stopped_) return;
+    if (data_) return data_->retry_now();
+    std::vector<std::shared_ptr<connection>> nodes;
+    {
+      std::lock_guard lock(cluster_->mu);
+      nodes = cluster_->nodes;
+    }
+    for (auto& n : nodes) n->retry_now();
+  };
 }
 
 shard::~shard() = default;
@@ -215,7 +232,9 @@ std::shared_ptr<connection> shard::cluster_node(const endpoint& ep) {
     created = connection::create(io_, ep, options_for("node " + ep.to_string(), false));
     created->set_state_handler([this](bool up, const std::string&) {
       update_health();
-      if (!up && !stopped_) cluster_refresh();
+      if (stopped_) return;
+      if (!up) return cluster_refresh();
+      if (sub_) sub_->retry_now();
     });
     cluster_->eps.push_back(ep);
     cluster_->nodes.push_back(created);

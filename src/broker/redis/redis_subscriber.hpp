@@ -51,6 +51,8 @@ class subscriber {
   bool confirmed(const std::string& channel) const;
   uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
   bool up() const { return conn_->up(); }
+  // See connection::retry_now().
+  void retry_now() { conn_->retry_now(); }
   size_t channel_count() const;
 
  private:

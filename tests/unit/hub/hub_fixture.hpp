@@ -52,7 +52,8 @@ class fake_transport final : public client_transport {
   void discard_queued() override { client_.out().clear(shard_.pool()); }
   void destroy() override {}
   void input_ready() override {}
-  std::string_view request_header(std::string_view) const override { return {}; }
+  // Every request header has the value `header` (client.user_id_http_header tests).
+  std::string_view request_header(std::string_view) const override { return header; }
 
   // Sends one frame of commands (padding added).
   void send(std::string frame) {
@@ -72,6 +73,7 @@ class fake_transport final : public client_transport {
   std::vector<const char*> chunk_ptrs;  // identity of every chunk written
   uint32_t close_code = 0;
   bool stuck = false;
+  std::string header;
 
  private:
   shard& shard_;

@@ -108,6 +108,25 @@ TEST_F(fanout, api_disconnect_reaches_clients_on_every_shard_and_spares_the_whit
   EXPECT_EQ(b.close_code, 0u);
 }
 
+// A loop may attach after work was posted to its shard (during start-up the first node
+// heartbeat, or a survey from another node, can come first): that work is drained once the
+// loop attaches, and later posts wake the loop once per batch as usual.
+TEST_F(fanout, work_posted_before_the_loop_attaches_is_drained_once_it_does) {
+  shard& s = node_->shard_at(0);
+  int ran = 0;
+  s.post_task([&](shard&) { ++ran; });
+  int wakes = 0;
+  s.set_waker([&] { ++wakes; });
+  EXPECT_EQ(wakes, 1);
+  s.drain_inbox();
+  EXPECT_EQ(ran, 1);
+  s.post_task([&](shard&) { ++ran; });
+  s.post_task([&](shard&) { ++ran; });
+  EXPECT_EQ(wakes, 2);
+  s.drain_inbox();
+  EXPECT_EQ(ran, 3);
+}
+
 TEST_F(fanout, info_counts_clients_users_channels_and_subscriptions) {
   fake_transport& a = connect(0);
   a.send(R"({"subscribe":{"channel":"x"},"id":2})");
@@ -158,6 +177,8 @@ TEST(control_plane, two_nodes_see_each_other_and_share_api_actions) {
   clk.advance_ms(3000);
   n1.tick_control();
   n2.tick_control();
+  n1.shard_at(0).drain_inbox();  // each heartbeat leaves once its node's shards reported
+  n2.shard_at(0).drain_inbox();
 
   fake_transport on_n2(n2.shard_at(0), protocol::encoding::json);
   on_n2.send(R"({"connect":{},"id":1})");
@@ -188,6 +209,56 @@ TEST(control_plane, two_nodes_see_each_other_and_share_api_actions) {
   n1.info([&](std::vector<node_info_entry> v) { nodes = std::move(v); });
   n1.shard_at(0).drain_inbox();
   EXPECT_EQ(nodes.size(), 1u);
+  n1.stop_control();
+  n2.stop_control();
+  b1.stop();
+  b2.stop();
+}
+
+// What other nodes show for a node is what it shows for itself: a user with connections
+// on two event loops, both subscribed to one channel, is one user and one channel.
+TEST(control_plane, heartbeats_count_a_user_and_a_channel_spread_over_loops_once) {
+  manual_clock clk;
+  metrics::registry reg;
+  config::config c;
+  c.client_.user_id_http_header_ = "X-User";
+  c.channel_.without_namespace_.allow_subscribe_for_client_ = true;
+  auto cfg = std::make_shared<const config::config>(c);
+  memory_broker b1(clk), b2(clk);
+  memory_presence p1, p2;
+  node n1(cfg, b1, p1, clk, reg, 1), n2(cfg, b2, p2, clk, reg, 2);
+  n1.shard_at(0).set_loop_thread(std::this_thread::get_id());
+  for (unsigned i = 0; i < 2; ++i) n2.shard_at(i).set_loop_thread(std::this_thread::get_id());
+  b1.start(n1);
+  b2.start(n2);
+  pair_bus bus;
+  n1.start_control(bus);
+  n2.start_control(bus);
+
+  std::vector<std::unique_ptr<fake_transport>> conns;
+  for (unsigned i = 0; i < 2; ++i) {
+    conns.push_back(std::make_unique<fake_transport>(n2.shard_at(i), protocol::encoding::json));
+    conns.back()->header = "alice";
+    conns.back()->send(R"({"connect":{},"id":1})");
+    conns.back()->send(R"({"subscribe":{"channel":"x"},"id":2})");
+    ASSERT_TRUE(conns.back()->saw(R"("id":2,"subscribe")")) << conns.back()->all();
+  }
+  clk.advance_ms(3000);
+  n2.tick_control();
+  for (unsigned i = 0; i < 2; ++i) n2.shard_at(i).drain_inbox();
+
+  std::vector<node_info_entry> nodes;
+  n1.info([&](std::vector<node_info_entry> v) { nodes = std::move(v); });
+  n1.shard_at(0).drain_inbox();
+  ASSERT_EQ(nodes.size(), 2u);
+  const node_info_entry& remote = nodes[1];
+  EXPECT_EQ(remote.uid, n2.uid());
+  EXPECT_EQ(remote.num_clients, 2u);
+  EXPECT_EQ(remote.num_subs, 2u);
+  EXPECT_EQ(remote.num_users, 1u);
+  EXPECT_EQ(remote.num_channels, 1u);
+
+  conns.clear();
   n1.stop_control();
   n2.stop_control();
   b1.stop();

@@ -1,0 +1,275 @@
+// Real redis-server processes for the scale-out tests: a single server (optionally with an
+// append-only file fsynced on every write, to survive SIGKILL), stopped and restarted on
+// the same port and directory, and a three-master Redis Cluster on loopback ports.
+//
+// What holds:
+// - Every server listens on 127.0.0.1 only, on a port asked from the OS, and keeps its
+//   files (data, AOF, nodes.conf, redis.log) in its own temp dir, removed by stop().
+// - Processes are signalled through their pid (node's ChildProcess), never by name:
+//   redis-server rewrites its process title.
+// - A missing redis-server throws: scripts/deps.sh installs them, so a test
+//   that needs them fails instead of being skipped.
+// - Every wait is bounded (lib/wait.js); the process 'exit' hook of server.js style kills
+//   what is left if the test process dies.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { HOST, freePort, tempDir } from './server.js';
+import { SCALE, waitFor } from './wait.js';
+
+const live = new Set();
+
+// Throws unless every binary in `names` is on PATH (tests must fail, not skip, without them).
+export function requireBinaries(...names) {
+  const missing = names.filter((n) => spawnSync('sh', ['-c', `command -v ${n}`]).status !== 0);
+  if (missing.length) {
+    throw new Error(`${missing.join(', ')} not found on PATH: install them with scripts/deps.sh`);
+  }
+}
+
+// ---------------------------------------------------------------------------- RESP
+
+function encodeCommand(args) {
+  let out = `*${args.length}\r\n`;
+  for (const a of args) {
+    const s = String(a);
+    out += `$${Buffer.byteLength(s)}\r\n${s}\r\n`;
+  }
+  return out;
+}
+
+// Parses one RESP2 reply from `buf` at `pos`; returns [value, next] or null when incomplete.
+// Errors are returned as Error objects (not thrown) so that arrays can carry them.
+function parseReply(buf, pos = 0) {
+  const eol = buf.indexOf('\r\n', pos);
+  if (eol < 0) return null;
+  const type = String.fromCharCode(buf[pos]);
+  const line = buf.toString('utf8', pos + 1, eol);
+  const next = eol + 2;
+  switch (type) {
+    case '+':
+      return [line, next];
+    case '-':
+      return [new Error(line), next];
+    case ':':
+      return [Number(line), next];
+    case '$': {
+      const n = Number(line);
+      if (n < 0) return [null, next];
+      if (buf.length < next + n + 2) return null;
+      return [buf.toString('utf8', next, next + n), next + n + 2];
+    }
+    case '*': {
+      const n = Number(line);
+      if (n < 0) return [null, next];
+      const items = [];
+      let p = next;
+      for (let i = 0; i < n; i++) {
+        const r = parseReply(buf, p);
+        if (!r) return null;
+        items.push(r[0]);
+        p = r[1];
+      }
+      return [items, p];
+    }
+    default:
+      throw new Error(`unexpected RESP type byte ${JSON.stringify(type)}`);
+  }
+}
+
+// Sends one command to 127.0.0.1:port on a fresh connection and resolves with its reply
+// (a Redis error reply rejects). Bounded by `timeout`.
+export function redisCommand(port, args, { timeout = 2000 * SCALE } = {}) {
+  return new Promise((resolve, reject) => {
+    let buf = Buffer.alloc(0);
+    const sock = net.connect({ host: HOST, port });
+    const done = (err, value) => {
+      clearTimeout(timer);
+      sock.destroy();
+      if (err) reject(err);
+      else resolve(value);
+    };
+    const timer = setTimeout(() => done(new Error(`redis ${port} ${args[0]}: no reply within ${timeout} ms`)), timeout);
+    sock.on('error', (e) => done(e));
+    sock.on('connect', () => sock.write(encodeCommand(args)));
+    sock.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      let r;
+      try {
+        r = parseReply(buf);
+      } catch (e) {
+        return done(e);
+      }
+      if (!r) return;
+      if (r[0] instanceof Error) done(new Error(`redis ${port} ${args[0]}: ${r[0].message}`));
+      else done(null, r[0]);
+    });
+  });
+}
+
+// A port P such that P and P + 10000 (the cluster bus port) are both free and P <= 55535.
+async function freeClusterPort() {
+  for (let i = 0; i < 200; i++) {
+    const p = await freePort();
+    if (p > 55535) continue;
+    const bus = await new Promise((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(false));
+      s.listen(p + 10000, HOST, () => s.close(() => resolve(true)));
+    });
+    if (bus) return p;
+  }
+  throw new Error('no free port pair for a Redis Cluster node');
+}
+
+// ---------------------------------------------------------------------------- one server
+
+export class RedisServer {
+  // aof: append-only file with appendfsync always (every acknowledged write survives SIGKILL).
+  // cluster: cluster-enabled node (its bus port is port + 10000).
+  constructor({ name = 'redis', aof = false, cluster = false, args = [] } = {}) {
+    requireBinaries('redis-server');
+    this.name = name;
+    this.aof = aof;
+    this.cluster = cluster;
+    this.extraArgs = args;
+    this.dir = tempDir(`gyre-e2e-${name}-`);
+    this.logPath = path.join(this.dir, 'redis.log');
+    this.port = 0;
+    this.proc = null;
+    this.exit = null;
+  }
+
+  get address() {
+    return `${HOST}:${this.port}`;
+  }
+  get url() {
+    return `redis://${HOST}:${this.port}`;
+  }
+
+  // Starts the server (on the same port and dir when it ran before) and waits for PING.
+  async start() {
+    if (this.proc && !this.exit) return this;
+    if (!this.port) this.port = this.cluster ? await freeClusterPort() : await freePort();
+    const args = [
+      '--port', String(this.port), '--bind', HOST, '--dir', this.dir, '--daemonize', 'no',
+      '--save', '', '--loglevel', 'notice', '--logfile', '',
+      '--appendonly', this.aof ? 'yes' : 'no',
+      ...(this.aof ? ['--appendfsync', 'always'] : []),
+      ...(this.cluster ? ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '3000'] : []),
+      ...this.extraArgs,
+    ];
+    const log = fs.openSync(this.logPath, 'a');
+    this.exit = null;
+    const proc = spawn('redis-server', args, { cwd: this.dir, stdio: ['ignore', log, log] });
+    fs.closeSync(log);
+    this.proc = proc;
+    proc.on('exit', (code, signal) => {
+      if (this.proc === proc) this.exit = { code, signal };
+    });
+    live.add(this);
+    try {
+      await waitFor(async () => {
+        if (this.exit) throw Object.assign(new Error(`${this.name} exited: ${JSON.stringify(this.exit)}`), { fatal: true });
+        return (await redisCommand(this.port, ['PING'], { timeout: 500 * SCALE })) === 'PONG';
+      }, { timeout: 10000 * SCALE, label: `${this.name} PING on port ${this.port}` });
+    } catch (e) {
+      await this.kill('SIGKILL');
+      throw new Error(`${e.message}\n${this.logTail()}`);
+    }
+    return this;
+  }
+
+  command(...args) {
+    return redisCommand(this.port, args);
+  }
+
+  // Signals the process; resolves once it exited (SIGKILL after `timeout` if it did not).
+  async kill(signal = 'SIGTERM', timeout = 10000 * SCALE) {
+    if (!this.proc || this.exit) return this.exit;
+    this.proc.kill(signal);
+    try {
+      await waitFor(() => this.exit !== null, { timeout, label: `${this.name} to exit after ${signal}` });
+    } catch {
+      this.proc.kill('SIGKILL');
+      await waitFor(() => this.exit !== null, { timeout: 5000 * SCALE, label: `${this.name} to exit after SIGKILL` });
+    }
+    return this.exit;
+  }
+
+  // Stops the server for good and removes its dir (kept with GYRE_E2E_KEEP_LOGS).
+  async stop() {
+    await this.kill('SIGTERM');
+    live.delete(this);
+    if (!process.env.GYRE_E2E_KEEP_LOGS) fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  logTail(lines = 20) {
+    let text = '';
+    try {
+      text = fs.readFileSync(this.logPath, 'utf8');
+    } catch {}
+    const all = text.trimEnd().split('\n');
+    return `--- ${this.name} log (${this.logPath}) ---\n${all.slice(-lines).join('\n')}`;
+  }
+}
+
+export async function startRedis(opts) {
+  return new RedisServer(opts).start();
+}
+
+// ---------------------------------------------------------------------------- cluster
+
+// `size` masters (3 by default), no replicas, all 16384 slots assigned (CLUSTER ADDSLOTSRANGE,
+// SET-CONFIG-EPOCH, MEET); start() resolves once every node reports cluster_state:ok and
+// knows every master.
+export class RedisCluster {
+  constructor({ name = 'redis-cluster', size = 3 } = {}) {
+    this.nodes = Array.from({ length: size }, (_, i) => new RedisServer({ name: `${name}-${i}`, cluster: true }));
+  }
+
+  get addresses() {
+    return this.nodes.map((n) => n.address);
+  }
+
+  async start() {
+    await Promise.all(this.nodes.map((n) => n.start()));
+    // What `redis-cli --cluster create` does, without its fixed one-second waits: each node
+    // takes an equal slot range and its own config epoch, then the first one meets the others.
+    const n = this.nodes.length;
+    for (const [i, node] of this.nodes.entries()) {
+      const from = Math.floor((16384 * i) / n);
+      const to = Math.floor((16384 * (i + 1)) / n) - 1;
+      await node.command('CLUSTER', 'ADDSLOTSRANGE', from, to);
+      await node.command('CLUSTER', 'SET-CONFIG-EPOCH', i + 1);
+    }
+    for (const node of this.nodes.slice(1)) await this.nodes[0].command('CLUSTER', 'MEET', HOST, node.port);
+    await waitFor(async () => {
+      for (const n of this.nodes) {
+        const info = await n.command('CLUSTER', 'INFO');
+        const known = Number(/cluster_known_nodes:(\d+)/.exec(info)?.[1]);
+        if (!/cluster_state:ok/.test(info) || known !== this.nodes.length) return false;
+      }
+      return true;
+    }, { timeout: 15000 * SCALE, label: 'redis cluster_state:ok on every node' });
+    return this;
+  }
+
+  async stop() {
+    await Promise.all(this.nodes.map((n) => n.stop()));
+  }
+}
+
+export async function startRedisCluster(opts) {
+  return new RedisCluster(opts).start();
+}
+
+// Never leave a redis-server behind when the test process exits abruptly.
+process.on('exit', () => {
+  for (const s of live) {
+    try {
+      if (s.proc && !s.exit) s.proc.kill('SIGKILL');
+    } catch {}
+  }
+});
