@@ -95,12 +95,16 @@ def broadcast_section(d, out):
                 r["machine"]["loadavg_start"]))
         if "Gyre" in peaks and "Nchan" in peaks:
             out.append("| %d | **Gyre/Nchan** | | **%s** | | | | |" % (subs, ratio(peaks["Gyre"], peaks["Nchan"])))
+        nchan_half = next((s for s in (n or {}).get("steps", []) if s["kind"] == "half-peak" and s["pass"]), None)
         if g:
             for s in g.get("steps", []):
                 if s["kind"] == "fixed":
-                    notes.append("Gyre, %d subscribers × %.0f publications/s: delivered %d/%d, latency p50/p90/p99/p99.9/max %s ms, "
+                    versus = ""
+                    if nchan_half and nchan_half["target_pub_rate"] == s["target_pub_rate"]:
+                        versus = " (Nchan at this rate, its half peak: p99 %s ms)" % ms(nchan_half["latency"]["p99_us"])
+                    notes.append("Gyre, %d subscribers × %.0f publications/s: delivered %d/%d, latency p50/p90/p99/p99.9/max %s ms%s, "
                                  "server CPU %.0f%%, tool CPU %.0f%%, load %s" % (
-                                     subs, s["target_pub_rate"], s["delivered"], s["expected"], lat(s["latency"]),
+                                     subs, s["target_pub_rate"], s["delivered"], s["expected"], lat(s["latency"]), versus,
                                      s["server_cpu_percent"], s["tool_cpu_percent"], s.get("loadavg", "")))
     if found:
         out.append("")
