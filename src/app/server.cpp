@@ -24,6 +24,7 @@
 #include "hub/node.hpp"
 #include "transport/event_loop.hpp"
 #include "transport/http_server.hpp"
+#include "transport/io_thread.hpp"
 
 namespace gyre {
 
@@ -94,6 +95,7 @@ struct server::impl {
   std::unique_ptr<engines> eng;
   std::unique_ptr<node> hub;
   std::vector<std::unique_ptr<event_loop>> loops;
+  std::unique_ptr<io_thread> requests;  // a connection's HTTP requests after its first
   std::unique_ptr<api_executor> executor;
   std::vector<std::unique_ptr<http_server>> listeners;
 
@@ -134,6 +136,8 @@ std::string server::impl::start() {
 
   for (unsigned i = 0; i < n; ++i) loops.push_back(std::make_unique<event_loop>(hub->shard_at(i)));
   for (auto& l : loops) l->start();
+  requests = std::make_unique<io_thread>();
+  requests->start();
 
   executor = std::make_unique<api_executor>(*hub);
   std::vector<http_route> internal_routes;
@@ -165,6 +169,7 @@ std::string server::impl::start() {
   ext.allowed_origins = cfg.client_.allowed_origins_;
   ext.user_id_http_header = cfg.client_.user_id_http_header_;
   ext.routes = external_routes;
+  ext.requests_io = &requests->io();
 
   std::string internal_address = cfg.http_server_.effective_internal_address();
   std::string internal_port = cfg.http_server_.effective_internal_port();
@@ -180,6 +185,7 @@ std::string server::impl::start() {
     in.port = static_cast<uint16_t>(std::stoi(internal_port));
     in.websocket_enabled = false;
     in.routes = internal_routes;
+    in.requests_io = &requests->io();
     listeners.push_back(std::make_unique<http_server>(loop_ptrs, ext));
     listeners.push_back(std::make_unique<http_server>(loop_ptrs, in));
   }
@@ -221,8 +227,13 @@ void server::impl::shutdown() {
   hub->stop_control();
   for (auto& l : loops) l->stop();
   for (auto& l : loops) l->join();
+  requests->stop();
+  requests->join();
   eng->broker->stop();
   eng->presence->stop();
+  // The sessions queued on the stopped io_contexts (and the handlers an engine callback
+  // may still have posted to them) are destroyed with them, after the engines stopped.
+  requests.reset();
   listeners.clear();
   loops.clear();
 }

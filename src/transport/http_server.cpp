@@ -8,6 +8,8 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
 #include <chrono>
@@ -55,10 +57,20 @@ std::string joined_header(const http::request<http::string_body>& req, std::stri
   return out;
 }
 
+// One HTTP connection. `io` runs it: the accepting loop's, or opts.requests_io once it
+// moved there; `home` is the accepting loop, which takes WebSocket upgrades.
 class http_session : public std::enable_shared_from_this<http_session> {
  public:
-  http_session(event_loop& loop, tcp_socket socket, const http_server_options& opts)
-      : loop_(loop), socket_(std::move(socket)), timer_(loop.io()), opts_(opts) {}
+  http_session(asio::io_context& io, event_loop& home, tcp_socket socket,
+               const http_server_options& opts,
+               beast::flat_buffer buffer = beast::flat_buffer(4096), uint32_t requests = 0)
+      : io_(io),
+        home_(home),
+        socket_(std::move(socket)),
+        timer_(io),
+        opts_(opts),
+        buffer_(std::move(buffer)),
+        requests_(requests) {}
 
   void start() { read(); }
 
@@ -116,7 +128,9 @@ class http_session : public std::enable_shared_from_this<http_session> {
       // dispatch: a handler that answers at once (an accepted publish) writes the response
       // now, before the fan-out this request queued on the same loop.
       route.handler->handle(std::move(r), [self = shared_from_this()](http_response resp) {
-        asio::dispatch(self->loop_.io(), [self, resp = std::move(resp)]() mutable { self->write(std::move(resp)); });
+        asio::dispatch(self->io_, [self, resp = std::move(resp)]() mutable {
+          self->write(std::move(resp), true);
+        });
       });
       return;
     }
@@ -168,12 +182,41 @@ class http_session : public std::enable_shared_from_this<http_session> {
     parser_.reset();
     timer_.cancel();
     // The socket leaves Asio (already non-blocking: Asio set it for the HTTP read) and is
-    // registered in the loop's own poller.
+    // registered in the home loop's own poller, on that loop's thread.
     boost::system::error_code ec;
     int fd = socket_.release(ec);
     if (ec) return;
-    ws_connection::start(loop_.hub(), loop_.sockets(), fd, enc, std::move(handshake), std::move(rest),
-                         std::move(wo));
+    auto hand_over = [&home = home_, fd, enc, handshake = std::move(handshake), rest = std::move(rest),
+                  wo = std::move(wo)]() mutable {
+      ws_connection::start(home.hub(), home.sockets(), fd, enc, std::move(handshake),
+                           std::move(rest), std::move(wo));
+    };
+    if (&io_ == &home_.io()) {
+      hand_over();
+    } else {
+      asio::post(home_.io(), std::move(hand_over));
+    }
+  }
+
+  // Hands the connection to opts_.requests_io (after a response, nothing in flight): the
+  // same socket and the bytes already read go on there in a new session.
+  void move_to_requests_io() {
+    boost::system::error_code ec;
+    const auto protocol = socket_.local_endpoint(ec).protocol();
+    const int fd = ec ? -1 : socket_.release(ec);
+    if (ec || fd < 0) {
+      socket_.close(ec);
+      return;
+    }
+    tcp_socket moved(*opts_.requests_io);
+    moved.assign(protocol, fd, ec);
+    if (ec) {
+      ::close(fd);
+      return;
+    }
+    auto next = std::make_shared<http_session>(*opts_.requests_io, home_, std::move(moved), opts_,
+                                               std::move(buffer_), requests_);
+    asio::post(*opts_.requests_io, [next] { next->read(); });
   }
 
   void write_raw(unsigned status, std::string body, bool close) {
@@ -190,7 +233,9 @@ class http_session : public std::enable_shared_from_this<http_session> {
     });
   }
 
-  void write(http_response r) {
+  // `routed`: the response of a route handler (a plain HTTP request), after which a
+  // keep-alive connection moves to opts_.requests_io.
+  void write(http_response r, bool routed = false) {
     auto res = std::make_shared<http::response<http::string_body>>();
     res->version(11);
     res->result(r.status);
@@ -198,22 +243,27 @@ class http_session : public std::enable_shared_from_this<http_session> {
     res->body() = std::move(r.body);
     res->keep_alive(keep_alive_);
     res->prepare_payload();
-    http::async_write(socket_, *res, [self = shared_from_this(), res](const boost::system::error_code& ec, size_t) {
-      if (ec || !self->keep_alive_) {
-        boost::system::error_code ignored;
-        self->socket_.shutdown(tcp::socket::shutdown_send, ignored);
-        self->socket_.close(ignored);
-        return;
-      }
-      self->read();
-    });
+    http::async_write(
+        socket_, *res,
+        [self = shared_from_this(), res, routed](const boost::system::error_code& ec, size_t) {
+          if (ec || !self->keep_alive_) {
+            boost::system::error_code ignored;
+            self->socket_.shutdown(tcp::socket::shutdown_send, ignored);
+            self->socket_.close(ignored);
+            return;
+          }
+          if (routed && self->opts_.requests_io && &self->io_ != self->opts_.requests_io)
+            return self->move_to_requests_io();
+          self->read();
+        });
   }
 
-  event_loop& loop_;
+  asio::io_context& io_;
+  event_loop& home_;
   tcp_socket socket_;
   asio::steady_timer timer_;
   const http_server_options& opts_;
-  beast::flat_buffer buffer_{4096};
+  beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   bool keep_alive_ = true;
   uint32_t requests_ = 0;
@@ -259,7 +309,7 @@ class listener {
     acceptor_.async_accept([this](const boost::system::error_code& ec, tcp_socket socket) {
       if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
       if (!ec) {
-        std::make_shared<http_session>(loop_, std::move(socket), opts_)->start();
+        std::make_shared<http_session>(loop_.io(), loop_, std::move(socket), opts_)->start();
       } else if (ec == asio::error::no_descriptors) {
         // Out of file descriptors: back off briefly instead of spinning.
         log::warn("accept: {}", ec.message());

@@ -6,7 +6,13 @@
 // ws_connection (origin check, subprotocol selection, handshake); other paths go to the
 // registered http_handlers (/api, /health, /metrics, ...). Keep-alive is supported.
 //
-// Threading: start()/stop() from the main thread; sessions run on their loop.
+// A connection starts on the loop that accepted it. With requests_io set, a keep-alive
+// connection that sent a plain HTTP request (API, health, metrics) moves there after the
+// first response: its next requests are read and answered on that thread, never queued
+// behind a loop's fan-out (a single API publisher is not slowed by the subscribers).
+//
+// Threading: start()/stop() from the main thread; sessions run on their loop or on
+// requests_io.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +21,10 @@
 #include <vector>
 
 #include "transport/http_types.hpp"
+
+namespace boost::asio {
+class io_context;
+}
 
 namespace gyre {
 
@@ -36,6 +46,7 @@ struct http_server_options {
   std::string user_id_http_header;
   size_t max_body_size = 16 * 1024 * 1024;
   std::vector<http_route> routes;
+  boost::asio::io_context* requests_io = nullptr;  // see above; nullptr = stay on the loop
 };
 
 class http_server {

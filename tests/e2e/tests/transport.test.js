@@ -1,15 +1,19 @@
 // The WebSocket transport: server pings and the no-pong close, bad input from raw clients
 // (each gets the right close code while a well-behaved client keeps receiving), the origin
 // check, Protobuf selection (subprotocol and query parameters) with JSON and Protobuf
-// clients on one channel, the slow-client disconnect and graceful shutdown (also with a
-// client that never answers the close frame).
+// clients on one channel, the slow-client disconnect, keep-alive HTTP connections (moved
+// off the event loops after their first request: pipelined requests, then a WebSocket
+// upgrade on the same socket) and graceful shutdown (also with a client that never
+// answers the close frame).
 import assert from 'node:assert/strict';
 import { describe, test, useServer, FORMATS } from '../lib/test.js';
 import { connToken } from '../lib/tokens.js';
 import { connected, dec, enc, recordingWebSocket, subscribed } from '../lib/sdk.js';
 import { RawClient, pbSplit, pbFrame, pbCommand } from '../lib/rawws.js';
 import { api, metrics, metricValue } from '../lib/api.js';
-import { startServer } from '../lib/server.js';
+import { startServer, HOST } from '../lib/server.js';
+import net from 'node:net';
+import crypto from 'node:crypto';
 import { nextEvent, record, sleep, waitFor, SCALE } from '../lib/wait.js';
 
 const ALLOW = { allow_subscribe_for_client: true, allow_publish_for_subscriber: true };
@@ -203,6 +207,102 @@ describe('slow client', () => {
     assert.equal(closed.code, 3008, JSON.stringify({ closed, error: slow.error?.message, frames: slow.frames.length }));
     await waitFor(() => got === sent, { timeout: 20000 * SCALE, label: `good client got ${got}/${sent}` });
     assert.equal(good.state, 'connected');
+  });
+});
+
+// A raw TCP connection that reads HTTP responses (Content-Length bodies) and, after a
+// 101, WebSocket frames from the server (unmasked, short).
+class RawHttp {
+  constructor(port) {
+    this.sock = net.connect(port, HOST);
+    this.buf = Buffer.alloc(0);
+    this.sock.on('data', (d) => { this.buf = Buffer.concat([this.buf, d]); });
+    this.sock.on('error', () => {});
+  }
+  opened() {
+    return new Promise((resolve, reject) => { this.sock.once('connect', resolve); this.sock.once('error', reject); });
+  }
+  send(text) { this.sock.write(text); }
+  async response() {
+    let out = null;
+    await waitFor(() => {
+      const end = this.buf.indexOf('\r\n\r\n');
+      if (end < 0) return false;
+      const head = this.buf.subarray(0, end).toString();
+      const len = Number((/content-length: *(\d+)/i.exec(head) || [0, 0])[1]);
+      if (this.buf.length < end + 4 + len) return false;
+      out = { status: Number(head.split(' ')[1]), head, body: this.buf.subarray(end + 4, end + 4 + len).toString() };
+      this.buf = this.buf.subarray(end + 4 + len);
+      return true;
+    }, { timeout: 5000 * SCALE, label: 'an HTTP response' });
+    return out;
+  }
+  async frame() {
+    let out = null;
+    await waitFor(() => {
+      if (this.buf.length < 2) return false;
+      let len = this.buf[1] & 0x7f, off = 2;
+      if (len === 126) { if (this.buf.length < 4) return false; len = this.buf.readUInt16BE(2); off = 4; }
+      if (this.buf.length < off + len) return false;
+      out = this.buf.subarray(off, off + len).toString();
+      this.buf = this.buf.subarray(off + len);
+      return true;
+    }, { timeout: 5000 * SCALE, label: 'a WebSocket frame' });
+    return out;
+  }
+  sendText(text) {
+    const payload = Buffer.from(text);
+    const mask = crypto.randomBytes(4);
+    const head = payload.length < 126 ? Buffer.from([0x81, 0x80 | payload.length])
+      : Buffer.from([0x81, 0x80 | 126, payload.length >> 8, payload.length & 0xff]);
+    const body = Buffer.from(payload.map((b, i) => b ^ mask[i % 4]));
+    this.sock.write(Buffer.concat([head, mask, body]));
+  }
+  close() { this.sock.destroy(); }
+}
+
+describe('keep-alive HTTP connections', () => {
+  const h = useServer({ name: 'keep-alive', config: { channel: { without_namespace: ALLOW } } });
+
+  test('pipelined requests, more requests, then a WebSocket upgrade on the same socket', async (t) => {
+    const sub = await connected('json', h.wsUrl, { token: connToken('ka-sub') }, t);
+    const s = await subscribed(sub, 'ka');
+    const pubs = record(s, ['publication']);
+    const c = new RawHttp(h.port);
+    t.defer(() => c.close());
+    await c.opened();
+    const post = (method, body) => {
+      const b = JSON.stringify(body);
+      return `POST /api/${method} HTTP/1.1\r\nHost: x\r\nX-API-Key: ${h.srv.apiKey}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(b)}\r\n\r\n${b}`;
+    };
+    // Two requests in one write: the second is already buffered when the connection moves
+    // off its loop after the first response.
+    c.send(`GET /health HTTP/1.1\r\nHost: x\r\n\r\n${post('publish', { channel: 'ka', data: { n: 1 } })}`);
+    assert.equal((await c.response()).status, 200);
+    const first = await c.response();
+    assert.equal(first.status, 200, first.body);
+    assert.ok(JSON.parse(first.body).result, first.body);
+    for (let n = 2; n <= 5; n++) {
+      c.send(post('publish', { channel: 'ka', data: { n } }));
+      const r = await c.response();
+      assert.equal(r.status, 200, r.body);
+    }
+    await pubs.waitCount('publication', 5, { timeout: 5000 * SCALE });
+    assert.deepEqual(pubs.of('publication').map((p) => p.data.n), [1, 2, 3, 4, 5]);
+    // The same socket becomes a WebSocket client connection.
+    c.send(`GET /connection/websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${crypto.randomBytes(16).toString('base64')}\r\n\r\n`);
+    const up = await c.response();
+    assert.equal(up.status, 101, up.head);
+    c.sendText(JSON.stringify({ id: 1, connect: { token: connToken('ka-ws') } }));
+    const reply = JSON.parse(await c.frame());
+    assert.equal(reply.id, 1);
+    assert.ok(reply.connect?.client, JSON.stringify(reply));
+    c.sendText(JSON.stringify({ id: 2, subscribe: { channel: 'ka' } }));
+    assert.equal(JSON.parse(await c.frame()).id, 2);
+    await api(h.srv, 'publish', { channel: 'ka', data: { n: 6 } });
+    const push = JSON.parse(await c.frame());
+    assert.deepEqual(push.push?.pub?.data, { n: 6 });
   });
 });
 
