@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole benchmark suite in about 15 minutes on a 2-core machine: builds the release
 # binaries, then micro-benchmarks, idle, broadcast, many channels and connect storm
-# (Gyre and nginx + Nchan in the same run where both apply), and writes
-# bench/results/<UTC time>/summary.md (bench/results/latest points to it).
+# (Gyre and nginx + Nchan in the same run where both apply), then the Redis and NATS
+# engines, and writes bench/results/<UTC time>/summary.md (bench/results/latest points to it).
 # Environment: see bench/lib.sh (GYRE_PORT, BENCH_NICE, QUICK=1 for a smoke run).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -10,14 +10,16 @@ export RESULTS_DIR=${RESULTS_DIR:-"$ROOT/bench/results/$(date -u +%Y%m%dT%H%M%SZ
 mkdir -p "$RESULTS_DIR"
 cd "$ROOT"
 scripts/build.sh release gyre gyre-bench codec_bench fanout_bench ws_frame_bench memory_broker_bench fossil_bench \
-  tags_filter_bench
+  tags_filter_bench redis_broker_bench nats_broker_bench
 { date -u; uptime; nproc; grep MemTotal /proc/meminfo; uname -r; } > "$RESULTS_DIR/machine.txt"
 start=$(date +%s)
 bench/micro.sh
 bench/idle.sh
 bench/broadcast.sh
+bench/publisher.sh
 bench/channels.sh
 bench/storm.sh
+bench/engines.sh
 uptime >> "$RESULTS_DIR/machine.txt"
 echo "suite: $(( $(date +%s) - start )) s" >> "$RESULTS_DIR/machine.txt"
 ln -sfn "$RESULTS_DIR" "$ROOT/bench/results/latest"

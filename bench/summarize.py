@@ -112,6 +112,27 @@ def broadcast_section(d, out):
             out.append(n + "\n")
 
 
+def publisher_section(d, out):
+    rows = []
+    for path in sorted(glob.glob(os.path.join(d, "publisher-gyre-*.json")), key=lambda p: int(p.rsplit("-", 1)[1][:-5])):
+        r = json.load(open(path))
+        peak = r.get("peak", {})
+        best = next((s for s in r.get("steps", []) if s["kind"].startswith("ramp") and s["pass"]
+                     and s["target_pub_rate"] == peak.get("pub_rate")), None)
+        if not best:
+            continue
+        rows.append("| %d | %.0f | %.0f | %s | %s | %.0f%% | %.0f%% | %s |" % (
+            best["subscribers"], best["pub_rate"], best["delivered_per_s"], lat(best["publish_request"]),
+            lat(best["latency"]), best["server_cpu_percent"], best["tool_cpu_percent"], best.get("loadavg", "")))
+    if not rows:
+        return
+    out.append("## One API publisher connection\n")
+    out.append("| subscribers | peak pub/s | deliveries/s | publish request p50/p90/p99/p99.9/max ms | delivery latency p50/p90/p99/p99.9/max ms | server CPU | tool CPU | load |")
+    out.append("|---|---|---|---|---|---|---|---|")
+    out.extend(rows)
+    out.append("")
+
+
 def channels_section(d, out):
     r = load(d, "channels-gyre")
     if not r:
@@ -198,6 +219,7 @@ def main():
             break
     idle_section(d, out)
     broadcast_section(d, out)
+    publisher_section(d, out)
     channels_section(d, out)
     storm_section(d, out)
     micro_section(d, out)
