@@ -9,24 +9,12 @@
 //   redis-server rewrites its process title.
 // - A missing redis-server throws: scripts/deps.sh installs them, so a test
 //   that needs them fails instead of being skipped.
-// - Every wait is bounded (lib/wait.js); the process 'exit' hook of server.js style kills
-//   what is left if the test process dies.
-import { spawn, spawnSync } from 'node:child_process';
-import fs from 'node:fs';
+// - Every wait is bounded (lib/wait.js); lib/daemon.js kills what is left if the test
+//   process dies.
 import net from 'node:net';
-import path from 'node:path';
-import { HOST, freePort, tempDir } from './server.js';
+import { Daemon } from './daemon.js';
+import { HOST, freePort } from './server.js';
 import { SCALE, waitFor } from './wait.js';
-
-const live = new Set();
-
-// Throws unless every binary in `names` is on PATH (tests must fail, not skip, without them).
-export function requireBinaries(...names) {
-  const missing = names.filter((n) => spawnSync('sh', ['-c', `command -v ${n}`]).status !== 0);
-  if (missing.length) {
-    throw new Error(`${missing.join(', ')} not found on PATH: install them with scripts/deps.sh`);
-  }
-}
 
 // ---------------------------------------------------------------------------- RESP
 
@@ -125,20 +113,14 @@ async function freeClusterPort() {
 
 // ---------------------------------------------------------------------------- one server
 
-export class RedisServer {
+export class RedisServer extends Daemon {
   // aof: append-only file with appendfsync always (every acknowledged write survives SIGKILL).
   // cluster: cluster-enabled node (its bus port is port + 10000).
   constructor({ name = 'redis', aof = false, cluster = false, args = [] } = {}) {
-    requireBinaries('redis-server');
-    this.name = name;
+    super({ name, binary: 'redis-server', logFile: 'redis.log' });
     this.aof = aof;
     this.cluster = cluster;
     this.extraArgs = args;
-    this.dir = tempDir(`gyre-e2e-${name}-`);
-    this.logPath = path.join(this.dir, 'redis.log');
-    this.port = 0;
-    this.proc = null;
-    this.exit = null;
   }
 
   get address() {
@@ -160,58 +142,12 @@ export class RedisServer {
       ...(this.cluster ? ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '3000'] : []),
       ...this.extraArgs,
     ];
-    const log = fs.openSync(this.logPath, 'a');
-    this.exit = null;
-    const proc = spawn('redis-server', args, { cwd: this.dir, stdio: ['ignore', log, log] });
-    fs.closeSync(log);
-    this.proc = proc;
-    proc.on('exit', (code, signal) => {
-      if (this.proc === proc) this.exit = { code, signal };
-    });
-    live.add(this);
-    try {
-      await waitFor(async () => {
-        if (this.exit) throw Object.assign(new Error(`${this.name} exited: ${JSON.stringify(this.exit)}`), { fatal: true });
-        return (await redisCommand(this.port, ['PING'], { timeout: 500 * SCALE })) === 'PONG';
-      }, { timeout: 10000 * SCALE, label: `${this.name} PING on port ${this.port}` });
-    } catch (e) {
-      await this.kill('SIGKILL');
-      throw new Error(`${e.message}\n${this.logTail()}`);
-    }
-    return this;
+    const ping = async () => (await redisCommand(this.port, ['PING'], { timeout: 500 * SCALE })) === 'PONG';
+    return this.spawnAndWait(args, ping, `${this.name} PING on port ${this.port}`);
   }
 
   command(...args) {
     return redisCommand(this.port, args);
-  }
-
-  // Signals the process; resolves once it exited (SIGKILL after `timeout` if it did not).
-  async kill(signal = 'SIGTERM', timeout = 10000 * SCALE) {
-    if (!this.proc || this.exit) return this.exit;
-    this.proc.kill(signal);
-    try {
-      await waitFor(() => this.exit !== null, { timeout, label: `${this.name} to exit after ${signal}` });
-    } catch {
-      this.proc.kill('SIGKILL');
-      await waitFor(() => this.exit !== null, { timeout: 5000 * SCALE, label: `${this.name} to exit after SIGKILL` });
-    }
-    return this.exit;
-  }
-
-  // Stops the server for good and removes its dir (kept with GYRE_E2E_KEEP_LOGS).
-  async stop() {
-    await this.kill('SIGTERM');
-    live.delete(this);
-    if (!process.env.GYRE_E2E_KEEP_LOGS) fs.rmSync(this.dir, { recursive: true, force: true });
-  }
-
-  logTail(lines = 20) {
-    let text = '';
-    try {
-      text = fs.readFileSync(this.logPath, 'utf8');
-    } catch {}
-    const all = text.trimEnd().split('\n');
-    return `--- ${this.name} log (${this.logPath}) ---\n${all.slice(-lines).join('\n')}`;
   }
 }
 
@@ -264,12 +200,3 @@ export class RedisCluster {
 export async function startRedisCluster(opts) {
   return new RedisCluster(opts).start();
 }
-
-// Never leave a redis-server behind when the test process exits abruptly.
-process.on('exit', () => {
-  for (const s of live) {
-    try {
-      if (s.proc && !s.exit) s.proc.kill('SIGKILL');
-    } catch {}
-  }
-});
