@@ -9,6 +9,7 @@
 #include "broker/redis/redis_engine.hpp"
 #include "config/config.hpp"
 #include "core/log.hpp"
+#include "core/redact.hpp"
 
 namespace gyre {
 
@@ -82,9 +83,11 @@ std::unique_ptr<engines> make_engines(const config::config& cfg, clock& clk, std
       auto bus = make_nats_control_bus(cfg.broker_.nats_, error);
       if (!bus) return nullptr;
       log::info("{}", nats_broker_limitations(cfg.broker_.nats_));
-      nb->set_state_callback([url = cfg.broker_.nats_.url_](bool ok) {
-        if (ok) log::info("broker.nats: connection to {} restored", url);
-        else log::error("broker.nats: connection to {} lost: publications fail until it is back", url);
+      nb->set_state_callback([url = redact_url_passwords(cfg.broker_.nats_.url_)](bool ok) {
+        if (ok)
+          log::info("broker.nats: connection to {} restored", url);
+        else
+          log::error("broker.nats: connection to {} lost: publications fail until it is back", url);
       });
       nats_broker* raw_broker = nb.get();
       nats_control_bus* raw_bus = bus.get();

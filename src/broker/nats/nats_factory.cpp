@@ -6,6 +6,7 @@
 #include "broker/nats/nats_link.hpp"
 #include "broker/nats/nats_subject.hpp"
 #include "config/pem.hpp"
+#include "core/redact.hpp"
 
 namespace gyre {
 namespace {
@@ -119,7 +120,8 @@ std::unique_ptr<nats_control_bus> make_nats_control_bus(const config::nats_broke
 
 std::string nats_broker_limitations(const config::nats_broker_config& cfg) {
   std::string text =
-      "NATS broker (" + (cfg.url_.empty() ? std::string("nats://localhost:4222") : cfg.url_) +
+      "NATS broker (" +
+      redact_url_passwords(cfg.url_.empty() ? std::string("nats://localhost:4222") : cfg.url_) +
       "): at-most-once PUB/SUB only. Not supported: history, recovery, positioning, "
       "idempotent publish (idempotency_key is ignored), version-based suppression "
       "(version is ignored); history calls fail with 108 not available. Presence is not "

@@ -21,6 +21,7 @@
 
 #include "broker/nats/nats_subject.hpp"
 #include "core/log.hpp"
+#include "core/redact.hpp"
 
 namespace gyre {
 namespace {
@@ -221,7 +222,8 @@ struct nats_link::impl {
     status_callback done;
   };
 
-  explicit impl(nats_link_options o) : opts(std::move(o)) {}
+  explicit impl(nats_link_options o)
+      : opts(std::move(o)), display_url(redact_url_passwords(opts.url)) {}
 
   // ---- connection callbacks (cnats' callback thread)
 
@@ -229,7 +231,7 @@ struct nats_link::impl {
     auto* self = static_cast<impl*>(closure);
     self->stats->disconnects.fetch_add(1);
     if (!self->stopped.load())
-      log::warn("nats: disconnected from {}; reconnecting", self->opts.url);
+      log::warn("nats: disconnected from {}; reconnecting", self->display_url);
     self->set_health(false);
   }
 
@@ -238,7 +240,7 @@ struct nats_link::impl {
     self->stats->reconnects.fetch_add(1);
     char url[256] = {0};
     natsConnection_GetConnectedUrl(nc, url, sizeof(url));
-    log::info("nats: reconnected to {}; subscriptions restored", url);
+    log::info("nats: reconnected to {}; subscriptions restored", redact_url_passwords(url));
     self->set_health(true);
   }
 
@@ -341,7 +343,7 @@ struct nats_link::impl {
     const natsStatus fs =
         natsConnection_FlushTimeout(nc, static_cast<int64_t>(opts.write_timeout.count()));
     if (fs != NATS_OK) {
-      log::warn("nats: flush to {} failed: {}", opts.url, natsStatus_GetText(fs));
+      log::warn("nats: flush to {} failed: {}", display_url, natsStatus_GetText(fs));
     }
     for (auto& c : confirms) {
       if (c.is_publish) {
@@ -497,7 +499,7 @@ struct nats_link::impl {
     {
       std::unique_lock lock(closed_mu);
       if (!closed_cv.wait_for(lock, std::chrono::seconds(5), [&] { return closed; })) {
-        log::error("nats: connection to {} did not report closed; leaking it", opts.url);
+        log::error("nats: connection to {} did not report closed; leaking it", display_url);
         leaked = true;
       }
     }
@@ -516,6 +518,7 @@ struct nats_link::impl {
   }
 
   const nats_link_options opts;
+  const std::string display_url;  // opts.url without passwords, for logs and errors
   natsConnection* nc = nullptr;
   std::shared_ptr<call_gate> gate = std::make_shared<call_gate>();
   std::shared_ptr<counters> stats = std::make_shared<counters>();
@@ -557,7 +560,7 @@ std::unique_ptr<nats_link> nats_link::connect(const nats_link_options& o, std::s
       error = std::string(what) + ": " + status_text(st);
     }
   };
-  check(natsOptions_SetURL(no, o.url.c_str()), "invalid NATS URL " + o.url);
+  check(natsOptions_SetURL(no, o.url.c_str()), "invalid NATS URL " + redact_url_passwords(o.url));
   check(natsOptions_SetName(no, o.name.c_str()), "connection name");
   check(natsOptions_SetTimeout(no, o.dial_timeout.count()), "dial timeout");
   check(natsOptions_SetWriteDeadline(no, o.write_timeout.count()), "write timeout");
@@ -585,7 +588,8 @@ std::unique_ptr<nats_link> nats_link::connect(const nats_link_options& o, std::s
   }
   if (s == NATS_OK) {
     s = natsConnection_Connect(&p->nc, no);
-    if (s != NATS_OK) error = "cannot connect to NATS at " + o.url + ": " + status_text(s);
+    if (s != NATS_OK)
+      error = "cannot connect to NATS at " + redact_url_passwords(o.url) + ": " + status_text(s);
   }
   natsOptions_Destroy(no);
   if (s != NATS_OK) return nullptr;  // no connection: cnats holds no pointer to p
@@ -639,7 +643,7 @@ bool nats_link::healthy() const {
 }
 
 const std::string& nats_link::url() const {
-  return impl_->opts.url;
+  return impl_->display_url;
 }
 
 nats_link::stats nats_link::snapshot() const {

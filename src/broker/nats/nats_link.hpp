@@ -113,6 +113,7 @@ class nats_link {
   void unsubscribe(std::string key);
 
   bool healthy() const;
+  // The configured URL(s), passwords hidden (for logs).
   const std::string& url() const;
   stats snapshot() const;
   void stop();

@@ -68,6 +68,14 @@ describe('scale-out: start-up with unreachable engines', () => {
     assertRefused(r, 'broker.nats.url', url);
   });
 
+  test('broker.nats.url with credentials: the error names the URL with the password hidden', async () => {
+    const port = await freePort();
+    const url = `nats://alice:s3cret-pw@${HOST}:${port}`;
+    const r = await startFails({ broker: { enabled: true, type: 'nats', nats: { url } } });
+    assertRefused(r, 'broker.nats.url', `nats://alice:***@${HOST}:${port}`);
+    assert.ok(!r.out.includes('s3cret-pw'), `the password must not be printed:\n${r.out}`);
+  });
+
   test('broker.nats.url: a malformed URL → exit 1 naming it', async () => {
     const url = 'nats://127.0.0.1:notaport';
     const r = await startFails({ broker: { enabled: true, type: 'nats', nats: { url } } });
