@@ -30,7 +30,11 @@ poller::~poller() {
   waiter_.close(ec);
   if (epfd_ >= 0) ::close(epfd_);
   for (poll_target* t : graveyard_) delete t;
-  for (poll_target* t : live_) delete t;
+  while (live_head_) {
+    poll_target* t = live_head_;
+    live_head_ = t->live_next_;
+    delete t;
+  }
 }
 
 bool poller::add(int fd, poll_target* target) {
@@ -38,14 +42,29 @@ bool poller::add(int fd, poll_target* target) {
   ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
   ev.data.ptr = target;
   if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) return false;
-  if (live_.insert(target).second) live_count_.store(live_.size(), std::memory_order_relaxed);
+  if (!target->live_) {
+    target->live_ = true;
+    target->live_prev_ = nullptr;
+    target->live_next_ = live_head_;
+    if (live_head_) live_head_->live_prev_ = target;
+    live_head_ = target;
+    live_count_.store(++live_size_, std::memory_order_relaxed);
+  }
   return true;
 }
 
 void poller::remove(int fd) { ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr); }
 
 void poller::retire(poll_target* target) {
-  if (live_.erase(target) > 0) live_count_.store(live_.size(), std::memory_order_relaxed);
+  if (target->live_) {
+    target->live_ = false;
+    if (target->live_prev_)
+      target->live_prev_->live_next_ = target->live_next_;
+    else
+      live_head_ = target->live_next_;
+    if (target->live_next_) target->live_next_->live_prev_ = target->live_prev_;
+    live_count_.store(--live_size_, std::memory_order_relaxed);
+  }
   graveyard_.push_back(target);
   if (dispatching_ || cleanup_posted_) return;
   // Never delete from inside the target's own call chain: do it from a fresh handler.

@@ -24,7 +24,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <unordered_set>
 #include <vector>
 
 namespace gyre {
@@ -34,6 +33,13 @@ class poll_target {
   virtual ~poll_target() = default;
   // `events` is the EPOLL* readiness mask (EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP, ...).
   virtual void on_poll(uint32_t events) = 0;
+
+ private:
+  friend class poller;
+  // The poller's intrusive list of live targets: no allocation per connection.
+  poll_target* live_prev_ = nullptr;
+  poll_target* live_next_ = nullptr;
+  bool live_ = false;
 };
 
 class poller {
@@ -64,7 +70,8 @@ class poller {
   bool dispatching_ = false;
   bool cleanup_posted_ = false;
   std::vector<poll_target*> graveyard_;
-  std::unordered_set<poll_target*> live_;
+  poll_target* live_head_ = nullptr;  // intrusive list through poll_target::live_next_
+  size_t live_size_ = 0;
   std::atomic<size_t> live_count_{0};
   std::function<void()> after_batch_;
 };
