@@ -15,6 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -32,12 +33,15 @@ const std::string payload = R"({"type":"update","id":123456,"value":"0123456789a
 
 test::nats_test_server* server() {
   static test::nats_test_server* s = [] {
-    auto* srv = new test::nats_test_server;  // lives for the process
+    auto* srv = new test::nats_test_server;  // lives for the process, stopped at exit
     std::string error;
     if (!srv->start(0, error)) {
       delete srv;
       return static_cast<test::nats_test_server*>(nullptr);
     }
+    // Never destroyed (brokers of a benchmark may still refer to it during static
+    // destruction), but the nats-server process must not outlive the benchmark.
+    std::atexit([] { server()->stop(); });
     return srv;
   }();
   return s;
