@@ -570,60 +570,59 @@ bool delivered_again(broker& b, const recording_handler& h, const std::string& c
   return false;
 }
 
-TEST(redis_sentinel, follows_a_sentinel_failover) {
-  sentinel_setup s;
-  std::string error;
-  ASSERT_TRUE(s.start({}, error)) << error;
-  auto e = start_engine(sentinel_cfg(s), error);
-  ASSERT_NE(e, nullptr) << error;
-  recording_handler h;
-  e->broker->start(h);
-  const auto ch = unique_channel("failover");
-  ASSERT_TRUE(
-      await_result<ok_t>([&](status_callback cb) { e->broker->subscribe(ch, std::move(cb)); }, 5s)
-          .ok());
-  ASSERT_TRUE(publish(*e->broker, ch, "before").ok());
-  ASSERT_TRUE(s.stored_on(s.master().port(), ch, "before"));
+// A master, a replica and a sentinel; an engine found the master through the sentinel,
+// subscribed to a channel and published "before" on it.
+class redis_sentinel_failover : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string error;
+    ASSERT_TRUE(s.start({}, error)) << error;
+    e = start_engine(sentinel_cfg(s), error);
+    ASSERT_NE(e, nullptr) << error;
+    e->broker->start(h);
+    ch = unique_channel("failover");
+    ASSERT_TRUE(
+        await_result<ok_t>([&](status_callback cb) { e->broker->subscribe(ch, std::move(cb)); }, 5s)
+            .ok());
+    ASSERT_TRUE(publish(*e->broker, ch, "before").ok());
+  }
+  void TearDown() override {
+    if (e) e->broker->stop();
+  }
 
+  // After the sentinel promoted the replica: publications land on it within 5 s, PUB/SUB
+  // delivers again and the engine is healthy.
+  void expect_the_engine_follows() {
+    const auto took = publish_until_stored_on(s, *e->broker, s.replica().port(), ch, 5s);
+    ASSERT_TRUE(took.has_value()) << "not publishing to the new master 5 s after the switch";
+    std::cerr << "[          ] publishing on the new master " << took->count()
+              << " ms after the switch\n";
+    EXPECT_TRUE(delivered_again(*e->broker, h, ch)) << "PUB/SUB did not follow";
+    EXPECT_TRUE(eventually([&] { return e->health->healthy(); }));
+  }
+
+  sentinel_setup s;
+  recording_handler h;  // outlives the engine that calls it
+  std::unique_ptr<redis::redis_engine> e;
+  std::string ch;
+};
+
+TEST_F(redis_sentinel_failover, follows_a_sentinel_failover) {
+  ASSERT_TRUE(s.stored_on(s.master().port(), ch, "before"));
   // The old master stays a writable master until the sentinel converts it, ~10 s later:
   // publishing "works" all along, but only what reaches the new master survives.
   ASSERT_EQ(s.sentinel_client().cmd({"SENTINEL", "FAILOVER", master_name}).text(), "OK");
   ASSERT_TRUE(eventually([&] { return s.master_port() == s.replica().port(); })) << "no failover";
-  const auto took = publish_until_stored_on(s, *e->broker, s.replica().port(), ch, 5s);
-  ASSERT_TRUE(took.has_value()) << "still publishing to the old master 5 s after the switch";
-  std::cerr << "[          ] publishing on the new master " << took->count()
-            << " ms after the switch\n";
-  EXPECT_TRUE(delivered_again(*e->broker, h, ch)) << "PUB/SUB did not follow";
-  EXPECT_TRUE(eventually([&] { return e->health->healthy(); }));
-  e->broker->stop();
+  expect_the_engine_follows();
 }
 
-TEST(redis_sentinel, follows_the_failover_after_the_master_dies) {
-  sentinel_setup s;
-  std::string error;
-  ASSERT_TRUE(s.start({}, error)) << error;
-  auto e = start_engine(sentinel_cfg(s), error);
-  ASSERT_NE(e, nullptr) << error;
-  recording_handler h;
-  e->broker->start(h);
-  const auto ch = unique_channel("killed");
-  ASSERT_TRUE(
-      await_result<ok_t>([&](status_callback cb) { e->broker->subscribe(ch, std::move(cb)); }, 5s)
-          .ok());
-  ASSERT_TRUE(publish(*e->broker, ch, "before").ok());
-
+TEST_F(redis_sentinel_failover, follows_the_failover_after_the_master_dies) {
   s.master().stop(SIGKILL);
   EXPECT_TRUE(eventually([&] { return !e->health->healthy(); })) << "outage not noticed";
   // down-after 500 ms, then the sentinel promotes the replica.
   ASSERT_TRUE(eventually([&] { return s.master_port() == s.replica().port(); }, 10s))
       << "no failover";
-  const auto took = publish_until_stored_on(s, *e->broker, s.replica().port(), ch, 5s);
-  ASSERT_TRUE(took.has_value()) << "not publishing to the new master 5 s after the switch";
-  std::cerr << "[          ] publishing on the new master " << took->count()
-            << " ms after the switch\n";
-  EXPECT_TRUE(delivered_again(*e->broker, h, ch)) << "PUB/SUB did not follow";
-  EXPECT_TRUE(eventually([&] { return e->health->healthy(); }));
-  e->broker->stop();
+  expect_the_engine_follows();
 }
 
 }  // namespace
