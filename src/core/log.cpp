@@ -4,6 +4,8 @@
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 
+#include <chrono>
+
 namespace gyre::log {
 
 bool setup(std::string_view level, std::string_view file) {
@@ -24,6 +26,27 @@ bool setup(std::string_view level, std::string_view file) {
   logger->set_pattern("%Y-%m-%d %H:%M:%S.%e [%^%l%$] %v");
   spdlog::set_default_logger(logger);
   return true;
+}
+
+}  // namespace gyre::log
+
+namespace gyre::log {
+
+bool limiter::admit(int64_t now_s, uint64_t& suppressed) {
+  int64_t window = window_.load(std::memory_order_relaxed);
+  if (window != now_s && window_.compare_exchange_strong(window, now_s, std::memory_order_relaxed))
+    used_.store(0, std::memory_order_relaxed);
+  if (used_.fetch_add(1, std::memory_order_relaxed) < per_second_) {
+    suppressed = dropped_.exchange(0, std::memory_order_relaxed);
+    return true;
+  }
+  dropped_.fetch_add(1, std::memory_order_relaxed);
+  return false;
+}
+
+bool limiter::admit(uint64_t& suppressed) {
+  auto now = std::chrono::steady_clock::now().time_since_epoch();
+  return admit(std::chrono::duration_cast<std::chrono::seconds>(now).count(), suppressed);
 }
 
 }  // namespace gyre::log
