@@ -12,6 +12,10 @@
 //   every channel the node has subscribe()d to (the memory broker delivers every channel).
 // - Batch-friendly: callers may issue many calls without waiting; implementations are
 //   free to pipeline them (Redis pays one round trip per batch, not per publication).
+// - Lost delivery: a network broker that loses its subscription connection and
+//   re-establishes it says so through on_subscriptions_restored() (see there), so that the
+//   node can find subscribers that missed publications meanwhile at once
+//   (docs/design/resubscribe-position-check.md).
 #pragma once
 
 #include <cstdint>
@@ -19,6 +23,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/publication.hpp"
 #include "core/result.hpp"
@@ -70,6 +75,12 @@ class broker_event_handler {
   virtual void on_publication(std::shared_ptr<const delivered_publication> p) = 0;
   virtual void on_join(std::string_view channel, const client_info& info) = 0;
   virtual void on_leave(std::string_view channel, const client_info& info) = 0;
+  // Delivery of `channels` had stopped (the broker lost the connection that carried their
+  // subscriptions) and is back: their subscriptions are confirmed again, but what was
+  // published meanwhile never reached this node. Called on a broker thread once per
+  // re-established subscription batch, only for channels this node had subscribe()d to;
+  // must not block. Brokers that never lose delivery (memory) never call it.
+  virtual void on_subscriptions_restored(std::vector<std::string> channels) { (void)channels; }
 };
 
 template <typename T>
@@ -106,6 +117,17 @@ class broker {
                        callback<history_page> done) = 0;
   // Drops stored publications; offset and epoch are kept.
   virtual void remove_history(std::string_view channel, status_callback done) = 0;
+
+  // The current stream top of each channel, in the order asked, read without creating
+  // or refreshing stream metadata: a channel without a stream (never published with
+  // history, or its metadata expired) reads as offset 0 with an empty epoch. `done` runs
+  // only once every publication up to the reported tops that will reach this node has
+  // gone through the handler (for a channel this node is subscribed to), so a subscriber
+  // whose position is still below a reported top after that missed something. Callers
+  // bound the number of channels per call; implementations read them in one pipelined
+  // batch. Brokers without history fail with errors::not_available.
+  virtual void stream_tops(std::vector<std::string> channels,
+                           callback<std::vector<stream_position>> done) = 0;
 
   // Whether the broker keeps history at all (the NATS broker does not).
   virtual bool supports_history() const = 0;

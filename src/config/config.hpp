@@ -601,6 +601,13 @@ struct gyre_config {
   // Number of I/O event loops (threads that own connections). 0 = one per CPU core
   // (std::thread::hardware_concurrency()). Env: CENTRIFUGO_GYRE_NUM_EVENT_LOOPS.
   int64_t num_event_loops_ = 0;
+  // Channels whose stream position is read in one pipelined batch when the broker's
+  // subscriptions come back after a connection loss (docs/design/resubscribe-position-check.md):
+  // one batch is one write and one round trip; 1000 metadata reads are ~1 ms of Redis time,
+  // so commands of other clients queued behind a batch wait no longer than that, and a
+  // node serving 100,000 channels checks them all in ~100 round trips.
+  // Env: CENTRIFUGO_GYRE_POSITION_CHECK_BATCH_SIZE.
+  int64_t position_check_batch_size_ = 1000;
   bool operator==(const gyre_config&) const = default;
 };
 

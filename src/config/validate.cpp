@@ -90,6 +90,9 @@ class validator {
   void check_process(const config& c) {
     check_enum("log.level", c.log_.level_, {"none", "trace", "debug", "info", "warn", "error"});
     check_non_negative("gyre.num_event_loops", c.gyre_.num_event_loops_);
+    if (c.gyre_.position_check_batch_size_ < 1)
+      error("gyre.position_check_batch_size",
+            "must be at least 1, got " + std::to_string(c.gyre_.position_check_batch_size_));
     check_non_negative("shutdown.timeout", c.shutdown_.timeout_);
   }
 

@@ -845,6 +845,15 @@ void client::deliver_publication(const std::shared_ptr<const prepared_event>& ev
   enqueue(c);
 }
 
+void client::check_stream_top(subscription& sub, const stream_position* top) {
+  // Live subscriptions only: one still subscribing either reads its history after this
+  // top was read, or read it before and normally went live when that read was handled,
+  // which was before this check (docs/design/resubscribe-position-check.md).
+  if (sub.state != subscription::phase::subscribed || !sub.positioned || sub.broken) return;
+  if (top && top->epoch == sub.epoch && top->offset <= sub.offset) return;
+  lost_continuity(sub);
+}
+
 void client::lost_continuity(subscription& sub) {
   sub.broken = true;
   shard_.defer(*this);

@@ -85,6 +85,9 @@ class client {
   void on_transport_error();
 
   // ---- from the shard ----
+  // Stream top read after the broker re-established its subscription (null: unknown); a
+  // positioned subscription behind it lost publications (shard::check_stream_top).
+  void check_stream_top(subscription& sub, const stream_position* top);
   void on_event(const std::shared_ptr<const prepared_event>& ev, subscription& sub,
                 fanout_chunks& chunks);
   void run_deferred();

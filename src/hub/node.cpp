@@ -47,6 +47,8 @@ runtime_options make_options(const config::config& c) {
   o.history_max_publication_limit = static_cast<uint32_t>(cc.history_max_publication_limit_);
   o.recovery_max_publication_limit = static_cast<uint32_t>(cc.recovery_max_publication_limit_);
   o.user_connection_limit = static_cast<uint32_t>(cc.user_connection_limit_);
+  o.position_check_batch = clamp_u32(c.gyre_.position_check_batch_size_);
+  if (o.position_check_batch == 0) o.position_check_batch = 1;
   return o;
 }
 
@@ -201,6 +203,62 @@ void node::on_join(std::string_view channel, const client_info& info) {
 
 void node::on_leave(std::string_view channel, const client_info& info) {
   post_to_all(std::make_shared<const prepared_event>(event_kind::leave, std::string(channel), info));
+}
+
+void node::on_subscriptions_restored(std::vector<std::string> channels) {
+  size_t queued = 0;
+  {
+    std::lock_guard channels_lock(channels_mu_);
+    std::lock_guard lock(position_check_mu_);
+    for (auto& ch : channels) {
+      // Only channels still served; one that is being subscribed for the first time reads
+      // its history once its subscription is confirmed anyway. (Without per-channel
+      // tracking every channel is served; shards skip those without subscribers.)
+      if (track_channels_) {
+        auto it = channel_refs_.find(ch);
+        if (it == channel_refs_.end() || !it->second.ready) continue;
+      }
+      if (position_check_queue_.insert(std::move(ch)).second) ++queued;
+    }
+  }
+  if (queued == 0) return;
+  log::debug("broker subscriptions restored: checking the stream position of {} channels", queued);
+  check_restored_positions();
+}
+
+void node::check_restored_positions() {
+  auto batch = std::make_shared<std::vector<std::string>>();
+  {
+    std::lock_guard lock(position_check_mu_);
+    if (position_check_running_ || position_check_queue_.empty()) return;
+    position_check_running_ = true;
+    while (!position_check_queue_.empty() && batch->size() < opts_.position_check_batch)
+      batch->push_back(
+          std::move(position_check_queue_.extract(position_check_queue_.begin()).value()));
+  }
+  broker_.stream_tops(*batch, [this, batch](result<std::vector<stream_position>> r) {
+    // Without the tops, continuity cannot be shown: every positioned subscriber of these
+    // channels resubscribes and recovers (nothing is lost, only work is redone).
+    if (!r)
+      log::warn("could not read the stream position of {} restored channels: {}", batch->size(),
+                r.error().message);
+    auto tops = r ? std::make_shared<const std::vector<stream_position>>(std::move(r.value()))
+                  : std::shared_ptr<const std::vector<stream_position>>();
+    // Posted behind the publications already handed to the shards (the broker delivered
+    // every publication up to these tops before calling back): a subscriber still behind a
+    // top when its shard runs this task missed a publication.
+    for (auto& s : shards_) {
+      s->post_task([batch, tops](shard& sh) {
+        for (size_t i = 0; i < batch->size(); ++i)
+          sh.check_stream_top((*batch)[i], tops ? &(*tops)[i] : nullptr);
+      });
+    }
+    {
+      std::lock_guard lock(position_check_mu_);
+      position_check_running_ = false;
+    }
+    check_restored_positions();
+  });
 }
 
 void node::channel_added(std::string_view channel) {

@@ -6,6 +6,12 @@
 // subscribe / unsubscribe / disconnect / refresh, channels, info): they are posted to every
 // shard and their results gathered.
 //
+// When the broker's subscriptions come back after a connection loss, the node reads the
+// stream top of every restored channel it serves (gyre.position_check_batch_size channels
+// per read, one read at a time) and has every shard unsubscribe (insufficient state) the
+// positioned subscribers that are behind, so that they recover at once instead of at the
+// next publication or periodic position check (docs/design/resubscribe-position-check.md).
+//
 // Threading: methods may be called from any thread unless marked otherwise. The config
 // snapshot is replaced atomically on reload; readers hold a shared_ptr for as long as they
 // use it.
@@ -18,6 +24,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,6 +66,8 @@ struct runtime_options {
   uint32_t user_connection_limit = 0;
   // Events buffered per subscription while its subscribe is in flight.
   uint32_t subscribe_buffer_limit = 4096;
+  // Channels per stream-position read after a broker resubscription.
+  uint32_t position_check_batch = 1000;
 };
 
 class node final : public broker_event_handler, public control_handler {
@@ -105,6 +114,7 @@ class node final : public broker_event_handler, public control_handler {
   void on_publication(std::shared_ptr<const delivered_publication> p) override;
   void on_join(std::string_view channel, const client_info& info) override;
   void on_leave(std::string_view channel, const client_info& info) override;
+  void on_subscriptions_restored(std::vector<std::string> channels) override;
 
   // ---- publishing (client publishes and the server API) ----
   // Builds broker options from the channel's namespace: history, meta TTL, delta.
@@ -160,6 +170,8 @@ class node final : public broker_event_handler, public control_handler {
   void local_channels(std::function<void(std::map<std::string, uint32_t>)> done);
   void local_info(std::function<void(node_info_entry)> done);
   void post_to_all(std::shared_ptr<const prepared_event> ev);
+  // Reads the next batch of restored channels' stream tops, unless a read is running.
+  void check_restored_positions();
 
   mutable std::mutex cfg_mu_;
   std::shared_ptr<const config::config> cfg_;
@@ -186,6 +198,12 @@ class node final : public broker_event_handler, public control_handler {
   };
   std::mutex channels_mu_;
   std::map<std::string, channel_state, std::less<>> channel_refs_;
+
+  // Restored channels whose stream top is still to be read (each once), and whether a
+  // read is in flight (at most one).
+  std::mutex position_check_mu_;
+  std::set<std::string, std::less<>> position_check_queue_;
+  bool position_check_running_ = false;
 
   // Connections per user, kept only when client.user_connection_limit is set.
   mutable std::mutex users_mu_;

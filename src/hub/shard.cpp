@@ -128,6 +128,13 @@ bool shard::remove_subscription(subscription& sub) {
   return false;
 }
 
+void shard::check_stream_top(std::string_view channel, const stream_position* top) {
+  auto it = channels_.find(channel);
+  if (it == channels_.end()) return;
+  // Clients only defer their reaction (lost continuity): the list does not change here.
+  for (subscription* sub : it->second.subs) sub->owner->check_stream_top(*sub, top);
+}
+
 size_t shard::local_subscriber_count(std::string_view channel) const {
   auto it = channels_.find(channel);
   return it == channels_.end() ? 0 : it->second.subs.size();

@@ -113,6 +113,10 @@ class shard {
   bool remove_subscription(subscription& sub);
   size_t channel_count() const { return channels_.size(); }
   size_t local_subscriber_count(std::string_view channel) const;
+  // The broker's subscription of `channel` was re-established and every publication up to
+  // `top` has been handed to this shard: positioned subscribers behind it lost some (all
+  // of them when `top` is null: it could not be read). See node::on_subscriptions_restored.
+  void check_stream_top(std::string_view channel, const stream_position* top);
   // Calls f(channel, count) for every channel with local subscribers.
   template <typename F>
   void for_each_channel(F&& f) const {

@@ -407,6 +407,20 @@ void memory_broker::history(std::string_view channel, const history_query& q,
   complete(done, result<history_page>(std::move(page)));
 }
 
+void memory_broker::stream_tops(std::vector<std::string> channels,
+                                callback<std::vector<stream_position>> done) {
+  if (stopped_.load())
+    return complete(done, result<std::vector<stream_position>>(errors::internal));
+  const int64_t now = clock_.now_mono_ms();
+  std::vector<stream_position> tops(channels.size());
+  for (size_t i = 0; i < channels.size(); ++i) {
+    stripe& s = stripe_for(channels[i]);
+    std::lock_guard lock(s.mu);
+    if (const stream* st = s.find_live(channels[i], now)) tops[i] = {st->top, st->epoch};
+  }
+  complete(done, result<std::vector<stream_position>>(std::move(tops)));
+}
+
 void memory_broker::remove_history(std::string_view channel, status_callback done) {
   if (stopped_.load()) return complete(done, status(errors::internal));
   const int64_t now = clock_.now_mono_ms();

@@ -78,6 +78,10 @@ class memory_broker final : public broker {
   void history(std::string_view channel, const history_query& q,
                callback<history_page> done) override;
   void remove_history(std::string_view channel, status_callback done) override;
+  // Synchronous; delivery is synchronous too, so every publication up to a top read here
+  // has been handled already.
+  void stream_tops(std::vector<std::string> channels,
+                   callback<std::vector<stream_position>> done) override;
 
   bool supports_history() const override { return true; }
 

@@ -108,6 +108,11 @@ void nats_broker::remove_history(std::string_view, status_callback done) {
   if (done) done(errors::not_available);
 }
 
+void nats_broker::stream_tops(std::vector<std::string>,
+                              callback<std::vector<stream_position>> done) {
+  if (done) done(errors::not_available);
+}
+
 void nats_broker::on_message(const std::string& channel, bool wildcard, std::string_view subject,
                              std::string_view data) {
   broker_event_handler* h = handler_.load();

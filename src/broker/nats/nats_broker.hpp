@@ -88,6 +88,8 @@ class nats_broker final : public broker {
   void history(std::string_view channel, const history_query& q,
                callback<history_page> done) override;
   void remove_history(std::string_view channel, status_callback done) override;
+  void stream_tops(std::vector<std::string> channels,
+                   callback<std::vector<stream_position>> done) override;
 
   bool supports_history() const override { return false; }
 

@@ -28,6 +28,10 @@ engine_core::engine_core(topology topo) : topo_(std::move(topo)) {
     s->pubsub().on_reset = [this, i] {
       if (message_sink* sink = client_sink_.load()) sink->on_pubsub_reset(i);
     };
+    s->pubsub().on_restored = [this, i](std::vector<std::string> channels) {
+      if (message_sink* sink = client_sink_.load())
+        sink->on_pubsub_restored(i, std::move(channels));
+    };
     s->on_health = [this, i](bool ok) {
       std::function<void(size_t, bool)> h;
       {

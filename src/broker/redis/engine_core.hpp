@@ -33,6 +33,9 @@ class message_sink {
   virtual void on_message(size_t shard, std::string_view channel, std::string_view payload) = 0;
   // The PUB/SUB connection of `shard` was lost (messages may have been missed).
   virtual void on_pubsub_reset(size_t) {}
+  // After a reconnect, these PUB/SUB channels of `shard` are subscribed again (Redis
+  // confirmed them); messages published to them meanwhile were missed.
+  virtual void on_pubsub_restored(size_t, std::vector<std::string>) {}
 };
 
 class engine_core {

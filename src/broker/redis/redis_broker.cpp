@@ -330,6 +330,80 @@ void redis_broker::on_pubsub_reset(size_t shard_index) {
   for (auto& f : ready) f();
 }
 
+void redis_broker::on_pubsub_restored(size_t, std::vector<std::string> pubsub_channels) {
+  broker_event_handler* h = handler_.load();
+  if (h == nullptr) return;
+  std::vector<std::string> channels;
+  channels.reserve(pubsub_channels.size());
+  std::string channel;
+  for (const auto& pc : pubsub_channels) {
+    if (core_->channel_of(pc, channel)) channels.push_back(std::move(channel));
+  }
+  if (!channels.empty()) h->on_subscriptions_restored(std::move(channels));
+}
+
+void redis_broker::stream_tops(std::vector<std::string> channels,
+                               callback<std::vector<stream_position>> done) {
+  if (stopped_.load()) {
+    if (done) done(errors::internal);
+    return;
+  }
+  if (channels.empty()) {
+    if (done) done(std::vector<stream_position>{});
+    return;
+  }
+  // Replies and barriers all complete on the I/O thread; the counters are atomic because
+  // the last exec() may be queued while an earlier reply is being handled.
+  struct batch {
+    std::vector<stream_position> tops;
+    std::vector<char> shards;  // shards involved (their PUB/SUB gets a barrier)
+    std::atomic<size_t> replies_left{0};
+    std::atomic<size_t> barriers_left{0};
+    std::atomic<bool> failed{false};
+    callback<std::vector<stream_position>> done;
+  };
+  auto b = std::make_shared<batch>();
+  b->tops.resize(channels.size());
+  b->shards.assign(core_->shard_count(), 0);
+  b->replies_left = channels.size();
+  b->done = std::move(done);
+  auto alive = alive_;
+  auto finish = [alive](const std::shared_ptr<batch>& b) {
+    if (!alive->load() || !b->done) return;
+    if (b->failed.load()) return b->done(errors::internal);
+    b->done(std::move(b->tops));
+  };
+  auto after_barrier = [b, finish](status st) {
+    if (!st) b->failed = true;
+    if (b->barriers_left.fetch_sub(1) == 1) finish(b);
+  };
+  auto on_reply = [this, alive, b, finish, after_barrier](size_t i, reply&& r) {
+    if (!alive->load()) return;
+    if (r.type == reply::kind::array && r.elements.size() == 2) {
+      b->tops[i].offset = static_cast<uint64_t>(r.elements[0].as_int().value_or(0));
+      b->tops[i].epoch = r.elements[1].str;  // nil (no stream) reads as ""
+    } else {
+      b->failed = true;
+    }
+    if (b->replies_left.fetch_sub(1) != 1) return;
+    if (b->failed.load()) return finish(b);
+    size_t n = 0;
+    for (char used : b->shards) n += used ? 1 : 0;
+    b->barriers_left = n;
+    for (size_t si = 0; si < b->shards.size(); ++si) {
+      if (b->shards[si]) core_->shard_at(si).pubsub().barrier(after_barrier);
+    }
+  };
+  const char* meta = opts_.history_use_lists ? "list.meta" : "stream.meta";
+  for (size_t i = 0; i < channels.size(); ++i) b->shards[core_->shard_for(channels[i])] = 1;
+  for (size_t i = 0; i < channels.size(); ++i) {
+    std::string key = core_->key(meta, channels[i]);
+    core_->shard_of(channels[i])
+        .exec(key, {"HMGET", key, "s", "e"},
+              [on_reply, i](reply&& r) mutable { on_reply(i, std::move(r)); });
+  }
+}
+
 void redis_broker::sweep() {
   const auto now = std::chrono::steady_clock::now();
   std::vector<std::function<void()>> ready;

@@ -9,6 +9,17 @@
 // only after the PUB/SUB message with those bytes went through the handler, or when that
 // can no longer happen (PUB/SUB connection lost, channel unsubscribed, io_timeout passed).
 //
+// Lost delivery: when a shard's PUB/SUB connection is back and its channels are confirmed
+// again, the handler's on_subscriptions_restored() gets them (that shard's channels only).
+// stream_tops() reads `P.stream.meta.ch` (HMGET s e, nothing created or refreshed) of a
+// batch of channels in one pipelined write per shard, then sends a barrier (PING) on the
+// PUB/SUB connection of every shard involved: Redis answers it after every message it
+// wrote to that connection before, so once it is back every publication up to the tops
+// read has gone through the handler. In a Cluster the PUB/SUB connection may be on another
+// node than the channel's master and a publication reaches it over the cluster bus, which
+// the barrier does not wait for: a top may then be reported before its publication came
+// (docs/design/resubscribe-position-check.md).
+//
 // Threads: every method may be called from any thread. The handler and all callbacks run
 // on the engine's I/O thread; the handler must not block (hand events to an event loop).
 // After stop() returns neither the handler nor any callback of this broker runs: replies
@@ -54,6 +65,8 @@ class redis_broker final : public broker, private message_sink {
   void history(std::string_view channel, const history_query& q,
                callback<history_page> done) override;
   void remove_history(std::string_view channel, status_callback done) override;
+  void stream_tops(std::vector<std::string> channels,
+                   callback<std::vector<stream_position>> done) override;
   bool supports_history() const override { return true; }
 
   engine_core& core() { return *core_; }
@@ -72,6 +85,7 @@ class redis_broker final : public broker, private message_sink {
 
   void on_message(size_t shard, std::string_view channel, std::string_view payload) override;
   void on_pubsub_reset(size_t shard) override;
+  void on_pubsub_restored(size_t shard, std::vector<std::string> pubsub_channels) override;
 
   void publish_event(std::string_view channel, std::string_view prefix, const client_info& info,
                      status_callback done);

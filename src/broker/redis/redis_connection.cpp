@@ -55,6 +55,13 @@ void connection::retry_now() {
   });
 }
 
+void connection::fail_queued(std::string why) {
+  asio::post(io_, [self = shared_from_this(), why = std::move(why)] {
+    if (self->state_ == state::ready || self->state_ == state::closed) return;
+    self->fail_queue(why, true);
+  });
+}
+
 void connection::stop_on_io() {
   {
     std::lock_guard lock(mu_);

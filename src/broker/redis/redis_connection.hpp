@@ -110,6 +110,11 @@ class connection : public std::enable_shared_from_this<connection> {
   // the same server just came up, so it is probably back. No-op unless this connection is
   // waiting to reconnect. Any thread.
   void retry_now();
+  // Fails every command still waiting to be written (none of them reached the server)
+  // with reply::failure(why), unless the connection is up and writing them. Any thread;
+  // the callbacks run on the I/O thread. (A cluster node that lost its slots to a failover:
+  // the shard sends them again to the new owner.)
+  void fail_queued(std::string why);
 
   bool up() const { return up_.load(std::memory_order_acquire); }
   // Why the last attempt failed or the connection dropped ("AUTH failed: WRONGPASS ...",

@@ -11,7 +11,14 @@ namespace gyre::redis {
 
 namespace {
 constexpr int max_redirects = 5;
+// Why a command queued for a dead master is taken back (connection::fail_queued): its slot
+// has a new owner, to which cluster_exec() sends it.
+constexpr std::string_view slot_moved = "slot moved to another node";
 constexpr auto cluster_refresh_period = std::chrono::seconds(5);
+// While a master the slot map uses is down: the cluster promotes its replica about
+// cluster-node-timeout after it died, and commands for its slots fail until this node
+// learns where they went. CLUSTER SLOTS is one small command to a live node.
+constexpr auto cluster_refresh_period_degraded = std::chrono::milliseconds(250);
 }  // namespace
 
 struct shard::cluster_state {
@@ -21,6 +28,7 @@ struct shard::cluster_state {
   std::vector<std::shared_ptr<connection>> nodes;
   std::vector<endpoint> eps;
   bool refreshing = false;  // I/O thread
+  std::chrono::steady_clock::time_point last_tick_refresh{};  // I/O thread
   asio::steady_timer timer;
   size_t pubsub_next = 0;
 };
@@ -252,6 +260,10 @@ void shard::cluster_exec(uint16_t slot, args_ptr args, int hops, std::shared_ptr
     target = cluster_->nodes[idx >= 0 ? static_cast<size_t>(idx) : 0];
   }
   auto on_reply = [this, slot, args, hops, cb = std::move(cb)](reply&& r) mutable {
+    if (r.type == reply::kind::failure && r.str == slot_moved && hops < max_redirects &&
+        !stopped_) {
+      return cluster_exec(slot, args, hops + 1, nullptr, false, std::move(cb));
+    }
     if (r.type == reply::kind::error && hops < max_redirects && !stopped_) {
       const bool moved = r.str.starts_with("MOVED ");
       const bool ask = r.str.starts_with("ASK ");
@@ -332,14 +344,34 @@ void shard::cluster_refresh() {
         cluster_->slots[static_cast<size_t>(s)] = idx;
       }
     }
+    // A dead node that no longer owns a slot (its replica took over): what waits in its
+    // queue goes to the new owners now instead of failing at io_timeout.
+    std::vector<std::shared_ptr<connection>> orphaned;
+    if (!ranges.empty()) {
+      std::lock_guard lock(cluster_->mu);
+      std::vector<bool> owns(cluster_->nodes.size(), false);
+      for (int16_t idx : cluster_->slots) {
+        if (idx >= 0) owns[static_cast<size_t>(idx)] = true;
+      }
+      for (size_t i = 0; i < owns.size(); ++i) {
+        if (!owns[i] && !cluster_->nodes[i]->up()) orphaned.push_back(cluster_->nodes[i]);
+      }
+    }
+    for (auto& c : orphaned) c->fail_queued(std::string(slot_moved));
     update_health();
   });
 }
 
 void shard::cluster_tick() {
   if (stopped_) return;
-  cluster_refresh();
-  cluster_->timer.expires_after(cluster_refresh_period);
+  // Ticks at the short period, so that a master going down is followed within it; the
+  // slot map is refreshed at the long period while every master it routes to is up.
+  const auto now = std::chrono::steady_clock::now();
+  if (!healthy() || now - cluster_->last_tick_refresh >= cluster_refresh_period) {
+    cluster_->last_tick_refresh = now;
+    cluster_refresh();
+  }
+  cluster_->timer.expires_after(cluster_refresh_period_degraded);
   cluster_->timer.async_wait([this](const boost::system::error_code& ec) {
     if (!ec) cluster_tick();
   });

@@ -9,9 +9,12 @@
 //   until then it accepts writes the new master never sees); and a READONLY reply (a
 //   demoted master) drops the connection.
 // - cluster: a connection per master node; commands go to the node owning the key's slot
-//   (CLUSTER SLOTS, refreshed every 5 s and on MOVED), MOVED and ASK redirects are
-//   followed (at most 5 hops). PUB/SUB uses one connection to any node (regular PUBLISH
-//   reaches every node of the cluster).
+//   (CLUSTER SLOTS, refreshed every 5 s, every 250 ms while a master it routes to is down
+//   so that a failover is followed as soon as the cluster made it, and on MOVED), MOVED
+//   and ASK redirects are followed (at most 5 hops). Commands already queued for a dead
+//   master wait for it until io_timeout and fail. PUB/SUB uses one connection to any node
+//   (regular PUBLISH reaches every node of the cluster); when that node dies it moves to
+//   the next one and every channel is subscribed again.
 //
 // Scripts: exec_script() sends EVALSHA and falls back to EVAL on NOSCRIPT; the scripts are
 // also SCRIPT LOADed on every data connection when it connects.

@@ -7,22 +7,31 @@
 //   does not count), or fails it after io_timeout (the channel is then dropped, so a
 //   failed subscribe leaves nothing behind; the caller may try again).
 // - After the connection is lost every channel is unconfirmed, generation() is bumped and
-//   on_reset runs; once it is back every channel is subscribed again (batched).
+//   on_reset runs; once it is back every channel is subscribed again (batched), and
+//   on_restored reports the channels whose subscription is confirmed again, in batches
+//   of at most restored_batch channels (a batch is reported when full, when the last
+//   resubscription is confirmed, or at the next 100 ms tick).
 // - Messages are handed to on_message in the order Redis sent them.
+// - barrier(done) completes `done` once every message Redis had written to this
+//   connection before it processed the barrier has gone through on_message (a PING in
+//   Pub/Sub mode is answered in order with the messages); it fails when the connection is
+//   lost first, or after io_timeout.
 //
-// Threads: subscribe/unsubscribe/confirmed/generation from any thread; on_message,
-// on_reset and on_state run on the I/O thread.
+// Threads: subscribe/unsubscribe/barrier/confirmed/generation from any thread;
+// on_message, on_reset, on_restored, on_state and barrier callbacks run on the I/O thread.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "broker/redis/redis_connection.hpp"
@@ -40,13 +49,18 @@ class subscriber {
   // Set before start().
   std::function<void(std::string_view channel, std::string_view payload)> on_message;
   std::function<void()> on_reset;
+  std::function<void(std::vector<std::string> channels)> on_restored;
   std::function<void(bool up)> on_state;
+
+  // Channels per on_restored call: the caller reads one pipelined batch per call.
+  static constexpr size_t restored_batch = 256;
 
   void start();
   void stop_on_io();
 
   void subscribe(const std::string& channel, done_fn done);
   void unsubscribe(const std::string& channel);
+  void barrier(done_fn done);
   // Subscribed and confirmed on the current connection.
   bool confirmed(const std::string& channel) const;
   uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
@@ -64,6 +78,10 @@ class subscriber {
   void on_push(reply&& r);
   void on_connection_state(bool up);
   void tick();
+  // Takes the confirmed resubscriptions gathered so far when there are `at_least` of them
+  // (or the last one came); the caller reports them outside the lock.
+  std::vector<std::string> take_restored_locked(size_t at_least);
+  void report_restored(std::vector<std::string> batch);
 
   asio::io_context& io_;
   std::shared_ptr<connection> conn_;
@@ -75,6 +93,17 @@ class subscriber {
   // SUBSCRIBEs sent on the current connection and not yet confirmed, per channel. Kept
   // apart from channels_ so that an UNSUBSCRIBE + SUBSCRIBE pair is counted right.
   std::unordered_map<std::string, uint32_t> unconfirmed_;
+  // Resubscribed after the last reconnect, not yet confirmed / confirmed and not yet
+  // reported through on_restored.
+  std::unordered_set<std::string> restoring_;
+  std::vector<std::string> restored_;
+  struct pending_barrier {
+    uint64_t token = 0;
+    std::chrono::steady_clock::time_point deadline;
+    done_fn done;
+  };
+  std::deque<pending_barrier> barriers_;
+  uint64_t next_barrier_ = 1;
   std::atomic<uint64_t> generation_{0};
 };
 

@@ -763,6 +763,7 @@ void describe(V& v, shutdown_config& s) {
 template <class V>
 void describe(V& v, gyre_config& s) {
   v("num_event_loops", s.num_event_loops_);
+  v("position_check_batch_size", s.position_check_batch_size_);
 }
 
 template <class V>

@@ -1,6 +1,7 @@
 // A helper server process of the scale-out tests (redis-server, nats-server): spawned in a
 // temp dir with its log there, ready when a probe says so, restartable on the same port
-// and dir, stopped by pid (SIGTERM, SIGKILL after a timeout). Every daemon still running
+// and dir, stopped by pid (SIGTERM, SIGKILL after a timeout), or paused and resumed
+// (SIGSTOP / SIGCONT through signal()). Every daemon still running
 // when the test process exits is SIGKILLed. Subclasses give the command line and the probe.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -66,6 +67,11 @@ export class Daemon {
       await waitFor(() => this.exit !== null, { timeout: 5000 * SCALE, label: `${this.name} to exit after SIGKILL` });
     }
     return this.exit;
+  }
+
+  // Sends a signal without waiting for an exit (SIGSTOP / SIGCONT).
+  signal(sig) {
+    if (this.proc && !this.exit) this.proc.kill(sig);
   }
 
   // Stops the server for good and removes its dir (kept with GYRE_E2E_KEEP_LOGS).

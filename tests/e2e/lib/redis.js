@@ -1,6 +1,7 @@
 // Real redis-server processes for the scale-out tests: a single server (optionally with an
 // append-only file fsynced on every write, to survive SIGKILL), stopped and restarted on
-// the same port and directory, and a three-master Redis Cluster on loopback ports.
+// the same port and directory, and a three-master Redis Cluster on loopback ports,
+// optionally with replicas that take over (failover) when their master is killed.
 //
 // What holds:
 // - Every server listens on 127.0.0.1 only, on a port asked from the OS, and keeps its
@@ -116,10 +117,13 @@ async function freeClusterPort() {
 export class RedisServer extends Daemon {
   // aof: append-only file with appendfsync always (every acknowledged write survives SIGKILL).
   // cluster: cluster-enabled node (its bus port is port + 10000).
-  constructor({ name = 'redis', aof = false, cluster = false, args = [] } = {}) {
+  // clusterNodeTimeout: ms without an answer before the cluster marks a node as failing
+  // (and a replica takes over a failed master).
+  constructor({ name = 'redis', aof = false, cluster = false, clusterNodeTimeout = 3000, args = [] } = {}) {
     super({ name, binary: 'redis-server', logFile: 'redis.log' });
     this.aof = aof;
     this.cluster = cluster;
+    this.clusterNodeTimeout = clusterNodeTimeout;
     this.extraArgs = args;
   }
 
@@ -139,7 +143,8 @@ export class RedisServer extends Daemon {
       '--save', '', '--loglevel', 'notice', '--logfile', '',
       '--appendonly', this.aof ? 'yes' : 'no',
       ...(this.aof ? ['--appendfsync', 'always'] : []),
-      ...(this.cluster ? ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '3000'] : []),
+      ...(this.cluster ? ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf',
+        '--cluster-node-timeout', String(this.clusterNodeTimeout)] : []),
       ...this.extraArgs,
     ];
     const ping = async () => (await redisCommand(this.port, ['PING'], { timeout: 500 * SCALE })) === 'PONG';
@@ -157,39 +162,89 @@ export async function startRedis(opts) {
 
 // ---------------------------------------------------------------------------- cluster
 
-// `size` masters (3 by default), no replicas, all 16384 slots assigned (CLUSTER ADDSLOTSRANGE,
-// SET-CONFIG-EPOCH, MEET); start() resolves once every node reports cluster_state:ok and
-// knows every master.
+// `size` masters (3 by default), all 16384 slots assigned (CLUSTER ADDSLOTSRANGE,
+// SET-CONFIG-EPOCH, MEET), and `replicas` replicas per master (CLUSTER REPLICATE); start()
+// resolves once every node reports cluster_state:ok and knows every node, and every
+// replica's link to its master is up (it has the data). `nodeTimeout` is the
+// cluster-node-timeout (ms): a killed master is failed over by its replica about that
+// long after it stopped answering (the cluster decides, nothing else does).
+// `masters` / `replicas` are the RedisServer objects; `nodes` all of them.
 export class RedisCluster {
-  constructor({ name = 'redis-cluster', size = 3 } = {}) {
-    this.nodes = Array.from({ length: size }, (_, i) => new RedisServer({ name: `${name}-${i}`, cluster: true }));
+  constructor({ name = 'redis-cluster', size = 3, replicas = 0, nodeTimeout = 3000 } = {}) {
+    const make = (n) => new RedisServer({ name: n, cluster: true, clusterNodeTimeout: nodeTimeout });
+    this.masters = Array.from({ length: size }, (_, i) => make(`${name}-${i}`));
+    this.replicaOf = new Map();  // replica -> its first master
+    this.replicas = [];
+    for (const [i, m] of this.masters.entries()) {
+      for (let r = 0; r < replicas; r++) {
+        const rep = make(`${name}-${i}r${r}`);
+        this.replicas.push(rep);
+        this.replicaOf.set(rep, m);
+      }
+    }
+    this.nodes = [...this.masters, ...this.replicas];
   }
 
+  // Addresses of the first masters (the seeds a client is given).
   get addresses() {
-    return this.nodes.map((n) => n.address);
+    return this.masters.map((n) => n.address);
   }
 
   async start() {
     await Promise.all(this.nodes.map((n) => n.start()));
-    // What `redis-cli --cluster create` does, without its fixed one-second waits: each node
-    // takes an equal slot range and its own config epoch, then the first one meets the others.
-    const n = this.nodes.length;
-    for (const [i, node] of this.nodes.entries()) {
+    // What `redis-cli --cluster create` does, without its fixed one-second waits: each master
+    // takes an equal slot range and its own config epoch, then the first node meets the others.
+    const n = this.masters.length;
+    for (const [i, node] of this.masters.entries()) {
       const from = Math.floor((16384 * i) / n);
       const to = Math.floor((16384 * (i + 1)) / n) - 1;
       await node.command('CLUSTER', 'ADDSLOTSRANGE', from, to);
       await node.command('CLUSTER', 'SET-CONFIG-EPOCH', i + 1);
     }
     for (const node of this.nodes.slice(1)) await this.nodes[0].command('CLUSTER', 'MEET', HOST, node.port);
+    await this.waitKnown();
+    for (const [rep, master] of this.replicaOf) {
+      const id = await master.command('CLUSTER', 'MYID');
+      // A replica may only follow a master it knows (MEET propagates over the bus).
+      await waitFor(async () => {
+        try {
+          return (await rep.command('CLUSTER', 'REPLICATE', id)) === 'OK';
+        } catch {
+          return false;
+        }
+      }, { timeout: 15000 * SCALE, label: `${rep.name} CLUSTER REPLICATE ${master.name}` });
+    }
     await waitFor(async () => {
-      for (const n of this.nodes) {
+      for (const rep of this.replicas) {
+        const info = await rep.command('INFO', 'replication');
+        if (!/role:slave/.test(info) || !/master_link_status:up/.test(info)) return false;
+      }
+      return true;
+    }, { timeout: 15000 * SCALE, label: 'every replica linked to its master' });
+    await this.waitKnown();
+    return this;
+  }
+
+  // Waits until every live node reports cluster_state:ok and knows every node.
+  async waitKnown({ live = this.nodes, timeout = 15000 * SCALE } = {}) {
+    await waitFor(async () => {
+      for (const n of live) {
         const info = await n.command('CLUSTER', 'INFO');
         const known = Number(/cluster_known_nodes:(\d+)/.exec(info)?.[1]);
         if (!/cluster_state:ok/.test(info) || known !== this.nodes.length) return false;
       }
       return true;
-    }, { timeout: 15000 * SCALE, label: 'redis cluster_state:ok on every node' });
-    return this;
+    }, { timeout, label: 'redis cluster_state:ok on every node' });
+  }
+
+  // The server that currently serves `key`'s slot as master, asked from `via` (a live node).
+  async masterOf(key, via) {
+    const slot = await via.command('CLUSTER', 'KEYSLOT', key);
+    const ranges = await via.command('CLUSTER', 'SLOTS');
+    for (const [from, to, master] of ranges) {
+      if (slot >= from && slot <= to) return this.nodes.find((n) => n.port === Number(master[1]));
+    }
+    throw new Error(`no master for slot ${slot} of ${key}`);
   }
 
   async stop() {

@@ -40,6 +40,17 @@ void recording_handler::on_leave(std::string_view channel, const client_info& in
   cv_.notify_all();
 }
 
+void recording_handler::on_subscriptions_restored(std::vector<std::string> channels) {
+  std::lock_guard lock(mu_);
+  restored_.push_back(std::move(channels));
+  cv_.notify_all();
+}
+
+std::vector<std::vector<std::string>> recording_handler::restored() const {
+  std::lock_guard lock(mu_);
+  return restored_;
+}
+
 std::vector<std::shared_ptr<const delivered_publication>> recording_handler::publications(
     std::string_view channel) const {
   std::lock_guard lock(mu_);
@@ -543,6 +554,40 @@ TEST_P(broker_suite, history_read_creates_stream_metadata) {
   const auto out = publish_ok(ch, "1", with_history());
   EXPECT_EQ(out.position, (stream_position{1, first.top.epoch}))
       << "a client positioned on the empty stream continues with offset 1";
+}
+
+TEST_P(broker_suite, stream_tops_read_positions_without_creating_metadata) {
+  const auto a = channel("tops_a");
+  const auto b = channel("tops_b");
+  const auto none = channel("tops_none");
+  auto tops = [&](std::vector<std::string> chs) {
+    return await_result<std::vector<stream_position>>(
+        [&](callback<std::vector<stream_position>> cb) {
+          broker_->stream_tops(chs, std::move(cb));
+        },
+        timeout());
+  };
+  if (!broker_->supports_history()) {
+    auto r = tops({a});
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error(), errors::not_available);
+    return;
+  }
+  stream_position top_a;
+  for (int i = 1; i <= 3; ++i) top_a = publish_ok(a, std::to_string(i), with_history()).position;
+  const auto top_b = publish_ok(b, "1", with_history()).position;
+  auto r = tops({none, a, b, a});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, (std::vector<stream_position>{{}, top_a, top_b, top_a}));
+  // Reading created nothing: the channel still has no stream, and its first history read
+  // makes one (offset 0, a fresh epoch).
+  r = tops({none});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->at(0), stream_position{});
+  EXPECT_FALSE(history_ok(none, query(0)).top.epoch.empty());
+  r = tops({});
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->empty());
 }
 
 TEST_P(broker_suite, remove_history_drops_publications_and_keeps_position) {

@@ -101,12 +101,15 @@ class recording_handler final : public broker_event_handler {
   void on_publication(std::shared_ptr<const delivered_publication> p) override;
   void on_join(std::string_view channel, const client_info& info) override;
   void on_leave(std::string_view channel, const client_info& info) override;
+  void on_subscriptions_restored(std::vector<std::string> channels) override;
 
   // Snapshots; `channel` empty = all channels.
   std::vector<std::shared_ptr<const delivered_publication>> publications(
       std::string_view channel = {}) const;
   std::vector<presence_event> joins() const;
   std::vector<presence_event> leaves() const;
+  // Every on_subscriptions_restored() call, in order.
+  std::vector<std::vector<std::string>> restored() const;
   // Highest offset delivered so far in `channel` (0 = none).
   uint64_t max_offset(std::string_view channel) const;
 
@@ -124,6 +127,7 @@ class recording_handler final : public broker_event_handler {
   std::vector<std::shared_ptr<const delivered_publication>> pubs_;
   std::vector<presence_event> joins_;
   std::vector<presence_event> leaves_;
+  std::vector<std::vector<std::string>> restored_;
 };
 
 // Common state of both fixtures: params, clock, channel names, time steps.

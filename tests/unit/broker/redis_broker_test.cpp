@@ -668,5 +668,99 @@ TEST(redis_engine, pubsub_reconnects_together_with_the_data_connection) {
   e->broker->stop();
 }
 
+// Only the shard whose PUB/SUB connection was lost reports its channels, once they are
+// subscribed again; the stream tops read then are the ones published meanwhile by another
+// node (docs/design/resubscribe-position-check.md).
+TEST(redis_engine, a_lost_pubsub_connection_reports_its_own_channels_once_resubscribed) {
+  server s0, s1;
+  ASSERT_TRUE(s0.start());
+  ASSERT_TRUE(s1.start());
+  config::redis_config cfg;
+  cfg.address_ = {s0.address(), s1.address()};
+  cfg.io_timeout_ = 1s;
+  auto e = make_engine(cfg);
+  auto other = make_engine(cfg);
+  ASSERT_NE(e, nullptr);
+  ASSERT_NE(other, nullptr);
+  recording_handler h, other_h;
+  e->broker->start(h);
+  other->broker->start(other_h);
+  std::set<std::string> on_shard[2];
+  for (int i = 0; i < 600; ++i) {  // more than one restored batch (256) on each shard
+    const auto ch = unique_channel("restored_" + std::to_string(i));
+    ASSERT_TRUE(subscribe(*e->broker, ch).ok());
+    on_shard[redis::shard_index(ch, 2)].insert(ch);
+  }
+  ASSERT_GT(on_shard[1].size(), 256u);
+  const std::string quiet = *on_shard[1].begin();
+  ASSERT_TRUE(publish(*other->broker, quiet, make_pub("before"), with_history()).ok());
+  ASSERT_TRUE(h.wait_publications(quiet, 1, 5s));
+
+  // Shard 1's PUB/SUB connection goes away; another node publishes before it is back.
+  raw_client admin(s1.port());
+  ASSERT_TRUE(admin.ok());
+  EXPECT_GE(admin.cmd({"CLIENT", "KILL", "TYPE", "pubsub"}).integer, 1);
+  auto missed = publish(*other->broker, quiet, make_pub("missed"), with_history());
+
+  std::set<std::string> restored;
+  ASSERT_TRUE(eventually(
+      [&] {
+        restored.clear();
+        for (const auto& batch : h.restored()) {
+          EXPECT_LE(batch.size(), 256u);
+          restored.insert(batch.begin(), batch.end());
+        }
+        return restored.size() >= on_shard[1].size();
+      },
+      10s))
+      << restored.size() << " of " << on_shard[1].size() << " channels reported";
+  EXPECT_EQ(restored, on_shard[1]) << "only shard 1's channels, each once";
+
+  ASSERT_TRUE(missed.ok());
+  auto tops = await_result<std::vector<stream_position>>(
+      [&](callback<std::vector<stream_position>> cb) {
+        e->broker->stream_tops({quiet}, std::move(cb));
+      },
+      5s);
+  ASSERT_TRUE(tops.ok());
+  EXPECT_EQ(tops->at(0), missed->position);
+  EXPECT_LT(h.max_offset(quiet), missed->position.offset)
+      << "the node missed it: the check will tell";
+  e->broker->stop();
+  other->broker->stop();
+}
+
+// stream_tops() completes only after every publication up to the tops it read went through
+// this node's handler, even when another node made them: its PUB/SUB message and the
+// metadata reply travel on different connections, and a large message takes many reads
+// while the small reply overtakes it.
+TEST(redis_engine, stream_tops_complete_after_the_publications_up_to_them_reached_the_handler) {
+  auto e = make_engine(single_cfg());
+  auto other = make_engine(single_cfg());
+  ASSERT_NE(e, nullptr);
+  ASSERT_NE(other, nullptr);
+  recording_handler h, other_h;
+  e->broker->start(h);
+  other->broker->start(other_h);
+  const auto ch = unique_channel("tops_barrier");
+  ASSERT_TRUE(subscribe(*e->broker, ch).ok());
+  const std::string big(1 << 20, 'x');
+  for (int i = 1; i <= 100; ++i) {
+    auto r = publish(*other->broker, ch, make_pub("\"" + big + std::to_string(i) + "\""),
+                     with_history(3));
+    ASSERT_TRUE(r.ok());
+    auto tops = await_result<std::vector<stream_position>>(
+        [&](callback<std::vector<stream_position>> cb) {
+          e->broker->stream_tops({ch}, std::move(cb));
+        },
+        5s);
+    ASSERT_TRUE(tops.ok());
+    ASSERT_EQ(tops->at(0).offset, static_cast<uint64_t>(i));
+    ASSERT_EQ(h.max_offset(ch), tops->at(0).offset) << "publication " << i << " not handled yet";
+  }
+  e->broker->stop();
+  other->broker->stop();
+}
+
 }  // namespace
 }  // namespace gyre

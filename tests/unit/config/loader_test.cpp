@@ -246,6 +246,7 @@ TEST(loader, documented_defaults) {
   EXPECT_EQ(c.pid_file_, "");
   EXPECT_FALSE(c.enable_unreleased_features_);
   EXPECT_EQ(c.gyre_.num_event_loops_, 0);
+  EXPECT_EQ(c.gyre_.position_check_batch_size_, 1000);
 }
 
 TEST(loader, zero_values_keep_defaults) {

@@ -42,6 +42,12 @@ TEST(validate, defaults_are_valid) {
   EXPECT_THAT(validate(config{}), IsEmpty());
 }
 
+TEST(validate, position_check_batch_size_is_positive) {
+  expect_single_error(R"({"gyre": {"position_check_batch_size": -5}})",
+                      "gyre.position_check_batch_size", "must be at least 1");
+  EXPECT_THAT(errors_of(R"({"gyre": {"position_check_batch_size": 1}})"), IsEmpty());
+}
+
 TEST(validate, history_size_and_ttl_go_together) {
   expect_single_error(ns(R"("history_size": 10)"), "channel.namespaces[0].history_ttl",
                       "must be set when history_size is set");

@@ -65,6 +65,71 @@ TEST_F(fanout, a_gap_in_offsets_unsubscribes_a_positioned_subscriber_with_2500) 
   EXPECT_FALSE(t.client().is_subscribed("c"));
 }
 
+// Forwards everything to the node except publications of one channel: the node's
+// subscription to that channel "lost" them, as a Redis PUB/SUB connection down for a while.
+class losing_handler final : public broker_event_handler {
+ public:
+  losing_handler(node& n, std::string lost) : node_(n), lost_(std::move(lost)) {}
+  void on_publication(std::shared_ptr<const delivered_publication> p) override {
+    if (p->channel != lost_) node_.on_publication(std::move(p));
+  }
+  void on_join(std::string_view ch, const client_info& i) override { node_.on_join(ch, i); }
+  void on_leave(std::string_view ch, const client_info& i) override { node_.on_leave(ch, i); }
+
+ private:
+  node& node_;
+  std::string lost_;
+};
+
+TEST_F(fanout,
+       restored_broker_subscriptions_unsubscribe_exactly_the_subscribers_behind_the_stream_top) {
+  config::config c = make_config();
+  c.gyre_.position_check_batch_size_ = 1;  // one channel per read: the batches chain
+  TearDown();
+  start(c);
+  // Positioned subscribers of "quiet" on both loops, of "idle" (nothing missed), and an
+  // unpositioned subscriber of "quiet" (nothing to compare).
+  std::vector<fake_transport*> quiet;
+  for (unsigned i = 0; i < 2; ++i) {
+    fake_transport& t = connect(i);
+    t.send(R"({"subscribe":{"channel":"quiet","recoverable":true,"positioned":true},"id":2})");
+    t.send(R"({"subscribe":{"channel":"idle","recoverable":true,"positioned":true},"id":3})");
+    ASSERT_TRUE(t.saw(R"("id":3,"subscribe":{)")) << t.all();
+    quiet.push_back(&t);
+  }
+  fake_transport& plain = connect(0);
+  plain.send(R"({"subscribe":{"channel":"quiet"},"id":2})");
+  ASSERT_TRUE(publish("quiet", "1"));
+  ASSERT_TRUE(publish("idle", "1"));
+  drain();
+
+  losing_handler losing(*node_, "quiet");
+  broker_->start(losing);
+  ASSERT_TRUE(publish("quiet", "2"));  // never reaches the node
+  broker_->start(*node_);
+  drain();
+  for (auto* t : quiet) EXPECT_FALSE(t->saw("unsubscribe")) << "nothing tells the node yet";
+
+  node_->on_subscriptions_restored({"quiet", "idle", "unknown"});
+  drain();
+  for (auto* t : quiet) {
+    EXPECT_TRUE(t->saw(
+        R"({"push":{"channel":"quiet","unsubscribe":{"code":2500,"reason":"insufficient state"}}})"))
+        << t->all();
+    EXPECT_FALSE(t->client().is_subscribed("quiet"));
+    EXPECT_TRUE(t->client().is_subscribed("idle")) << "the idle channel missed nothing";
+    EXPECT_EQ(t->close_code, 0u);
+  }
+  EXPECT_TRUE(plain.client().is_subscribed("quiet"));
+  EXPECT_FALSE(plain.saw("unsubscribe"));
+
+  // A second restore finds everyone in place: nothing happens.
+  const size_t before = quiet[0]->written.size();
+  node_->on_subscriptions_restored({"idle"});
+  drain();
+  EXPECT_EQ(quiet[0]->written.size(), before);
+}
+
 TEST_F(fanout, a_client_that_does_not_keep_up_is_disconnected_as_slow) {
   config::config c = make_config();
   c.client_.queue_max_size_ = 4096;
