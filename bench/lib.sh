@@ -7,6 +7,8 @@
 #   NCHAN_PORT  fixed by bench/nchan/nginx.conf: 18781
 #   BENCH_NICE  nice value for the server and the tool (default 0; the machine is shared)
 #   QUICK=1     smaller and shorter runs (a smoke test of the scripts)
+#   GYRE_ENV    environment for the server process only, e.g. "LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libmimalloc.so.2"
+#   GYRE_API    members of the config's http_api block (default '"insecure": true')
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -69,13 +71,14 @@ start_gyre() {
 {
   ${extra:+$extra,}
   "client": { $client },
-  "http_api": { "insecure": true },
+  "http_api": { ${GYRE_API:-"insecure": true} },
   "http_server": { "address": "127.0.0.1", "port": $GYRE_PORT },
   "log": { "level": "error" },
   "gyre": { "num_event_loops": 0 }
 }
 EOF
-  nice -n "$BENCH_NICE" "$GYRE" -c "$cfg" > "$TMP/gyre-$name.log" 2>&1 &
+  # shellcheck disable=SC2086
+  env ${GYRE_ENV:-} nice -n "$BENCH_NICE" "$GYRE" -c "$cfg" > "$TMP/gyre-$name.log" 2>&1 &
   GYRE_PID=$!
   wait_port "$GYRE_PORT"
   sleep 0.5  # let the loops settle before the memory baseline
