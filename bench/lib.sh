@@ -66,12 +66,13 @@ port_free() {
 start_gyre() {
   local name=$1 client=$2 extra=${3:-}
   local cfg="$TMP/gyre-$name.json"
+  local api=${GYRE_API:-'"insecure": true'}
   port_free "$GYRE_PORT"
   cat > "$cfg" <<EOF
 {
   ${extra:+$extra,}
   "client": { $client },
-  "http_api": { ${GYRE_API:-"insecure": true} },
+  "http_api": { $api },
   "http_server": { "address": "127.0.0.1", "port": $GYRE_PORT },
   "log": { "level": "error" },
   "gyre": { "num_event_loops": 0 }
