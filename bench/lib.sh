@@ -7,12 +7,13 @@
 #   NCHAN_PORT  fixed by bench/nchan/nginx.conf: 18781
 #   BENCH_NICE  nice value for the server and the tool (default 0; the machine is shared)
 #   QUICK=1     smaller and shorter runs (a smoke test of the scripts)
+#   BENCH_BUILD the directory of gyre and gyre-bench (default build/; e.g. a copy of an older build)
 #   GYRE_ENV    environment for the server process only, e.g. "LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libmimalloc.so.2"
 #   GYRE_API    members of the config's http_api block (default '"insecure": true')
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD="$ROOT/build"
+BUILD=${BENCH_BUILD:-"$ROOT/build"}
 GYRE="$BUILD/gyre"
 BENCH="$BUILD/gyre-bench"
 GYRE_PORT=${GYRE_PORT:-18700}

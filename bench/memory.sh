@@ -3,8 +3,8 @@
 # is over? For each allocator variant in VARIANTS, on a fresh server:
 #   1. connections: gyre-bench idle, N (18,000) subscribed connections held HOLD s (their RSS
 #      per connection is the figure of bench/idle.sh), then all closed at once;
-#   2. API: 8 threads x 3 rounds of /api/batch, 300 history reads of 100 x 1 KB publications
-#      (~33 MB responses) and 2,000 publications of 1 KB per request (bench/spike.py).
+#   2. API: 8 threads x 3 rounds of /api/batch, 100 history reads of 100 x 1 KB publications
+#      (~10 MB responses) and 2,000 publications of 1 KB per request (bench/spike.py).
 # After each spike the server's VmRSS is sampled every second for WATCH s (60). Reported:
 # baseline, peak, RSS 10 / 30 / 60 s after the spike and the share of the spike returned
 # ((peak - rss) / (peak - baseline)). Samples: $RESULTS_DIR/memory-<variant>-<spike>.tsv.
@@ -29,7 +29,7 @@ variant_env() {
     default) echo "" ;;
     glibc-trim)
       cc -O2 -shared -fPIC -o "$TMP/trim_preload.so" "$ROOT/bench/trim_preload.c" -lpthread
-      echo "LD_PRELOAD=$TMP/trim_preload.so TRIM_INTERVAL_MS=${TRIM_INTERVAL_MS:-5000}" ;;
+      echo "LD_PRELOAD=$TMP/trim_preload.so TRIM_INTERVAL_MS=${TRIM_INTERVAL_MS:-5000} TRIM_LOG=1" ;;
     jemalloc) echo "LD_PRELOAD=$LIBDIR/libjemalloc.so.2" ;;
     jemalloc-bg) echo "LD_PRELOAD=$LIBDIR/libjemalloc.so.2 MALLOC_CONF=background_thread:true" ;;
     mimalloc) echo "LD_PRELOAD=$LIBDIR/libmimalloc.so.2" ;;
@@ -97,6 +97,7 @@ for v in $VARIANTS; do
   watch_rss "$RESULTS_DIR/memory-$v-api.tsv"
   report "$v" "API batches" "$base" "$(cat "$peak_file")" "$RESULTS_DIR/memory-$v-api.tsv" | tee -a "$summary"
   stop_gyre
+  cp "$TMP/gyre-mem-$v.log" "$RESULTS_DIR/memory-$v-server.log"
 done
 unset GYRE_ENV
 log "memory: $summary"

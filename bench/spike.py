@@ -3,8 +3,8 @@
 stops, so that the script can watch whether the server gives it back to the OS.
 
   spike.py fill    --port P --key K   history of `hist:big` (1,000 publications of 1 KB)
-  spike.py api     --port P --key K   8 threads x 3 rounds of /api/batch: 300 history reads
-                                      (limit 100) per request (~33 MB responses), plus big
+  spike.py api     --port P --key K   8 threads x 3 rounds of /api/batch: 100 history reads
+                                      (limit 100) per request (~10 MB responses, under the 16 MiB reply bound), plus big
                                       publish batches (2,000 x 1 KB) to channels without history
 Loopback only; every request has a timeout; stdlib only (http.client, threads).
 """
@@ -75,7 +75,7 @@ def main():
     p.add_argument("--key", required=True)
     p.add_argument("--threads", type=int, default=8)
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--reads", type=int, default=300)
+    p.add_argument("--reads", type=int, default=100)
     p.add_argument("--pubs", type=int, default=2000)
     a = p.parse_args()
     return fill(a) if a.what == "fill" else api(a)
