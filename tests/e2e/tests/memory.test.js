@@ -1,5 +1,5 @@
 // Memory after a spike goes back to the OS (docs/design/memory.md): a burst of big API
-// batches — history reads with ~8 MB replies and 2 MB publish bodies, 8 requests at a time —
+// batches — history reads with ~8 MB replies and 2 MB publish bodies, 12 requests at a time —
 // makes the server take over 100 MB; once the burst is over, its resident memory must come
 // back near where it was before the burst within 60 s (x GYRE_E2E_TIMEOUT_SCALE).
 // Resident memory is read from /proc/<pid>/status; nothing is timed except the bound of the
@@ -40,7 +40,7 @@ describe('memory after a spike', () => {
     const baseline = rssBytes(pid);
 
     // ~8 MB replies (80 reads of 100 x 1 KB) and 2 MB bodies (2,000 publications of 1 KB to
-    // channels nobody reads), 8 at a time, 3 rounds; the peak is sampled while they run.
+    // channels nobody reads), 12 at a time, 3 rounds; the peak is sampled while they run.
     const history = { commands: Array.from({ length: 80 }, () => ({ history: { channel: 'hist:big', limit: 100 } })) };
     const publish = { commands: Array.from({ length: 2000 }, (_, i) => ({ publish: { channel: `spike${i}`, data: payload } })) };
     let peak = baseline;
@@ -52,7 +52,7 @@ describe('memory after a spike', () => {
     try {
       for (let round = 0; round < 3; round++) {
         const rs = await Promise.all(
-          Array.from({ length: 8 }, (_, i) => apiRaw(h.srv, 'batch', i % 2 ? publish : history)),
+          Array.from({ length: 12 }, (_, i) => apiRaw(h.srv, 'batch', i % 2 ? publish : history)),
         );
         for (const r of rs) assert.equal(r.status, 200, r.text.slice(0, 200));
       }
