@@ -22,11 +22,14 @@ constexpr ws::masking_key flood_mask = {0x0f, 0x1e, 0x2d, 0x3c};
 constexpr double tick_s = 0.01;  // the paced flooders send one block per tick
 
 // A client that never reads cannot see the server's pings, and a pong the server did not
-// ask for ends the connection (bad request). The server pings every client.ping_interval
-// (25 s by default) after connect and waits client.pong_timeout (8 s) for the pong, so a
-// blind pong 4 s after each due ping keeps a flooder connected for many intervals (the
-// server's timer wheel makes its pings drift later by at most a tick per interval; when
-// the pong misses anyway, the flooder reconnects).
+// ask for ends the connection (bad request). The server's first ping comes at a random
+// point of the second half of the first client.ping_interval (25 s by default), then one
+// every interval, each to be answered within client.pong_timeout (8 s). A blind pong at
+// interval + 4 s, then every interval, therefore matches the server's pings on about one
+// connection in three; that one stays in step for many intervals (the server's timer
+// wheel makes its pings drift later by at most a tick each). On the others the server
+// ends the connection within ~30 s and the flooder connects again, so within a few
+// minutes each flooder holds one long-lived connection.
 struct blind_pong {
   uint64_t next_ns;
   uint64_t interval_ns;
