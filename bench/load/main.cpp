@@ -240,7 +240,9 @@ std::string coordinator::setup() {
   } else if (parts[0] == "set" || parts[0] == "personal-shared") {
     plan_.layout = parts[0] == "set" ? channel_layout::set : channel_layout::personal_shared;
     plan_.k = parts.size() > 1 ? static_cast<uint32_t>(std::stoul(parts[1])) : 10;
-    plan_.channel = parts.size() > 2 ? parts[2] : "shared";
+    // The prefix may contain ':' (a namespace: personal-shared:10:feed:s -> feed:s0..9).
+    plan_.channel = "shared";
+    for (size_t i = 2; i < parts.size(); ++i) plan_.channel = (i == 2 ? "" : plan_.channel + ":") + parts[i];
     if (plan_.k == 0) return "--channels: k must be > 0";
   } else {
     return "--channels: unknown layout " + parts[0];
