@@ -3,12 +3,15 @@
 # personal channel u<i> (presence, history 10 / 60 s) and to one of 10 shared channels
 # feed:s<k> (presence, history 100 / 300 s, 1,500 subscribers each), 1 % of the
 # connections closed and reopened every second, 1,000 publications/s through /api/batch
-# (1 % to a shared channel), and a flooder of each kind running the whole time: pings from
-# a WebSocket that never reads, pipelined `history` commands from a connected client that
-# never reads, API requests with a wrong key and 1 MB bodies (and with the right key and
-# 20 MB bodies), and a slow reader of feed:s0. Every 10 s: server RSS, open files,
+# (1 % to a shared channel), and a flooder of each kind running the whole time (rates in
+# bench/load/flooders.hpp terms): 50,000 pings/s from a connected WebSocket that never
+# reads, 100 pipelined `history` (limit 100) commands/s from a connected client that never
+# reads, 10 API requests/s with a wrong key and 1 MB bodies (1/s with the right key and
+# 20 MB bodies), and a slow reader of feed:s0 (1 KB per 100 ms). A flooder the server
+# closes connects again after 1 s. The warm-up covers the history TTLs and the presence
+# and history of 15,000 channels filling up (RSS reaches its level after ~4 min). Every 10 s: server RSS, open files,
 # connections and the latency (publish -> receipt) of that window; at the end the last
-# two minutes are compared with the two minutes after a 90 s warm-up (see `gyre-bench soak
+# two minutes are compared with the two minutes after a 240 s warm-up (see `gyre-bench soak
 # --help`). Samples: $RESULTS_DIR/soak.json; the table: $RESULTS_DIR/soak.txt.
 #
 # Both processes stay within 20,000 open files (ulimit -n below); the tool needs ~15,000 +
@@ -22,10 +25,10 @@ N=${N:-15000}
 DURATION=${DURATION:-600}
 RATE=${RATE:-1000}
 CHURN=${CHURN:-0.01}
-PING_RATE=${PING_RATE:-10000}
+PING_RATE=${PING_RATE:-50000}
 COMMAND_RATE=${COMMAND_RATE:-100}
 API_RATE=${API_RATE:-10}
-WARMUP=${WARMUP:-90}
+WARMUP=${WARMUP:-240}
 WINDOW=${WINDOW:-120}
 if [ "$QUICK" = 1 ]; then N=2000; DURATION=60; WARMUP=10; WINDOW=20; fi
 
