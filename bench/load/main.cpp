@@ -898,6 +898,14 @@ void coordinator::scenario_soak(json_out& j) {
   j.member("first_window", std::to_string(o_.warmup) + "-" + std::to_string(o_.warmup + o_.judge_window));
   j.member("rss_mb_first", ra);
   j.member("rss_mb_last", rb);
+  // A saw-tooth (a flood that the server cuts off and that comes back) shows as a wide
+  // min-max range with a steady floor; a leak raises the floor.
+  auto lo = [](const std::vector<double>& v) { return v.empty() ? 0 : *std::min_element(v.begin(), v.end()); };
+  auto hi = [](const std::vector<double>& v) { return v.empty() ? 0 : *std::max_element(v.begin(), v.end()); };
+  j.member("rss_mb_first_min", lo(rss_a));
+  j.member("rss_mb_first_max", hi(rss_a));
+  j.member("rss_mb_last_min", lo(rss_b));
+  j.member("rss_mb_last_max", hi(rss_b));
   j.member("open_files_first", fa);
   j.member("open_files_last", fb);
   j.member("p99_ms_first", pa);
@@ -911,9 +919,10 @@ void coordinator::scenario_soak(json_out& j) {
     std::printf("[soak] too short to judge: no samples after %.0f s of warm-up and in the last %.0f s\n",
                 o_.warmup, o_.judge_window);
   else
-    std::printf("[soak] first %.0f s after warm-up vs last %.0f s: RSS %.1f -> %.1f MB (%s), open files %.0f -> %.0f "
-                "(%s), p99 %.2f -> %.2f ms (%s): %s\n",
-                o_.judge_window, o_.judge_window, ra, rb, rss_flat ? "flat" : "GROWS", fa, fb,
+    std::printf("[soak] first %.0f s after warm-up vs last %.0f s: RSS %.1f -> %.1f MB (%s; min-max %.0f-%.0f -> "
+                "%.0f-%.0f), open files %.0f -> %.0f (%s), p99 %.2f -> %.2f ms (%s): %s\n",
+                o_.judge_window, o_.judge_window, ra, rb, rss_flat ? "flat" : "GROWS", lo(rss_a), hi(rss_a),
+                lo(rss_b), hi(rss_b), fa, fb,
                 fds_flat ? "flat" : "GROWS", pa, pb, p99_flat ? "flat" : "GROWS",
                 rss_flat && fds_flat && p99_flat ? "FLAT" : "NOT FLAT");
 }
