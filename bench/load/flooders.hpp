@@ -6,12 +6,14 @@
 //             replies;
 //   api       HTTP API requests with a wrong key and 1 MB bodies, and with the right key
 //             and bodies over the server's limit;
-//   slow      a subscriber of a busy channel that reads 1 KB every 100 ms.
+//   slow      a subscriber that reads 1 KB every 100 ms and answers no pings (the server
+//             ends it after its first ping; at the soak's rates the kernel's socket
+//             buffers hold what it has not read yet).
 // Each flooder works at a bounded rate (the rates are options) so that today's unbounded
 // server grows visibly but does not take the machine; when the server closes it (as a
 // bounded server should), it counts that and connects again after 1 s, so the pressure
-// lasts the whole run. Loopback only; every socket call is bounded by a timeout; stop()
-// ends every thread within ~1 s.
+// lasts the whole run. Loopback only; every socket call is bounded by a timeout (1-2 s);
+// stop() ends every thread within a few seconds.
 // Threading: start()/stop()/counts() from the coordinator's thread; the counters are
 // atomics written by the flooder threads.
 #pragma once
