@@ -117,7 +117,8 @@ bool flooders::pause(double seconds) const {
   while (!stop_.load(std::memory_order_relaxed)) {
     uint64_t now = now_ns();
     if (now >= until) return true;
-    std::this_thread::sleep_for(std::chrono::nanoseconds(std::min<uint64_t>(until - now, 100'000'000)));
+    std::this_thread::sleep_for(
+        std::chrono::nanoseconds(std::min<uint64_t>(until - now, 100'000'000)));
   }
   return false;
 }
@@ -165,8 +166,10 @@ void flooders::ping_loop() {
       pings_ += (blocks - before) * per_tick;
       next += static_cast<uint64_t>(tick_s * 1e9);
       uint64_t now = now_ns();
-      if (next > now) std::this_thread::sleep_for(std::chrono::nanoseconds(next - now));
-      else if (now - next > 1'000'000'000) next = now;
+      if (next > now)
+        std::this_thread::sleep_for(std::chrono::nanoseconds(next - now));
+      else if (now - next > 1'000'000'000)
+        next = now;
     }
     ::close(fd);
     ++ping_reconnects_;
@@ -207,8 +210,10 @@ void flooders::command_loop() {
       commands_ += (blocks - before) * per_tick;
       next += static_cast<uint64_t>(tick_s * 1e9);
       uint64_t now = now_ns();
-      if (next > now) std::this_thread::sleep_for(std::chrono::nanoseconds(next - now));
-      else if (now - next > 1'000'000'000) next = now;
+      if (next > now)
+        std::this_thread::sleep_for(std::chrono::nanoseconds(next - now));
+      else if (now - next > 1'000'000'000)
+        next = now;
     }
     ::close(fd);
     ++command_reconnects_;
@@ -247,7 +252,8 @@ void flooders::api_loop(bool wrong_key) {
     // early and closes makes a send fail; the answer is read either way.
     bool sent = send_all(fd, head.data(), head.size()) &&
                 send_all(fd, open_body.data(), std::min(open_body.size(), size));
-    for (size_t left = size > open_body.size() ? size - open_body.size() : 0; sent && left > 0 && !stop_;) {
+    for (size_t left = size > open_body.size() ? size - open_body.size() : 0;
+         sent && left > 0 && !stop_;) {
       size_t n = std::min(left, chunk.size());
       sent = send_all(fd, chunk.data(), n);
       left -= n;

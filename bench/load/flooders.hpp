@@ -34,16 +34,16 @@ struct flood_options {
   std::string host_header;
   std::string ws_path = "/connection/websocket";
   std::string api_path = "/api";
-  std::string api_key;           // the right key (for the oversized bodies)
-  double ping_rate = 2000;       // pings/s (0 = off)
-  double command_rate = 100;     // history commands/s (0 = off)
-  std::string history_channel;   // the channel the command flooder reads
+  std::string api_key;          // the right key (for the oversized bodies)
+  double ping_rate = 2000;      // pings/s (0 = off)
+  double command_rate = 100;    // history commands/s (0 = off)
+  std::string history_channel;  // the channel the command flooder reads
   uint32_t history_limit = 100;
-  double api_rate = 10;          // requests/s of each kind (0 = off)
+  double api_rate = 10;  // requests/s of each kind (0 = off)
   size_t api_wrong_key_body = 1 << 20;
   size_t api_big_body = 20 << 20;
-  std::string slow_channel;      // "" = no slow reader
-  double ping_interval_s = 25;   // the server's client.ping_interval (for blind pongs)
+  std::string slow_channel;       // "" = no slow reader
+  double ping_interval_s = 25;    // the server's client.ping_interval (for blind pongs)
   size_t slow_read_bytes = 1024;  // per 100 ms
 };
 

@@ -242,7 +242,8 @@ std::string coordinator::setup() {
     plan_.k = parts.size() > 1 ? static_cast<uint32_t>(std::stoul(parts[1])) : 10;
     // The prefix may contain ':' (a namespace: personal-shared:10:feed:s -> feed:s0..9).
     plan_.channel = "shared";
-    for (size_t i = 2; i < parts.size(); ++i) plan_.channel = (i == 2 ? "" : plan_.channel + ":") + parts[i];
+    for (size_t i = 2; i < parts.size(); ++i)
+      plan_.channel = (i == 2 ? "" : plan_.channel + ":") + parts[i];
     if (plan_.k == 0) return "--channels: k must be > 0";
   } else {
     return "--channels: unknown layout " + parts[0];
@@ -772,9 +773,8 @@ void coordinator::scenario_soak(json_out& j) {
 
   std::mt19937_64 rng(7);
   const client_plan& p = plan_;
-  const double shared_ratio = split(o_.shared_ratios, ',').empty()
-                                  ? 0.01
-                                  : std::stod(split(o_.shared_ratios, ',').front());
+  const double shared_ratio =
+      split(o_.shared_ratios, ',').empty() ? 0.01 : std::stod(split(o_.shared_ratios, ',').front());
   channel_picker pick = [&](uint64_t, std::string& ch, uint64_t& expected) {
     uint64_t r = rng();
     double u = static_cast<double>(r >> 11) * (1.0 / 9007199254740992.0);
@@ -796,10 +796,11 @@ void coordinator::scenario_soak(json_out& j) {
   proc_sample srv_prev = server();
   flood_counts fprev = flood.counts();
   j.key("samples").begin_array();
-  std::printf("[soak] %6s %9s %7s %7s %8s %8s %8s %9s %7s %7s  flood: pings cmds api(refused) slow-B "
-              "reconnects p/c/s\n",
-              "t(s)", "RSS(MB)", "fds", "conns", "churned", "p50(ms)", "p99(ms)", "deliv/s", "pub ok",
-              "srvCPU");
+  std::printf(
+      "[soak] %6s %9s %7s %7s %8s %8s %8s %9s %7s %7s  flood: pings cmds api(refused) slow-B "
+      "reconnects p/c/s\n",
+      "t(s)", "RSS(MB)", "fds", "conns", "churned", "p50(ms)", "p99(ms)", "deliv/s", "pub ok",
+      "srvCPU");
   while (static_cast<double>(now_ns() - t0) / 1e9 < o_.duration) {
     uint64_t w0 = now_ns();
     pub_result pr = pub.run(rate, o_.interval, pick, 2);
@@ -845,22 +846,24 @@ void coordinator::scenario_soak(json_out& j) {
     j.member("slow_reconnects", fc.slow_reconnects);
     j.end_object();
     j.end_object();
-    std::printf("[soak] %6.0f %9.1f %7llu %7llu %8llu %8.2f %8.2f %9.0f %7llu %6.0f%%  %llu %llu %llu(%llu) "
-                "%llu %llu/%llu/%llu\n",
-                smp.t, static_cast<double>(srv.rss_kb) / 1024, static_cast<unsigned long long>(fds),
-                static_cast<unsigned long long>(s.open),
-                static_cast<unsigned long long>(s.churned - prev.churned),
-                static_cast<double>(lat.quantile(0.5)) / 1e3, smp.p99_ms,
-                secs > 0 ? static_cast<double>(s.messages - prev.messages) / secs : 0,
-                static_cast<unsigned long long>(pr.ok), srv_cpu,
-                static_cast<unsigned long long>(fc.pings - fprev.pings),
-                static_cast<unsigned long long>(fc.commands - fprev.commands),
-                static_cast<unsigned long long>(fc.api_requests - fprev.api_requests),
-                static_cast<unsigned long long>(fc.api_refused - fprev.api_refused),
-                static_cast<unsigned long long>(fc.slow_bytes - fprev.slow_bytes),
-                static_cast<unsigned long long>(fc.ping_reconnects),
-                static_cast<unsigned long long>(fc.command_reconnects),
-                static_cast<unsigned long long>(fc.slow_reconnects));
+    std::printf(
+        "[soak] %6.0f %9.1f %7llu %7llu %8llu %8.2f %8.2f %9.0f %7llu %6.0f%%  %llu %llu "
+        "%llu(%llu) "
+        "%llu %llu/%llu/%llu\n",
+        smp.t, static_cast<double>(srv.rss_kb) / 1024, static_cast<unsigned long long>(fds),
+        static_cast<unsigned long long>(s.open),
+        static_cast<unsigned long long>(s.churned - prev.churned),
+        static_cast<double>(lat.quantile(0.5)) / 1e3, smp.p99_ms,
+        secs > 0 ? static_cast<double>(s.messages - prev.messages) / secs : 0,
+        static_cast<unsigned long long>(pr.ok), srv_cpu,
+        static_cast<unsigned long long>(fc.pings - fprev.pings),
+        static_cast<unsigned long long>(fc.commands - fprev.commands),
+        static_cast<unsigned long long>(fc.api_requests - fprev.api_requests),
+        static_cast<unsigned long long>(fc.api_refused - fprev.api_refused),
+        static_cast<unsigned long long>(fc.slow_bytes - fprev.slow_bytes),
+        static_cast<unsigned long long>(fc.ping_reconnects),
+        static_cast<unsigned long long>(fc.command_reconnects),
+        static_cast<unsigned long long>(fc.slow_reconnects));
     std::fflush(stdout);
     prev = s;
     srv_prev = srv;
@@ -895,13 +898,18 @@ void coordinator::scenario_soak(json_out& j) {
   bool p99_flat = pb <= 2 * pa + 5;
   j.key("verdict").begin_object();
   j.member("judged", judged);
-  j.member("first_window", std::to_string(o_.warmup) + "-" + std::to_string(o_.warmup + o_.judge_window));
+  j.member("first_window",
+           std::to_string(o_.warmup) + "-" + std::to_string(o_.warmup + o_.judge_window));
   j.member("rss_mb_first", ra);
   j.member("rss_mb_last", rb);
   // A saw-tooth (a flood that the server cuts off and that comes back) shows as a wide
   // min-max range with a steady floor; a leak raises the floor.
-  auto lo = [](const std::vector<double>& v) { return v.empty() ? 0 : *std::min_element(v.begin(), v.end()); };
-  auto hi = [](const std::vector<double>& v) { return v.empty() ? 0 : *std::max_element(v.begin(), v.end()); };
+  auto lo = [](const std::vector<double>& v) {
+    return v.empty() ? 0 : *std::min_element(v.begin(), v.end());
+  };
+  auto hi = [](const std::vector<double>& v) {
+    return v.empty() ? 0 : *std::max_element(v.begin(), v.end());
+  };
   j.member("rss_mb_first_min", lo(rss_a));
   j.member("rss_mb_first_max", hi(rss_a));
   j.member("rss_mb_last_min", lo(rss_b));
@@ -916,15 +924,17 @@ void coordinator::scenario_soak(json_out& j) {
   j.member("flat", judged && rss_flat && fds_flat && p99_flat);
   j.end_object();
   if (!judged)
-    std::printf("[soak] too short to judge: no samples after %.0f s of warm-up and in the last %.0f s\n",
-                o_.warmup, o_.judge_window);
+    std::printf(
+        "[soak] too short to judge: no samples after %.0f s of warm-up and in the last %.0f s\n",
+        o_.warmup, o_.judge_window);
   else
-    std::printf("[soak] first %.0f s after warm-up vs last %.0f s: RSS %.1f -> %.1f MB (%s; min-max %.0f-%.0f -> "
-                "%.0f-%.0f), open files %.0f -> %.0f (%s), p99 %.2f -> %.2f ms (%s): %s\n",
-                o_.judge_window, o_.judge_window, ra, rb, rss_flat ? "flat" : "GROWS", lo(rss_a), hi(rss_a),
-                lo(rss_b), hi(rss_b), fa, fb,
-                fds_flat ? "flat" : "GROWS", pa, pb, p99_flat ? "flat" : "GROWS",
-                rss_flat && fds_flat && p99_flat ? "FLAT" : "NOT FLAT");
+    std::printf(
+        "[soak] first %.0f s after warm-up vs last %.0f s: RSS %.1f -> %.1f MB (%s; min-max "
+        "%.0f-%.0f -> "
+        "%.0f-%.0f), open files %.0f -> %.0f (%s), p99 %.2f -> %.2f ms (%s): %s\n",
+        o_.judge_window, o_.judge_window, ra, rb, rss_flat ? "flat" : "GROWS", lo(rss_a), hi(rss_a),
+        lo(rss_b), hi(rss_b), fa, fb, fds_flat ? "flat" : "GROWS", pa, pb,
+        p99_flat ? "flat" : "GROWS", rss_flat && fds_flat && p99_flat ? "FLAT" : "NOT FLAT");
 }
 
 int coordinator::run() {
@@ -1112,18 +1122,21 @@ int main(int argc, char** argv) {
   auto* so = app.add_subcommand(
       "soak", "long run: churn, paced publications, flooders; RSS / open files / p99 over time");
   add_common(so, o);
-  so->add_option("--duration", o.duration, "seconds of the run (after connecting)")->capture_default_str();
+  so->add_option("--duration", o.duration, "seconds of the run (after connecting)")
+      ->capture_default_str();
   so->add_option("--rate", o.rate, "publications/s (default 1000)");
   so->add_option("--shared-ratio", o.shared_ratios, "share of publications to a shared channel")
       ->capture_default_str();
   so->add_option("--api-key", o.api_key, "the server's http_api.key");
   so->add_option("--interval", o.interval, "seconds per sample")->capture_default_str();
-  so->add_option("--warmup", o.warmup, "seconds before the first judged window")->capture_default_str();
+  so->add_option("--warmup", o.warmup, "seconds before the first judged window")
+      ->capture_default_str();
   so->add_option("--judge-window", o.judge_window, "seconds of the first and last windows compared")
       ->capture_default_str();
   so->add_option("--churn", o.churn, "share of the connections closed and reopened per second")
       ->capture_default_str();
-  so->add_option("--flood-ping-rate", o.flood_ping_rate, "pings/s of the non-reading ping flooder (0 = off)")
+  so->add_option("--flood-ping-rate", o.flood_ping_rate,
+                 "pings/s of the non-reading ping flooder (0 = off)")
       ->capture_default_str();
   so->add_option("--flood-command-rate", o.flood_command_rate,
                  "history commands/s of the non-reading command flooder (0 = off)")
