@@ -7,10 +7,13 @@
 #   NCHAN_PORT  fixed by bench/nchan/nginx.conf: 18781
 #   BENCH_NICE  nice value for the server and the tool (default 0; the machine is shared)
 #   QUICK=1     smaller and shorter runs (a smoke test of the scripts)
+#   BENCH_BUILD the directory of gyre and gyre-bench (default build/; e.g. a copy of an older build)
+#   GYRE_ENV    environment for the server process only, e.g. "LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libmimalloc.so.2"
+#   GYRE_API    members of the config's http_api block (default '"insecure": true')
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD="$ROOT/build"
+BUILD=${BENCH_BUILD:-"$ROOT/build"}
 GYRE="$BUILD/gyre"
 BENCH="$BUILD/gyre-bench"
 GYRE_PORT=${GYRE_PORT:-18700}
@@ -64,18 +67,20 @@ port_free() {
 start_gyre() {
   local name=$1 client=$2 extra=${3:-}
   local cfg="$TMP/gyre-$name.json"
+  local api=${GYRE_API:-'"insecure": true'}
   port_free "$GYRE_PORT"
   cat > "$cfg" <<EOF
 {
   ${extra:+$extra,}
   "client": { $client },
-  "http_api": { "insecure": true },
+  "http_api": { $api },
   "http_server": { "address": "127.0.0.1", "port": $GYRE_PORT },
   "log": { "level": "error" },
   "gyre": { "num_event_loops": 0 }
 }
 EOF
-  nice -n "$BENCH_NICE" "$GYRE" -c "$cfg" > "$TMP/gyre-$name.log" 2>&1 &
+  # shellcheck disable=SC2086
+  env ${GYRE_ENV:-} nice -n "$BENCH_NICE" "$GYRE" -c "$cfg" > "$TMP/gyre-$name.log" 2>&1 &
   GYRE_PID=$!
   wait_port "$GYRE_PORT"
   sleep 0.5  # let the loops settle before the memory baseline

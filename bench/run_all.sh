@@ -4,6 +4,9 @@
 # (Gyre and nginx + Nchan in the same run where both apply), then the Redis and NATS
 # engines, and writes bench/results/<UTC time>/summary.md (bench/results/latest points to it).
 # Environment: see bench/lib.sh (GYRE_PORT, BENCH_NICE, QUICK=1 for a smoke run).
+# Optional stages (off by default): MEMORY=1 runs bench/memory.sh (memory returned to the OS
+# after a spike, ~4 min), SOAK=1 runs bench/soak.sh (15,000 connections with churn and
+# flooders for 10 minutes).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export RESULTS_DIR=${RESULTS_DIR:-"$ROOT/bench/results/$(date -u +%Y%m%dT%H%M%SZ)"}
@@ -20,6 +23,8 @@ bench/publisher.sh
 bench/channels.sh
 bench/storm.sh
 bench/engines.sh
+if [ "${MEMORY:-0}" = 1 ]; then bench/memory.sh; fi
+if [ "${SOAK:-0}" = 1 ]; then bench/soak.sh; fi
 uptime >> "$RESULTS_DIR/machine.txt"
 echo "suite: $(( $(date +%s) - start )) s" >> "$RESULTS_DIR/machine.txt"
 ln -sfn "$RESULTS_DIR" "$ROOT/bench/results/latest"

@@ -198,6 +198,35 @@ def micro_section(d, out):
         out.append("")
 
 
+def memory_section(d, out):
+    p = os.path.join(d, "memory-summary.md")
+    if not os.path.exists(p):
+        return
+    out.append("## Memory after a spike (bench/memory.sh)\n")
+    with open(p) as f:
+        out.append(f.read())
+
+
+def soak_section(d, out):
+    r = load(d, "soak")
+    if not r:
+        return
+    out.append("## Soak (bench/soak.sh)\n")
+    samples = r.get("samples", [])
+    out.append("| t (s) | RSS (MB) | open files | connections | p99 (ms) | delivered | flood pings / commands / API refused |")
+    out.append("| --- | --- | --- | --- | --- | --- | --- |")
+    for s in samples[::6] + ([samples[-1]] if samples and (len(samples) - 1) % 6 else []):
+        fl = s.get("flood", {})
+        out.append("| %.0f | %.1f | %d | %d | %s | %d / %d | %d / %d / %d |" % (
+            s["t_s"], s["rss_kb"] / 1024.0, s["open_files"], s["open_connections"], ms(s["latency"].get("p99_us")),
+            s["delivered"], s["expected"], fl.get("pings", 0), fl.get("commands", 0), fl.get("api_refused", 0)))
+    v = r.get("verdict", {})
+    if v.get("judged"):
+        out.append("\nFirst window after warm-up vs last: RSS %.1f -> %.1f MB, open files %.0f -> %.0f, p99 %.2f -> %.2f ms: %s\n" % (
+            v["rss_mb_first"], v["rss_mb_last"], v["open_files_first"], v["open_files_last"], v["p99_ms_first"],
+            v["p99_ms_last"], "flat" if v.get("flat") else "NOT flat"))
+
+
 def main():
     if len(sys.argv) > 1:
         d = sys.argv[1]
@@ -223,6 +252,8 @@ def main():
     channels_section(d, out)
     storm_section(d, out)
     micro_section(d, out)
+    memory_section(d, out)
+    soak_section(d, out)
     text = "\n".join(out) + "\n"
     with open(os.path.join(d, "summary.md"), "w") as f:
         f.write(text)

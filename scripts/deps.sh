@@ -12,6 +12,9 @@ packages=(
   libhiredis-dev libnats-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server nats-server nginx libnginx-mod-nchan
+  # bench/memory.sh and bench/allocators.sh compare glibc (what Gyre uses, with a periodic
+  # malloc_trim; docs/design/memory.md) with these allocators by LD_PRELOAD.
+  libjemalloc2 libmimalloc2.0
   nodejs npm curl jq procps
 )
 

@@ -96,6 +96,7 @@ class worker {
   void end(conn& c, bool by_tool);
   void close_all();
   void check_timeouts(uint64_t now);
+  void churn_due(uint64_t now);
 
   const client_plan& plan_;
   control_block& ctl_;
@@ -110,6 +111,9 @@ class worker {
   uint64_t interval_ns_ = 0;
   uint64_t next_open_ns_ = 0;
   uint64_t next_check_ns_ = 0;
+  uint64_t last_churn_ns_ = 0;
+  double churn_credit_ = 0;
+  uint64_t churn_rng_ = 0x9e3779b97f4a7c15ull;
   uint64_t now_us_ = 0;  // time of the current read
   uint32_t sample_left_ = 1;
   uint32_t errors_logged_ = 0;
@@ -165,6 +169,7 @@ bool worker::run_round(uint32_t r) {
       return true;
     }
     uint64_t now = now_ns();
+    if (plan_.churn_per_s > 0) churn_due(now);
     open_due(now);
     if (now >= next_check_ns_) {
       check_timeouts(now);
@@ -595,6 +600,38 @@ void worker::close_all() {
   for (conn& c : conns_)
     if (c.fd >= 0 || c.st != cstate::idle) end(c, true);
   pending_ = 0;
+}
+
+void worker::churn_due(uint64_t now) {
+  if (!ctl_.churn.load(std::memory_order_relaxed)) {
+    last_churn_ns_ = now;
+    return;
+  }
+  churn_credit_ += static_cast<double>(now - last_churn_ns_) / 1e9 * plan_.churn_per_s *
+                   static_cast<double>(conns_.size());
+  last_churn_ns_ = now;
+  // Random ready connections (a few tries each: some are reconnecting right now).
+  for (int budget = 1000; churn_credit_ >= 1 && budget > 0; --budget) {
+    churn_rng_ ^= churn_rng_ << 13;
+    churn_rng_ ^= churn_rng_ >> 7;
+    churn_rng_ ^= churn_rng_ << 17;
+    conn& c = conns_[churn_rng_ % conns_.size()];
+    if (c.st != cstate::ready || c.fd < 0) continue;
+    churn_credit_ -= 1;
+    char frame[16];
+    const char bye[2] = {0x03, static_cast<char>(0xe8)};  // 1000, normal closure
+    size_t n = ws::write_client_frame(frame, ws::opcode::close, std::string_view(bye, 2), mask_key);
+    send(c, frame, n);
+    ::close(c.fd);
+    c.fd = -1;
+    bump(st_.churned);
+    // Reopened like a lost connection, but not counted as one.
+    st_.open.store(st_.open.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+    c.st = cstate::idle;
+    end(c, true);
+    reopen_.push_back(static_cast<uint32_t>(&c - conns_.data()));
+  }
+  if (churn_credit_ > 16) churn_credit_ = 16;  // never a burst after a stall
 }
 
 void worker::check_timeouts(uint64_t now) {

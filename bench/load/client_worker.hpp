@@ -12,6 +12,10 @@
 // Receive path: one 256 KB read buffer per thread, level-triggered reads of up to that
 // size, frames decoded as a stream (server_frames.hpp), no allocation per message.
 //
+// Soak churn (plan.churn_per_s, once the coordinator sets ctl.churn): the thread closes
+// that share of its ready connections per second, each with a close frame (1000) as a
+// leaving browser would, and opens it again through the same rate-limited path.
+//
 // Every loop is bounded: connects are rate-limited and capped in flight, attempts time
 // out (connect_timeout_s), and the thread exits when the coordinator sets phase = stop.
 // Threading: run() is the thread's body; nothing is shared except the stats block and

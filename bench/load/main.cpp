@@ -6,6 +6,10 @@
 //   channels   N clients on personal channels + K shared ones; publish through the batch
 //              API as fast as the server answers; API publications/s and deliveries/s
 //   storm      authenticated connections as fast as they go, in rounds
+//   soak       N clients on personal + shared channels for a long time, with connection
+//              churn, paced publications and a flooder of each kind (flooders.hpp);
+//              server RSS, open files and latency sampled every --interval seconds and
+//              the last minutes compared with the first ones after warm-up
 //
 // Process model: the coordinator (this process) maps the shared stats area, forks the
 // worker processes (each at most ~19,000 connections: the tool may hold 20,000 open
@@ -37,6 +41,7 @@
 #include <vector>
 
 #include "load/client_worker.hpp"
+#include "load/flooders.hpp"
 #include "load/json_out.hpp"
 #include "load/message_scan.hpp"
 #include "load/plan.hpp"
@@ -95,6 +100,17 @@ struct options {
   std::string shared_ratios = "0,0.01";
   // storm
   uint32_t rounds = 3;
+  // soak
+  std::string api_key;
+  double interval = 10;
+  double warmup = 60;
+  double judge_window = 120;
+  double churn = 0.01;
+  double flood_ping_rate = 2000;
+  double flood_command_rate = 100;
+  std::string flood_history_channel;
+  double flood_api_rate = 10;
+  std::string slow_channel;
 };
 
 std::vector<std::string> split(const std::string& s, char sep) {
@@ -150,6 +166,7 @@ class coordinator {
   void scenario_broadcast(json_out& j);
   void scenario_channels(json_out& j);
   void scenario_storm(json_out& j);
+  void scenario_soak(json_out& j);
   void write_memory(json_out& j);
   void no_connections(json_out& j) {
     std::fprintf(stderr, "gyre-bench: no connection became ready; nothing to measure\n");
@@ -223,7 +240,10 @@ std::string coordinator::setup() {
   } else if (parts[0] == "set" || parts[0] == "personal-shared") {
     plan_.layout = parts[0] == "set" ? channel_layout::set : channel_layout::personal_shared;
     plan_.k = parts.size() > 1 ? static_cast<uint32_t>(std::stoul(parts[1])) : 10;
-    plan_.channel = parts.size() > 2 ? parts[2] : "shared";
+    // The prefix may contain ':' (a namespace: personal-shared:10:feed:s -> feed:s0..9).
+    plan_.channel = "shared";
+    for (size_t i = 2; i < parts.size(); ++i)
+      plan_.channel = (i == 2 ? "" : plan_.channel + ":") + parts[i];
     if (plan_.k == 0) return "--channels: k must be > 0";
   } else {
     return "--channels: unknown layout " + parts[0];
@@ -260,6 +280,8 @@ std::string coordinator::setup() {
   pub_.payload_size = o_.payload;
   pub_.conns = o_.pub_conns;
   pub_.batch = o_.batch;
+  pub_.api_key = o_.api_key;
+  plan_.churn_per_s = scenario_ == "soak" ? std::max(0.0, o_.churn) : 0;
   if (nchan) {
     pub_.via = pub_via::nchan;
     pub_.path = !o_.pub_path.empty() ? o_.pub_path : "/pub/{channel}";
@@ -691,6 +713,230 @@ void coordinator::scenario_storm(json_out& j) {
   j.end_array();
 }
 
+namespace {
+
+struct soak_sample {
+  double t = 0;
+  uint64_t rss_kb = 0, open_files = 0, open_conns = 0;
+  double p99_ms = 0;
+};
+
+double mean_of(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return v.empty() ? 0 : s / static_cast<double>(v.size());
+}
+
+double median_of(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+}  // namespace
+
+// Soak: the clients churn, the publisher publishes at --rate in windows of --interval s,
+// the flooders push; after each window one sample (server RSS, open files, connections,
+// latency of that window, flooders' counts). "Flat" compares the samples of the last
+// --judge-window seconds with those of the first --judge-window seconds after --warmup:
+// RSS within max(5 %, 16 MB), open files within 1 % of the connections + 50, p99 within
+// 2x + 5 ms. The verdict is printed and stored; the exit code does not depend on it.
+void coordinator::scenario_soak(json_out& j) {
+  j.key("connect").begin_array();
+  connect_round(0, j, true);
+  j.end_array();
+  if (ready_ == 0) return no_connections(j);
+  sleep_s(o_.settle);
+  write_memory(j);
+  area_->ctl.reconnect.store(1);
+  area_->ctl.churn.store(1);
+  publisher pub(pub_);
+  if (std::string e = pub.open(); !e.empty()) {
+    std::fprintf(stderr, "gyre-bench: publisher: %s\n", e.c_str());
+    j.member("error", "publisher: " + e);
+    return;
+  }
+  flood_options fo;
+  fo.dst = plan_.dst;
+  fo.port = plan_.port;
+  fo.host_header = plan_.host_header;
+  fo.ws_path = plan_.ws_path;
+  fo.api_path = pub_.path;
+  fo.api_key = o_.api_key;
+  fo.ping_rate = o_.flood_ping_rate;
+  fo.command_rate = o_.flood_command_rate;
+  fo.history_channel = o_.flood_history_channel;
+  fo.api_rate = o_.flood_api_rate;
+  fo.slow_channel = o_.slow_channel;
+  flooders flood(fo);
+  flood.start();
+
+  std::mt19937_64 rng(7);
+  const client_plan& p = plan_;
+  const double shared_ratio =
+      split(o_.shared_ratios, ',').empty() ? 0.01 : std::stod(split(o_.shared_ratios, ',').front());
+  channel_picker pick = [&](uint64_t, std::string& ch, uint64_t& expected) {
+    uint64_t r = rng();
+    double u = static_cast<double>(r >> 11) * (1.0 / 9007199254740992.0);
+    if (u < shared_ratio && p.layout == channel_layout::personal_shared) {
+      uint32_t k = static_cast<uint32_t>(r % p.k);
+      ch = p.channel + std::to_string(k);
+      expected = members_of_set(p, k);
+    } else {
+      uint32_t i = static_cast<uint32_t>(r % p.conns);
+      ch = p.layout == channel_layout::personal_shared ? "u" + std::to_string(i)
+                                                       : channels_for(p, i).front();
+      expected = p.layout == channel_layout::one ? ready_ : 1;
+    }
+  };
+  const double rate = o_.rate > 0 ? o_.rate : 1000;
+  std::vector<soak_sample> samples;
+  uint64_t t0 = now_ns();
+  stats_snapshot prev = snapshot(*area_);
+  proc_sample srv_prev = server();
+  flood_counts fprev = flood.counts();
+  j.key("samples").begin_array();
+  std::printf(
+      "[soak] %6s %9s %7s %7s %8s %8s %8s %9s %7s %7s  flood: pings cmds api(refused) slow-B "
+      "reconnects p/c/s\n",
+      "t(s)", "RSS(MB)", "fds", "conns", "churned", "p50(ms)", "p99(ms)", "deliv/s", "pub ok",
+      "srvCPU");
+  while (static_cast<double>(now_ns() - t0) / 1e9 < o_.duration) {
+    uint64_t w0 = now_ns();
+    pub_result pr = pub.run(rate, o_.interval, pick, 2);
+    uint64_t w1 = now_ns();
+    stats_snapshot s = snapshot(*area_);
+    proc_sample srv = server();
+    flood_counts fc = flood.counts();
+    uint64_t fds = server_pids_.empty() ? 0 : process_open_files(server_pids_.front());
+    histogram lat = s.latency.minus(prev.latency);
+    double secs = static_cast<double>(w1 - w0) / 1e9;
+    soak_sample smp;
+    smp.t = static_cast<double>(w1 - t0) / 1e9;
+    smp.rss_kb = srv.rss_kb;
+    smp.open_files = fds;
+    smp.open_conns = s.open;
+    smp.p99_ms = static_cast<double>(lat.quantile(0.99)) / 1e3;
+    samples.push_back(smp);
+    double srv_cpu = srv.ok && srv_prev.ok && secs > 0
+                         ? static_cast<double>(srv.cpu_ns - srv_prev.cpu_ns) / 1e9 / secs * 100
+                         : 0;
+    j.begin_object();
+    j.member("t_s", smp.t);
+    j.member("rss_kb", srv.rss_kb);
+    j.member("open_files", fds);
+    j.member("open_connections", s.open);
+    j.member("churned", s.churned - prev.churned);
+    j.member("lost", s.lost - prev.lost);
+    j.member("failed", s.failed - prev.failed);
+    j.member("delivered", s.messages - prev.messages);
+    j.member("expected", pr.expected);
+    j.member("published", pr.ok);
+    j.member("publish_failed", pr.failed);
+    write_latency(j, "latency", lat);
+    j.member("server_cpu_percent", srv_cpu);
+    j.key("flood").begin_object();
+    j.member("pings", fc.pings - fprev.pings);
+    j.member("commands", fc.commands - fprev.commands);
+    j.member("api_requests", fc.api_requests - fprev.api_requests);
+    j.member("api_refused", fc.api_refused - fprev.api_refused);
+    j.member("slow_bytes", fc.slow_bytes - fprev.slow_bytes);
+    j.member("ping_reconnects", fc.ping_reconnects);
+    j.member("command_reconnects", fc.command_reconnects);
+    j.member("slow_reconnects", fc.slow_reconnects);
+    j.end_object();
+    j.end_object();
+    std::printf(
+        "[soak] %6.0f %9.1f %7llu %7llu %8llu %8.2f %8.2f %9.0f %7llu %6.0f%%  %llu %llu "
+        "%llu(%llu) "
+        "%llu %llu/%llu/%llu\n",
+        smp.t, static_cast<double>(srv.rss_kb) / 1024, static_cast<unsigned long long>(fds),
+        static_cast<unsigned long long>(s.open),
+        static_cast<unsigned long long>(s.churned - prev.churned),
+        static_cast<double>(lat.quantile(0.5)) / 1e3, smp.p99_ms,
+        secs > 0 ? static_cast<double>(s.messages - prev.messages) / secs : 0,
+        static_cast<unsigned long long>(pr.ok), srv_cpu,
+        static_cast<unsigned long long>(fc.pings - fprev.pings),
+        static_cast<unsigned long long>(fc.commands - fprev.commands),
+        static_cast<unsigned long long>(fc.api_requests - fprev.api_requests),
+        static_cast<unsigned long long>(fc.api_refused - fprev.api_refused),
+        static_cast<unsigned long long>(fc.slow_bytes - fprev.slow_bytes),
+        static_cast<unsigned long long>(fc.ping_reconnects),
+        static_cast<unsigned long long>(fc.command_reconnects),
+        static_cast<unsigned long long>(fc.slow_reconnects));
+    std::fflush(stdout);
+    prev = s;
+    srv_prev = srv;
+    fprev = fc;
+  }
+  j.end_array();
+  flood.stop();
+  area_->ctl.churn.store(0);
+
+  // The verdict: first window after warm-up against the last window.
+  std::vector<double> rss_a, rss_b, fds_a, fds_b, p99_a, p99_b;
+  double end_t = samples.empty() ? 0 : samples.back().t;
+  for (const auto& s : samples) {
+    bool first = s.t >= o_.warmup && s.t < o_.warmup + o_.judge_window;
+    bool last = s.t > end_t - o_.judge_window;
+    if (first) {
+      rss_a.push_back(static_cast<double>(s.rss_kb) / 1024);
+      fds_a.push_back(static_cast<double>(s.open_files));
+      p99_a.push_back(s.p99_ms);
+    }
+    if (last && !first) {
+      rss_b.push_back(static_cast<double>(s.rss_kb) / 1024);
+      fds_b.push_back(static_cast<double>(s.open_files));
+      p99_b.push_back(s.p99_ms);
+    }
+  }
+  bool judged = !rss_a.empty() && !rss_b.empty();
+  double ra = mean_of(rss_a), rb = mean_of(rss_b), fa = mean_of(fds_a), fb = mean_of(fds_b);
+  double pa = median_of(p99_a), pb = median_of(p99_b);
+  bool rss_flat = rb - ra <= std::max(0.05 * ra, 16.0);
+  bool fds_flat = fb - fa <= 0.01 * static_cast<double>(o_.conns) + 50;
+  bool p99_flat = pb <= 2 * pa + 5;
+  j.key("verdict").begin_object();
+  j.member("judged", judged);
+  j.member("first_window",
+           std::to_string(o_.warmup) + "-" + std::to_string(o_.warmup + o_.judge_window));
+  j.member("rss_mb_first", ra);
+  j.member("rss_mb_last", rb);
+  // A saw-tooth (a flood that the server cuts off and that comes back) shows as a wide
+  // min-max range with a steady floor; a leak raises the floor.
+  auto lo = [](const std::vector<double>& v) {
+    return v.empty() ? 0 : *std::min_element(v.begin(), v.end());
+  };
+  auto hi = [](const std::vector<double>& v) {
+    return v.empty() ? 0 : *std::max_element(v.begin(), v.end());
+  };
+  j.member("rss_mb_first_min", lo(rss_a));
+  j.member("rss_mb_first_max", hi(rss_a));
+  j.member("rss_mb_last_min", lo(rss_b));
+  j.member("rss_mb_last_max", hi(rss_b));
+  j.member("open_files_first", fa);
+  j.member("open_files_last", fb);
+  j.member("p99_ms_first", pa);
+  j.member("p99_ms_last", pb);
+  j.member("rss_flat", judged && rss_flat);
+  j.member("open_files_flat", judged && fds_flat);
+  j.member("p99_flat", judged && p99_flat);
+  j.member("flat", judged && rss_flat && fds_flat && p99_flat);
+  j.end_object();
+  if (!judged)
+    std::printf(
+        "[soak] too short to judge: no samples after %.0f s of warm-up and in the last %.0f s\n",
+        o_.warmup, o_.judge_window);
+  else
+    std::printf(
+        "[soak] first %.0f s after warm-up vs last %.0f s: RSS %.1f -> %.1f MB (%s; min-max "
+        "%.0f-%.0f -> "
+        "%.0f-%.0f), open files %.0f -> %.0f (%s), p99 %.2f -> %.2f ms (%s): %s\n",
+        o_.judge_window, o_.judge_window, ra, rb, rss_flat ? "flat" : "GROWS", lo(rss_a), hi(rss_a),
+        lo(rss_b), hi(rss_b), fa, fb, fds_flat ? "flat" : "GROWS", pa, pb,
+        p99_flat ? "flat" : "GROWS", rss_flat && fds_flat && p99_flat ? "FLAT" : "NOT FLAT");
+}
+
 int coordinator::run() {
   if (std::string e = setup(); !e.empty()) {
     std::fprintf(stderr, "gyre-bench: %s\n", e.c_str());
@@ -744,6 +990,8 @@ int coordinator::run() {
     scenario_channels(j);
   else if (scenario_ == "storm")
     scenario_storm(j);
+  else if (scenario_ == "soak")
+    scenario_soak(j);
 
   uint64_t tool_ns = tool_cpu_ns();
   stop_workers();
@@ -871,10 +1119,45 @@ int main(int argc, char** argv) {
   add_common(st, o);
   st->add_option("--rounds", o.rounds, "connect-all/close-all rounds")->capture_default_str();
 
+  auto* so = app.add_subcommand(
+      "soak", "long run: churn, paced publications, flooders; RSS / open files / p99 over time");
+  add_common(so, o);
+  so->add_option("--duration", o.duration, "seconds of the run (after connecting)")
+      ->capture_default_str();
+  so->add_option("--rate", o.rate, "publications/s (default 1000)");
+  so->add_option("--shared-ratio", o.shared_ratios, "share of publications to a shared channel")
+      ->capture_default_str();
+  so->add_option("--api-key", o.api_key, "the server's http_api.key");
+  so->add_option("--interval", o.interval, "seconds per sample")->capture_default_str();
+  so->add_option("--warmup", o.warmup, "seconds before the first judged window")
+      ->capture_default_str();
+  so->add_option("--judge-window", o.judge_window, "seconds of the first and last windows compared")
+      ->capture_default_str();
+  so->add_option("--churn", o.churn, "share of the connections closed and reopened per second")
+      ->capture_default_str();
+  so->add_option("--flood-ping-rate", o.flood_ping_rate,
+                 "pings/s of the non-reading ping flooder (0 = off)")
+      ->capture_default_str();
+  so->add_option("--flood-command-rate", o.flood_command_rate,
+                 "history commands/s of the non-reading command flooder (0 = off)")
+      ->capture_default_str();
+  so->add_option("--flood-history-channel", o.flood_history_channel,
+                 "channel the command flooder reads (needs history)");
+  so->add_option("--flood-api-rate", o.flood_api_rate,
+                 "wrong-key 1 MB API requests/s (and a tenth of that with 20 MB bodies; 0 = off)")
+      ->capture_default_str();
+  so->add_option("--slow-channel", o.slow_channel, "channel of the slow reader (1 KB per 100 ms)");
+
   CLI11_PARSE(app, argc, argv);
   std::string scenario = app.get_subcommands().front()->get_name();
   if (scenario == "storm" && !st->count("--connect-rate")) o.connect_rate = 0;
   if (scenario == "channels" && !ch->count("--via")) o.via = "batch";
+  if (scenario == "soak") {
+    if (!so->count("--via")) o.via = "batch";
+    if (!so->count("--duration")) o.duration = 600;
+    if (!so->count("--batch")) o.batch = 10;
+    if (!so->count("--shared-ratio")) o.shared_ratios = "0.01";
+  }
   std::string cmdline;
   for (int i = 0; i < argc; ++i) {
     if (i) cmdline += ' ';

@@ -82,6 +82,16 @@ uint64_t process_pss_kb(pid_t pid) {
   return field_after(read_file("/proc/" + std::to_string(pid) + "/smaps_rollup"), "\nPss:");
 }
 
+uint64_t process_open_files(pid_t pid) {
+  DIR* d = ::opendir(("/proc/" + std::to_string(pid) + "/fd").c_str());
+  if (!d) return 0;
+  uint64_t n = 0;
+  while (dirent* e = ::readdir(d))
+    if (e->d_name[0] != '.') ++n;
+  ::closedir(d);
+  return n;
+}
+
 proc_sample sample_processes(const std::vector<pid_t>& pids) {
   proc_sample s;
   s.ok = !pids.empty();

@@ -25,6 +25,7 @@ struct proc_sample {
 uint64_t process_cpu_ns(pid_t pid);  // 0 if unreadable
 uint64_t process_rss_kb(pid_t pid);
 uint64_t process_pss_kb(pid_t pid);
+uint64_t process_open_files(pid_t pid);  // entries of /proc/PID/fd; 0 if unreadable
 proc_sample sample_processes(const std::vector<pid_t>& pids);
 
 // Pages of memory the kernel's TCP stack holds ("TCP: ... mem N" in /proc/net/sockstat).

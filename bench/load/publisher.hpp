@@ -39,6 +39,7 @@ struct pub_options {
   size_t payload_size = 64;
   bool protobuf = false;  // ws
   std::string token;      // ws: connect token, if the server wants one
+  std::string api_key;    // api/batch: sent as "Authorization: apikey <key>" when set
   uint32_t window = 256;  // ws: publish commands in flight
 };
 

@@ -29,6 +29,7 @@ stats_snapshot snapshot(const shared_area& area) {
     s.failed += ld(t.failed);
     s.lost += ld(t.lost);
     s.open += ld(t.open);
+    s.churned += ld(t.churned);
     s.server_closes += ld(t.server_closes);
     if (ld(t.last_close_code)) s.last_close_code = ld(t.last_close_code);
     if (ld(t.last_error_code)) s.last_error_code = ld(t.last_error_code);

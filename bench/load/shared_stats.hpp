@@ -34,6 +34,7 @@ struct control_block {
   std::atomic<uint32_t> close_round;    // round r closes its connections once this exceeds r
   std::atomic<uint32_t> closed;         // worker threads that closed their round
   std::atomic<uint32_t> reconnect;      // reopen connections lost after being ready
+  std::atomic<uint32_t> churn;          // soak: close and reopen plan.churn_per_s of them
 };
 
 struct alignas(64) thread_stats {
@@ -43,6 +44,7 @@ struct alignas(64) thread_stats {
   counter failed;         // attempts that never became ready
   counter lost;           // ready connections that ended before the tool closed them
   counter open;           // gauge: connections ready now (written as a value)
+  counter churned;        // ready connections the tool closed to reopen them (soak churn)
   counter server_closes;  // close frames received
   counter last_close_code;
   counter last_error_code;  // error reply code (connect/subscribe)
@@ -76,7 +78,7 @@ struct shared_area {
 
 // A plain sum of every thread's block at one moment.
 struct stats_snapshot {
-  uint64_t started = 0, ready = 0, failed = 0, lost = 0, open = 0, server_closes = 0;
+  uint64_t started = 0, ready = 0, failed = 0, lost = 0, open = 0, churned = 0, server_closes = 0;
   uint64_t last_close_code = 0, last_error_code = 0;
   uint64_t first_start_ns = 0, last_ready_ns = 0;
   uint64_t messages = 0, bytes = 0, pings = 0, pongs = 0, replies = 0, reply_errors = 0;

@@ -8,8 +8,9 @@
 // "shutdown" and let the close frames go out, stop the loops, stop the engines; a hard
 // deadline (shutdown.timeout) bounds it. SIGHUP reloads channel options and token keys.
 //
-// Threading: run() blocks the calling (main) thread, which also handles signals and the
-// engines' periodic maintenance.
+// Threading: run() blocks the calling (main) thread, which also handles signals, the
+// engines' periodic maintenance and the return of freed memory to the OS
+// (memory_release.hpp).
 #pragma once
 
 #include <memory>
