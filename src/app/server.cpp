@@ -139,7 +139,10 @@ std::string server::impl::start() {
   requests = std::make_unique<io_thread>();
   requests->start();
 
-  executor = std::make_unique<api_executor>(*hub);
+  api_limits limits;
+  limits.max_batch_commands = static_cast<size_t>(cfg.gyre_.http_api_.max_batch_commands_);
+  limits.max_response_size = static_cast<size_t>(cfg.gyre_.http_api_.max_response_size_);
+  executor = std::make_unique<api_executor>(*hub, limits);
   std::vector<http_route> internal_routes;
   std::vector<http_route> external_routes;
   if (!cfg.http_api_.disabled_) {
@@ -148,6 +151,7 @@ std::string server::impl::start() {
     ao.key = cfg.http_api_.key_;
     ao.insecure = cfg.http_api_.insecure_;
     ao.transport_error_mode = cfg.http_api_.error_mode_ == "transport";
+    ao.max_request_body_size = static_cast<uint64_t>(cfg.gyre_.http_api_.max_request_body_size_);
     if (!ao.insecure && ao.key.empty())
       log::warn("http_api.key is empty and http_api.insecure is off: every API request will get 401");
     if (ao.prefix.size() > 1 && ao.prefix.back() == '/') ao.prefix.pop_back();

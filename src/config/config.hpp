@@ -596,11 +596,20 @@ struct shutdown_config {
   bool operator==(const shutdown_config&) const = default;
 };
 
+// `gyre.http_api`: bounds of the server HTTP API (docs/supported-options.md).
+struct gyre_http_api_config {
+  int64_t max_request_body_size_ = 16 * 1024 * 1024;  // 413 above
+  int64_t max_batch_commands_ = 10000;                // batch/legacy commands, broadcast channels
+  int64_t max_response_size_ = 16 * 1024 * 1024;      // bytes of one reply; 106 above
+  bool operator==(const gyre_http_api_config&) const = default;
+};
+
 // `gyre`: settings that only Gyre has (Centrifugo warns about and ignores this section).
 struct gyre_config {
   // Number of I/O event loops (threads that own connections). 0 = one per CPU core
   // (std::thread::hardware_concurrency()). Env: CENTRIFUGO_GYRE_NUM_EVENT_LOOPS.
   int64_t num_event_loops_ = 0;
+  gyre_http_api_config http_api_;
   bool operator==(const gyre_config&) const = default;
 };
 
