@@ -172,6 +172,7 @@ std::string server::impl::start() {
   ext.websocket_message_size_limit = static_cast<uint32_t>(cfg.websocket_.message_size_limit_);
   ext.allowed_origins = cfg.client_.allowed_origins_;
   ext.user_id_http_header = cfg.client_.user_id_http_header_;
+  ext.max_header_size = static_cast<uint32_t>(cfg.gyre_.http_server_.max_header_size_);
   ext.routes = external_routes;
   ext.requests_io = &requests->io();
 
@@ -188,6 +189,7 @@ std::string server::impl::start() {
     in.address = internal_address;
     in.port = static_cast<uint16_t>(std::stoi(internal_port));
     in.websocket_enabled = false;
+    in.max_header_size = ext.max_header_size;
     in.routes = internal_routes;
     in.requests_io = &requests->io();
     listeners.push_back(std::make_unique<http_server>(loop_ptrs, ext));

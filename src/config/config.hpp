@@ -596,6 +596,12 @@ struct shutdown_config {
   bool operator==(const shutdown_config&) const = default;
 };
 
+// `gyre.http_server`: bounds of the HTTP listeners (docs/supported-options.md).
+struct gyre_http_server_config {
+  int64_t max_header_size_ = 16 * 1024;  // request line + header fields; 431 above
+  bool operator==(const gyre_http_server_config&) const = default;
+};
+
 // `gyre.http_api`: bounds of the server HTTP API (docs/supported-options.md).
 struct gyre_http_api_config {
   int64_t max_request_body_size_ = 16 * 1024 * 1024;  // 413 above
@@ -609,6 +615,7 @@ struct gyre_config {
   // Number of I/O event loops (threads that own connections). 0 = one per CPU core
   // (std::thread::hardware_concurrency()). Env: CENTRIFUGO_GYRE_NUM_EVENT_LOOPS.
   int64_t num_event_loops_ = 0;
+  gyre_http_server_config http_server_;
   gyre_http_api_config http_api_;
   bool operator==(const gyre_config&) const = default;
 };

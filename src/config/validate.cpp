@@ -90,6 +90,9 @@ class validator {
   void check_process(const config& c) {
     check_enum("log.level", c.log_.level_, {"none", "trace", "debug", "info", "warn", "error"});
     check_non_negative("gyre.num_event_loops", c.gyre_.num_event_loops_);
+    check_non_negative("gyre.http_server.max_header_size", c.gyre_.http_server_.max_header_size_);
+    if (c.gyre_.http_server_.max_header_size_ > 0xffffffffLL)
+      error("gyre.http_server.max_header_size", "must be at most 4294967295");
     check_non_negative("gyre.http_api.max_request_body_size", c.gyre_.http_api_.max_request_body_size_);
     check_non_negative("gyre.http_api.max_batch_commands", c.gyre_.http_api_.max_batch_commands_);
     check_non_negative("gyre.http_api.max_response_size", c.gyre_.http_api_.max_response_size_);

@@ -246,6 +246,7 @@ TEST(loader, documented_defaults) {
   EXPECT_EQ(c.pid_file_, "");
   EXPECT_FALSE(c.enable_unreleased_features_);
   EXPECT_EQ(c.gyre_.num_event_loops_, 0);
+  EXPECT_EQ(c.gyre_.http_server_.max_header_size_, 16 * 1024);
   EXPECT_EQ(c.gyre_.http_api_.max_request_body_size_, 16 * 1024 * 1024);
   EXPECT_EQ(c.gyre_.http_api_.max_batch_commands_, 10000);
   EXPECT_EQ(c.gyre_.http_api_.max_response_size_, 16 * 1024 * 1024);
