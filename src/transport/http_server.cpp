@@ -12,7 +12,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <string_view>
 
 #include "core/glob.hpp"
@@ -396,17 +398,22 @@ class listener {
   listener(event_loop& loop, const http_server_options& opts)
       : loop_(loop), acceptor_(loop.io()), opts_(opts) {}
 
+  // Opens, binds and listens; on failure "<step>: <cause>".
   std::string open(const tcp::endpoint& ep) {
     boost::system::error_code ec;
     acceptor_.open(ep.protocol(), ec);
-    if (ec) return ec.message();
+    if (ec) return "socket: " + ec.message();
+    // SO_REUSEADDR: bind while connections of a previous run are in TIME_WAIT.
+    // SO_REUSEPORT: one acceptor per loop on the same port (see http_server.hpp).
     acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (ec) return "SO_REUSEADDR: " + ec.message();
     int one = 1;
-    ::setsockopt(acceptor_.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    if (::setsockopt(acceptor_.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+      return std::string("SO_REUSEPORT: ") + std::strerror(errno);
     acceptor_.bind(ep, ec);
-    if (ec) return ec.message();
+    if (ec) return "bind: " + ec.message();
     acceptor_.listen(4096, ec);
-    if (ec) return ec.message();
+    if (ec) return "listen: " + ec.message();
     return {};
   }
 
@@ -464,36 +471,56 @@ http_server::http_server(std::vector<event_loop*> loops, http_server_options opt
 
 http_server::~http_server() = default;
 
+namespace {
+
+std::string endpoint_text(const asio::ip::address& addr, uint16_t port) {
+  std::string a = addr.to_string();
+  return (addr.is_v6() ? "[" + a + "]" : a) + ":" + std::to_string(port);
+}
+
+// Every loop's acceptor binds the port with SO_REUSEPORT, which would also let another
+// process (a second Gyre by mistake) share it silently. This probe binds without
+// SO_REUSEPORT, so it fails while any other socket listens on the port; it sets
+// SO_REUSEADDR, so connections of a previous run in TIME_WAIT do not stop a restart.
+boost::system::error_code probe_bind(asio::io_context& io, const tcp::endpoint& ep) {
+  boost::system::error_code ec;
+  tcp_acceptor probe(io);
+  probe.open(ep.protocol(), ec);
+  if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) probe.bind(ep, ec);
+  return ec;
+}
+
+}  // namespace
+
 std::string http_server::start() {
   boost::system::error_code ec;
-  asio::ip::address addr = impl_->opts.address.empty() ? asio::ip::address(asio::ip::address_v6::any())
-                                                        : asio::ip::make_address(impl_->opts.address, ec);
-  if (ec) return "invalid address " + impl_->opts.address + ": " + ec.message();
+  const bool any = impl_->opts.address.empty();
+  asio::ip::address addr = any ? asio::ip::address(asio::ip::address_v6::any())
+                               : asio::ip::make_address(impl_->opts.address, ec);
+  if (ec) return "invalid listen address \"" + impl_->opts.address + "\": " + ec.message();
   uint16_t port = impl_->opts.port;
-  // Every loop's acceptor binds the port with SO_REUSEPORT, which would also let another
-  // process (a second Gyre by mistake) share it silently. A probe bind without the option
-  // fails when anyone holds the port.
   if (port != 0) {
-    for (int attempt = 0; attempt < 2; ++attempt) {
-      tcp_acceptor probe(impl_->loops.front()->io());
-      probe.open(tcp::endpoint(addr, port).protocol(), ec);
-      if (!ec) probe.bind(tcp::endpoint(addr, port), ec);
-      if (!ec || ec == asio::error::address_in_use) break;
-      if (attempt == 0 && impl_->opts.address.empty()) addr = asio::ip::address_v4::any();  // no IPv6 here
+    ec = probe_bind(impl_->loops.front()->io(), tcp::endpoint(addr, port));
+    if (ec && ec != asio::error::address_in_use && any) {
+      addr = asio::ip::address_v4::any();  // no IPv6 on this machine
+      ec = probe_bind(impl_->loops.front()->io(), tcp::endpoint(addr, port));
     }
     if (ec == asio::error::address_in_use)
-      return "listen on " + addr.to_string() + ":" + std::to_string(port) + ": address already in use";
+      return "cannot listen on " + endpoint_text(addr, port) +
+             ": address already in use (another process listens on this port)";
+    if (ec) return "cannot listen on " + endpoint_text(addr, port) + ": bind: " + ec.message();
   }
   for (event_loop* loop : impl_->loops) {
     auto l = std::make_unique<listener>(*loop, impl_->opts);
     std::string err = l->open(tcp::endpoint(addr, port));
-    if (!err.empty() && impl_->opts.address.empty() && impl_->listeners.empty()) {
+    if (!err.empty() && any && addr.is_v6() && impl_->listeners.empty()) {
       // No IPv6 on this machine: fall back to IPv4.
       addr = asio::ip::address_v4::any();
       l = std::make_unique<listener>(*loop, impl_->opts);
       err = l->open(tcp::endpoint(addr, port));
     }
-    if (!err.empty()) return "listen on " + addr.to_string() + ":" + std::to_string(port) + ": " + err;
+    if (!err.empty()) return "cannot listen on " + endpoint_text(addr, port) + ": " + err;
     if (port == 0) port = l->port();  // port 0: every loop shares the first one's port
     impl_->listeners.push_back(std::move(l));
   }

@@ -57,7 +57,9 @@ class http_server {
   http_server(std::vector<event_loop*> loops, http_server_options opts);
   ~http_server();
 
-  // Binds and starts accepting. Returns an error message on failure ("" on success).
+  // Binds and starts accepting. Returns an error message naming the address and the
+  // cause on failure ("" on success). Binds at once even while connections of a previous
+  // run are in TIME_WAIT on the port; fails while another process listens on it.
   std::string start();
   // Stops accepting new connections; existing ones continue.
   void stop();
