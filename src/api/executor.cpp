@@ -1,19 +1,21 @@
 // api_executor: server API methods; see executor.hpp.
 #include "api/executor.hpp"
 
-#include <algorithm>
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <vector>
 
-#include "protocol/json_object.hpp"
 #include "config/channel_resolution.hpp"
 #include "config/config.hpp"
 #include "core/base64.hpp"
 #include "core/glob.hpp"
 #include "core/json_writer.hpp"
+#include "core/log.hpp"
 #include "hub/channel_rules.hpp"
 #include "hub/node.hpp"
+#include "protocol/json_object.hpp"
 
 namespace gyre {
 
@@ -25,19 +27,22 @@ namespace {
 // per-method route, error 107 inside batch and the legacy endpoint.
 api_outcome malformed() {
   api_outcome o = api_outcome::failure(errors::bad_request);
-  o.error.message = "bad request";
-  o.result = "malformed";
+  o.malformed = true;
   return o;
 }
 
-api_outcome fail(protocol_error e) { return api_outcome::failure(e); }
+api_outcome fail(protocol_error e) {
+  return api_outcome::failure(e);
+}
 
-api_outcome empty_result() { return api_outcome::success("{}"); }
+api_outcome empty_result() {
+  return api_outcome::success("{}");
+}
 
 // Reads `field` (raw JSON) or `b64field` (base64, wins when non-empty) into `out`.
 // Returns false for invalid base64.
-bool read_payload(const json_object& o, std::string_view field, std::string_view b64field, std::string& out,
-                  bool& present) {
+bool read_payload(const json_object& o, std::string_view field, std::string_view b64field,
+                  std::string& out, bool& present) {
   std::string b64;
   if (!o.get(b64field, b64)) return false;
   if (!b64.empty()) {
@@ -54,8 +59,10 @@ bool read_payload(const json_object& o, std::string_view field, std::string_view
   return true;
 }
 
-// publication_data_format check (server-api.md §7.1).
-bool data_format_ok(const config::config& cfg, const config::channel_options& ns, const std::string& data) {
+// The `publication_data_format` rule of a channel (Centrifugo option: "", json,
+// json_object or binary).
+bool data_format_ok(const config::config& cfg, const config::channel_options& ns,
+                    const std::string& data) {
   const std::string& f = config::effective_publication_data_format(cfg.channel_, ns);
   if (f == "binary") return true;
   if (f.empty()) return !data.empty();
@@ -121,16 +128,58 @@ void publish_one(node& n, const std::string& channel, const publish_params& p,
   publication pub;
   pub.data = p.data;
   for (const auto& t : p.tags) pub.tags.push_back(t);
-  n.engine().publish(channel, std::move(pub), opts, [done = std::move(done)](result<publish_outcome> r) {
-    if (!r) return done(fail(r.error() ? r.error() : errors::internal));
-    std::string out;
-    json_writer w(out);
-    w.begin_object();
-    if (r->position.offset > 0) w.member("offset", r->position.offset);
-    if (!r->position.epoch.empty()) w.member("epoch", r->position.epoch);
-    w.end_object();
-    done(api_outcome::success(std::move(out)));
-  });
+  n.engine().publish(channel, std::move(pub), opts,
+                     [done = std::move(done)](result<publish_outcome> r) {
+                       if (!r) return done(fail(r.error() ? r.error() : errors::internal));
+                       std::string out;
+                       json_writer w(out);
+                       w.begin_object();
+                       if (r->position.offset > 0) w.member("offset", r->position.offset);
+                       if (!r->position.epoch.empty()) w.member("epoch", r->position.epoch);
+                       w.end_object();
+                       done(api_outcome::success(std::move(out)));
+                     });
+}
+
+// The number of items of a JSON array text, counted without decoding it (a bound checked
+// before the items are copied out; malformed text is rejected by the decoder afterwards).
+size_t count_items(std::string_view array) {
+  size_t i = array.find_first_not_of(" \t\r\n");
+  if (i == std::string_view::npos || array[i] != '[') return 0;
+  size_t items = 0, depth = 0;
+  bool in_string = false, empty = true;
+  for (; i < array.size(); ++i) {
+    char c = array[i];
+    if (in_string) {
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    if (c == '[' || c == '{') {
+      if (++depth == 1) continue;
+    } else if (c == ']' || c == '}') {
+      if (--depth == 0) break;
+    } else if (c == ',' && depth == 1) {
+      ++items;
+      continue;
+    }
+    if (depth == 1 && c != ' ' && c != '\t' && c != '\r' && c != '\n') empty = false;
+    if (depth > 1) empty = false;
+  }
+  return empty ? 0 : items + 1;
+}
+
+// 106 for a request with more than `limit` commands (or channels); logged.
+api_outcome too_many(std::string_view what, size_t n, std::string_view items, size_t limit) {
+  static log::limiter refusals;
+  std::string message = "limit exceeded: " + std::string(what) + " of " + std::to_string(n) + " " +
+                        std::string(items) + ", at most " + std::to_string(limit) +
+                        " (gyre.http_api.max_batch_commands)";
+  log::limited(refusals, spdlog::level::warn, "API request refused with 106: {}", message);
+  return api_outcome::failure(errors::limit_exceeded, std::move(message));
 }
 
 connection_filter read_filter(const json_object& o, bool& ok) {
@@ -141,54 +190,112 @@ connection_filter read_filter(const json_object& o, bool& ok) {
 
 }  // namespace
 
-bool api_executor::is_route(std::string_view m) {
-  static const char* routes[] = {"batch", "publish", "broadcast", "subscribe", "unsubscribe", "disconnect",
-                                 "presence", "presence_stats", "history", "history_remove", "info", "rpc",
-                                 "refresh", "channels", "map_publish", "map_remove", "map_read_state",
-                                 "map_read_stream", "map_stats", "map_clear", "shared_poll_publish"};
-  return std::find(std::begin(routes), std::end(routes), m) != std::end(routes);
+// The method table (a member, so that it may name the private handlers).
+std::span<const api_method> api_executor::methods() {
+  // The method table. Order: the order in which a batch command's keys are tried (a
+  // command with several method keys runs the first), as Centrifugo does. Legacy numbers:
+  // the legacy endpoint's numbering of methods (13 is unused).
+  constexpr bool route = true, batch = true, read_only = true;
+  static const api_method table[] = {
+      // name, legacy number, handler, route, in batch, read-only
+      {"publish", 0, &api_executor::publish, route, batch, false},
+      {"broadcast", 1, &api_executor::broadcast, route, batch, false},
+      {"subscribe", 11, &api_executor::subscribe, route, batch, false},
+      {"unsubscribe", 2, &api_executor::unsubscribe, route, batch, false},
+      {"disconnect", 3, &api_executor::disconnect, route, batch, false},
+      {"history", 6, &api_executor::history, route, batch, read_only},
+      {"history_remove", 7, &api_executor::history_remove, route, batch, false},
+      {"presence", 4, &api_executor::presence, route, batch, read_only},
+      {"presence_stats", 5, &api_executor::presence_stats, route, batch, read_only},
+      {"info", 9, &api_executor::info, route, batch, read_only},
+      {"rpc", 10, &api_executor::rpc, route, batch, false},
+      {"refresh", 12, &api_executor::refresh, route, batch, false},
+      {"channels", 8, &api_executor::channels, route, batch, read_only},
+      // Gyre has no map or shared-poll namespaces (see not_a_stream_method).
+      {"map_publish", 33, &api_executor::not_a_stream_method, route, batch, false},
+      {"map_remove", 34, &api_executor::not_a_stream_method, route, batch, false},
+      {"map_read_state", 35, &api_executor::not_a_stream_method, route, batch, read_only},
+      {"map_read_stream", 36, &api_executor::not_a_stream_method, route, batch, read_only},
+      {"map_stats", 37, &api_executor::not_a_stream_method, route, batch, read_only},
+      {"map_clear", 38, &api_executor::not_a_stream_method, route, batch, false},
+      {"shared_poll_publish", 39, &api_executor::not_a_stream_method, route, batch, false},
+      {"batch", -1, &api_executor::batch, route, false, false},
+      // Centrifugo PRO methods: known to the legacy endpoint (104 there), served nowhere.
+      {"connections", 14, nullptr, false, false, false},
+      {"update_user_status", 15, nullptr, false, false, false},
+      {"get_user_status", 16, nullptr, false, false, false},
+      {"delete_user_status", 17, nullptr, false, false, false},
+      {"block_user", 18, nullptr, false, false, false},
+      {"unblock_user", 19, nullptr, false, false, false},
+      {"revoke_token", 20, nullptr, false, false, false},
+      {"invalidate_user_tokens", 21, nullptr, false, false, false},
+      {"device_register", 22, nullptr, false, false, false},
+      {"device_update", 23, nullptr, false, false, false},
+      {"device_remove", 24, nullptr, false, false, false},
+      {"device_list", 25, nullptr, false, false, false},
+      {"device_topic_list", 26, nullptr, false, false, false},
+      {"device_topic_update", 27, nullptr, false, false, false},
+      {"user_topic_list", 28, nullptr, false, false, false},
+      {"user_topic_update", 29, nullptr, false, false, false},
+      {"send_push_notification", 30, nullptr, false, false, false},
+      {"update_push_status", 31, nullptr, false, false, false},
+      {"cancel_push", 32, nullptr, false, false, false},
+  };
+  return table;
 }
 
-bool api_executor::is_known_legacy_method(std::string_view m) {
-  static const char* names[] = {
-      "publish", "broadcast", "unsubscribe", "disconnect", "presence", "presence_stats", "history",
-      "history_remove", "channels", "info", "rpc", "subscribe", "refresh", "connections",
-      "update_user_status", "get_user_status", "delete_user_status", "block_user", "unblock_user",
-      "revoke_token", "invalidate_user_tokens", "device_register", "device_update", "device_remove",
-      "device_list", "device_topic_list", "device_topic_update", "user_topic_list", "user_topic_update",
-      "send_push_notification", "update_push_status", "cancel_push", "map_publish", "map_remove",
-      "map_read_state", "map_read_stream", "map_stats", "map_clear", "shared_poll_publish"};
-  return std::find(std::begin(names), std::end(names), m) != std::end(names);
+const api_method* api_executor::find(std::string_view name) {
+  for (const auto& m : methods())
+    if (m.name == name) return &m;
+  return nullptr;
+}
+
+const api_method* api_executor::find_legacy(int64_t number) {
+  for (const auto& m : methods())
+    if (m.legacy_number >= 0 && m.legacy_number == number) return &m;
+  return nullptr;
+}
+
+api_outcome reply_too_large(size_t budget) {
+  return api_outcome::failure(errors::limit_exceeded,
+                              "limit exceeded: reply larger than " + std::to_string(budget) +
+                                  " bytes (gyre.http_api.max_response_size)");
+}
+
+void api_executor::execute(const api_method& m, std::string_view params, size_t reply_budget,
+                           api_done done) {
+  if (!m.run) return done(fail(errors::method_not_found));
+  if (!m.read_only) return (this->*m.run)(params, reply_budget, std::move(done));
+  // A handler may stop rendering early when over budget; this catches the rest.
+  (this->*m.run)(params, reply_budget,
+                 [reply_budget, name = m.name, done = std::move(done)](api_outcome r) {
+                   if (r.ok && r.result.size() > reply_budget) r = reply_too_large(reply_budget);
+                   if (!r.ok && r.error.code == errors::limit_exceeded.code) {
+                     static log::limiter too_large;
+                     log::limited(too_large, spdlog::level::warn,
+                                  "API {} refused with 106: its reply is over the budget of {} "
+                                  "bytes (gyre.http_api.max_response_size)",
+                                  name, reply_budget);
+                   }
+                   done(std::move(r));
+                 });
 }
 
 void api_executor::execute(std::string_view method, std::string_view params, api_done done) {
-  if (method == "publish") return publish(params, std::move(done));
-  if (method == "broadcast") return broadcast(params, std::move(done));
-  if (method == "subscribe") return subscribe(params, std::move(done));
-  if (method == "unsubscribe") return unsubscribe(params, std::move(done));
-  if (method == "disconnect") return disconnect(params, std::move(done));
-  if (method == "refresh") return refresh(params, std::move(done));
-  if (method == "presence") return presence(params, std::move(done));
-  if (method == "presence_stats") return presence_stats(params, std::move(done));
-  if (method == "history") return history(params, std::move(done));
-  if (method == "history_remove") return history_remove(params, std::move(done));
-  if (method == "channels") return channels(params, std::move(done));
-  if (method == "info") return info(params, std::move(done));
-  if (method == "rpc") return rpc(params, std::move(done));
-  if (method == "batch") return batch(params, std::move(done));
-  if (method == "map_publish" || method == "map_remove" || method == "map_read_state" ||
-      method == "map_read_stream" || method == "map_stats" || method == "map_clear" ||
-      method == "shared_poll_publish") {
-    // Gyre has no map or shared-poll namespaces: every channel is a stream channel, which
-    // is the "wrong namespace type" case of these methods.
-    auto o = json_object::parse(params);
-    if (!o) return done(malformed());
-    return done(fail(errors::bad_request));
-  }
-  done(fail(errors::method_not_found));
+  const api_method* m = find(method);
+  if (!m) return done(fail(errors::method_not_found));
+  execute(*m, params, std::move(done));
 }
 
-void api_executor::publish(std::string_view params, api_done done) {
+// Gyre has no map or shared-poll namespaces: every channel is a stream channel, which is
+// the "wrong namespace type" case of these methods (107 once the params decode).
+void api_executor::not_a_stream_method(std::string_view params, size_t, api_done done) {
+  auto o = json_object::parse(params);
+  if (!o) return done(malformed());
+  done(fail(errors::bad_request));
+}
+
+void api_executor::publish(std::string_view params, size_t, api_done done) {
   auto o = json_object::parse(params);
   if (!o) return done(malformed());
   std::string channel;
@@ -204,9 +311,13 @@ void api_executor::publish(std::string_view params, api_done done) {
   publish_one(node_, channel, *p, std::move(done));
 }
 
-void api_executor::broadcast(std::string_view params, api_done done) {
+void api_executor::broadcast(std::string_view params, size_t, api_done done) {
   auto o = json_object::parse(params);
   if (!o) return done(malformed());
+  if (auto raw = o->raw("channels")) {
+    if (size_t n = count_items(*raw); n > limits_.max_batch_commands)
+      return done(too_many("a broadcast", n, "channels", limits_.max_batch_commands));
+  }
   std::vector<std::string> channels;
   if (!o->get("channels", channels)) return done(malformed());
   bool bad_b64 = false;
@@ -239,7 +350,11 @@ void api_executor::broadcast(std::string_view params, api_done done) {
         if (r.ok) {
           w.member_raw("result", r.result);
         } else {
-          w.key("error").begin_object().member("code", r.error.code).member("message", r.error.message).end_object();
+          w.key("error")
+              .begin_object()
+              .member("code", r.error.code)
+              .member("message", r.error.message)
+              .end_object();
         }
         w.end_object();
       }
@@ -254,7 +369,7 @@ void api_executor::broadcast(std::string_view params, api_done done) {
   }
 }
 
-void api_executor::subscribe(std::string_view params, api_done done) {
+void api_executor::subscribe(std::string_view params, size_t, api_done done) {
   auto o = json_object::parse(params);
   if (!o) return done(malformed());
   bool ok = true;
@@ -273,7 +388,8 @@ void api_executor::subscribe(std::string_view params, api_done done) {
   if (!resolve_channel_rules(*cfg, opts.channel).ns) return done(fail(errors::unknown_channel));
   if (since) {
     stream_position sp;
-    if (!since->get("offset", sp.offset) || !since->get("epoch", sp.epoch)) return done(malformed());
+    if (!since->get("offset", sp.offset) || !since->get("epoch", sp.epoch))
+      return done(malformed());
     opts.recover_since = sp;
   }
   if (override_) {
@@ -296,24 +412,26 @@ void api_executor::subscribe(std::string_view params, api_done done) {
   node_.subscribe(f, std::move(opts), [done = std::move(done)] { done(empty_result()); });
 }
 
-void api_executor::unsubscribe(std::string_view params, api_done done) {
+void api_executor::unsubscribe(std::string_view params, size_t, api_done done) {
   auto o = json_object::parse(params);
   if (!o) return done(malformed());
   bool ok = true;
   connection_filter f = read_filter(*o, ok);
   std::string channel;
   if (!ok || !o->get("channel", channel)) return done(malformed());
-  if (!channel.empty() && !resolve_channel_rules(*node_.cfg(), channel).ns) return done(fail(errors::unknown_channel));
+  if (!channel.empty() && !resolve_channel_rules(*node_.cfg(), channel).ns)
+    return done(fail(errors::unknown_channel));
   node_.unsubscribe(f, channel, [done = std::move(done)] { done(empty_result()); });
 }
 
-void api_executor::disconnect(std::string_view params, api_done done) {
+void api_executor::disconnect(std::string_view params, size_t, api_done done) {
   auto o = json_object::parse(params);
   if (!o) return done(malformed());
   bool ok = true;
   connection_filter f = read_filter(*o, ok);
   std::optional<json_object> d;
-  if (!ok || !o->get("whitelist", f.whitelist) || !o->get("disconnect", d)) return done(malformed());
+  if (!ok || !o->get("whitelist", f.whitelist) || !o->get("disconnect", d))
+    return done(malformed());
   // The reason must outlive this call: keep it next to the filter.
   auto reason = std::make_shared<std::string>(std::string(disconnects::force_no_reconnect.reason));
   uint32_t code = disconnects::force_no_reconnect.code;
@@ -330,17 +448,19 @@ void api_executor::disconnect(std::string_view params, api_done done) {
   node_.disconnect(f, dc, [done = std::move(done), reason] { done(empty_result()); });
 }
 
-void api_executor::refresh(std::string_view params, api_done done) {
+void api_executor::refresh(std::string_view params, size_t, api_done done) {
   auto o = json_object::parse(params);
   if (!o) return done(malformed());
   bool ok = true;
   connection_filter f = read_filter(*o, ok);
   bool expired = false;
   int64_t expire_at = 0;
-  if (!ok || !o->get("expired", expired) || !o->get("expire_at", expire_at)) return done(malformed());
+  if (!ok || !o->get("expired", expired) || !o->get("expire_at", expire_at))
+    return done(malformed());
   std::optional<std::string> info;
   if (auto raw = o->raw("info")) info = std::string(*raw);
-  node_.refresh(f, expired, expire_at, std::move(info), [done = std::move(done)] { done(empty_result()); });
+  node_.refresh(f, expired, expire_at, std::move(info),
+                [done = std::move(done)] { done(empty_result()); });
 }
 
 // The channel of a presence request, or nullopt after answering with the error.
@@ -360,8 +480,10 @@ std::optional<std::string> api_executor::presence_channel(std::string_view param
     e = errors::bad_request;
   } else {
     channel_rules rules = resolve_channel_rules(*node_.cfg(), channel);
-    if (!rules.ns) e = errors::unknown_channel;
-    else if (!rules.ns->presence_) e = errors::not_available;
+    if (!rules.ns)
+      e = errors::unknown_channel;
+    else if (!rules.ns->presence_)
+      e = errors::not_available;
   }
   if (e) {
     done(fail(e));
@@ -370,36 +492,42 @@ std::optional<std::string> api_executor::presence_channel(std::string_view param
   return channel;
 }
 
-void api_executor::presence(std::string_view params, api_done done) {
+void api_executor::presence(std::string_view params, size_t reply_budget, api_done done) {
   auto channel = presence_channel(params, done);
   if (!channel) return;
-  node_.presence().presence(*channel, [done = std::move(done)](result<presence_map> r) {
-    if (!r) return done(fail(r.error() ? r.error() : errors::internal));
-    std::string out;
-    json_writer w(out);
-    w.begin_object().key("presence").begin_object();
-    for (const auto& [id, ci] : r.value()) {
-      w.key(id);
-      write_client_info(w, ci);
-    }
-    w.end_object().end_object();
-    done(api_outcome::success(std::move(out)));
-  });
+  node_.presence().presence(*channel,
+                            [reply_budget, done = std::move(done)](result<presence_map> r) {
+                              if (!r) return done(fail(r.error() ? r.error() : errors::internal));
+                              std::string out;
+                              json_writer w(out);
+                              w.begin_object().key("presence").begin_object();
+                              for (const auto& [id, ci] : r.value()) {
+                                w.key(id);
+                                write_client_info(w, ci);
+                                if (out.size() > reply_budget)
+                                  return done(reply_too_large(reply_budget));
+                              }
+                              w.end_object().end_object();
+                              done(api_outcome::success(std::move(out)));
+                            });
 }
 
-void api_executor::presence_stats(std::string_view params, api_done done) {
+void api_executor::presence_stats(std::string_view params, size_t, api_done done) {
   auto channel = presence_channel(params, done);
   if (!channel) return;
   node_.presence().stats(*channel, [done = std::move(done)](result<gyre::presence_stats> r) {
     if (!r) return done(fail(r.error() ? r.error() : errors::internal));
     std::string out;
     json_writer w(out);
-    w.begin_object().member("num_clients", r->num_clients).member("num_users", r->num_users).end_object();
+    w.begin_object()
+        .member("num_clients", r->num_clients)
+        .member("num_users", r->num_users)
+        .end_object();
     done(api_outcome::success(std::move(out)));
   });
 }
 
-void api_executor::history(std::string_view params, api_done done) {
+void api_executor::history(std::string_view params, size_t reply_budget, api_done done) {
   auto o = json_object::parse(params);
   if (!o) return done(malformed());
   std::string channel;
@@ -410,7 +538,8 @@ void api_executor::history(std::string_view params, api_done done) {
     return done(malformed());
   if (since) {
     stream_position sp;
-    if (!since->get("offset", sp.offset) || !since->get("epoch", sp.epoch)) return done(malformed());
+    if (!since->get("offset", sp.offset) || !since->get("epoch", sp.epoch))
+      return done(malformed());
     q.since = sp;
   }
   if (channel.empty()) return done(fail(errors::bad_request));
@@ -420,32 +549,34 @@ void api_executor::history(std::string_view params, api_done done) {
   if (!rules.ns->history_enabled()) return done(fail(errors::not_available));
   if (q.reverse && q.since && q.since->offset == 0) return done(fail(errors::internal));
   q.meta_ttl_seconds = node_.publish_options_for(*rules.ns, *cfg).history_meta_ttl_seconds;
-  node_.engine().history(channel, q, [done = std::move(done)](result<history_page> r) {
-    if (!r) return done(fail(r.error() ? r.error() : errors::internal));
-    std::string out;
-    json_writer w(out);
-    w.begin_object().key("publications").begin_array();
-    for (const auto& p : r->publications) {
-      w.begin_object();
-      if (!p.data.empty()) w.member_raw("data", p.data);
-      if (p.info) {
-        w.key("info");
-        write_client_info(w, *p.info);
-      }
-      if (p.offset) w.member("offset", p.offset);
-      if (!p.tags.empty()) {
-        w.key("tags").begin_object();
-        for (const auto& [k, v] : p.tags) w.member(k, v);
-        w.end_object();
-      }
-      w.end_object();
-    }
-    w.end_array().member("epoch", r->top.epoch).member("offset", r->top.offset).end_object();
-    done(api_outcome::success(std::move(out)));
-  });
+  node_.engine().history(
+      channel, q, [reply_budget, done = std::move(done)](result<history_page> r) {
+        if (!r) return done(fail(r.error() ? r.error() : errors::internal));
+        std::string out;
+        json_writer w(out);
+        w.begin_object().key("publications").begin_array();
+        for (const auto& p : r->publications) {
+          w.begin_object();
+          if (!p.data.empty()) w.member_raw("data", p.data);
+          if (p.info) {
+            w.key("info");
+            write_client_info(w, *p.info);
+          }
+          if (p.offset) w.member("offset", p.offset);
+          if (!p.tags.empty()) {
+            w.key("tags").begin_object();
+            for (const auto& [k, v] : p.tags) w.member(k, v);
+            w.end_object();
+          }
+          w.end_object();
+          if (out.size() > reply_budget) return done(reply_too_large(reply_budget));
+        }
+        w.end_array().member("epoch", r->top.epoch).member("offset", r->top.offset).end_object();
+        done(api_outcome::success(std::move(out)));
+      });
 }
 
-void api_executor::history_remove(std::string_view params, api_done done) {
+void api_executor::history_remove(std::string_view params, size_t, api_done done) {
   auto o = json_object::parse(params);
   if (!o) return done(malformed());
   std::string channel;
@@ -460,28 +591,30 @@ void api_executor::history_remove(std::string_view params, api_done done) {
   });
 }
 
-void api_executor::channels(std::string_view params, api_done done) {
+void api_executor::channels(std::string_view params, size_t reply_budget, api_done done) {
   auto o = json_object::parse(params);
   if (!o) return done(malformed());
   std::string pattern;
   if (!o->get("pattern", pattern)) return done(malformed());
   if (!pattern.empty() && !glob_valid(pattern)) return done(fail(errors::internal));
-  node_.channels([pattern, done = std::move(done)](result<std::map<std::string, uint32_t>> r) {
-    if (!r) return done(fail(errors::internal));
-    const auto& counts = r.value();
-    std::string out;
-    json_writer w(out);
-    w.begin_object().key("channels").begin_object();
-    for (const auto& [ch, n] : counts) {
-      if (!pattern.empty() && !glob_match(pattern, ch)) continue;
-      w.key(ch).begin_object().member("num_clients", n).end_object();
-    }
-    w.end_object().end_object();
-    done(api_outcome::success(std::move(out)));
-  });
+  node_.channels(
+      [pattern, reply_budget, done = std::move(done)](result<std::map<std::string, uint32_t>> r) {
+        if (!r) return done(fail(errors::internal));
+        const auto& counts = r.value();
+        std::string out;
+        json_writer w(out);
+        w.begin_object().key("channels").begin_object();
+        for (const auto& [ch, n] : counts) {
+          if (!pattern.empty() && !glob_match(pattern, ch)) continue;
+          w.key(ch).begin_object().member("num_clients", n).end_object();
+          if (out.size() > reply_budget) return done(reply_too_large(reply_budget));
+        }
+        w.end_object().end_object();
+        done(api_outcome::success(std::move(out)));
+      });
 }
 
-void api_executor::info(std::string_view params, api_done done) {
+void api_executor::info(std::string_view params, size_t, api_done done) {
   auto o = json_object::parse(params);
   if (!o) return done(malformed());
   node_.info([done = std::move(done)](std::vector<node_info_entry> nodes) {
@@ -505,7 +638,7 @@ void api_executor::info(std::string_view params, api_done done) {
   });
 }
 
-void api_executor::rpc(std::string_view params, api_done done) {
+void api_executor::rpc(std::string_view params, size_t, api_done done) {
   auto o = json_object::parse(params);
   if (!o) return done(malformed());
   std::string method;
@@ -515,7 +648,35 @@ void api_executor::rpc(std::string_view params, api_done done) {
   done(fail(errors::method_not_found));
 }
 
-void api_executor::batch(std::string_view params, api_done done) {
+namespace {
+
+// Appends one batch reply ({"<method>":result} or {"error":...}) to `out`.
+void append_reply(std::string& out, bool first, std::string_view method, const api_outcome& r) {
+  if (!first) out += ',';
+  json_writer w(out);
+  w.begin_object();
+  if (r.ok) {
+    w.member_raw(method, r.result);
+  } else {
+    w.key("error")
+        .begin_object()
+        .member("code", r.error.code)
+        .member("message", r.error.message)
+        .end_object();
+  }
+  w.end_object();
+}
+
+// What is left of `budget` once `used` bytes are written.
+size_t left_of(size_t budget, size_t used) {
+  return used < budget ? budget - used : 0;
+}
+
+}  // namespace
+
+// Runs the commands one after another (or all at once with "parallel"). The reply is
+// built as the commands finish, within `reply_budget` (see executor.hpp).
+void api_executor::batch(std::string_view params, size_t reply_budget, api_done done) {
   auto o = json_object::parse(params);
   if (!o) return done(malformed());
   bool parallel = false;
@@ -523,6 +684,8 @@ void api_executor::batch(std::string_view params, api_done done) {
   std::vector<std::string> commands;
   if (auto raw = o->raw("commands")) {
     if (*raw != "null") {
+      if (size_t n = count_items(*raw); n > limits_.max_batch_commands)
+        return done(too_many("a batch", n, "commands", limits_.max_batch_commands));
       auto items = protocol::split_array(*raw);
       if (!items) return done(malformed());
       commands = std::move(*items);
@@ -530,109 +693,127 @@ void api_executor::batch(std::string_view params, api_done done) {
   }
   if (commands.empty()) return done(empty_result());
 
-  static const char* priority[] = {"publish", "broadcast", "subscribe", "unsubscribe", "disconnect",
-                                   "history", "history_remove", "presence", "presence_stats", "info",
-                                   "rpc", "refresh", "channels", "map_publish", "map_remove",
-                                   "map_read_state", "map_read_stream", "map_stats", "map_clear",
-                                   "shared_poll_publish"};
   struct job {
-    std::string method;
+    const api_method* method = nullptr;  // nullptr: answered with `preset`
     std::string params;
-    api_outcome preset;  // used when method is empty
+    api_outcome preset;
   };
-  auto jobs = std::make_shared<std::vector<job>>();
-  for (const auto& c : commands) {
+  struct state {
+    std::vector<job> jobs;
+    std::string out;  // the reply so far (sequential) or at the end (parallel)
+    api_done done;
+    // sequential
+    size_t next = 0;
+    std::atomic<int> pending{0};
+    std::function<void()> step;
+    // parallel
+    std::mutex mu;
+    std::vector<api_outcome> replies;
+    std::atomic<size_t> remaining{0};
+    std::atomic<size_t> budget{0};
+  };
+  auto st = std::make_shared<state>();
+  st->done = std::move(done);
+  st->jobs.reserve(commands.size());
+  for (auto& c : commands) {
     job j;
     if (c == "null") {
       j.preset = fail(errors::bad_request);
     } else if (auto cmd = json_object::parse(c)) {
-      for (const char* m : priority) {
-        if (auto raw = cmd->raw(m)) {
-          j.method = m;
+      for (const auto& m : methods()) {
+        if (!m.in_batch) continue;
+        if (auto raw = cmd->raw(m.name)) {
+          j.method = &m;
           j.params = std::string(*raw);
           break;
         }
       }
-      if (j.method.empty()) j.preset = fail(errors::method_not_found);
+      if (!j.method) j.preset = fail(errors::method_not_found);
     } else {
       j.preset = fail(errors::bad_request);
     }
-    jobs->push_back(std::move(j));
+    std::string().swap(c);
+    st->jobs.push_back(std::move(j));
   }
-
-  struct state {
-    std::mutex mu;
-    std::vector<api_outcome> replies;
-    std::atomic<size_t> remaining;
-    size_t next = 0;
-    api_done done;
-  };
-  auto st = std::make_shared<state>();
-  st->replies.resize(jobs->size());
-  st->remaining = jobs->size();
-  st->done = std::move(done);
-
-  auto render = [jobs, st] {
-    std::string out;
-    json_writer w(out);
-    w.begin_object().key("replies").begin_array();
-    for (size_t i = 0; i < st->replies.size(); ++i) {
-      const api_outcome& r = st->replies[i];
-      w.begin_object();
-      if (r.ok) {
-        w.member_raw((*jobs)[i].method, r.result);
-      } else {
-        w.key("error").begin_object().member("code", r.error.code).member("message", r.error.message).end_object();
-      }
-      w.end_object();
-    }
-    w.end_array().end_object();
-    st->done(api_outcome::success(std::move(out)));
-  };
-
-  auto run_one = [this, jobs](size_t i, api_done cb) {
-    job& j = (*jobs)[i];
-    if (j.method.empty()) return cb(j.preset);
-    execute(j.method, j.params, [cb = std::move(cb)](api_outcome r) {
-      if (!r.ok && r.result == "malformed") r.result.clear();
-      cb(std::move(r));
-    });
-  };
+  commands.clear();
+  st->out = "{\"replies\":[";
 
   if (parallel) {
-    for (size_t i = 0; i < jobs->size(); ++i) {
-      run_one(i, [st, i, render](api_outcome r) {
+    st->replies.resize(st->jobs.size());
+    st->remaining = st->jobs.size();
+    st->budget = reply_budget;
+    auto finish = [st] {
+      for (size_t i = 0; i < st->replies.size(); ++i) {
+        const job& j = st->jobs[i];
+        append_reply(st->out, i == 0, j.method ? j.method->name : std::string_view{},
+                     st->replies[i]);
+        st->replies[i] = {};  // the reply grows as the parts are freed
+      }
+      st->out += "]}";
+      st->done(api_outcome::success(std::move(st->out)));
+    };
+    for (size_t i = 0; i < st->jobs.size(); ++i) {
+      job& j = st->jobs[i];
+      auto store = [st, i, finish, reply_budget](api_outcome r) {
+        const api_method* m = st->jobs[i].method;
+        if (r.ok && m && m->read_only) {
+          // Read results share the budget: one that does not fit is refused.
+          size_t size = r.result.size(), cur = st->budget.load();
+          do {
+            if (cur < size) {
+              r = reply_too_large(reply_budget);
+              break;
+            }
+          } while (!st->budget.compare_exchange_weak(cur, cur - size));
+        }
         {
           std::lock_guard lock(st->mu);
           st->replies[i] = std::move(r);
         }
-        if (st->remaining.fetch_sub(1) == 1) render();
-      });
+        if (st->remaining.fetch_sub(1) == 1) finish();
+      };
+      if (!j.method) {
+        store(j.preset);
+        continue;
+      }
+      execute(*j.method, j.params, reply_budget, store);
     }
     return;
   }
-  // Sequential: each command starts when the previous one finished. The counter is a
-  // trampoline: only the call that takes it from 0 runs the loop, so commands completing
-  // synchronously do not grow the stack and ones completing on another thread are safe.
-  auto pending = std::make_shared<std::atomic<int>>(0);
-  auto step = std::make_shared<std::function<void()>>();
-  *step = [st, run_one, render, step, pending, jobs] {
-    if (pending->fetch_add(1) != 0) return;
+
+  // Sequential: each command starts when the previous one finished, with what is left of
+  // the budget. The counter is a trampoline: only the call that takes it from 0 runs the
+  // loop, so commands completing synchronously do not grow the stack and ones completing
+  // on another thread are safe.
+  st->step = [this, st, reply_budget] {
+    if (st->pending.fetch_add(1) != 0) return;
     do {
       size_t i = st->next++;
-      if (i >= jobs->size()) {
-        render();
-        *step = nullptr;  // breaks the self-reference; no call follows
-        return;
+      if (i >= st->jobs.size()) {
+        st->out += "]}";
+        auto done = std::move(st->done);
+        auto out = std::move(st->out);
+        st->step = nullptr;  // breaks the self-reference; no call follows
+        return done(api_outcome::success(std::move(out)));
       }
-      run_one(i, [st, i, step](api_outcome r) {
-        st->replies[i] = std::move(r);
-        auto s = *step;  // copy: the loop may reset *step
-        if (s) s();
-      });
-    } while (pending->fetch_sub(1) != 1);
+      job& j = st->jobs[i];
+      auto store = [st, i](api_outcome r) {
+        job& j = st->jobs[i];
+        append_reply(st->out, i == 0, j.method ? j.method->name : std::string_view{}, r);
+        auto step = st->step;  // copy: the loop may reset st->step
+        if (step) step();
+      };
+      const size_t left = left_of(reply_budget, st->out.size());
+      if (!j.method) {
+        store(j.preset);
+      } else if (j.method->read_only && left == 0) {
+        store(reply_too_large(reply_budget));  // nothing would fit: not run
+      } else {
+        execute(*j.method, j.params, j.method->read_only ? left : reply_budget, store);
+      }
+    } while (st->pending.fetch_sub(1) != 1);
   };
-  auto start = *step;
+  auto start = st->step;
   start();
 }
 

@@ -3,11 +3,17 @@
 
 #include <openssl/crypto.h>
 
+#include <atomic>
+#include <cctype>
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <optional>
+#include <vector>
 
-#include "protocol/json_object.hpp"
 #include "core/json_writer.hpp"
+#include "core/log.hpp"
+#include "protocol/json_object.hpp"
 
 namespace gyre {
 
@@ -25,36 +31,36 @@ std::string error_object(const api_error& e) {
   return out;
 }
 
-// Method names of the legacy endpoint by number (server-api.md §9).
-const char* const legacy_numbers[] = {
-    "publish", "broadcast", "unsubscribe", "disconnect", "presence", "presence_stats", "history",
-    "history_remove", "channels", "info", "rpc", "subscribe", "refresh", nullptr, "connections",
-    "update_user_status", "get_user_status", "delete_user_status", "block_user", "unblock_user",
-    "revoke_token", "invalidate_user_tokens", "device_register", "device_update", "device_remove",
-    "device_list", "device_topic_list", "device_topic_update", "user_topic_list", "user_topic_update",
-    "send_push_notification", "update_push_status", "cancel_push", "map_publish", "map_remove",
-    "map_read_state", "map_read_stream", "map_stats", "map_clear", "shared_poll_publish"};
+enum class split_result { ok, malformed, too_many };
 
-// Splits a stream of whitespace-separated JSON values into their texts.
-// Returns false on anything that is not such a stream.
-bool split_json_stream(std::string_view body, std::vector<std::string_view>& out) {
+// Splits a stream of whitespace-separated JSON objects into their texts, at most
+// `max_items` of them.
+split_result split_json_stream(std::string_view body, size_t max_items,
+                               std::vector<std::string_view>& out) {
   size_t i = 0;
   while (true) {
-    while (i < body.size() && (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t')) ++i;
-    if (i >= body.size()) return true;
-    if (body[i] != '{') return false;
+    while (i < body.size() &&
+           (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t'))
+      ++i;
+    if (i >= body.size()) return split_result::ok;
+    if (body[i] != '{') return split_result::malformed;
+    if (out.size() == max_items) return split_result::too_many;
     size_t start = i;
     int depth = 0;
     bool in_string = false;
     for (; i < body.size(); ++i) {
       char c = body[i];
       if (in_string) {
-        if (c == '\\') ++i;
-        else if (c == '"') in_string = false;
+        if (c == '\\')
+          ++i;
+        else if (c == '"')
+          in_string = false;
         continue;
       }
-      if (c == '"') in_string = true;
-      else if (c == '{' || c == '[') ++depth;
+      if (c == '"')
+        in_string = true;
+      else if (c == '{' || c == '[')
+        ++depth;
       else if (c == '}' || c == ']') {
         if (--depth == 0) {
           ++i;
@@ -62,7 +68,7 @@ bool split_json_stream(std::string_view body, std::vector<std::string_view>& out
         }
       }
     }
-    if (depth != 0) return false;
+    if (depth != 0) return split_result::malformed;
     out.push_back(body.substr(start, i - start));
   }
 }
@@ -71,14 +77,22 @@ bool split_json_stream(std::string_view body, std::vector<std::string_view>& out
 
 unsigned http_status_for_api_error(uint32_t code) {
   switch (code) {
-    case 100: return 500;
-    case 102: return 404;
-    case 104: return 404;
-    case 107: return 400;
-    case 108: return 400;
-    case 112: return 416;
-    case 113: return 409;
-    default: return 500;
+    case 100:
+      return 500;
+    case 102:
+      return 404;
+    case 104:
+      return 404;
+    case 107:
+      return 400;
+    case 108:
+      return 400;
+    case 112:
+      return 416;
+    case 113:
+      return 409;
+    default:
+      return 500;
   }
 }
 
@@ -88,8 +102,8 @@ http_api::http_api(api_executor& exec, http_api_options opts, metrics::registry&
       duration_(metrics.add_histogram("centrifugo_api_command_duration_seconds_histogram",
                                       "Server API command duration.", {"protocol", "method"},
                                       metrics::default_latency_buckets())),
-      errors_(metrics.add_counter("centrifugo_api_command_errors_total", "Server API command errors.",
-                                  {"protocol", "method", "error"})) {
+      errors_(metrics.add_counter("centrifugo_api_command_errors_total",
+                                  "Server API command errors.", {"protocol", "method", "error"})) {
   if (opts_.prefix.size() > 1 && opts_.prefix.back() == '/') opts_.prefix.pop_back();
 }
 
@@ -108,8 +122,10 @@ bool http_api::authorized(const http_request& req) const {
       size_t k = rest.find_first_not_of(" \t");
       std::string_view key = k == std::string_view::npos ? std::string_view{} : rest.substr(k);
       bool apikey = scheme.size() == 6;
-      for (size_t i = 0; apikey && i < 6; ++i) apikey = std::tolower(static_cast<unsigned char>(scheme[i])) == "apikey"[i];
-      if (apikey && key.find_first_of(" \t") == std::string_view::npos && constant_time_equal(key, opts_.key))
+      for (size_t i = 0; apikey && i < 6; ++i)
+        apikey = std::tolower(static_cast<unsigned char>(scheme[i])) == "apikey"[i];
+      if (apikey && key.find_first_of(" \t") == std::string_view::npos &&
+          constant_time_equal(key, opts_.key))
         return true;
     }
   }
@@ -120,58 +136,122 @@ bool http_api::authorized(const http_request& req) const {
   return false;
 }
 
-void http_api::handle(http_request req, http_reply reply) {
-  if (req.method != "POST") {
-    http_response r;
-    r.status = 405;
-    return reply(std::move(r));
-  }
-  if (!authorized(req)) {
-    http_response r;
-    r.status = 401;
-    return reply(std::move(r));
-  }
-  std::string_view path = req.path;
-  if (path == opts_.prefix) return handle_legacy(std::move(req), std::move(reply));
-  std::string method(path.substr(opts_.prefix.size() + (opts_.prefix == "/" ? 0 : 1)));
-  if (!api_executor::is_route(method)) return reply(http_response::text(404, "404 page not found\n"));
-  handle_method(method, std::move(req), std::move(reply));
+std::optional<const api_method*> http_api::route_of(std::string_view path) const {
+  if (path == opts_.prefix) return nullptr;  // the legacy endpoint
+  std::string_view name = path.substr(opts_.prefix.size() + (opts_.prefix == "/" ? 0 : 1));
+  const api_method* m = api_executor::find(name);
+  if (!m || !m->route) return std::nullopt;
+  return m;
 }
 
-void http_api::handle_method(const std::string& method, http_request req, http_reply reply) {
+http_admission http_api::admit(const http_request& head) {
+  if (head.method != "POST") {
+    http_response r;
+    r.status = 405;
+    r.headers.emplace_back("Allow", "POST");
+    return http_admission::refuse(std::move(r));
+  }
+  if (!authorized(head)) {
+    static log::limiter refusals;
+    log::limited(refusals, spdlog::level::info,
+                 "API request from {} to {} refused with 401: {} API key", head.remote_address,
+                 head.path,
+                 head.has_header("x-api-key") || head.has_header("authorization") ||
+                         !head.query_param("api_key").empty()
+                     ? "a wrong"
+                     : "no");
+    http_response r;
+    r.status = 401;
+    return http_admission::refuse(std::move(r));
+  }
+  if (!route_of(head.path))
+    return http_admission::refuse(http_response::text(404, "404 page not found\n"));
+  return http_admission::accept(opts_.max_request_body_size);
+}
+
+void http_api::handle(http_request req, http_reply reply) {
+  // The transport called admit() and read at most the admitted body already; a direct
+  // caller gets the same checks.
+  if (auto a = admit(req); a.refusal) return reply(std::move(*a.refusal));
+  if (req.body.size() > opts_.max_request_body_size)
+    return reply(http_response::text(413, "request body too large\n"));
+  const api_method* m = *route_of(req.path);
+  if (!m) return handle_legacy(std::move(req), std::move(reply));
+  handle_method(*m, std::move(req), std::move(reply));
+}
+
+void http_api::handle_method(const api_method& m, http_request req, http_reply reply) {
+  std::string method(m.name);
   if (req.body.empty()) {
     errors_.with({"http", method, "unmarshal"}).inc();
     return reply(http_response::text(400, "Bad Request\n"));
   }
-  bool transport_mode = opts_.transport_error_mode || req.header("x-centrifugo-error-mode") == "transport";
+  const bool transport_mode =
+      opts_.transport_error_mode || req.header("x-centrifugo-error-mode") == "transport";
+  const bool batch = m.name == "batch";  // its reply is the replies object, no envelope
   auto started = std::chrono::steady_clock::now();
   auto& hist = duration_.with({"http", method});
-  exec_.execute(method, req.body, [this, method, transport_mode, started, &hist, reply = std::move(reply)](api_outcome r) {
-    hist.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    if (!r.ok && r.result == "malformed") {
-      errors_.with({"http", method, "unmarshal"}).inc();
-      return reply(http_response::text(400, "Bad Request\n"));
-    }
-    if (method == "batch") return reply(http_response::json(std::move(r.result)));
-    if (r.ok) return reply(http_response::json("{\"result\":" + r.result + "}"));
-    errors_.with({"http", method, std::to_string(r.error.code)}).inc();
-    if (transport_mode && method != "batch")
-      return reply(http_response::json(error_object(r.error), http_status_for_api_error(r.error.code)));
-    reply(http_response::json("{\"error\":" + error_object(r.error) + "}"));
-  });
+  exec_.execute(
+      m, req.body,
+      [this, method, batch, transport_mode, started, &hist,
+       reply = std::move(reply)](api_outcome r) {
+        hist.observe(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+        if (r.malformed) {
+          errors_.with({"http", method, "unmarshal"}).inc();
+          return reply(http_response::text(400, "Bad Request\n"));
+        }
+        if (r.ok && batch) return reply(http_response::json(std::move(r.result)));
+        if (r.ok) {
+          std::string body;
+          body.reserve(r.result.size() + 11);
+          body.append("{\"result\":").append(r.result).push_back('}');
+          return reply(http_response::json(std::move(body)));
+        }
+        errors_.with({"http", method, std::to_string(r.error.code)}).inc();
+        if (transport_mode && !batch)
+          return reply(
+              http_response::json(error_object(r.error), http_status_for_api_error(r.error.code)));
+        reply(http_response::json("{\"error\":" + error_object(r.error) + "}"));
+      });
 }
 
+// The legacy endpoint: one reply line per command, in order, each command run when the
+// previous one finished, all within max_response_size (read results that do not fit get
+// 106, as in a batch).
 void http_api::handle_legacy(http_request req, http_reply reply) {
+  const size_t max_commands = exec_.limits().max_batch_commands;
   std::vector<std::string_view> items;
-  if (req.body.empty() || !split_json_stream(req.body, items) || items.empty())
+  split_result split =
+      req.body.empty() ? split_result::malformed : split_json_stream(req.body, max_commands, items);
+  if (split == split_result::too_many) {
+    static log::limiter refusals;
+    log::limited(refusals, spdlog::level::warn,
+                 "API request from {} refused with 413: more than {} commands "
+                 "(gyre.http_api.max_batch_commands)",
+                 req.remote_address, max_commands);
+    return reply(http_response::text(
+        413, "more than " + std::to_string(max_commands) +
+                 " commands in one request (gyre.http_api.max_batch_commands)\n"));
+  }
+  if (split != split_result::ok || items.empty())
     return reply(http_response::text(400, "Bad Request\n"));
   struct command {
     uint32_t id = 0;
-    std::string method;
+    const api_method* method = nullptr;
     std::string params;
     bool decode_error = false;
   };
-  auto cmds = std::make_shared<std::vector<command>>();
+  struct state {
+    std::vector<command> commands;
+    std::string body;  // the reply lines so far
+    size_t next = 0;
+    std::atomic<int> pending{0};
+    std::function<void()> step;
+    http_reply reply;
+  };
+  auto st = std::make_shared<state>();
+  st->commands.reserve(items.size());
   for (std::string_view text : items) {
     auto o = protocol::json_object::parse(text);
     if (!o) return reply(http_response::text(400, "Bad Request\n"));
@@ -179,70 +259,62 @@ void http_api::handle_legacy(http_request req, http_reply reply) {
     if (!o->get("id", c.id)) c.decode_error = true;
     auto m = o->raw("method");
     if (!m || *m == "null") {
-      c.method = "publish";  // a command without method decodes as method 0
+      c.method = api_executor::find_legacy(0);  // a command without method decodes as method 0
     } else if (!m->empty() && (*m)[0] == '"') {
       std::string name;
       o->get("method", name);
       for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      if (!api_executor::is_known_legacy_method(name)) return reply(http_response::text(400, "Bad Request\n"));
-      c.method = name;
+      c.method = api_executor::find(name);
+      if (!c.method || c.method->legacy_number < 0)
+        return reply(http_response::text(400, "Bad Request\n"));
     } else {
       int64_t n = -1;
-      if (!o->get("method", n) || n < 0 || n >= static_cast<int64_t>(std::size(legacy_numbers)) ||
-          !legacy_numbers[n])
+      if (!o->get("method", n) || !(c.method = api_executor::find_legacy(n)))
         return reply(http_response::text(400, "Bad Request\n"));
-      c.method = legacy_numbers[n];
     }
     auto p = o->raw("params");
     c.params = p && *p != "null" ? std::string(*p) : "{}";
-    cmds->push_back(std::move(c));
+    st->commands.push_back(std::move(c));
   }
-  struct state {
-    std::vector<std::string> lines;
-    size_t next = 0;
-  };
-  auto st = std::make_shared<state>();
-  st->lines.resize(cmds->size());
-  auto pending = std::make_shared<std::atomic<int>>(0);
-  auto step = std::make_shared<std::function<void()>>();
-  auto shared_reply = std::make_shared<http_reply>(std::move(reply));
-  *step = [this, cmds, st, step, pending, shared_reply] {
-    if (pending->fetch_add(1) != 0) return;
+  st->reply = std::move(reply);
+  const size_t budget = exec_.limits().max_response_size;
+  // The counter is a trampoline, as in api_executor::batch.
+  st->step = [this, st, budget] {
+    if (st->pending.fetch_add(1) != 0) return;
     do {
       size_t i = st->next++;
-      if (i >= cmds->size()) {
-        std::string body;
-        for (size_t k = 0; k < st->lines.size(); ++k) {
-          if (k) body += '\n';
-          body += st->lines[k];
-        }
-        (*shared_reply)(http_response::json(std::move(body)));
-        *step = nullptr;
-        return;
+      if (i >= st->commands.size()) {
+        auto reply = std::move(st->reply);
+        auto body = std::move(st->body);
+        st->step = nullptr;  // breaks the self-reference; no call follows
+        return reply(http_response::json(std::move(body)));
       }
-      const command& c = (*cmds)[i];
-      auto finish = [st, i, step, id = c.id](api_outcome r) {
-        std::string line;
-        json_writer w(line);
+      const command& c = st->commands[i];
+      auto finish = [st, i, id = c.id](api_outcome r) {
+        if (i) st->body += '\n';
+        json_writer w(st->body);
         w.begin_object();
         if (id) w.member("id", id);
-        if (r.ok) w.member_raw("result", r.result);
-        else w.member_raw("error", error_object(r.error));
+        if (r.ok)
+          w.member_raw("result", r.result);
+        else
+          w.member_raw("error", error_object(r.error));
         w.end_object();
-        st->lines[i] = std::move(line);
-        auto s = *step;
-        if (s) s();
+        auto step = st->step;  // copy: the loop may reset st->step
+        if (step) step();
       };
-      const bool oss = api_executor::is_route(c.method) && c.method != "batch";
-      if (c.decode_error) finish(api_outcome::failure(errors::bad_request));
-      else if (!oss) finish(api_outcome::failure(errors::method_not_found));
-      else exec_.execute(c.method, c.params, [finish](api_outcome r) {
-        if (!r.ok && r.result == "malformed") r.result.clear();
-        finish(std::move(r));
-      });
-    } while (pending->fetch_sub(1) != 1);
+      const size_t left = st->body.size() < budget ? budget - st->body.size() : 0;
+      if (c.decode_error)
+        finish(api_outcome::failure(errors::bad_request));
+      else if (!c.method->run || !c.method->in_batch)
+        finish(api_outcome::failure(errors::method_not_found));
+      else if (c.method->read_only && left == 0)
+        finish(reply_too_large(budget));
+      else
+        exec_.execute(*c.method, c.params, c.method->read_only ? left : budget, finish);
+    } while (st->pending.fetch_sub(1) != 1);
   };
-  auto start = *step;
+  auto start = st->step;
   start();
 }
 

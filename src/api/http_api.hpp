@@ -1,15 +1,24 @@
-// http_api: the server HTTP API (server-api.md §1-§4, §9): POST {prefix}/{method},
-// POST {prefix}/batch and the legacy POST {prefix} stream of {"method","params"} commands
-// that cent.js's pipeline() uses. Authenticates with X-API-Key, `Authorization: apikey`
-// or the api_key query parameter; maps errors to the envelope or, in transport error mode,
-// to HTTP statuses.
+// http_api: the server HTTP API: POST {prefix}/{method}, POST {prefix}/batch and the
+// legacy POST {prefix} stream of {"method","params"} commands that cent.js's pipeline()
+// uses. Authenticates with X-API-Key, `Authorization: apikey` or the api_key query
+// parameter; maps errors to the envelope or, in transport error mode, to HTTP statuses.
 //
-// Threading: handle() may run on any loop; replies go through the transport's reply
-// function, which posts back to the connection's loop.
+// What must hold (docs/design/server-api.md):
+//  * The method, the key and the path are checked from the request head (admit), before
+//    the body is read: a wrong key costs a 401, never a buffered body.
+//  * A body is at most max_request_body_size bytes (413 from the transport); a legacy
+//    request holds at most api_limits::max_batch_commands commands (413); replies stay
+//    within api_limits::max_response_size (see executor.hpp).
+//  * Refusals a peer can repeat at will (401, limits) are logged through log::limited.
+//
+// Threading: admit() and handle() run on the connection's thread; replies go through the
+// transport's reply function, which posts back to the connection's thread.
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "api/executor.hpp"
 #include "core/metrics.hpp"
@@ -22,16 +31,21 @@ struct http_api_options {
   std::string key;
   bool insecure = false;
   bool transport_error_mode = false;
+  uint64_t max_request_body_size = 16 * 1024 * 1024;  // gyre.http_api.max_request_body_size
 };
 
 class http_api final : public http_handler {
  public:
   http_api(api_executor& exec, http_api_options opts, metrics::registry& metrics);
+  http_admission admit(const http_request& head) override;
   void handle(http_request req, http_reply reply) override;
 
  private:
   bool authorized(const http_request& req) const;
-  void handle_method(const std::string& method, http_request req, http_reply reply);
+  // What a path under the prefix names: a served method, nullptr for the legacy endpoint,
+  // nullopt for nothing (404).
+  std::optional<const api_method*> route_of(std::string_view path) const;
+  void handle_method(const api_method& m, http_request req, http_reply reply);
   void handle_legacy(http_request req, http_reply reply);
 
   api_executor& exec_;

@@ -140,7 +140,10 @@ std::string server::impl::start() {
   requests = std::make_unique<io_thread>();
   requests->start();
 
-  executor = std::make_unique<api_executor>(*hub);
+  api_limits limits;
+  limits.max_batch_commands = static_cast<size_t>(cfg.gyre_.http_api_.max_batch_commands_);
+  limits.max_response_size = static_cast<size_t>(cfg.gyre_.http_api_.max_response_size_);
+  executor = std::make_unique<api_executor>(*hub, limits);
   std::vector<http_route> internal_routes;
   std::vector<http_route> external_routes;
   if (!cfg.http_api_.disabled_) {
@@ -149,6 +152,7 @@ std::string server::impl::start() {
     ao.key = cfg.http_api_.key_;
     ao.insecure = cfg.http_api_.insecure_;
     ao.transport_error_mode = cfg.http_api_.error_mode_ == "transport";
+    ao.max_request_body_size = static_cast<uint64_t>(cfg.gyre_.http_api_.max_request_body_size_);
     if (!ao.insecure && ao.key.empty())
       log::warn("http_api.key is empty and http_api.insecure is off: every API request will get 401");
     if (ao.prefix.size() > 1 && ao.prefix.back() == '/') ao.prefix.pop_back();
@@ -169,6 +173,7 @@ std::string server::impl::start() {
   ext.websocket_message_size_limit = static_cast<uint32_t>(cfg.websocket_.message_size_limit_);
   ext.allowed_origins = cfg.client_.allowed_origins_;
   ext.user_id_http_header = cfg.client_.user_id_http_header_;
+  ext.max_header_size = static_cast<uint32_t>(cfg.gyre_.http_server_.max_header_size_);
   ext.routes = external_routes;
   ext.requests_io = &requests->io();
 
@@ -185,6 +190,7 @@ std::string server::impl::start() {
     in.address = internal_address;
     in.port = static_cast<uint16_t>(std::stoi(internal_port));
     in.websocket_enabled = false;
+    in.max_header_size = ext.max_header_size;
     in.routes = internal_routes;
     in.requests_io = &requests->io();
     listeners.push_back(std::make_unique<http_server>(loop_ptrs, ext));

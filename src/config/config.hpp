@@ -596,6 +596,20 @@ struct shutdown_config {
   bool operator==(const shutdown_config&) const = default;
 };
 
+// `gyre.http_server`: bounds of the HTTP listeners (docs/supported-options.md).
+struct gyre_http_server_config {
+  int64_t max_header_size_ = 16 * 1024;  // request line + header fields; 431 above
+  bool operator==(const gyre_http_server_config&) const = default;
+};
+
+// `gyre.http_api`: bounds of the server HTTP API (docs/supported-options.md).
+struct gyre_http_api_config {
+  int64_t max_request_body_size_ = 16 * 1024 * 1024;  // 413 above
+  int64_t max_batch_commands_ = 10000;                // batch/legacy commands, broadcast channels
+  int64_t max_response_size_ = 16 * 1024 * 1024;      // bytes of one reply; 106 above
+  bool operator==(const gyre_http_api_config&) const = default;
+};
+
 // `gyre`: settings that only Gyre has (Centrifugo warns about and ignores this section).
 struct gyre_config {
   // Number of I/O event loops (threads that own connections). 0 = one per CPU core
@@ -608,6 +622,8 @@ struct gyre_config {
   // node serving 100,000 channels checks them all in ~100 round trips.
   // Env: CENTRIFUGO_GYRE_POSITION_CHECK_BATCH_SIZE.
   int64_t position_check_batch_size_ = 1000;
+  gyre_http_server_config http_server_;
+  gyre_http_api_config http_api_;
   bool operator==(const gyre_config&) const = default;
 };
 

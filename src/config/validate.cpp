@@ -93,6 +93,12 @@ class validator {
     if (c.gyre_.position_check_batch_size_ < 1)
       error("gyre.position_check_batch_size",
             "must be at least 1, got " + std::to_string(c.gyre_.position_check_batch_size_));
+    check_non_negative("gyre.http_server.max_header_size", c.gyre_.http_server_.max_header_size_);
+    if (c.gyre_.http_server_.max_header_size_ > 0xffffffffLL)
+      error("gyre.http_server.max_header_size", "must be at most 4294967295");
+    check_non_negative("gyre.http_api.max_request_body_size", c.gyre_.http_api_.max_request_body_size_);
+    check_non_negative("gyre.http_api.max_batch_commands", c.gyre_.http_api_.max_batch_commands_);
+    check_non_negative("gyre.http_api.max_response_size", c.gyre_.http_api_.max_response_size_);
     check_non_negative("shutdown.timeout", c.shutdown_.timeout_);
   }
 

@@ -1,8 +1,8 @@
 // http_server implementation; see http_server.hpp.
 #include "transport/http_server.hpp"
 
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -12,12 +12,16 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <string_view>
 
 #include "core/glob.hpp"
 #include "core/log.hpp"
 #include "hub/shard.hpp"
 #include "transport/event_loop.hpp"
+#include "transport/http_framing.hpp"
 #include "transport/ws_connection.hpp"
 #include "transport/ws_handshake.hpp"
 
@@ -33,7 +37,8 @@ using tcp_socket = asio::basic_stream_socket<tcp, asio::io_context::executor_typ
 bool origin_allowed(const std::vector<std::string>& allowed, std::string_view origin) {
   if (origin.empty()) return true;
   std::string lower(origin);
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   for (const auto& pattern : allowed) {
     if (pattern == "*") return true;
     std::string p = pattern;
@@ -45,8 +50,14 @@ bool origin_allowed(const std::vector<std::string>& allowed, std::string_view or
 
 namespace {
 
+// A request's head and body must arrive within header_timeout of its first byte (of the
+// connection, for the first request); a keep-alive connection may wait idle_timeout for
+// its next request. A refused request's connection lingers (discarding input) for at most
+// linger_timeout so that the peer reads the refusal instead of a reset.
 constexpr auto header_timeout = std::chrono::seconds(10);
 constexpr auto idle_timeout = std::chrono::seconds(60);
+constexpr auto linger_timeout = std::chrono::seconds(2);
+constexpr std::string_view continue_100 = "HTTP/1.1 100 Continue\r\n\r\n";
 
 std::string joined_header(const http::request<http::string_body>& req, std::string_view name) {
   std::string out;
@@ -57,13 +68,28 @@ std::string joined_header(const http::request<http::string_body>& req, std::stri
   return out;
 }
 
+const http_route* find_route(const std::vector<http_route>& routes, std::string_view path) {
+  for (const auto& route : routes) {
+    bool match = path == route.path ||
+                 (route.prefix && path.size() > route.path.size() && path.starts_with(route.path) &&
+                  (path[route.path.size()] == '/' || route.path.ends_with("/")));
+    if (match) return &route;
+  }
+  return nullptr;
+}
+
 // One HTTP connection. `io` runs it: the accepting loop's, or opts.requests_io once it
 // moved there; `home` is the accepting loop, which takes WebSocket upgrades.
+//
+// A request goes: read the head → check its framing (http_framing) → route → the
+// handler's admit() → read the body within the admitted limit → handle() → write the
+// response → next request, or a lingering close. Every refusal (framing, a parse error,
+// an oversized head or body, a body the handler did not read) closes the connection.
 class http_session : public std::enable_shared_from_this<http_session> {
  public:
   http_session(asio::io_context& io, event_loop& home, tcp_socket socket,
-               const http_server_options& opts,
-               beast::flat_buffer buffer = beast::flat_buffer(4096), uint32_t requests = 0)
+               const http_server_options& opts, beast::flat_buffer buffer = {},
+               uint32_t requests = 0)
       : io_(io),
         home_(home),
         socket_(std::move(socket)),
@@ -77,65 +103,132 @@ class http_session : public std::enable_shared_from_this<http_session> {
  private:
   void read() {
     parser_.emplace();
-    parser_->body_limit(opts_.max_body_size);
-    parser_->header_limit(16 * 1024);
+    parser_->header_limit(opts_.max_header_size);
+    parser_->body_limit(boost::none);  // set per route once the head is known
+    route_ = nullptr;
     timer_.expires_after(buffer_.size() == 0 && requests_ > 0 ? idle_timeout : header_timeout);
     timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-      if (!ec) {
-        boost::system::error_code ignored;
-        self->socket_.close(ignored);
-      }
+      if (!ec) self->close();
     });
-    http::async_read(socket_, buffer_, *parser_,
-                     [self = shared_from_this()](const boost::system::error_code& ec, size_t) { self->on_read(ec); });
+    http::async_read_header(socket_, buffer_, *parser_,
+                            [self = shared_from_this()](const boost::system::error_code& ec,
+                                                        size_t) { self->on_header(ec); });
   }
 
-  void on_read(const boost::system::error_code& ec) {
-    timer_.cancel();
-    if (ec) {
-      if (ec == http::error::body_limit) return write_raw(413, "Request Entity Too Large\n", true);
-      // A malformed request gets a 400; a closed or timed-out connection just ends.
-      if (ec != http::error::end_of_stream && ec.category() == make_error_code(http::error::bad_target).category())
-        return write_raw(400, "Bad Request\n", true);
-      boost::system::error_code ignored;
-      socket_.close(ignored);
-      return;
-    }
-    ++requests_;
+  void on_header(const boost::system::error_code& ec) {
+    if (ec) return on_read_error(ec);
     auto& req = parser_->get();
+    if (auto v = http_framing::check_request(req, parser_->chunked()); !v.ok()) return refuse(v);
+    ++requests_;
+    keep_alive_ = req.keep_alive();
+    const bool has_body = !parser_->is_done();
     std::string_view target(req.target().data(), req.target().size());
     std::string_view path = target.substr(0, target.find('?'));
-    if (opts_.websocket_enabled && path == opts_.websocket_path) return upgrade(req, target);
-    for (const auto& route : opts_.routes) {
-      bool match = path == route.path ||
-                   (route.prefix && path.size() > route.path.size() && path.starts_with(route.path) &&
-                    (path[route.path.size()] == '/' || route.path.ends_with("/")));
-      if (!match) continue;
-      http_request r;
-      r.method = std::string(req.method_string());
-      r.path = std::string(path);
-      if (target.size() > path.size()) r.query = std::string(target.substr(path.size() + 1));
-      for (const auto& f : req) {
-        std::string name(f.name_string());
-        std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-        r.headers.emplace_back(std::move(name), std::string(f.value()));
-      }
-      r.body = std::move(req.body());
-      boost::system::error_code rec;
-      auto ep = socket_.remote_endpoint(rec);
-      if (!rec) r.remote_address = ep.address().to_string();
-      keep_alive_ = req.keep_alive();
-      // dispatch: a handler that answers at once (an accepted publish) writes the response
-      // now, before the fan-out this request queued on the same loop.
-      route.handler->handle(std::move(r), [self = shared_from_this()](http_response resp) {
-        asio::dispatch(self->io_, [self, resp = std::move(resp)]() mutable {
-          self->write(std::move(resp), true);
-        });
-      });
+    if (opts_.websocket_enabled && path == opts_.websocket_path) {
+      if (has_body) return refuse({400, "a WebSocket upgrade request has no body"});
+      return upgrade(req, target);
+    }
+    route_ = find_route(opts_.routes, path);
+    if (!route_) {
+      keep_alive_ = keep_alive_ && !has_body;  // the body is not read: the connection ends
+      timer_.cancel();
+      return write(http_response::text(404, "404 page not found\n"));
+    }
+    head_ = http_request{};
+    head_.method = std::string(req.method_string());
+    head_.path = std::string(path);
+    if (target.size() > path.size()) head_.query = std::string(target.substr(path.size() + 1));
+    for (const auto& f : req) {
+      std::string name(f.name_string());
+      std::transform(name.begin(), name.end(), name.begin(),
+                     [](unsigned char c) { return std::tolower(c); });
+      head_.headers.emplace_back(std::move(name), std::string(f.value()));
+    }
+    head_.remote_address = remote_address();
+    http_admission admission = route_->handler->admit(head_);
+    if (admission.refusal) {
+      keep_alive_ = keep_alive_ && !has_body;
+      timer_.cancel();
+      return write(std::move(*admission.refusal), true);
+    }
+    if (!has_body) return on_body({});
+    const auto length = parser_->content_length();
+    if (length && *length > admission.body_limit) return refuse_body(*length, admission.body_limit);
+    parser_->body_limit(admission.body_limit);  // a chunked body is counted as it arrives
+    body_limit_ = admission.body_limit;
+    if (req.version() >= 11 && beast::iequals(req[http::field::expect], "100-continue")) {
+      asio::async_write(socket_, asio::buffer(continue_100.data(), continue_100.size()),
+                        [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+                          if (ec) return self->close();
+                          self->read_body();
+                        });
       return;
     }
-    keep_alive_ = req.keep_alive();
-    write(http_response::text(404, "404 page not found\n"));
+    read_body();
+  }
+
+  void read_body() {
+    http::async_read(socket_, buffer_, *parser_,
+                     [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+                       self->on_body(ec);
+                     });
+  }
+
+  void on_body(const boost::system::error_code& ec) {
+    if (ec == http::error::body_limit) return refuse_body(0, body_limit_);
+    if (ec) return on_read_error(ec);
+    timer_.cancel();
+    head_.body = std::move(parser_->get().body());
+    // dispatch: a handler that answers at once (an accepted publish) writes the response
+    // now, before the fan-out this request queued on the same loop.
+    route_->handler->handle(std::move(head_), [self = shared_from_this()](http_response resp) {
+      asio::dispatch(self->io_, [self, resp = std::move(resp)]() mutable {
+        self->write(std::move(resp), true);
+      });
+    });
+  }
+
+  // A read that ended in an error: a malformed request is answered, a closed or timed-out
+  // connection just ends.
+  void on_read_error(const boost::system::error_code& ec) {
+    auto v = http_framing::for_read_error(ec);
+    if (v.ok()) return close();
+    refuse(v);
+  }
+
+  // Answers with `v`'s status and closes: the rest of the input cannot be trusted.
+  void refuse(http_framing::verdict v) {
+    static log::limiter refusals;
+    log::limited(refusals, spdlog::level::info, "HTTP request from {} refused with {}: {}",
+                 remote_address(), v.status, v.reason);
+    timer_.cancel();
+    keep_alive_ = false;
+    write(http_response::text(v.status, std::string(v.reason) + "\n"));
+  }
+
+  // 413: `length` is the announced Content-Length (0 for a chunked body that outgrew it).
+  void refuse_body(uint64_t length, uint64_t limit) {
+    static log::limiter oversized;
+    if (length > 0) {
+      log::limited(oversized, spdlog::level::warn,
+                   "HTTP request from {} to {} refused with 413: body of {} bytes, the limit is {}",
+                   remote_address(), head_.path, length, limit);
+    } else {
+      log::limited(
+          oversized, spdlog::level::warn,
+          "HTTP request from {} to {} refused with 413: chunked body over the limit of {} bytes",
+          remote_address(), head_.path, limit);
+    }
+    timer_.cancel();
+    keep_alive_ = false;
+    write(http_response::text(
+        413, "request body too large: the limit is " + std::to_string(limit) + " bytes\n"));
+  }
+
+  std::string remote_address() const {
+    boost::system::error_code ec;
+    auto ep = socket_.remote_endpoint(ec);
+    return ec ? std::string("?") : ep.address().to_string();
   }
 
   void upgrade(http::request<http::string_body>& req, std::string_view target) {
@@ -153,11 +246,13 @@ class http_session : public std::enable_shared_from_this<http_session> {
     ur.version = version_h;
     ur.key = key_h;
     ur.protocols = protocols_h;
+    timer_.cancel();
     if (auto e = ws::validate_upgrade(ur); e != ws::handshake_error::none)
       return write_string(ws::render_handshake_error(e));
     std::string origin = joined_header(req, "Origin");
     if (!origin_allowed(opts_.allowed_origins, origin)) {
-      log::info("request Origin is not allowed: {}", origin);
+      static log::limiter origins;
+      log::limited(origins, spdlog::level::info, "request Origin is not allowed: {}", origin);
       return write_string(ws::render_http_error(403, "Forbidden\n"));
     }
     std::string_view subprotocol = ws::select_subprotocol(protocols_h);
@@ -165,7 +260,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
       return write_string(ws::render_http_error(400, "unsupported subprotocol\n"));
     protocol::encoding enc = protocol::encoding::json;
     if (subprotocol == "centrifuge-protobuf") enc = protocol::encoding::protobuf;
-    std::string_view query = target.size() > target.find('?') ? target.substr(target.find('?') + 1) : std::string_view{};
+    std::string_view query =
+        target.size() > target.find('?') ? target.substr(target.find('?') + 1) : std::string_view{};
     http_request qr;
     qr.query = std::string(query);
     if (qr.query_param("format") == "protobuf" || qr.query_param("cf_protocol") == "protobuf")
@@ -176,18 +272,18 @@ class http_session : public std::enable_shared_from_this<http_session> {
       wo.user_id_header = opts_.user_id_http_header;
       wo.user_id_value = joined_header(req, opts_.user_id_http_header);
     }
-    std::string handshake = ws::render_switching_protocols(ws::compute_accept_key(key_h), subprotocol);
+    std::string handshake =
+        ws::render_switching_protocols(ws::compute_accept_key(key_h), subprotocol);
     auto leftover = buffer_.data();
     std::string rest(static_cast<const char*>(leftover.data()), leftover.size());
     parser_.reset();
-    timer_.cancel();
     // The socket leaves Asio (already non-blocking: Asio set it for the HTTP read) and is
     // registered in the home loop's own poller, on that loop's thread.
     boost::system::error_code ec;
     int fd = socket_.release(ec);
     if (ec) return;
-    auto hand_over = [&home = home_, fd, enc, handshake = std::move(handshake), rest = std::move(rest),
-                  wo = std::move(wo)]() mutable {
+    auto hand_over = [&home = home_, fd, enc, handshake = std::move(handshake),
+                      rest = std::move(rest), wo = std::move(wo)]() mutable {
       ws_connection::start(home.hub(), home.sockets(), fd, enc, std::move(handshake),
                            std::move(rest), std::move(wo));
     };
@@ -219,18 +315,15 @@ class http_session : public std::enable_shared_from_this<http_session> {
     asio::post(*opts_.requests_io, [next] { next->read(); });
   }
 
-  void write_raw(unsigned status, std::string body, bool close) {
-    keep_alive_ = !close;
-    write(http_response::text(status, std::move(body)));
-  }
-
+  // A response rendered by ws_handshake (upgrade refusals); the connection ends after it.
   void write_string(std::string raw) {
     auto buf = std::make_shared<std::string>(std::move(raw));
-    asio::async_write(socket_, asio::buffer(*buf), [self = shared_from_this(), buf](const boost::system::error_code&, size_t) {
-      boost::system::error_code ignored;
-      self->socket_.shutdown(tcp::socket::shutdown_send, ignored);
-      self->socket_.close(ignored);
-    });
+    asio::async_write(
+        socket_, asio::buffer(*buf),
+        [self = shared_from_this(), buf](const boost::system::error_code& ec, size_t) {
+          if (ec) return self->close();
+          self->linger_close();
+        });
   }
 
   // `routed`: the response of a route handler (a plain HTTP request), after which a
@@ -246,16 +339,43 @@ class http_session : public std::enable_shared_from_this<http_session> {
     http::async_write(
         socket_, *res,
         [self = shared_from_this(), res, routed](const boost::system::error_code& ec, size_t) {
-          if (ec || !self->keep_alive_) {
-            boost::system::error_code ignored;
-            self->socket_.shutdown(tcp::socket::shutdown_send, ignored);
-            self->socket_.close(ignored);
-            return;
-          }
+          if (ec) return self->close();
+          if (!self->keep_alive_) return self->linger_close();
           if (routed && self->opts_.requests_io && &self->io_ != self->opts_.requests_io)
             return self->move_to_requests_io();
           self->read();
         });
+  }
+
+  // Closes after the last response without resetting it: stop sending, then read and
+  // discard what the peer still sends (a body that was never read, pipelined requests)
+  // until it closes too or linger_timeout passes. Closing with unread input would make
+  // the kernel send a reset, which can destroy the response before the peer reads it.
+  void linger_close() {
+    boost::system::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    parser_.reset();
+    timer_.expires_after(linger_timeout);
+    timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (!ec) self->close();
+    });
+    discard();
+  }
+
+  void discard() {
+    buffer_.clear();
+    socket_.async_read_some(
+        buffer_.prepare(16 * 1024),
+        [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+          if (ec) return self->close();
+          self->discard();
+        });
+  }
+
+  void close() {
+    boost::system::error_code ignored;
+    timer_.cancel();
+    socket_.close(ignored);
   }
 
   asio::io_context& io_;
@@ -265,6 +385,9 @@ class http_session : public std::enable_shared_from_this<http_session> {
   const http_server_options& opts_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  const http_route* route_ = nullptr;  // the route of the request being read
+  http_request head_;                  // its head (and, once read, its body)
+  uint64_t body_limit_ = 0;            // the body limit its handler admitted
   bool keep_alive_ = true;
   uint32_t requests_ = 0;
 };
@@ -272,19 +395,25 @@ class http_session : public std::enable_shared_from_this<http_session> {
 // One acceptor per loop.
 class listener {
  public:
-  listener(event_loop& loop, const http_server_options& opts) : loop_(loop), acceptor_(loop.io()), opts_(opts) {}
+  listener(event_loop& loop, const http_server_options& opts)
+      : loop_(loop), acceptor_(loop.io()), opts_(opts) {}
 
+  // Opens, binds and listens; on failure "<step>: <cause>".
   std::string open(const tcp::endpoint& ep) {
     boost::system::error_code ec;
     acceptor_.open(ep.protocol(), ec);
-    if (ec) return ec.message();
+    if (ec) return "socket: " + ec.message();
+    // SO_REUSEADDR: bind while connections of a previous run are in TIME_WAIT.
+    // SO_REUSEPORT: one acceptor per loop on the same port (see http_server.hpp).
     acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (ec) return "SO_REUSEADDR: " + ec.message();
     int one = 1;
-    ::setsockopt(acceptor_.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    if (::setsockopt(acceptor_.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+      return std::string("SO_REUSEPORT: ") + std::strerror(errno);
     acceptor_.bind(ep, ec);
-    if (ec) return ec.message();
+    if (ec) return "bind: " + ec.message();
     acceptor_.listen(4096, ec);
-    if (ec) return ec.message();
+    if (ec) return "listen: " + ec.message();
     return {};
   }
 
@@ -342,36 +471,56 @@ http_server::http_server(std::vector<event_loop*> loops, http_server_options opt
 
 http_server::~http_server() = default;
 
+namespace {
+
+std::string endpoint_text(const asio::ip::address& addr, uint16_t port) {
+  std::string a = addr.to_string();
+  return (addr.is_v6() ? "[" + a + "]" : a) + ":" + std::to_string(port);
+}
+
+// Every loop's acceptor binds the port with SO_REUSEPORT, which would also let another
+// process (a second Gyre by mistake) share it silently. This probe binds without
+// SO_REUSEPORT, so it fails while any other socket listens on the port; it sets
+// SO_REUSEADDR, so connections of a previous run in TIME_WAIT do not stop a restart.
+boost::system::error_code probe_bind(asio::io_context& io, const tcp::endpoint& ep) {
+  boost::system::error_code ec;
+  tcp_acceptor probe(io);
+  probe.open(ep.protocol(), ec);
+  if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) probe.bind(ep, ec);
+  return ec;
+}
+
+}  // namespace
+
 std::string http_server::start() {
   boost::system::error_code ec;
-  asio::ip::address addr = impl_->opts.address.empty() ? asio::ip::address(asio::ip::address_v6::any())
-                                                        : asio::ip::make_address(impl_->opts.address, ec);
-  if (ec) return "invalid address " + impl_->opts.address + ": " + ec.message();
+  const bool any = impl_->opts.address.empty();
+  asio::ip::address addr = any ? asio::ip::address(asio::ip::address_v6::any())
+                               : asio::ip::make_address(impl_->opts.address, ec);
+  if (ec) return "invalid listen address \"" + impl_->opts.address + "\": " + ec.message();
   uint16_t port = impl_->opts.port;
-  // Every loop's acceptor binds the port with SO_REUSEPORT, which would also let another
-  // process (a second Gyre by mistake) share it silently. A probe bind without the option
-  // fails when anyone holds the port.
   if (port != 0) {
-    for (int attempt = 0; attempt < 2; ++attempt) {
-      tcp_acceptor probe(impl_->loops.front()->io());
-      probe.open(tcp::endpoint(addr, port).protocol(), ec);
-      if (!ec) probe.bind(tcp::endpoint(addr, port), ec);
-      if (!ec || ec == asio::error::address_in_use) break;
-      if (attempt == 0 && impl_->opts.address.empty()) addr = asio::ip::address_v4::any();  // no IPv6 here
+    ec = probe_bind(impl_->loops.front()->io(), tcp::endpoint(addr, port));
+    if (ec && ec != asio::error::address_in_use && any) {
+      addr = asio::ip::address_v4::any();  // no IPv6 on this machine
+      ec = probe_bind(impl_->loops.front()->io(), tcp::endpoint(addr, port));
     }
     if (ec == asio::error::address_in_use)
-      return "listen on " + addr.to_string() + ":" + std::to_string(port) + ": address already in use";
+      return "cannot listen on " + endpoint_text(addr, port) +
+             ": address already in use (another process listens on this port)";
+    if (ec) return "cannot listen on " + endpoint_text(addr, port) + ": bind: " + ec.message();
   }
   for (event_loop* loop : impl_->loops) {
     auto l = std::make_unique<listener>(*loop, impl_->opts);
     std::string err = l->open(tcp::endpoint(addr, port));
-    if (!err.empty() && impl_->opts.address.empty() && impl_->listeners.empty()) {
+    if (!err.empty() && any && addr.is_v6() && impl_->listeners.empty()) {
       // No IPv6 on this machine: fall back to IPv4.
       addr = asio::ip::address_v4::any();
       l = std::make_unique<listener>(*loop, impl_->opts);
       err = l->open(tcp::endpoint(addr, port));
     }
-    if (!err.empty()) return "listen on " + addr.to_string() + ":" + std::to_string(port) + ": " + err;
+    if (!err.empty()) return "cannot listen on " + endpoint_text(addr, port) + ": " + err;
     if (port == 0) port = l->port();  // port 0: every loop shares the first one's port
     impl_->listeners.push_back(std::move(l));
   }

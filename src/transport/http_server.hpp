@@ -2,9 +2,12 @@
 // port (SO_REUSEPORT): the kernel spreads new connections over the loops and each
 // connection stays on the loop that accepted it.
 //
-// Requests are parsed with Beast. A WebSocket upgrade on the client endpoint becomes a
-// ws_connection (origin check, subprotocol selection, handshake); other paths go to the
-// registered http_handlers (/api, /health, /metrics, ...). Keep-alive is supported.
+// Requests are parsed with Beast, strictly (http_framing: a request whose body length is
+// ambiguous is refused and its connection closed). A WebSocket upgrade on the client
+// endpoint becomes a ws_connection (origin check, subprotocol selection, handshake); other
+// paths go to the registered http_handlers (/api, /health, /metrics, ...), which see the
+// head of a request before its body is read (http_handler::admit). Keep-alive is
+// supported. See docs/design/http-server.md.
 //
 // A connection starts on the loop that accepted it. With requests_io set, a keep-alive
 // connection that sent a plain HTTP request (API, health, metrics) moves there after the
@@ -44,7 +47,7 @@ struct http_server_options {
   uint32_t websocket_message_size_limit = 65536;
   std::vector<std::string> allowed_origins;  // globs; "*" = any; empty = only without Origin
   std::string user_id_http_header;
-  size_t max_body_size = 16 * 1024 * 1024;
+  uint32_t max_header_size = 16 * 1024;  // request line + header fields; 431 above
   std::vector<http_route> routes;
   boost::asio::io_context* requests_io = nullptr;  // see above; nullptr = stay on the loop
 };
@@ -54,7 +57,9 @@ class http_server {
   http_server(std::vector<event_loop*> loops, http_server_options opts);
   ~http_server();
 
-  // Binds and starts accepting. Returns an error message on failure ("" on success).
+  // Binds and starts accepting. Returns an error message naming the address and the
+  // cause on failure ("" on success). Binds at once even while connections of a previous
+  // run are in TIME_WAIT on the port; fails while another process listens on it.
   std::string start();
   // Stops accepting new connections; existing ones continue.
   void stop();

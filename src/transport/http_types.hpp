@@ -2,12 +2,20 @@
 // for plain HTTP endpoints (/api, /health, /metrics). No Beast or Asio types here, so
 // handlers can be written and tested without including them.
 //
+// A request reaches its handler in two steps: admit() sees the head (method, path, query,
+// headers; no body yet) and either refuses the request or says how large a body it takes;
+// only then does the transport read the body (413 above the limit) and call handle(). So a
+// request with a wrong API key is answered 401 without its body ever being buffered.
+//
 // Threading: a handler may answer from any thread by calling the reply function once;
-// the transport moves the response back to the connection's event loop.
+// the transport moves the response back to the connection's event loop. admit() runs on
+// the connection's thread and must not block.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -16,11 +24,11 @@
 namespace gyre {
 
 struct http_request {
-  std::string method;  // "GET", "POST", ...
-  std::string path;    // without the query string
-  std::string query;   // after '?', undecoded
+  std::string method;                                        // "GET", "POST", ...
+  std::string path;                                          // without the query string
+  std::string query;                                         // after '?', undecoded
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
-  std::string body;
+  std::string body;                                          // empty in admit()
   std::string remote_address;
 
   // First value of a header (name compared case-insensitively), "" when absent.
@@ -53,9 +61,25 @@ struct http_response {
 
 using http_reply = std::function<void(http_response)>;
 
+// What a handler decides from a request head.
+struct http_admission {
+  std::optional<http_response> refusal;  // set: answer this, do not read the body
+  uint64_t body_limit = 0;               // else: the largest body it takes (0 = none)
+
+  static http_admission accept(uint64_t body_limit) { return {std::nullopt, body_limit}; }
+  static http_admission refuse(http_response r) { return {std::move(r), 0}; }
+};
+
 class http_handler {
  public:
   virtual ~http_handler() = default;
+  // Called with the head of the request (`req.body` empty) before its body is read. The
+  // default takes requests without a body (health, metrics).
+  virtual http_admission admit(const http_request& head) {
+    (void)head;
+    return http_admission::accept(0);
+  }
+  // Called with the whole request once admit() accepted it and its body was read.
   virtual void handle(http_request req, http_reply reply) = 0;
 };
 

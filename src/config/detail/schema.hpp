@@ -761,9 +761,23 @@ void describe(V& v, shutdown_config& s) {
 }
 
 template <class V>
+void describe(V& v, gyre_http_server_config& s) {
+  v("max_header_size", s.max_header_size_);
+}
+
+template <class V>
+void describe(V& v, gyre_http_api_config& s) {
+  v("max_request_body_size", s.max_request_body_size_);
+  v("max_batch_commands", s.max_batch_commands_);
+  v("max_response_size", s.max_response_size_);
+}
+
+template <class V>
 void describe(V& v, gyre_config& s) {
   v("num_event_loops", s.num_event_loops_);
   v("position_check_batch_size", s.position_check_batch_size_);
+  v("http_server", s.http_server_);
+  v("http_api", s.http_api_);
 }
 
 template <class V>

@@ -65,8 +65,9 @@ export function baseConfig() {
 }
 
 export class GyreServer {
-  constructor({ config = {}, name = 'gyre', env = {}, args = [], configFile, rawConfig } = {}) {
+  constructor({ config = {}, name = 'gyre', env = {}, args = [], configFile, rawConfig, port } = {}) {
     this.name = name;
+    this.fixedPort = port; // listen on this port instead of a fresh free one (restart tests)
     this.config = merge(baseConfig(), config);
     this.env = env;
     this.args = args;
@@ -92,7 +93,7 @@ export class GyreServer {
   }
 
   async start() {
-    this.port = await freePort();
+    this.port = this.fixedPort ?? (await freePort());
     fs.writeFileSync(this.configPath, this.rawConfig ?? JSON.stringify(this.config, null, 2));
     if (!fs.existsSync(GYRE_BIN)) throw new Error(`server binary not found: ${GYRE_BIN} (build it or set GYRE_BIN)`);
     const log = fs.openSync(this.logPath, 'a');

@@ -1,6 +1,9 @@
 // The HTTP server API through cent.js (the real npm client) and raw HTTP: every OSS method
 // cent.js exposes, batch, the legacy pipeline endpoint, API key checks, the error envelope,
-// transport error mode and malformed bodies. Effects are observed with SDK clients.
+// transport error mode and malformed bodies. Effects are observed with SDK clients. Also the
+// bounds of docs/design/server-api.md: too many commands (106, nothing runs; 413 on the
+// legacy endpoint) and replies within gyre.http_api.max_response_size (reads beyond it
+// get 106, writes are always reported).
 import assert from 'node:assert/strict';
 import { describe, test, useServer } from '../lib/test.js';
 import { connToken } from '../lib/tokens.js';
@@ -265,5 +268,82 @@ describe('server API', () => {
     assert.equal(info.status, 400, 'info needs {}');
     const unknown = await apiRaw(h.srv, 'nosuchmethod', {});
     assert.equal(unknown.status, 404);
+  });
+});
+
+describe('server API bounds', () => {
+  const h = useServer({
+    name: 'server-api-bounds',
+    config: {
+      ...config,
+      gyre: { http_api: { max_response_size: 100000, max_batch_commands: 5000 } },
+    },
+  });
+
+  test('a batch of 100,000 history commands is refused with 106 before anything runs; /health stays up', async () => {
+    await api(h.srv, 'publish', { channel: 'news:big', data: { n: 0 } });
+    const commands = Array.from({ length: 100000 }, () => ({ history: { channel: 'news:big', limit: 10 } }));
+    commands.push({ publish: { channel: 'news:big', data: { n: 1 } } });
+    const r = await apiRaw(h.srv, 'batch', { commands });
+    assert.equal(r.status, 200);
+    assert.equal(r.json.error?.code, 106, r.text.slice(0, 300));
+    assert.match(r.json.error.message, /100001 commands.*max_batch_commands/);
+    assert.equal((await api(h.srv, 'history', { channel: 'news:big', limit: -1 })).publications.length, 1, 'nothing ran');
+    const health = await fetch(`${h.srv.url}/health`);
+    assert.equal(health.status, 200);
+    await waitFor(() => /refused with 106: limit exceeded: a batch of 100001 commands/.test(h.srv.logText()), { label: 'log line' });
+  });
+
+  test('a broadcast to more channels than max_batch_commands publishes nothing', async () => {
+    const channels = Array.from({ length: 5001 }, (_, i) => `news:b${i}`);
+    const r = await apiRaw(h.srv, 'broadcast', { channels, data: {} });
+    assert.equal(r.json.error?.code, 106, r.text.slice(0, 300));
+    assert.equal((await api(h.srv, 'history', { channel: 'news:b0', limit: -1 })).publications.length, 0);
+  });
+
+  test('batch replies stay within max_response_size: reads beyond it get 106, every publish is reported', async () => {
+    for (let i = 0; i < 10; i++) await api(h.srv, 'publish', { channel: 'news:fill', data: { pad: 'x'.repeat(1000) } });
+    for (const parallel of [false, true]) {
+      const commands = [];
+      for (let i = 0; i < 300; i++) {
+        commands.push(i % 30 === 15 ? { publish: { channel: 'news:w', data: { i } } } : { history: { channel: 'news:fill', limit: 10 } });
+      }
+      const before = (await api(h.srv, 'history', { channel: 'news:w', limit: 0 })).offset ?? 0;
+      const r = await apiRaw(h.srv, 'batch', { commands, parallel });
+      assert.equal(r.status, 200);
+      assert.ok(r.text.length < 100000 + 300 * 150, `reply of ${r.text.length} bytes`);
+      const replies = r.json.replies;
+      assert.equal(replies.length, 300);
+      const reads = replies.filter((x) => x.history).length;
+      const refused = replies.filter((x) => x.error?.code === 106).length;
+      const published = replies.filter((x) => x.publish).length;
+      assert.equal(published, 10, 'every publish is reported');
+      assert.ok(reads > 0 && reads < 290, `reads ${reads}`);
+      assert.equal(reads + refused, 290);
+      assert.match(replies.find((x) => x.error)?.error.message, /max_response_size/);
+      const after = (await api(h.srv, 'history', { channel: 'news:w', limit: 0 })).offset;
+      assert.equal(after - before, 10);
+    }
+  });
+
+  test('one history reply over max_response_size → 106 (HTTP 500 in transport error mode)', async () => {
+    for (let i = 0; i < 10; i++) await api(h.srv, 'publish', { channel: 'news:huge', data: { pad: 'y'.repeat(15000) } });
+    const r = await apiRaw(h.srv, 'history', { channel: 'news:huge', limit: 10 });
+    assert.equal(r.status, 200);
+    assert.equal(r.json.error?.code, 106, r.text.slice(0, 200));
+    const t = await apiRaw(h.srv, 'history', { channel: 'news:huge', limit: 10 }, { headers: { 'X-Centrifugo-Error-Mode': 'transport' } });
+    assert.equal(t.status, 500);
+    assert.equal(t.json.code, 106);
+    const small = await apiRaw(h.srv, 'history', { channel: 'news:huge', limit: 2 });
+    assert.equal(small.json.result.publications.length, 2);
+  });
+
+  test('the legacy endpoint: more commands than max_batch_commands → 413', async () => {
+    const line = JSON.stringify({ method: 'info', params: {} });
+    const r = await apiRaw(h.srv, '', Array.from({ length: 5001 }, () => line).join('\n'));
+    assert.equal(r.status, 413);
+    assert.match(r.text, /max_batch_commands/);
+    const ok = await apiRaw(h.srv, '', Array.from({ length: 3 }, () => line).join('\n'));
+    assert.equal(ok.status, 200);
   });
 });

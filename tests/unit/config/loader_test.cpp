@@ -247,6 +247,10 @@ TEST(loader, documented_defaults) {
   EXPECT_FALSE(c.enable_unreleased_features_);
   EXPECT_EQ(c.gyre_.num_event_loops_, 0);
   EXPECT_EQ(c.gyre_.position_check_batch_size_, 1000);
+  EXPECT_EQ(c.gyre_.http_server_.max_header_size_, 16 * 1024);
+  EXPECT_EQ(c.gyre_.http_api_.max_request_body_size_, 16 * 1024 * 1024);
+  EXPECT_EQ(c.gyre_.http_api_.max_batch_commands_, 10000);
+  EXPECT_EQ(c.gyre_.http_api_.max_response_size_, 16 * 1024 * 1024);
 }
 
 TEST(loader, zero_values_keep_defaults) {
@@ -426,6 +430,7 @@ TEST(loader_env, overrides_file_values) {
   scoped_env replacements("CENTRIFUGO_BROKER_NATS_RAW_MODE_CHANNEL_REPLACEMENTS", R"({":":"."})");
   scoped_env empty("CENTRIFUGO_HTTP_API_KEY", "");  // empty = unset
   scoped_env loops("CENTRIFUGO_GYRE_NUM_EVENT_LOOPS", "3");
+  scoped_env batch("CENTRIFUGO_GYRE_HTTP_API_MAX_BATCH_COMMANDS", "77");
 
   auto r = load_json(R"({"http_server": {"port": 8001}, "http_api": {"key": "file-key"},
                          "client": {"token": {"hmac_secret_key": "from-file"}}})");
@@ -441,6 +446,7 @@ TEST(loader_env, overrides_file_values) {
   EXPECT_EQ(c.broker_.nats_.raw_mode_.channel_replacements_, (string_map{{":", "."}}));
   EXPECT_EQ(c.http_api_.key_, "file-key");
   EXPECT_EQ(c.gyre_.num_event_loops_, 3);
+  EXPECT_EQ(c.gyre_.http_api_.max_batch_commands_, 77);
   EXPECT_TRUE(r.unknown_keys_.empty());
 
   auto off = text_options();
