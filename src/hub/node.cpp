@@ -47,6 +47,11 @@ runtime_options make_options(const config::config& c) {
   o.history_max_publication_limit = static_cast<uint32_t>(cc.history_max_publication_limit_);
   o.recovery_max_publication_limit = static_cast<uint32_t>(cc.recovery_max_publication_limit_);
   o.user_connection_limit = static_cast<uint32_t>(cc.user_connection_limit_);
+  // Like Centrifugo, a zero write timeout means the default (1 s).
+  o.drain_timeout_ms = ms_of(c.websocket_.write_timeout_);
+  if (o.drain_timeout_ms <= 0) o.drain_timeout_ms = 1000;
+  o.read_budget_commands = clamp_u32(c.gyre_.read_budget_commands_);
+  o.read_budget_bytes = clamp_u32(c.gyre_.read_budget_bytes_);
   return o;
 }
 
@@ -133,6 +138,16 @@ node::node(std::shared_ptr<const config::config> cfg, broker& b, presence_manage
                                     "Commands received from clients.", metrics::kind::counter, {}};
     recvf.samples.push_back({"", {}, static_cast<double>(t.received)});
     out.push_back(std::move(recvf));
+    // Flow control (docs/design/flow-control.md); Centrifugo has no such metrics. Slow
+    // disconnects are centrifugo_client_num_server_disconnects{code="3008"}.
+    auto counter = [&](const char* name, const char* help, double v) {
+      metrics::collected_family f{name, help, metrics::kind::counter, {}};
+      f.samples.push_back({"", {}, v});
+      out.push_back(std::move(f));
+    };
+    counter("gyre_client_backpressure_total",
+            "Times a connection was not read because its queue was over client.queue_max_size.",
+            static_cast<double>(t.read_holds));
     metrics::collected_family build{"centrifugo_node_build", "Node build information.",
                                     metrics::kind::gauge, {}};
     build.samples.push_back({"", {{"version", version()}}, 1});
@@ -152,6 +167,7 @@ node::totals node::sum_shards() const {
     t.users += c.users.load(std::memory_order_relaxed);
     t.sent += c.messages_sent.load(std::memory_order_relaxed);
     t.received += c.messages_received.load(std::memory_order_relaxed);
+    t.read_holds += c.read_holds.load(std::memory_order_relaxed);
   }
   return t;
 }

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "core/log.hpp"
 #include "hub/client.hpp"
 #include "hub/client_transport.hpp"
 #include "hub/node.hpp"
@@ -86,6 +87,7 @@ void shard::deliver(const std::shared_ptr<const prepared_event>& ev) {
 
 void shard::tick(int64_t now_ms) {
   wheel_.advance(now_ms, [now_ms](timer_node& n) { static_cast<client*>(n.owner)->on_timer(now_ms); });
+  if (!held_.empty()) judge_held(now_ms);
   if (!deferred_.empty()) {
     flush_dirty();
     run_deferred();
@@ -141,6 +143,7 @@ void shard::detach(client& c) {
   if (c.counted()) counters_.connections.fetch_sub(1, std::memory_order_relaxed);
   if (c.dirty_) std::replace(dirty_.begin(), dirty_.end(), &c, static_cast<client*>(nullptr));
   if (c.deferred_) std::replace(deferred_.begin(), deferred_.end(), &c, static_cast<client*>(nullptr));
+  if (!held_.empty()) release(c);
 }
 
 client* shard::first_of(std::string_view user) const {
@@ -221,6 +224,53 @@ void shard::run_deferred() {
     c->run_deferred();
   }
   deferred_.clear();
+}
+
+// ---------------------------------------------------------------------------- backpressure
+
+void shard::hold(client& c) {
+  for (const held_client& h : held_)
+    if (h.c == &c) return;
+  held_.push_back({&c, now_ms() + node_.opts().drain_timeout_ms});
+  counters_.read_holds.fetch_add(1, std::memory_order_relaxed);
+}
+
+void shard::release(client& c) {
+  for (size_t i = 0; i < held_.size(); ++i) {
+    if (held_[i].c != &c) continue;
+    held_[i] = held_.back();
+    held_.pop_back();
+    return;
+  }
+}
+
+void shard::judge_held(int64_t now_ms) {
+  std::vector<client*> late;
+  for (size_t i = 0; i < held_.size();) {
+    if (held_[i].deadline_ms > now_ms) {
+      ++i;
+      continue;
+    }
+    late.push_back(held_[i].c);
+    held_[i] = held_.back();
+    held_.pop_back();
+  }
+  // Deletion of a connection is never immediate (poller::retire), so `late` stays valid
+  // while the others are disconnected.
+  for (client* c : late) {
+    if (!c->over_queue_limit()) {
+      c->transport().input_ready();  // drained: reading resumes
+      continue;
+    }
+    static log::limiter site;
+    log::limited(site, spdlog::level::info,
+                 "client {} (user '{}'): disconnected as slow (3008): its queue stayed over "
+                 "client.queue_max_size {} ({} bytes) for websocket.write_timeout ({} ms)",
+                 c->client_id(), c->user(), node_.opts().queue_max_size, c->out().queued_bytes(),
+                 node_.opts().drain_timeout_ms);
+    c->disconnect(disconnects::slow);
+  }
+  flush_dirty();
 }
 
 }  // namespace gyre

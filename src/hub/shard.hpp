@@ -10,6 +10,10 @@
 // subscribers of C, queues the shared encoded bytes on each, and then flushes every
 // touched connection once: everything queued for a connection leaves in one write.
 //
+// Backpressure (docs/design/flow-control.md): connections that their transport stopped
+// reading because their queue is over client.queue_max_size are held here and
+// disconnected with 3008 when they do not drain within websocket.write_timeout.
+//
 // Threading: everything except post_event()/post_task() and the atomic counters is
 // touched only by the owning loop's thread.
 #pragma once
@@ -69,6 +73,7 @@ struct shard_counters {
   std::atomic<uint64_t> bytes_sent{0};
   std::atomic<uint64_t> bytes_received{0};
   std::atomic<uint64_t> slow_disconnects{0};
+  std::atomic<uint64_t> read_holds{0};  // connections not read: queue over its limit
   std::atomic<int64_t> connections{0};
   std::atomic<int64_t> subscriptions{0};
   std::atomic<int64_t> channels{0};
@@ -145,6 +150,13 @@ class shard {
   void defer(client& c);
   void run_deferred();
 
+  // Backpressure: the transport stopped reading `c` because its queue is over
+  // client.queue_max_size. Unless release() comes first, tick() disconnects it with 3008
+  // once websocket.write_timeout has passed. Holding twice is holding once.
+  void hold(client& c);
+  void release(client& c);
+  size_t held_count() const { return held_.size(); }
+
   timer_wheel& wheel() { return wheel_; }
 
  private:
@@ -200,6 +212,7 @@ class shard {
   };
 
   void deliver(const std::shared_ptr<const prepared_event>& ev);
+  void judge_held(int64_t now_ms);
 
   node& node_;
   unsigned index_;
@@ -220,6 +233,11 @@ class shard {
   chunk_pool pool_;
   std::vector<client*> dirty_;
   std::vector<client*> deferred_;
+  struct held_client {
+    client* c;
+    int64_t deadline_ms;
+  };
+  std::vector<held_client> held_;  // few: only connections over their queue limit
   timer_wheel wheel_;
   shard_counters counters_;
   uint64_t sent_unpublished_ = 0;

@@ -763,6 +763,8 @@ void describe(V& v, shutdown_config& s) {
 template <class V>
 void describe(V& v, gyre_config& s) {
   v("num_event_loops", s.num_event_loops_);
+  v("read_budget_commands", s.read_budget_commands_);
+  v("read_budget_bytes", s.read_budget_bytes_);
 }
 
 template <class V>
