@@ -91,7 +91,8 @@ class validator {
     check_enum("log.level", c.log_.level_, {"none", "trace", "debug", "info", "warn", "error"});
     check_non_negative("gyre.num_event_loops", c.gyre_.num_event_loops_);
     for (auto [k, v] : {std::pair{"gyre.read_budget_commands", c.gyre_.read_budget_commands_},
-                        {"gyre.read_budget_bytes", c.gyre_.read_budget_bytes_}})
+                        {"gyre.read_budget_bytes", c.gyre_.read_budget_bytes_},
+                        {"gyre.event_loop_inbox_size", c.gyre_.event_loop_inbox_size_}})
       if (v <= 0 || v > UINT32_MAX) error(k, "must be between 1 and 4294967295, got " + std::to_string(v));
     check_non_negative("shutdown.timeout", c.shutdown_.timeout_);
   }

@@ -912,6 +912,10 @@ void client::lost_continuity(subscription& sub) {
   shard_.defer(*this);
 }
 
+void client::on_events_lost(subscription& sub) {
+  if (sub.positioned && sub.state != subscription::phase::closing && !sub.broken) lost_continuity(sub);
+}
+
 void client::run_deferred() {
   if (state_ >= state::closing) return;
   if (slow_) {

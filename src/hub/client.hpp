@@ -97,6 +97,10 @@ class client {
   // ---- from the shard ----
   void on_event(const std::shared_ptr<const prepared_event>& ev, subscription& sub,
                 fanout_chunks& chunks);
+  // The shard dropped publications of `sub`'s channel (its inbox was full): a positioned
+  // subscription recovers through the lost-continuity path (unsubscribe 2500, the SDK
+  // resubscribes from its position); a plain one misses them, as at-most-once allows.
+  void on_events_lost(subscription& sub);
   void run_deferred();
   void on_timer(int64_t now_ms);
 

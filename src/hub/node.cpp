@@ -52,6 +52,7 @@ runtime_options make_options(const config::config& c) {
   if (o.drain_timeout_ms <= 0) o.drain_timeout_ms = 1000;
   o.read_budget_commands = clamp_u32(c.gyre_.read_budget_commands_);
   o.read_budget_bytes = clamp_u32(c.gyre_.read_budget_bytes_);
+  o.inbox_size = clamp_u32(c.gyre_.event_loop_inbox_size_);
   return o;
 }
 
@@ -148,6 +149,11 @@ node::node(std::shared_ptr<const config::config> cfg, broker& b, presence_manage
     counter("gyre_client_backpressure_total",
             "Times a connection was not read because its queue was over client.queue_max_size.",
             static_cast<double>(t.read_holds));
+    counter("gyre_event_loop_inbox_dropped_total",
+            "Events dropped because an event loop's inbox was full (gyre.event_loop_inbox_size).",
+            static_cast<double>(t.inbox_dropped));
+    gauge("gyre_event_loop_inbox_events", "Events waiting in the event loops' inboxes.",
+          static_cast<double>(t.inbox_events));
     metrics::collected_family build{"centrifugo_node_build", "Node build information.",
                                     metrics::kind::gauge, {}};
     build.samples.push_back({"", {{"version", version()}}, 1});
@@ -168,6 +174,8 @@ node::totals node::sum_shards() const {
     t.sent += c.messages_sent.load(std::memory_order_relaxed);
     t.received += c.messages_received.load(std::memory_order_relaxed);
     t.read_holds += c.read_holds.load(std::memory_order_relaxed);
+    t.inbox_dropped += c.inbox_dropped.load(std::memory_order_relaxed);
+    t.inbox_events += s->inbox_events();
   }
   return t;
 }

@@ -10,7 +10,8 @@
 
 namespace gyre {
 
-shard::shard(node& n, unsigned index, int64_t now_ms) : node_(n), index_(index), wheel_(now_ms) {}
+shard::shard(node& n, unsigned index, int64_t now_ms)
+    : node_(n), index_(index), inbox_limit_(std::max<size_t>(1, n.opts().inbox_size)), wheel_(now_ms) {}
 
 shard::~shard() = default;
 
@@ -18,12 +19,46 @@ shard::~shard() = default;
 
 void shard::post_event(std::shared_ptr<const prepared_event> ev) {
   bool wake = false;
+  bool first_drop = false;
   {
     std::lock_guard lock(inbox_mu_);
-    inbox_.emplace_back(std::move(ev));
+    if (inbox_events_ < inbox_limit_) {
+      inbox_.emplace_back(std::move(ev));
+      ++inbox_events_;
+    } else {
+      // Full: drop (the event itself is released after the lock) and remember which
+      // channel lost a publication; everything already queued stays in order.
+      first_drop = !dropping_;
+      dropping_ = true;
+      note_dropped(*ev);
+      counters_.inbox_dropped.fetch_add(1, std::memory_order_relaxed);
+    }
     if (!wake_pending_ && has_waker_) wake_pending_ = wake = true;
   }
+  if (first_drop) {
+    static log::limiter site;
+    log::limited(site, spdlog::level::warn,
+                 "event loop {}: inbox full ({} events, gyre.event_loop_inbox_size): dropping events until "
+                 "it drains; positioned subscribers of the affected channels will recover",
+                 index_, inbox_limit_);
+  }
   if (wake) wake_();
+}
+
+void shard::note_dropped(const prepared_event& ev) {
+  // Joins and leaves are not part of a stream: nothing to recover.
+  if (ev.kind() != event_kind::publication || lost_all_) return;
+  if (lost_channels_.size() >= inbox_limit_) {
+    lost_all_ = true;
+    lost_channels_ = {};
+    return;
+  }
+  lost_channels_.insert(string_hash{}(ev.channel()));
+}
+
+size_t shard::inbox_events() const {
+  std::lock_guard lock(inbox_mu_);
+  return inbox_events_;
 }
 
 void shard::post_task(task t) {
@@ -50,10 +85,22 @@ void shard::set_waker(std::function<void()> wake) {
 }
 
 void shard::drain_inbox() {
+  bool dropped = false;
+  bool lost_all = false;
+  std::unordered_set<size_t> lost;
   {
     std::lock_guard lock(inbox_mu_);
     draining_.swap(inbox_);
+    inbox_events_ = 0;
     wake_pending_ = false;
+    if (dropping_) {
+      // Every event dropped so far came after everything in draining_ and before
+      // anything posted from now on.
+      dropped = true;
+      lost.swap(lost_channels_);
+      lost_all = lost_all_;
+      lost_all_ = dropping_ = false;
+    }
   }
   for (auto& item : draining_) {
     if (auto* ev = std::get_if<std::shared_ptr<const prepared_event>>(&item)) {
@@ -72,7 +119,22 @@ void shard::drain_inbox() {
   draining_.clear();
   // Keep the drain vector from holding a huge capacity after a burst.
   if (draining_.capacity() > 4096) draining_.shrink_to_fit();
+  if (dropped) {
+    recover_dropped(lost, lost_all);
+    flush_dirty();
+    run_deferred();
+  }
   flush_dirty();
+}
+
+void shard::recover_dropped(std::unordered_set<size_t>& lost, bool all) {
+  // Hashes, not names, are kept while dropping: a collision makes one more channel's
+  // subscribers recover, which is harmless.
+  const string_hash hash;
+  for (auto& [name, entry] : channels_) {
+    if (!all && !lost.count(hash(name))) continue;
+    for (subscription* sub : entry.subs) sub->owner->on_events_lost(*sub);
+  }
 }
 
 void shard::deliver(const std::shared_ptr<const prepared_event>& ev) {

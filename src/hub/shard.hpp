@@ -10,9 +10,16 @@
 // subscribers of C, queues the shared encoded bytes on each, and then flushes every
 // touched connection once: everything queued for a connection leaves in one write.
 //
-// Backpressure (docs/design/flow-control.md): connections that their transport stopped
-// reading because their queue is over client.queue_max_size are held here and
-// disconnected with 3008 when they do not drain within websocket.write_timeout.
+// Bounds (docs/design/flow-control.md): the inbox holds at most gyre.event_loop_inbox_size
+// events. Once full, events are dropped until the loop drains it; after delivering what
+// the inbox held, the drain tells the positioned subscribers of every channel that lost a
+// publication (client::on_events_lost), so they recover in order through the
+// lost-continuity path, before any later event. Tasks (engine callbacks, API actions) are
+// never dropped; they are bounded by what posts them (one command in flight per
+// connection, a position check per subscription, one task per API action and loop).
+// Connections that their transport stopped reading because their queue is over
+// client.queue_max_size are held here and disconnected with 3008 when they do not drain
+// within websocket.write_timeout.
 //
 // Threading: everything except post_event()/post_task() and the atomic counters is
 // touched only by the owning loop's thread.
@@ -27,6 +34,7 @@
 #include <string_view>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <algorithm>
 #include <variant>
 #include <vector>
@@ -73,7 +81,8 @@ struct shard_counters {
   std::atomic<uint64_t> bytes_sent{0};
   std::atomic<uint64_t> bytes_received{0};
   std::atomic<uint64_t> slow_disconnects{0};
-  std::atomic<uint64_t> read_holds{0};  // connections not read: queue over its limit
+  std::atomic<uint64_t> read_holds{0};     // connections not read: queue over its limit
+  std::atomic<uint64_t> inbox_dropped{0};  // events dropped: inbox full
   std::atomic<int64_t> connections{0};
   std::atomic<int64_t> subscriptions{0};
   std::atomic<int64_t> channels{0};
@@ -106,6 +115,9 @@ class shard {
   // The thread that runs this shard's loop (set by the event loop when it starts).
   void set_loop_thread(std::thread::id id) { loop_thread_ = id; }
   bool in_loop_thread() const { return std::this_thread::get_id() == loop_thread_; }
+
+  // Events waiting in the inbox now (for the metrics scrape). Any thread.
+  size_t inbox_events() const;
 
   // ---- loop thread ----
   void drain_inbox();
@@ -212,6 +224,11 @@ class shard {
   };
 
   void deliver(const std::shared_ptr<const prepared_event>& ev);
+  // Under inbox_mu_: remembers what a dropped event costs its subscribers.
+  void note_dropped(const prepared_event& ev);
+  // After a drain that followed drops: the positioned subscribers of the channels that
+  // lost publications recover.
+  void recover_dropped(std::unordered_set<size_t>& lost, bool all);
   void judge_held(int64_t now_ms);
 
   node& node_;
@@ -220,9 +237,17 @@ class shard {
   // user -> first client of that user on this shard; the key views that client's user_.
   std::unordered_map<std::string_view, client*, string_hash> users_;
 
-  std::mutex inbox_mu_;
+  mutable std::mutex inbox_mu_;
   std::vector<std::variant<std::shared_ptr<const prepared_event>, task>> inbox_;
   std::vector<std::variant<std::shared_ptr<const prepared_event>, task>> draining_;
+  // Under inbox_mu_: events in inbox_ (tasks are not counted), and what was dropped since
+  // the last drain: the hashes of the channels that lost a publication (at most
+  // inbox_limit_ of them; beyond, every channel counts as having lost one).
+  const size_t inbox_limit_;
+  size_t inbox_events_ = 0;
+  std::unordered_set<size_t> lost_channels_;
+  bool lost_all_ = false;
+  bool dropping_ = false;
   bool wake_pending_ = false;
   // Written once under inbox_mu_ (set_waker); a post that saw has_waker_ under the lock
   // may call wake_ after releasing it.

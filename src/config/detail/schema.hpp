@@ -765,6 +765,7 @@ void describe(V& v, gyre_config& s) {
   v("num_event_loops", s.num_event_loops_);
   v("read_budget_commands", s.read_budget_commands_);
   v("read_budget_bytes", s.read_budget_bytes_);
+  v("event_loop_inbox_size", s.event_loop_inbox_size_);
 }
 
 template <class V>

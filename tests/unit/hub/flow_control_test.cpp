@@ -1,7 +1,8 @@
 // Flow control in the hub (docs/design/flow-control.md): the command budget of a read
 // turn, replies over client.queue_max_size (the client stops taking commands and is not
 // judged slow for them; the shard disconnects it with 3008 if it is held past
-// websocket.write_timeout).
+// websocket.write_timeout), and the bounded inbox of an event loop (dropped publications
+// make positioned subscribers recover, plain ones miss them, tasks are never dropped).
 #include "hub/shard.hpp"
 
 #include <gtest/gtest.h>
@@ -20,6 +21,7 @@ class flow_control : public hub_fixture {
   config::config make_config() override {
     config::config c = hub_fixture::make_config();
     c.gyre_.read_budget_commands_ = 5;
+    c.gyre_.event_loop_inbox_size_ = 4;
     return c;
   }
 
@@ -149,6 +151,45 @@ TEST_F(flow_control, a_held_client_is_disconnected_with_3008_unless_it_drains_in
   EXPECT_EQ(drained.close_code, 0u);
   EXPECT_EQ(loop().held_count(), 0u);
   EXPECT_EQ(loop().counters().read_holds.load(), 2u);
+}
+
+TEST_F(flow_control, a_full_inbox_drops_events_in_order_and_positioned_subscribers_recover) {
+  fake_transport& positioned = connect();
+  positioned.send(R"({"subscribe":{"channel":"c","positioned":true},"id":2})");
+  ASSERT_TRUE(positioned.saw(R"("positioned":true)")) << positioned.all();
+  fake_transport& plain = connect();
+  plain.send(R"({"subscribe":{"channel":"c"},"id":2})");
+  fake_transport& other = connect();
+  other.send(R"({"subscribe":{"channel":"quiet","positioned":true},"id":2})");
+  positioned.written.clear();
+  plain.written.clear();
+  // Ten publications while the loop is busy: the inbox takes four.
+  for (int i = 1; i <= 10; ++i) ASSERT_TRUE(publish("c", std::to_string(i)));
+  int tasks_run = 0;
+  for (int i = 0; i < 10; ++i) loop().post_task([&](shard&) { ++tasks_run; });
+  EXPECT_EQ(loop().inbox_events(), 4u);
+  EXPECT_EQ(loop().counters().inbox_dropped.load(), 6u);
+  drain();
+  EXPECT_EQ(tasks_run, 10) << "tasks are never dropped";
+  // The positioned subscriber got what the inbox held, in order, then lost continuity.
+  std::string all = positioned.all();
+  size_t last_pub = all.rfind(R"("offset":4)");
+  size_t unsub = all.find(R"("unsubscribe":{"code":2500)");
+  ASSERT_NE(last_pub, std::string::npos) << all;
+  ASSERT_NE(unsub, std::string::npos) << all;
+  EXPECT_LT(last_pub, unsub);
+  EXPECT_EQ(all.find(R"("offset":5)"), std::string::npos) << all;
+  EXPECT_FALSE(positioned.client().is_subscribed("c"));
+  // The plain subscriber missed six and stays subscribed; a channel that lost nothing is
+  // not disturbed.
+  EXPECT_EQ(count_of(plain.all(), R"("push":{"channel":"c","pub")"), 4u) << plain.all();
+  EXPECT_TRUE(plain.client().is_subscribed("c"));
+  EXPECT_TRUE(other.client().is_subscribed("quiet"));
+  // After the drain the inbox takes events again.
+  ASSERT_TRUE(publish("c", "11"));
+  drain();
+  EXPECT_TRUE(plain.saw(R"("data":11)")) << plain.all();
+  EXPECT_EQ(loop().counters().inbox_dropped.load(), 6u);
 }
 
 }  // namespace
