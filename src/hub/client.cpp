@@ -132,6 +132,7 @@ void client::on_frame(std::string_view frame) {
   if (extra_ && extra_->parked_pos < extra_->parked.size()) {
     // Commands of an earlier message still wait (the transport should not have read
     // more): these run after them.
+    if (encoding_ == protocol::encoding::json && extra_->parked.back() != '\n') extra_->parked.push_back('\n');
     extra_->parked.append(frame);
     extra_->parked.reserve(extra_->parked.size() + protocol::decode_padding);
     return;

@@ -66,6 +66,27 @@ TEST_F(flow_control, a_turn_runs_at_most_the_command_budget_and_the_rest_waits_i
   }
 }
 
+TEST_F(flow_control, a_message_handed_over_while_commands_wait_runs_after_them) {
+  fake_transport& t = connect();
+  t.written.clear();
+  t.send(unsubscribes(2, 7));
+  std::string more = unsubscribes(100, 2);
+  more.reserve(more.size() + protocol::decode_padding);
+  t.client().on_frame(more);  // a transport should not, but the order must hold anyway
+  for (int turn = 0; turn < 3; ++turn) {
+    t.client().begin_turn();
+    loop().flush_dirty();
+  }
+  std::string all = t.all();
+  size_t pos = 0;
+  for (int id : {2, 3, 4, 5, 6, 7, 8, 100, 101}) {
+    size_t at = all.find(R"({"id":)" + std::to_string(id) + ",", pos);
+    ASSERT_NE(at, std::string::npos) << "reply " << id << " in " << all;
+    pos = at;
+  }
+  EXPECT_EQ(t.close_code, 0u);
+}
+
 TEST_F(flow_control, a_malformed_command_behind_waiting_ones_still_ends_the_connection) {
   fake_transport& t = connect();
   t.send(unsubscribes(2, 6) + "\n\n" + unsubscribes(8, 1));  // an empty line after six
