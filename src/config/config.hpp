@@ -602,10 +602,11 @@ struct gyre_config {
   // (std::thread::hardware_concurrency()). Env: CENTRIFUGO_GYRE_NUM_EVENT_LOOPS.
   int64_t num_event_loops_ = 0;
   // Flow control (docs/design/flow-control.md). Commands one read turn of a connection may
-  // run before its loop serves the others: an SDK's largest batch (connect and
-  // client.channel_limit subscribes) fits in one turn, and a turn of the costliest
-  // commands stays in the low milliseconds. Env: CENTRIFUGO_GYRE_READ_BUDGET_COMMANDS.
-  int64_t read_budget_commands_ = 256;
+  // run before its loop serves the others: a turn of the costliest commands (history of
+  // 100-300 publications, ~30 µs each) stays at a few milliseconds, and an SDK's largest
+  // batch (connect and client.channel_limit subscribes) takes three turns.
+  // Env: CENTRIFUGO_GYRE_READ_BUDGET_COMMANDS.
+  int64_t read_budget_commands_ = 64;
   // Bytes one read turn takes from a socket (at least websocket.message_size_limit + 14,
   // so that a whole message always fits). Env: CENTRIFUGO_GYRE_READ_BUDGET_BYTES.
   int64_t read_budget_bytes_ = 65536;
