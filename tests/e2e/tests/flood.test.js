@@ -11,6 +11,7 @@
 //  - Command flood: a connected client pipelining `history` (limit 100) commands: once its
 //    queue is over the limit it is no longer read, and it is closed with 3008 after
 //    websocket.write_timeout (1 s).
+// GYRE_E2E_FLOOD_TRACE=1 adds every latency to the diagnostic line.
 import assert from 'node:assert/strict';
 import { describe, test, useServer } from '../lib/test.js';
 import { connToken } from '../lib/tokens.js';
