@@ -153,6 +153,9 @@ bool client::may_run_command() const {
 bool client::over_queue_limit() const { return out_.queued_bytes() > shard_.owner().opts().queue_max_size; }
 
 bool client::accepting_input() const {
+  // A client that failed or is closing drops what it gets (waiting commands included):
+  // the transport may read on, to see the peer's close.
+  if (state_ >= state::failed) return true;
   return may_run_command() && !(extra_ && extra_->parked_pos < extra_->parked.size());
 }
 

@@ -81,7 +81,8 @@ class client {
   void begin_turn();
   // False while the client takes no more input now: a command waits for an engine, or
   // commands wait because the turn's budget is spent or the queue is over
-  // client.queue_max_size. The transport stops reading meanwhile.
+  // client.queue_max_size. The transport stops reading meanwhile. Always true once the
+  // client failed or closes (it then drops its input).
   bool accepting_input() const;
   bool waiting_for_engine() const { return busy_ != 0; }
   // The outbox is over client.queue_max_size (counted as outbox::queued_bytes).
