@@ -118,8 +118,8 @@ class fake_transport final : public client_transport {
   protocol::push_envelope envelope() const override { return protocol::push_envelope::reply; }
   void flush() override {
     outbox& ob = client_->out();
-    bytes_ += ob.queued_bytes();
-    ob.consume(ob.queued_bytes(), shard_.pool());
+    bytes_ += ob.unwritten_bytes();
+    ob.consume(ob.unwritten_bytes(), shard_.pool());
   }
   void close(disconnect) override { closed_ = true; }
   void discard_queued() override { client_->out().clear(shard_.pool()); }

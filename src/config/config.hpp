@@ -624,6 +624,19 @@ struct gyre_config {
   int64_t position_check_batch_size_ = 1000;
   gyre_http_server_config http_server_;
   gyre_http_api_config http_api_;
+  // Flow control (docs/design/flow-control.md). Commands one read turn of a connection may
+  // run before its loop serves the others: a turn of the costliest commands (history of
+  // 100-300 publications, ~30 µs each) stays at a few milliseconds, and an SDK's largest
+  // batch (connect and client.channel_limit subscribes) takes three turns.
+  // Env: CENTRIFUGO_GYRE_READ_BUDGET_COMMANDS.
+  int64_t read_budget_commands_ = 64;
+  // Bytes one read turn takes from a socket (at least websocket.message_size_limit + 14,
+  // so that a whole message always fits). Env: CENTRIFUGO_GYRE_READ_BUDGET_BYTES.
+  int64_t read_budget_bytes_ = 65536;
+  // Events (publications, joins, leaves) waiting in one event loop's inbox; more are
+  // dropped, and positioned subscribers of their channels recover. About a second of a
+  // storm of 60,000 publications/s. Env: CENTRIFUGO_GYRE_EVENT_LOOP_INBOX_SIZE.
+  int64_t event_loop_inbox_size_ = 65536;
   bool operator==(const gyre_config&) const = default;
 };
 

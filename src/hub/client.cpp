@@ -76,8 +76,11 @@ struct client::extra {
   std::string conn_info;
   std::string meta;
   std::vector<std::string> token_channels;  // server-side channels from the token
-  std::vector<protocol::command> parked;    // commands waiting behind an async one
-  size_t parked_next = 0;
+  // The rest of a message whose commands may not run yet (behind one waiting for an
+  // engine, or over the turn's budget or the queue limit), as bytes followed by
+  // protocol::decode_padding: at most one message (websocket.message_size_limit).
+  std::string parked;
+  size_t parked_pos = 0;  // the next command to run
 };
 
 // Everything decided about a subscription before it is set up.
@@ -105,6 +108,7 @@ struct client::sub_setup {
 
 client::client(shard& s, client_transport& t, protocol::encoding enc)
     : shard_(s), transport_(t), id_(uuid_v4_bytes()), encoding_(enc) {
+  turn_left_ = shard_.owner().opts().read_budget_commands;
   timer_.owner = this;
   shard_.attach(*this);
   ping_due_ms_ = shard_.now_ms() + shard_.owner().opts().stale_close_delay_ms;
@@ -121,36 +125,98 @@ client::~client() {
 
 void client::on_frame(std::string_view frame) {
   if (state_ >= state::failed) return;
-  auto& cmds = command_scratch();
-  cmds.clear();
-  const protocol::codec& codec = protocol::codec_for(encoding_);
-  if (codec.decode_commands(frame, cmds) != protocol::decode_status::ok) {
-    log::debug("client {}: undecodable command batch", client_id());
-    disconnect(disconnects::bad_request);
+  if (frame.empty()) {
+    log::debug("client {}: empty command batch", client_id());
+    return disconnect(disconnects::bad_request);
+  }
+  if (extra_ && extra_->parked_pos < extra_->parked.size()) {
+    // Commands of an earlier message still wait (the transport should not have read
+    // more): these run after them.
+    if (encoding_ == protocol::encoding::json && extra_->parked.back() != '\n') extra_->parked.push_back('\n');
+    extra_->parked.append(frame);
+    extra_->parked.reserve(extra_->parked.size() + protocol::decode_padding);
     return;
   }
-  shard_.counters().messages_received.fetch_add(cmds.size(), std::memory_order_relaxed);
-  for (size_t i = 0; i < cmds.size(); ++i) {
-    if (state_ >= state::failed) return;
-    if (busy_) {
-      // An earlier command waits for an engine: keep the rest, in order.
-      if (!extra_) extra_ = std::make_unique<extra>();
-      for (size_t k = i; k < cmds.size(); ++k) extra_->parked.push_back(std::move(cmds[k]));
-      return;
-    }
-    dispatch(cmds[i]);
+  size_t stop = run_commands(frame, 0);
+  if (stop >= frame.size()) return;  // all ran, or the connection failed
+  // Keep the commands that may not run yet, in order, as bytes.
+  if (!extra_) extra_ = std::make_unique<extra>();
+  extra_->parked.assign(frame.substr(stop));
+  extra_->parked.reserve(extra_->parked.size() + protocol::decode_padding);
+  extra_->parked_pos = 0;
+}
+
+bool client::may_run_command() const {
+  return busy_ == 0 && turn_left_ > 0 && !over_queue_limit();
+}
+
+bool client::over_queue_limit() const { return out_.queued_bytes() > shard_.owner().opts().queue_max_size; }
+
+bool client::accepting_input() const {
+  // A client that failed or is closing drops what it gets (waiting commands included):
+  // the transport may read on, to see the peer's close.
+  if (state_ >= state::failed) return true;
+  return may_run_command() && !(extra_ && extra_->parked_pos < extra_->parked.size());
+}
+
+size_t client::run_commands(std::string_view batch, size_t pos) {
+  while (pos < batch.size()) {
+    if (state_ >= state::failed) return std::string_view::npos;
+    if (!may_run_command()) return pos;
+    protocol::command cmd;
+    size_t n = decode_next(batch.substr(pos), cmd);
+    if (n == 0) return std::string_view::npos;
+    pos += n;
+    dispatch(cmd);
+  }
+  return pos;
+}
+
+size_t client::decode_next(std::string_view rest, protocol::command& cmd) {
+  // One command at a time: a message never costs more decoded commands than one.
+  const protocol::codec& codec = protocol::codec_for(encoding_);
+  auto& cmds = command_scratch();
+  cmds.clear();
+  size_t n = codec.next_command_size(rest);
+  if (n == 0 || codec.decode_commands(rest.substr(0, n), cmds) != protocol::decode_status::ok ||
+      cmds.size() != 1) {
+    log::debug("client {}: undecodable command batch", client_id());
+    disconnect(disconnects::bad_request);
+    return 0;
+  }
+  cmd = std::move(cmds.front());
+  if (turn_left_ > 0) --turn_left_;
+  shard_.counters().messages_received.fetch_add(1, std::memory_order_relaxed);
+  return n;
+}
+
+void client::run_parked() {
+  // Reads extra_->parked afresh around every command, and moves past a command before
+  // running it: a command that completes at once resumes the ones behind it from inside
+  // dispatch(), and that nested run continues where this one is.
+  while (extra_ && extra_->parked_pos < extra_->parked.size()) {
+    if (state_ >= state::failed || !may_run_command()) return;
+    protocol::command cmd;
+    size_t n = decode_next(std::string_view(extra_->parked).substr(extra_->parked_pos), cmd);
+    if (n == 0) return;
+    extra_->parked_pos += n;
+    dispatch(cmd);
+  }
+  if (extra_ && !extra_->parked.empty()) {
+    extra_->parked.clear();
+    extra_->parked.shrink_to_fit();  // an idle connection keeps no message buffer
+    extra_->parked_pos = 0;
   }
 }
 
+void client::begin_turn() {
+  turn_left_ = shard_.owner().opts().read_budget_commands;
+  run_parked();
+  schedule_flush();
+}
+
 void client::resume_commands() {
-  while (busy_ == 0 && state_ < state::failed && extra_ && extra_->parked_next < extra_->parked.size()) {
-    protocol::command cmd = std::move(extra_->parked[extra_->parked_next++]);
-    dispatch(cmd);
-  }
-  if (extra_ && extra_->parked_next >= extra_->parked.size()) {
-    extra_->parked.clear();
-    extra_->parked_next = 0;
-  }
+  run_parked();
   schedule_flush();
   if (busy_ == 0 && state_ < state::closing) transport_.input_ready();
 }
@@ -859,13 +925,23 @@ void client::lost_continuity(subscription& sub) {
   shard_.defer(*this);
 }
 
+void client::on_events_lost(subscription& sub) {
+  if (sub.positioned && sub.state != subscription::phase::closing && !sub.broken) lost_continuity(sub);
+}
+
 void client::run_deferred() {
   if (state_ >= state::closing) return;
   if (slow_) {
     // The shard flushed before running us: what is still queued is what the socket
     // does not take. A burst that a reading client drains is not slowness.
-    if (out_.queued_bytes() > shard_.owner().opts().queue_max_size)
+    if (over_queue_limit()) {
+      static log::limiter site;
+      log::limited(site, spdlog::level::info,
+                   "client {} (user '{}'): disconnected as slow (3008): {} bytes queued, over "
+                   "client.queue_max_size {}",
+                   client_id(), user_, out_.queued_bytes(), shard_.owner().opts().queue_max_size);
       return disconnect(disconnects::slow);
+    }
     slow_ = false;
   }
   for (size_t i = 0; i < subs_.size();) {
@@ -1230,7 +1306,7 @@ void client::send_reply(const protocol::reply& r) {
   if (r.error) shard_.owner().metrics().count_reply_error(r.error->code);
   std::string& out = scratch();
   protocol::codec_for(encoding_).encode_reply(r, out);
-  send_bytes(out);
+  enqueue(shard_.pool().acquire(shared_buffer::copy_of(out)), true);
 }
 
 void client::send_error(uint32_t id, protocol_error e) {
@@ -1244,14 +1320,14 @@ void client::send_bytes(std::string_view bytes) {
   enqueue(shard_.pool().acquire(shared_buffer::copy_of(bytes)));
 }
 
-void client::enqueue(out_chunk* c) {
+void client::enqueue(out_chunk* c, bool own_reply) {
   if (state_ >= state::closing || c->bytes.empty()) {
     shard_.pool().discard_if_unused(c);
     return;
   }
   out_.push(c);
   shard_.count_sent();
-  if (out_.queued_bytes() > shard_.owner().opts().queue_max_size && !slow_) {
+  if (!own_reply && !slow_ && over_queue_limit()) {
     slow_ = true;
     shard_.defer(*this);
   }

@@ -72,10 +72,21 @@ class client {
 
   // ---- from the transport ----
   // One transport message: a batch of commands. `frame` is followed by
-  // protocol::decode_padding readable bytes.
+  // protocol::decode_padding readable bytes. The commands run one at a time, in order;
+  // those that may not run yet (see accepting_input) wait as bytes, never more than the
+  // rest of one message (docs/design/flow-control.md).
   void on_frame(std::string_view frame);
-  // False while a command waits for an engine: the transport should not read more.
-  bool accepting_input() const { return busy_ == 0; }
+  // The transport starts a read turn: at most gyre.read_budget_commands commands run
+  // until the next turn, the commands still waiting from earlier ones first.
+  void begin_turn();
+  // False while the client takes no more input now: a command waits for an engine, or
+  // commands wait because the turn's budget is spent or the queue is over
+  // client.queue_max_size. The transport stops reading meanwhile. Always true once the
+  // client failed or closes (it then drops its input).
+  bool accepting_input() const;
+  bool waiting_for_engine() const { return busy_ != 0; }
+  // The outbox is over client.queue_max_size (counted as outbox::queued_bytes).
+  bool over_queue_limit() const;
   // The connection is gone (socket closed, close handshake done or timed out). Returns
   // true when the transport may destroy the connection now; otherwise the client calls
   // client_transport::destroy() once its last engine callback has run.
@@ -90,6 +101,10 @@ class client {
   void check_stream_top(subscription& sub, const stream_position* top);
   void on_event(const std::shared_ptr<const prepared_event>& ev, subscription& sub,
                 fanout_chunks& chunks);
+  // The shard dropped publications of `sub`'s channel (its inbox was full): a positioned
+  // subscription recovers through the lost-continuity path (unsubscribe 2500, the SDK
+  // resubscribes from its position); a plain one misses them, as at-most-once allows.
+  void on_events_lost(subscription& sub);
   void run_deferred();
   void on_timer(int64_t now_ms);
 
@@ -137,6 +152,14 @@ class client {
   // Commands.
   void dispatch(protocol::command& cmd);
   void run_command(protocol::command& cmd);
+  // Runs the commands of `batch` from `pos` while they may run; returns where it stopped
+  // (batch.size() when all ran, npos when the connection failed on the way).
+  size_t run_commands(std::string_view batch, size_t pos);
+  // Decodes the first command of `rest` into `cmd` and counts it; returns its size, or 0
+  // after disconnecting the client for a malformed batch.
+  size_t decode_next(std::string_view rest, protocol::command& cmd);
+  bool may_run_command() const;
+  void run_parked();
   void resume_commands();
   void handle_connect(uint32_t id, protocol::connect_request& req);
   void handle_subscribe(uint32_t id, protocol::subscribe_request& req);
@@ -168,7 +191,10 @@ class client {
   void send_reply(const protocol::reply& r);
   void send_error(uint32_t id, protocol_error e);
   void send_bytes(std::string_view bytes);
-  void enqueue(out_chunk* c);
+  // `own_reply`: a reply to this client's command. Those are bounded by the transport,
+  // which stops reading while the queue is over client.queue_max_size; anything else
+  // queued over the limit (pushes) makes the client slow (docs/design/flow-control.md).
+  void enqueue(out_chunk* c, bool own_reply = false);
   void schedule_flush();
 
   // Presence and history reads share their checks: channel, namespace, feature, permission.
@@ -210,6 +236,7 @@ class client {
   state state_ = state::initial;
   protocol::encoding encoding_;
   uint16_t busy_ = 0;  // commands waiting for an engine
+  uint32_t turn_left_ = 0;  // commands this read turn may still run
   bool client_side_refresh_ = false;
   bool slow_ = false;
   bool transport_closed_ = false;

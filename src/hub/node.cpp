@@ -49,6 +49,12 @@ runtime_options make_options(const config::config& c) {
   o.user_connection_limit = static_cast<uint32_t>(cc.user_connection_limit_);
   o.position_check_batch = clamp_u32(c.gyre_.position_check_batch_size_);
   if (o.position_check_batch == 0) o.position_check_batch = 1;
+  // Like Centrifugo, a zero write timeout means the default (1 s).
+  o.drain_timeout_ms = ms_of(c.websocket_.write_timeout_);
+  if (o.drain_timeout_ms <= 0) o.drain_timeout_ms = 1000;
+  o.read_budget_commands = clamp_u32(c.gyre_.read_budget_commands_);
+  o.read_budget_bytes = clamp_u32(c.gyre_.read_budget_bytes_);
+  o.inbox_size = clamp_u32(c.gyre_.event_loop_inbox_size_);
   return o;
 }
 
@@ -135,6 +141,21 @@ node::node(std::shared_ptr<const config::config> cfg, broker& b, presence_manage
                                     "Commands received from clients.", metrics::kind::counter, {}};
     recvf.samples.push_back({"", {}, static_cast<double>(t.received)});
     out.push_back(std::move(recvf));
+    // Flow control (docs/design/flow-control.md); Centrifugo has no such metrics. Slow
+    // disconnects are centrifugo_client_num_server_disconnects{code="3008"}.
+    auto counter = [&](const char* name, const char* help, double v) {
+      metrics::collected_family f{name, help, metrics::kind::counter, {}};
+      f.samples.push_back({"", {}, v});
+      out.push_back(std::move(f));
+    };
+    counter("gyre_client_backpressure_total",
+            "Times a connection was not read because its queue was over client.queue_max_size.",
+            static_cast<double>(t.read_holds));
+    counter("gyre_event_loop_inbox_dropped_total",
+            "Events dropped because an event loop's inbox was full (gyre.event_loop_inbox_size).",
+            static_cast<double>(t.inbox_dropped));
+    gauge("gyre_event_loop_inbox_events", "Events waiting in the event loops' inboxes.",
+          static_cast<double>(t.inbox_events));
     metrics::collected_family build{"centrifugo_node_build", "Node build information.",
                                     metrics::kind::gauge, {}};
     build.samples.push_back({"", {{"version", version()}}, 1});
@@ -154,6 +175,9 @@ node::totals node::sum_shards() const {
     t.users += c.users.load(std::memory_order_relaxed);
     t.sent += c.messages_sent.load(std::memory_order_relaxed);
     t.received += c.messages_received.load(std::memory_order_relaxed);
+    t.read_holds += c.read_holds.load(std::memory_order_relaxed);
+    t.inbox_dropped += c.inbox_dropped.load(std::memory_order_relaxed);
+    t.inbox_events += s->inbox_events();
   }
   return t;
 }

@@ -68,6 +68,14 @@ struct runtime_options {
   uint32_t subscribe_buffer_limit = 4096;
   // Channels per stream-position read after a broker resubscription.
   uint32_t position_check_batch = 1000;
+  // Flow control (docs/design/flow-control.md): how long a connection that is not read
+  // because its queue is over queue_max_size may take to drain (websocket.write_timeout),
+  // the read budget of one turn (gyre.read_budget_*), and the events one loop's inbox
+  // holds (gyre.event_loop_inbox_size).
+  int64_t drain_timeout_ms = 1000;
+  uint32_t read_budget_commands = 64;
+  uint32_t read_budget_bytes = 65536;
+  uint32_t inbox_size = 65536;
 };
 
 class node final : public broker_event_handler, public control_handler {
@@ -160,6 +168,7 @@ class node final : public broker_event_handler, public control_handler {
   struct totals {
     int64_t connections = 0, subscriptions = 0, channels = 0, users = 0;
     uint64_t sent = 0, received = 0;
+    uint64_t read_holds = 0, inbox_dropped = 0, inbox_events = 0;
   };
   totals sum_shards() const;
   // Runs `task` on every shard; `done` runs once all have finished.

@@ -2,16 +2,23 @@
 //
 // Holds chunk pointers in a ring that lives inline while short (the common case: an idle
 // or lightly loaded connection never allocates for its queue) and spills to the heap only
-// under load; trim() returns the heap ring once the connection is idle again. `queued_bytes()` counts bytes not yet written; the owner compares it with
-// client.queue_max_size to apply the slow-client policy.
+// under load; trim() returns the heap ring once the connection is idle again.
+//
+// Accounting: `queued_bytes()` is what the queue costs, compared with
+// client.queue_max_size by the flow-control rules (docs/design/flow-control.md): the bytes
+// not yet written plus `entry_overhead` for every queued chunk, so that a flood of tiny
+// messages (5-byte replies, 2-byte pongs) cannot hold many times the limit in chunk
+// headers and ring slots.
 //
 // Threading: owned by one connection, touched only by its event loop's thread.
 #pragma once
 
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <string_view>
 
 #include "hub/out_chunk.hpp"
 
@@ -24,9 +31,16 @@ class outbox {
   outbox& operator=(const outbox&) = delete;
   ~outbox() { assert(empty()); }
 
+  // What one queued chunk costs beyond its bytes: the ring slot, the pooled out_chunk and
+  // the shared_buffer header, rounded up to allocator granularity.
+  static constexpr size_t entry_overhead = 64;
+
   bool empty() const { return size_ == 0; }
   size_t size() const { return size_; }
-  size_t queued_bytes() const { return bytes_; }
+  // Unwritten bytes plus entry_overhead per queued chunk.
+  size_t queued_bytes() const { return bytes_ + size_ * entry_overhead; }
+  // Unwritten bytes only.
+  size_t unwritten_bytes() const { return bytes_; }
 
   void push(out_chunk* c) {
     if (size_ == capacity()) grow();
@@ -34,6 +48,20 @@ class outbox {
     ++size_;
     chunk_pool::retain(c);
     bytes_ += c->bytes.size();
+  }
+
+  // Replaces the bytes of `c`, a chunk of this queue that no other queue holds and whose
+  // writing has not started (a pending pong that a newer ping supersedes). Reuses the
+  // buffer when the size matches and nobody else shares it.
+  void rewrite(out_chunk* c, std::string_view bytes) {
+    assert(c->refs == 1);
+    bytes_ -= c->bytes.size();
+    if (c->bytes.size() == bytes.size() && c->bytes.use_count() == 1) {
+      if (!bytes.empty()) std::memcpy(c->bytes.mutable_data(), bytes.data(), bytes.size());
+    } else {
+      c->bytes = shared_buffer::copy_of(bytes);
+    }
+    bytes_ += bytes.size();
   }
 
   // The i-th queued chunk (0 = oldest).

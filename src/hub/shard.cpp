@@ -3,13 +3,15 @@
 
 #include <algorithm>
 
+#include "core/log.hpp"
 #include "hub/client.hpp"
 #include "hub/client_transport.hpp"
 #include "hub/node.hpp"
 
 namespace gyre {
 
-shard::shard(node& n, unsigned index, int64_t now_ms) : node_(n), index_(index), wheel_(now_ms) {}
+shard::shard(node& n, unsigned index, int64_t now_ms)
+    : node_(n), index_(index), inbox_limit_(std::max<size_t>(1, n.opts().inbox_size)), wheel_(now_ms) {}
 
 shard::~shard() = default;
 
@@ -17,12 +19,46 @@ shard::~shard() = default;
 
 void shard::post_event(std::shared_ptr<const prepared_event> ev) {
   bool wake = false;
+  bool first_drop = false;
   {
     std::lock_guard lock(inbox_mu_);
-    inbox_.emplace_back(std::move(ev));
+    if (inbox_events_ < inbox_limit_) {
+      inbox_.emplace_back(std::move(ev));
+      ++inbox_events_;
+    } else {
+      // Full: drop (the event itself is released after the lock) and remember which
+      // channel lost a publication; everything already queued stays in order.
+      first_drop = !dropping_;
+      dropping_ = true;
+      note_dropped(*ev);
+      counters_.inbox_dropped.fetch_add(1, std::memory_order_relaxed);
+    }
     if (!wake_pending_ && has_waker_) wake_pending_ = wake = true;
   }
+  if (first_drop) {
+    static log::limiter site;
+    log::limited(site, spdlog::level::warn,
+                 "event loop {}: inbox full ({} events, gyre.event_loop_inbox_size): dropping events until "
+                 "it drains; positioned subscribers of the affected channels will recover",
+                 index_, inbox_limit_);
+  }
   if (wake) wake_();
+}
+
+void shard::note_dropped(const prepared_event& ev) {
+  // Joins and leaves are not part of a stream: nothing to recover.
+  if (ev.kind() != event_kind::publication || lost_all_) return;
+  if (lost_channels_.size() >= inbox_limit_) {
+    lost_all_ = true;
+    lost_channels_ = {};
+    return;
+  }
+  lost_channels_.insert(string_hash{}(ev.channel()));
+}
+
+size_t shard::inbox_events() const {
+  std::lock_guard lock(inbox_mu_);
+  return inbox_events_;
 }
 
 void shard::post_task(task t) {
@@ -49,10 +85,22 @@ void shard::set_waker(std::function<void()> wake) {
 }
 
 void shard::drain_inbox() {
+  bool dropped = false;
+  bool lost_all = false;
+  std::unordered_set<size_t> lost;
   {
     std::lock_guard lock(inbox_mu_);
     draining_.swap(inbox_);
+    inbox_events_ = 0;
     wake_pending_ = false;
+    if (dropping_) {
+      // Every event dropped so far came after everything in draining_ and before
+      // anything posted from now on.
+      dropped = true;
+      lost.swap(lost_channels_);
+      lost_all = lost_all_;
+      lost_all_ = dropping_ = false;
+    }
   }
   for (auto& item : draining_) {
     if (auto* ev = std::get_if<std::shared_ptr<const prepared_event>>(&item)) {
@@ -71,7 +119,22 @@ void shard::drain_inbox() {
   draining_.clear();
   // Keep the drain vector from holding a huge capacity after a burst.
   if (draining_.capacity() > 4096) draining_.shrink_to_fit();
+  if (dropped) {
+    recover_dropped(lost, lost_all);
+    flush_dirty();
+    run_deferred();
+  }
   flush_dirty();
+}
+
+void shard::recover_dropped(std::unordered_set<size_t>& lost, bool all) {
+  // Hashes, not names, are kept while dropping: a collision makes one more channel's
+  // subscribers recover, which is harmless.
+  const string_hash hash;
+  for (auto& [name, entry] : channels_) {
+    if (!all && !lost.count(hash(name))) continue;
+    for (subscription* sub : entry.subs) sub->owner->on_events_lost(*sub);
+  }
 }
 
 void shard::deliver(const std::shared_ptr<const prepared_event>& ev) {
@@ -86,6 +149,7 @@ void shard::deliver(const std::shared_ptr<const prepared_event>& ev) {
 
 void shard::tick(int64_t now_ms) {
   wheel_.advance(now_ms, [now_ms](timer_node& n) { static_cast<client*>(n.owner)->on_timer(now_ms); });
+  if (!held_.empty()) judge_held(now_ms);
   if (!deferred_.empty()) {
     flush_dirty();
     run_deferred();
@@ -148,6 +212,7 @@ void shard::detach(client& c) {
   if (c.counted()) counters_.connections.fetch_sub(1, std::memory_order_relaxed);
   if (c.dirty_) std::replace(dirty_.begin(), dirty_.end(), &c, static_cast<client*>(nullptr));
   if (c.deferred_) std::replace(deferred_.begin(), deferred_.end(), &c, static_cast<client*>(nullptr));
+  if (!held_.empty()) release(c);
 }
 
 client* shard::first_of(std::string_view user) const {
@@ -228,6 +293,53 @@ void shard::run_deferred() {
     c->run_deferred();
   }
   deferred_.clear();
+}
+
+// ---------------------------------------------------------------------------- backpressure
+
+void shard::hold(client& c) {
+  for (const held_client& h : held_)
+    if (h.c == &c) return;
+  held_.push_back({&c, now_ms() + node_.opts().drain_timeout_ms});
+  counters_.read_holds.fetch_add(1, std::memory_order_relaxed);
+}
+
+void shard::release(client& c) {
+  for (size_t i = 0; i < held_.size(); ++i) {
+    if (held_[i].c != &c) continue;
+    held_[i] = held_.back();
+    held_.pop_back();
+    return;
+  }
+}
+
+void shard::judge_held(int64_t now_ms) {
+  std::vector<client*> late;
+  for (size_t i = 0; i < held_.size();) {
+    if (held_[i].deadline_ms > now_ms) {
+      ++i;
+      continue;
+    }
+    late.push_back(held_[i].c);
+    held_[i] = held_.back();
+    held_.pop_back();
+  }
+  // Deletion of a connection is never immediate (poller::retire), so `late` stays valid
+  // while the others are disconnected.
+  for (client* c : late) {
+    if (!c->over_queue_limit()) {
+      c->transport().input_ready();  // drained: reading resumes
+      continue;
+    }
+    static log::limiter site;
+    log::limited(site, spdlog::level::info,
+                 "client {} (user '{}'): disconnected as slow (3008): its queue stayed over "
+                 "client.queue_max_size {} ({} bytes) for websocket.write_timeout ({} ms)",
+                 c->client_id(), c->user(), node_.opts().queue_max_size, c->out().queued_bytes(),
+                 node_.opts().drain_timeout_ms);
+    c->disconnect(disconnects::slow);
+  }
+  flush_dirty();
 }
 
 }  // namespace gyre

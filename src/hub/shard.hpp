@@ -10,6 +10,17 @@
 // subscribers of C, queues the shared encoded bytes on each, and then flushes every
 // touched connection once: everything queued for a connection leaves in one write.
 //
+// Bounds (docs/design/flow-control.md): the inbox holds at most gyre.event_loop_inbox_size
+// events. Once full, events are dropped until the loop drains it; after delivering what
+// the inbox held, the drain tells the positioned subscribers of every channel that lost a
+// publication (client::on_events_lost), so they recover in order through the
+// lost-continuity path, before any later event. Tasks (engine callbacks, API actions) are
+// never dropped; they are bounded by what posts them (one command in flight per
+// connection, a position check per subscription, one task per API action and loop).
+// Connections that their transport stopped reading because their queue is over
+// client.queue_max_size are held here and disconnected with 3008 when they do not drain
+// within websocket.write_timeout.
+//
 // Threading: everything except post_event()/post_task() and the atomic counters is
 // touched only by the owning loop's thread.
 #pragma once
@@ -23,6 +34,7 @@
 #include <string_view>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <algorithm>
 #include <variant>
 #include <vector>
@@ -69,6 +81,8 @@ struct shard_counters {
   std::atomic<uint64_t> bytes_sent{0};
   std::atomic<uint64_t> bytes_received{0};
   std::atomic<uint64_t> slow_disconnects{0};
+  std::atomic<uint64_t> read_holds{0};     // connections not read: queue over its limit
+  std::atomic<uint64_t> inbox_dropped{0};  // events dropped: inbox full
   std::atomic<int64_t> connections{0};
   std::atomic<int64_t> subscriptions{0};
   std::atomic<int64_t> channels{0};
@@ -101,6 +115,9 @@ class shard {
   // The thread that runs this shard's loop (set by the event loop when it starts).
   void set_loop_thread(std::thread::id id) { loop_thread_ = id; }
   bool in_loop_thread() const { return std::this_thread::get_id() == loop_thread_; }
+
+  // Events waiting in the inbox now (for the metrics scrape). Any thread.
+  size_t inbox_events() const;
 
   // ---- loop thread ----
   void drain_inbox();
@@ -148,6 +165,13 @@ class shard {
   // Work for after the current fan-out pass (unsubscribe on lost continuity, slow close).
   void defer(client& c);
   void run_deferred();
+
+  // Backpressure: the transport stopped reading `c` because its queue is over
+  // client.queue_max_size. Unless release() comes first, tick() disconnects it with 3008
+  // once websocket.write_timeout has passed. Holding twice is holding once.
+  void hold(client& c);
+  void release(client& c);
+  size_t held_count() const { return held_.size(); }
 
   timer_wheel& wheel() { return wheel_; }
 
@@ -204,6 +228,12 @@ class shard {
   };
 
   void deliver(const std::shared_ptr<const prepared_event>& ev);
+  // Under inbox_mu_: remembers what a dropped event costs its subscribers.
+  void note_dropped(const prepared_event& ev);
+  // After a drain that followed drops: the positioned subscribers of the channels that
+  // lost publications recover.
+  void recover_dropped(std::unordered_set<size_t>& lost, bool all);
+  void judge_held(int64_t now_ms);
 
   node& node_;
   unsigned index_;
@@ -211,9 +241,17 @@ class shard {
   // user -> first client of that user on this shard; the key views that client's user_.
   std::unordered_map<std::string_view, client*, string_hash> users_;
 
-  std::mutex inbox_mu_;
+  mutable std::mutex inbox_mu_;
   std::vector<std::variant<std::shared_ptr<const prepared_event>, task>> inbox_;
   std::vector<std::variant<std::shared_ptr<const prepared_event>, task>> draining_;
+  // Under inbox_mu_: events in inbox_ (tasks are not counted), and what was dropped since
+  // the last drain: the hashes of the channels that lost a publication (at most
+  // inbox_limit_ of them; beyond, every channel counts as having lost one).
+  const size_t inbox_limit_;
+  size_t inbox_events_ = 0;
+  std::unordered_set<size_t> lost_channels_;
+  bool lost_all_ = false;
+  bool dropping_ = false;
   bool wake_pending_ = false;
   // Written once under inbox_mu_ (set_waker); a post that saw has_waker_ under the lock
   // may call wake_ after releasing it.
@@ -224,6 +262,11 @@ class shard {
   chunk_pool pool_;
   std::vector<client*> dirty_;
   std::vector<client*> deferred_;
+  struct held_client {
+    client* c;
+    int64_t deadline_ms;
+  };
+  std::vector<held_client> held_;  // few: only connections over their queue limit
   timer_wheel wheel_;
   shard_counters counters_;
   uint64_t sent_unpublished_ = 0;

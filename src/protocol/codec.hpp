@@ -56,6 +56,13 @@ class codec {
   virtual decode_status decode_commands(std::string_view frame,
                                         std::vector<command>& out) const = 0;
 
+  // The size of the first command of `batch` with its framing (a JSON line with its '\n',
+  // or a Protobuf varint length and the message), or 0 when the framing is broken (an
+  // empty line, a truncated varint or length). decode_commands() of exactly those bytes
+  // yields that one command: a caller can run a batch one command at a time and keep only
+  // the bytes of the commands it has not run yet.
+  virtual size_t next_command_size(std::string_view batch) const = 0;
+
   virtual void encode_reply(const reply& r, std::string& out) const = 0;
 
   // Server ping: an empty Reply (bidirectional) or empty Push (unidirectional).

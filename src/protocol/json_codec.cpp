@@ -652,6 +652,12 @@ class json_codec_impl final : public codec {
     }
   }
 
+  size_t next_command_size(std::string_view batch) const override {
+    size_t nl = batch.find('\n');
+    if (nl == 0 || batch.empty()) return 0;
+    return nl == std::string_view::npos ? batch.size() : nl + 1;
+  }
+
   void encode_reply(const reply& r, std::string& out) const override {
     json_writer w(out);
     w.begin_object();

@@ -420,6 +420,13 @@ class protobuf_codec_impl final : public codec {
     return decode_status::ok;
   }
 
+  size_t next_command_size(std::string_view batch) const override {
+    size_t pos = 0;
+    uint64_t len = 0;
+    if (!get_varint(batch, pos, len) || len > batch.size() - pos) return 0;
+    return pos + static_cast<size_t>(len);
+  }
+
   void encode_reply(const reply& r, std::string& out) const override {
     Arena arena(arena_block, arena_block_size);
     auto* m = Arena::CreateMessage<pb::Reply>(&arena);

@@ -6,6 +6,8 @@
 
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
+
 #include "core/log.hpp"
 
 namespace gyre {
@@ -56,6 +58,13 @@ bool poller::add(int fd, poll_target* target) {
 void poller::remove(int fd) { ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr); }
 
 void poller::retire(poll_target* target) {
+  if (target->again_) {
+    // Still waiting for its turn: forget it (the list being served is only read before
+    // the graveyard is buried, so it may keep the pointer).
+    target->again_ = false;
+    auto it = std::find(again_.begin(), again_.end(), target);
+    if (it != again_.end()) again_.erase(it);
+  }
   if (target->live_) {
     target->live_ = false;
     if (target->live_prev_)
@@ -72,6 +81,22 @@ void poller::retire(poll_target* target) {
   boost::asio::post(waiter_.get_executor(), [this] {
     cleanup_posted_ = false;
     if (!dispatching_) bury();
+  });
+}
+
+void poller::again(poll_target* target) {
+  if (target->again_) return;
+  target->again_ = true;
+  again_.push_back(target);
+  if (!dispatching_) post_dispatch();
+}
+
+void poller::post_dispatch() {
+  if (dispatch_posted_) return;
+  dispatch_posted_ = true;
+  boost::asio::post(waiter_.get_executor(), [this] {
+    dispatch_posted_ = false;
+    if (!dispatching_) dispatch();
   });
 }
 
@@ -93,6 +118,8 @@ void poller::wait() {
 void poller::dispatch() {
   epoll_event events[batch_size];
   dispatching_ = true;
+  // The turns promised before this pass; whoever asks during it waits for the next one.
+  serving_.swap(again_);
   // Drain everything ready now, one bounded batch at a time.
   for (int round = 0; round < 64; ++round) {
     int n = ::epoll_wait(epfd_, events, batch_size, 0);
@@ -101,8 +128,23 @@ void poller::dispatch() {
     if (after_batch_) after_batch_();
     if (n < batch_size) break;
   }
+  serve_again();
   dispatching_ = false;
   bury();
+  // Whoever asked during this pass is served in the next one, after what Asio has queued.
+  if (!again_.empty()) post_dispatch();
+}
+
+void poller::serve_again() {
+  if (serving_.empty()) return;
+  for (poll_target* t : serving_) {
+    // A target retired during this pass is in the graveyard, not deleted yet.
+    if (!t->again_) continue;
+    t->again_ = false;
+    t->on_again();
+  }
+  serving_.clear();
+  if (after_batch_) after_batch_();
 }
 
 }  // namespace gyre

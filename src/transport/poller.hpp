@@ -7,6 +7,15 @@
 // idle connection thus costs its own object and nothing in Asio, and one wake-up serves
 // every connection that became ready.
 //
+// Fairness: the sockets are edge-triggered, so a target that stopped reading before its
+// socket was empty (its read budget, docs/design/flow-control.md) gets no new edge for the
+// bytes left. It asks for another turn with again(). A dispatch (one pass) serves the
+// targets that epoll reports ready, then gives each target that had asked before the pass
+// began its turn (on_again); a target that asks during a pass is served in the next one,
+// which is posted to the io_context behind the handlers already queued there (the shard's
+// inbox drain, timers). A connection that never stops sending thus gets one turn per
+// pass, like every other connection, and never keeps the loop to itself.
+//
 // Invariants: targets are deleted through retire(), never directly, and never inside the
 // call chain that retired them: deletion happens after the current batch of events (so a
 // later event of the batch never reaches a deleted object) or in a freshly posted handler.
@@ -33,6 +42,8 @@ class poll_target {
   virtual ~poll_target() = default;
   // `events` is the EPOLL* readiness mask (EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP, ...).
   virtual void on_poll(uint32_t events) = 0;
+  // The turn the target asked for with poller::again().
+  virtual void on_again() {}
 
  private:
   friend class poller;
@@ -40,6 +51,7 @@ class poll_target {
   poll_target* live_prev_ = nullptr;
   poll_target* live_next_ = nullptr;
   bool live_ = false;
+  bool again_ = false;  // in the poller's again list
 };
 
 class poller {
@@ -55,6 +67,11 @@ class poller {
   void remove(int fd);
   // Deletes `target` now, or after the batch being dispatched.
   void retire(poll_target* target);
+  // Gives `target` one more turn (on_again) after the targets that are ready now; asking
+  // twice before the turn comes is asking once.
+  void again(poll_target* target);
+  // Targets waiting for the turn they asked for.
+  size_t waiting_again() const { return again_.size(); }
   // Targets added and not retired yet (open or closing connections). Any thread.
   size_t live() const { return live_count_.load(std::memory_order_relaxed); }
   // Called after every dispatched batch (the shard flushes the connections it touched).
@@ -63,13 +80,19 @@ class poller {
  private:
   void wait();
   void dispatch();
+  void serve_again();
+  void post_dispatch();
   void bury();
 
   int epfd_ = -1;
   boost::asio::posix::stream_descriptor waiter_;
   bool dispatching_ = false;
   bool cleanup_posted_ = false;
+  bool dispatch_posted_ = false;
   std::vector<poll_target*> graveyard_;
+  std::vector<poll_target*> again_;    // asked for a turn in the next pass
+  std::vector<poll_target*> serving_;  // asked before the current pass: served in it
+
   poll_target* live_head_ = nullptr;  // intrusive list through poll_target::live_next_
   size_t live_size_ = 0;
   std::atomic<size_t> live_count_{0};

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/log.hpp"
+#include "hub/node.hpp"
 #include "hub/shard.hpp"
 
 namespace gyre {
@@ -30,7 +31,6 @@ struct read_buffer {
 };
 thread_local read_buffer loop_read_buffer;
 
-constexpr size_t min_read_size = 64 * 1024;
 // Limits of one outgoing data frame: enough to carry a burst of pushes in one write.
 constexpr size_t max_frame_chunks = 512;
 constexpr size_t max_frame_bytes = 1 << 20;
@@ -51,7 +51,7 @@ void ws_connection::start(shard& s, poller& p, int fd, protocol::encoding enc, s
   if (!leftover.empty()) c->partial_ = std::make_unique<std::string>(std::move(leftover));
   c->flush();
   // Bytes that came with the upgrade request are processed like a read.
-  if (c->partial_) c->on_readable();
+  if (c->partial_) c->on_turn();
 }
 
 ws_connection::ws_connection(shard& s, poller& p, int fd, protocol::encoding enc, ws_connection_options opts)
@@ -68,11 +68,15 @@ ws_connection::~ws_connection() {
 void ws_connection::on_poll(uint32_t events) {
   if (socket_closed_) return;
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
-    if (!read_paused_) on_readable();
-    else if (events & (EPOLLHUP | EPOLLERR)) {
+    if (read_state_ == reading::armed) {
+      on_turn();
+    } else if ((events & (EPOLLHUP | EPOLLERR)) && read_state_ != reading::scheduled) {
+      // Not reading now (an engine or the queue holds us) and the socket is gone.
       client_.on_transport_error();
       hard_close();
     }
+    // Otherwise the bytes wait in the socket: a promised turn reads them, or the peer
+    // is held back by TCP flow control until we read again.
   }
   if (socket_closed_) return;
   if ((events & EPOLLOUT) && write_blocked_) {
@@ -92,58 +96,95 @@ std::string_view ws_connection::request_header(std::string_view name) const {
 
 // ---------------------------------------------------------------------------- reading
 
-void ws_connection::on_readable() {
-  // The socket is registered edge-triggered: read until it would block, or no new
-  // readiness event will come.
-  const int fd = fd_;
-  const size_t cap = std::max<size_t>(min_read_size, parser_.max_message_size() + ws::max_client_header_size);
-  for (;;) {
-    if (socket_closed_) return;
-    size_t have = partial_ ? partial_->size() : 0;
-    size_t want = std::max(cap, have + min_read_size);
-    char* buf = loop_read_buffer.reserve(want + protocol::decode_padding);
-    if (have) {
-      std::memcpy(buf, partial_->data(), have);
-      partial_.reset();
-    }
-    size_t len = have;
-    bool eof = false;
-    bool would_block = false;
-    if (!read_paused_) {
-      while (len < want) {
-        ssize_t n = ::read(fd, buf + len, want - len);
-        if (n > 0) {
-          len += static_cast<size_t>(n);
-          continue;
-        }
-        if (n == 0) {
-          eof = true;
-        } else if (errno == EINTR) {
-          continue;
-        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-          would_block = true;
-        } else {
-          eof = true;  // connection reset or similar
-        }
-        break;
-      }
-      shard_.counters().bytes_received.fetch_add(len - have, std::memory_order_relaxed);
-    }
-    bool alive = process_input(buf, len, want + protocol::decode_padding);
-    shard_.flush_dirty();
-    if (!alive || socket_closed_) return;
-    if (eof) {
-      client_.on_transport_error();
-      hard_close();
-      return;
-    }
-    if (read_paused_) return;  // input_ready() resumes
-    if (would_block) return;
-  }
+void ws_connection::on_again() {
+  if (!socket_closed_ && read_state_ == reading::scheduled) on_turn();
 }
 
-bool ws_connection::process_input(char* buf, size_t len, size_t capacity) {
-  (void)capacity;
+void ws_connection::on_turn() {
+  read_state_ = reading::armed;
+  // Commands left from earlier turns run before anything newer is read.
+  client_.begin_turn();
+  if (socket_closed_) return;
+  if (!closing_ && !client_.accepting_input()) {
+    shard_.flush_dirty();
+    if (!socket_closed_) settle(true);
+    return;
+  }
+  // One buffer per turn: at most gyre.read_budget_bytes, and always room for one whole
+  // frame of the largest message (then a full buffer always holds a complete frame).
+  const size_t cap = std::max<size_t>(shard_.owner().opts().read_budget_bytes,
+                                      parser_.max_message_size() + ws::max_client_header_size);
+  const size_t have = partial_ ? partial_->size() : 0;
+  const size_t want = std::max(cap, have);
+  char* buf = loop_read_buffer.reserve(want + protocol::decode_padding);
+  if (have) {
+    std::memcpy(buf, partial_->data(), have);
+    partial_.reset();
+  }
+  size_t len = have;
+  bool eof = false;
+  bool would_block = false;
+  while (len < want) {
+    ssize_t n = ::read(fd_, buf + len, want - len);
+    if (n > 0) {
+      len += static_cast<size_t>(n);
+      continue;
+    }
+    if (n == 0) {
+      eof = true;
+    } else if (errno == EINTR) {
+      continue;
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      would_block = true;
+    } else {
+      eof = true;  // connection reset or similar
+    }
+    break;
+  }
+  shard_.counters().bytes_received.fetch_add(len - have, std::memory_order_relaxed);
+  bool paused = false;
+  bool alive = process_input(buf, len, paused);
+  shard_.flush_dirty();
+  if (!alive || socket_closed_) return;
+  if (eof) {
+    client_.on_transport_error();
+    hard_close();
+    return;
+  }
+  // The registration is edge-triggered: unless the socket said "would block", more may
+  // be waiting without a new edge.
+  settle(paused || !would_block);
+}
+
+void ws_connection::settle(bool input_left) {
+  if (closing_ || client_.accepting_input()) {
+    if (input_left) schedule_turn();
+    return;
+  }
+  if (client_.waiting_for_engine()) {
+    read_state_ = reading::engine;  // input_ready() resumes
+    return;
+  }
+  if (client_.over_queue_limit()) return hold();
+  schedule_turn();  // the turn's command budget is spent
+}
+
+void ws_connection::schedule_turn() {
+  read_state_ = reading::scheduled;
+  poller_.again(this);
+}
+
+void ws_connection::hold() {
+  read_state_ = reading::held;
+  shard_.hold(client_);
+  static log::limiter site;
+  log::limited(site, spdlog::level::info,
+               "client {}: queue over client.queue_max_size {} ({} bytes): not reading from it until it "
+               "drains (3008 after websocket.write_timeout)",
+               client_.client_id(), shard_.owner().opts().queue_max_size, client_.out().queued_bytes());
+}
+
+bool ws_connection::process_input(char* buf, size_t len, bool& paused) {
   if (len == 0) return true;
   const bool ignore = closing_;  // after our close frame, data is read and dropped
   auto r = parser_.parse(std::span<char>(buf, len), [&](const ws::frame_event& ev) -> bool {
@@ -162,9 +203,12 @@ bool ws_connection::process_input(char* buf, size_t len, size_t capacity) {
         }
         break;
       case ws::event_type::ping: {
+        if (ignore) break;  // nothing follows our close frame
         char frame[ws::max_control_frame_size];
         size_t n = ws::write_pong_frame(frame, ev.payload);
-        queue_control_frame(std::string_view(frame, n));
+        // Answering only the latest ping is enough (RFC 6455): one pong at most waits.
+        if (pending_pong_) client_.out().rewrite(pending_pong_, std::string_view(frame, n));
+        else pending_pong_ = queue_control_frame(std::string_view(frame, n));
         break;
       }
       case ws::event_type::pong:
@@ -199,7 +243,7 @@ bool ws_connection::process_input(char* buf, size_t len, size_t capacity) {
     flush();
     return !socket_closed_;
   }
-  if (r.status == ws::parse_status::paused) read_paused_ = true;
+  if (r.status == ws::parse_status::paused) paused = true;
   if (r.status == ws::parse_status::closed) {
     flush();
     return !socket_closed_;
@@ -209,17 +253,22 @@ bool ws_connection::process_input(char* buf, size_t len, size_t capacity) {
 }
 
 void ws_connection::input_ready() {
-  if (!read_paused_ || socket_closed_) return;
-  read_paused_ = false;
-  on_readable();
+  if (socket_closed_) return;
+  if (read_state_ == reading::engine) {
+    schedule_turn();
+  } else if (read_state_ == reading::held && !client_.over_queue_limit()) {
+    shard_.release(client_);
+    schedule_turn();
+  }
 }
 
 // ---------------------------------------------------------------------------- writing
 
-void ws_connection::queue_control_frame(std::string_view frame) {
+out_chunk* ws_connection::queue_control_frame(std::string_view frame) {
   out_chunk* c = shard_.pool().acquire(shared_buffer::copy_of(frame), true);
   client_.out().push(c);
   if (!client_.dirty_) shard_.mark_dirty(client_);
+  return c;
 }
 
 void ws_connection::flush() { write_some(); }
@@ -262,12 +311,14 @@ void ws_connection::write_some() {
       if (header_sent_ < header_len_) iov[cnt++] = {header_ + header_sent_, static_cast<size_t>(header_len_ - header_sent_)};
       add_payload(frame_left_);
     }
+    bool pong_planned = false;
     while (frames < max_frames && k < ob.size() && cnt + 2 < max_iov) {
       out_chunk* first = ob.at(k);
       uint32_t header_len = 0;
       size_t total = 0;
       if (first->is_frame) {
         total = first->bytes.size() - k_off;  // a complete frame: no header of ours
+        if (first == pending_pong_) pong_planned = true;
       } else {
         // Coalesce consecutive data chunks into one frame.
         size_t j = k;
@@ -296,6 +347,8 @@ void ws_connection::write_some() {
       return;
     }
     size_t written = static_cast<size_t>(n);
+    // A pong whose writing may have started is no longer rewritten by later pings.
+    if (pong_planned) pending_pong_ = nullptr;
     shard_.counters().bytes_sent.fetch_add(written, std::memory_order_relaxed);
     // Account frame by frame; an interrupted frame becomes the frame in progress.
     in_frame_ = false;
@@ -322,6 +375,11 @@ void ws_connection::write_some() {
     close_sent_ = true;
     ::shutdown(fd, SHUT_WR);
   }
+  if (read_state_ == reading::held && !socket_closed_ && !client_.over_queue_limit()) {
+    // Drained under the limit in time: reading resumes.
+    shard_.release(client_);
+    schedule_turn();
+  }
 }
 
 // ---------------------------------------------------------------------------- closing
@@ -338,17 +396,22 @@ void ws_connection::close(disconnect d) {
   queue_control_frame(std::string_view(frame, n));
   flush();
   // Keep reading to see the peer's close frame (the client's timer bounds the wait).
-  read_paused_ = false;
+  if (socket_closed_) return;
+  if (read_state_ == reading::held) shard_.release(client_);
+  if (read_state_ == reading::held || read_state_ == reading::engine) schedule_turn();
 }
 
 void ws_connection::discard_queued() {
   // The frame in progress must be completed, or the close frame would land inside it.
   client_.out().truncate(in_frame_ ? frame_left_ : 0, shard_.pool());
+  pending_pong_ = nullptr;  // released, or it was being written
 }
 
 void ws_connection::hard_close() {
   if (socket_closed_) return;
   socket_closed_ = true;
+  if (read_state_ == reading::held) shard_.release(client_);
+  pending_pong_ = nullptr;
   poller_.remove(fd_);
   ::close(fd_);
   fd_ = -1;

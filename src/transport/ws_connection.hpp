@@ -3,9 +3,21 @@
 //
 // Read path: the connection waits for readability without a buffer; when data arrives it
 // reads into the loop's shared read buffer, parses every complete frame in place and hands
-// each message to the client. Only an incomplete trailing frame is copied into a
-// per-connection buffer, and only until the rest arrives, so an idle connection holds no
-// read buffer at all.
+// each message to the client. Only an incomplete trailing frame (or what a turn did not
+// get to) is copied into a per-connection buffer, and only until it is processed, so an
+// idle connection holds no read buffer at all.
+//
+// Flow control (docs/design/flow-control.md): reading happens in turns. A turn reads at
+// most one buffer (gyre.read_budget_bytes, at least one whole message) and runs at most
+// gyre.read_budget_commands commands; input left over waits for another turn, which the
+// poller gives after every other ready connection (poller::again). Between turns the
+// connection is in one of four states: armed (the socket was emptied; the next readiness
+// edge starts a turn), scheduled (a turn is promised), engine (a command waits for an
+// engine; client_transport::input_ready resumes) or held (its queue is over
+// client.queue_max_size: nothing is read until writes bring it back under the limit, and
+// the shard disconnects it with 3008 if that takes longer than websocket.write_timeout).
+// Pongs are coalesced: while one is queued and not started, a newer ping rewrites it
+// (RFC 6455 allows answering only the latest ping), so pings cannot pile up pongs.
 //
 // Write path: everything the client queued (replies, pushes shared with other
 // subscribers, pings) is coalesced into as few WebSocket frames as possible and written
@@ -63,19 +75,29 @@ class ws_connection final : public client_transport, public poll_target {
 
   // poll_target
   void on_poll(uint32_t events) override;
+  void on_again() override;
 
   ~ws_connection() override;
 
  private:
   ws_connection(shard& s, poller& p, int fd, protocol::encoding enc, ws_connection_options opts);
 
-  void on_readable();
-  // Parses buf[0, len); returns false if the connection ended.
-  bool process_input(char* buf, size_t len, size_t capacity);
+  // One read turn (see the top of this file).
+  void on_turn();
+  // Parses buf[0, len); returns false if the connection ended. `paused`: the client
+  // stopped taking input before every complete frame was processed.
+  bool process_input(char* buf, size_t len, bool& paused);
+  // After a turn: which state to wait in. `input_left`: the socket (or partial_) may hold
+  // bytes that no readiness edge will announce.
+  void settle(bool input_left);
+  void schedule_turn();
+  void hold();
   void write_some();
   void hard_close();
   void try_destroy();
-  void queue_control_frame(std::string_view frame);
+  out_chunk* queue_control_frame(std::string_view frame);
+
+  enum class reading : uint8_t { armed, scheduled, engine, held };
 
   shard& shard_;
   poller& poller_;
@@ -84,6 +106,7 @@ class ws_connection final : public client_transport, public poll_target {
   std::unique_ptr<std::string> partial_;  // incomplete frame bytes between reads
   std::unique_ptr<std::string> message_;  // fragmented message being assembled
   std::unique_ptr<ws_connection_options> opts_;  // only when there is something to keep
+  out_chunk* pending_pong_ = nullptr;  // queued pong not started on the wire yet
   // Current outgoing data frame: header bytes left to write and payload bytes left.
   char header_[ws::max_server_header_size];
   uint8_t header_len_ = 0;
@@ -92,7 +115,7 @@ class ws_connection final : public client_transport, public poll_target {
   int fd_;
   bool in_frame_ = false;
   bool write_blocked_ = false;  // the socket is full: wait for an EPOLLOUT edge
-  bool read_paused_ = false;   // the client is busy: do not read more
+  reading read_state_ = reading::armed;
   bool closing_ = false;       // close frame queued: flush it, then shut down writes
   bool close_sent_ = false;
   bool socket_closed_ = false;

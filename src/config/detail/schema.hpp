@@ -778,6 +778,9 @@ void describe(V& v, gyre_config& s) {
   v("position_check_batch_size", s.position_check_batch_size_);
   v("http_server", s.http_server_);
   v("http_api", s.http_api_);
+  v("read_budget_commands", s.read_budget_commands_);
+  v("read_budget_bytes", s.read_budget_bytes_);
+  v("event_loop_inbox_size", s.event_loop_inbox_size_);
 }
 
 template <class V>

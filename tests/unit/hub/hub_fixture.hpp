@@ -55,9 +55,10 @@ class fake_transport final : public client_transport {
   // Every request header has the value `header` (client.user_id_http_header tests).
   std::string_view request_header(std::string_view) const override { return header; }
 
-  // Sends one frame of commands (padding added).
+  // Sends one frame of commands (padding added), in a read turn of its own.
   void send(std::string frame) {
     frame.reserve(frame.size() + protocol::decode_padding);
+    client_.begin_turn();
     client_.on_frame(frame);
     shard_.flush_dirty();
   }

@@ -308,6 +308,22 @@ TEST(json_codec_decode, malformed_framing) {
   EXPECT_TRUE(is_malformed("{\"id\":1} {}"));
 }
 
+// The client runs a batch one command at a time (docs/design/flow-control.md): the size of
+// each command's line, and 0 where decode_commands would refuse the framing.
+TEST(json_codec_decode, next_command_size_walks_a_batch_line_by_line) {
+  std::string_view batch = "{\"id\":1}\n{\"id\":22}\n";
+  EXPECT_EQ(json.next_command_size(batch), 9u);
+  batch.remove_prefix(9);
+  EXPECT_EQ(json.next_command_size(batch), 10u);  // the one trailing newline is part of it
+  EXPECT_EQ(json.next_command_size("{}"), 2u);
+  EXPECT_EQ(json.next_command_size(""), 0u);
+  EXPECT_EQ(json.next_command_size("\n{}"), 0u);  // empty line
+  std::vector<command> out;
+  EXPECT_EQ(decode_padded(json, std::string_view("{\"id\":1}\n{\"id\":22}").substr(0, 9), out), decode_status::ok);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].id, 1u);
+}
+
 TEST(json_codec_decode, malformed_json) {
   EXPECT_TRUE(is_malformed("not json"));
   EXPECT_TRUE(is_malformed("{"));

@@ -108,6 +108,20 @@ TEST(protobuf_codec_decode, pong_is_a_zero_length_command) {
   EXPECT_EQ(decode_ok(from_hex("00 00 00")).size(), 3u);
 }
 
+// The client runs a batch one command at a time (docs/design/flow-control.md): the size of
+// each varint-framed command, and 0 for a truncated varint or length.
+TEST(protobuf_codec_decode, next_command_size_walks_a_batch_by_varint_prefix) {
+  std::string batch = from_hex("02 08 05 00 03 08 06");
+  EXPECT_EQ(proto.next_command_size(batch), 3u);
+  EXPECT_EQ(proto.next_command_size(std::string_view(batch).substr(3)), 1u);  // a pong
+  EXPECT_EQ(proto.next_command_size(std::string_view(batch).substr(4)), 0u);  // 3 bytes announced, 2 there
+  EXPECT_EQ(proto.next_command_size(from_hex("80")), 0u);                     // truncated varint
+  EXPECT_EQ(proto.next_command_size(""), 0u);
+  auto cmds = decode_ok(batch.substr(0, 3));
+  ASSERT_EQ(cmds.size(), 1u);
+  EXPECT_EQ(cmds[0].id, 5u);
+}
+
 TEST(protobuf_codec_decode, connect_all_fields) {
   pb::Command m;
   m.set_id(1);
