@@ -94,6 +94,9 @@ struct client::extra {
   std::vector<std::string> token_channels;  // server-side channels from the token
   std::vector<protocol::command> parked;    // commands waiting behind an async one
   size_t parked_next = 0;
+  // Server API subscribes that came after a server unsubscribe of a channel whose
+  // subscribe was still in progress: made once that unsubscribe took effect.
+  std::vector<server_subscribe_options> subscribes_after_unsubscribe;
 };
 
 // Who the connection is, as connect's authentication step (and later the connect proxy)
@@ -812,7 +815,18 @@ void client::activate(uint32_t attempt) {
   }
   schedule_flush();
   rearm_timer();
-  if (unsubscribe_after) server_unsubscribe(*sub.channel, *unsubscribe_after);
+  if (!unsubscribe_after) return;
+  const std::string channel = *sub.channel;
+  server_unsubscribe(channel, *unsubscribe_after);
+  if (!extra_) return;
+  auto& waiting = extra_->subscribes_after_unsubscribe;
+  for (size_t i = 0; i < waiting.size(); ++i) {
+    if (waiting[i].channel != channel) continue;
+    server_subscribe_options opts = std::move(waiting[i]);
+    waiting.erase(waiting.begin() + static_cast<std::ptrdiff_t>(i));
+    server_subscribe(std::move(opts));
+    break;
+  }
 }
 
 void client::remove_subscription(subscription& sub) {
@@ -1195,7 +1209,15 @@ void client::server_unsubscribe(std::string_view channel, unsubscribe_code code)
 
 void client::server_subscribe(server_subscribe_options opts) {
   if (state_ != state::connected) return;
-  if (find_sub(opts.channel)) return;
+  if (subscription* existing = find_sub(opts.channel)) {
+    // Subscribed already, unless a server unsubscribe waits for this subscribe's reply:
+    // then this subscribe follows that unsubscribe.
+    if (existing->extra && existing->extra->unsubscribe_after) {
+      if (!extra_) extra_ = std::make_unique<extra>();
+      extra_->subscribes_after_unsubscribe.push_back(std::move(opts));
+    }
+    return;
+  }
   node& n = shard_.owner();
   if (subs_.size() >= n.opts().channel_limit) return;
   auto cfg = n.cfg();

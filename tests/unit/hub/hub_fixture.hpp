@@ -44,6 +44,8 @@ class fake_transport final : public client_transport {
   void close(disconnect d) override {
     if (!stuck) flush();
     if (close_code == 0) close_code = d.code;
+    // A lingering peer does not answer the close frame: only the client's drop (3000) ends it.
+    if (linger && d.code != disconnects::connection_closed.code) return;
     if (!closed_) {
       closed_ = true;
       client_.on_transport_closed();
@@ -73,7 +75,9 @@ class fake_transport final : public client_transport {
   std::vector<const char*> chunk_ptrs;  // identity of every chunk written
   uint32_t close_code = 0;
   bool stuck = false;
+  bool linger = false;
   std::string header;
+  bool closed() const { return closed_; }
 
  private:
   shard& shard_;

@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <string>
 
 #include "broker/broker.hpp"
@@ -77,12 +78,14 @@ class scripted_broker final : public broker {
   }
   // Hands the i-th message in flight to the node (0: the oldest, as PUB/SUB does).
   void deliver(size_t i = 0) {
+    if (i >= in_flight.size()) throw std::logic_error("no such message in flight");
     auto d = in_flight[i];
     in_flight.erase(in_flight.begin() + static_cast<long>(i));
     handler_->on_publication(std::move(d));
   }
   // Confirms the oldest node-level subscription.
   void confirm(status st = ok_v) {
+    if (confirmations.empty()) throw std::logic_error("no subscription to confirm");
     auto [channel, done] = std::move(confirmations.front());
     confirmations.pop_front();
     if (st) subscribed.insert(channel);
@@ -118,6 +121,7 @@ class scripted_broker final : public broker {
   // Answers the oldest read, which must have been taken.
   bool can_answer() const { return !reads.empty() && reads.front().answer; }
   void answer() {
+    if (!can_answer()) throw std::logic_error("no read taken to answer");
     read r = std::move(reads.front());
     reads.pop_front();
     r.done(std::move(*r.answer));
