@@ -85,6 +85,14 @@ std::vector<protocol::command>& command_scratch() {
 // Refusals a peer can cause at will.
 log::limiter token_refusals;
 
+// Subscription attempts are numbered per loop: a client only compares the numbers of its
+// own attempts, and the counter costs the connection nothing.
+uint32_t next_attempt() {
+  thread_local uint32_t n = 0;
+  if (++n == 0) ++n;  // 0 means "no attempt"
+  return n;
+}
+
 }  // namespace
 
 // Rarely used connection data, allocated on demand.
@@ -645,7 +653,7 @@ void client::start_subscription(subscribe_plan plan, subscribe_done done) {
   subscription_extra& x = sub.ensure_extra();
   x.chan_info = plan.chan_info;
   x.filter = plan.filter;
-  x.attempt = ++next_attempt_;
+  x.attempt = next_attempt();
   sub.last_pub_ms = shard_.now_ms();
   subs_.push_back(std::move(owned));
   // From here on, events of the channel are buffered in the subscription.

@@ -251,7 +251,6 @@ class client {
   int64_t pong_due_ms_ = 0;         // connected: a ping is unanswered until then
   int64_t maintenance_due_ms_ = 0;  // connected: presence refresh / position check
   uint32_t inflight_ = 0;
-  uint32_t next_attempt_ = 0;  // numbers subscription attempts
   state state_ = state::initial;
   protocol::encoding encoding_;
   uint16_t busy_ = 0;  // commands waiting for an engine
