@@ -157,6 +157,13 @@ struct client::connect_join {
   std::optional<gyre::result<protocol::subscribe_result>> failure;
 };
 
+// A refreshed token: the new expiry and what it changes.
+struct client::renewal {
+  int64_t expire_at = 0;
+  std::string info;
+  std::string meta;
+};
+
 struct client::publish_plan {
   std::string channel;
   publication pub;
@@ -1057,7 +1064,7 @@ void client::handle_history(uint32_t id, protocol::history_request& req) {
   auto access = check_read_access(req.channel, read_kind::history, *cfg);
   if (!access) return fail_command(id, access);
   const config::channel_options& ns = *access.value();
-  if (req.reverse && req.since && req.since->offset == 0) return send_error(id, errors::bad_request);
+  if (req.reverse && req.since && req.since->offset == 0) return fail_command(id, status(errors::bad_request));
   history_query q;
   q.since = req.since;
   q.reverse = req.reverse;
@@ -1087,7 +1094,7 @@ void client::handle_rpc(uint32_t id, protocol::rpc_request& req) {
   }
   // No RPC proxy exists in Gyre yet: Centrifugo answers 104 when only the ping method is
   // configured and 108 when no RPC handler is configured at all.
-  send_error(id, ping.enabled_ ? errors::method_not_found : errors::not_available);
+  fail_command(id, status(ping.enabled_ ? errors::method_not_found : errors::not_available));
 }
 
 void client::handle_send(protocol::send_request&) {
@@ -1096,87 +1103,111 @@ void client::handle_send(protocol::send_request&) {
 }
 
 void client::handle_refresh(uint32_t id, protocol::refresh_request& req) {
+  auto renewed = verify_refresh(req);
+  if (!renewed) return fail_command(id, renewed);
+  // The refresh proxy goes here: an asynchronous step in place of the token check.
+  renewal& r = renewed.value();
+  if (!r.info.empty() || !r.meta.empty() || extra_) {
+    if (!extra_) extra_ = std::make_unique<extra>();
+    extra_->conn_info = std::move(r.info);
+    extra_->meta = std::move(r.meta);
+  }
+  expire_at_ = r.expire_at;
+  client_side_refresh_ = expire_at_ > 0;
+  protocol::reply reply;
+  reply.id = id;
+  protocol::refresh_result rr;
+  rr.expires = expire_at_ > 0;
+  if (rr.expires) rr.ttl = ttl_until(expire_at_, shard_.owner().time().now_unix());
+  reply.result = rr;
+  send_reply(reply);
+  rearm_timer();
+}
+
+result<client::renewal> client::verify_refresh(const protocol::refresh_request& req) {
   node& n = shard_.owner();
-  if (!client_side_refresh_ || req.token.empty()) return disconnect(disconnects::bad_request);
+  if (!client_side_refresh_ || req.token.empty()) return disconnects::bad_request;
   auto verifier = n.connection_verifier();
-  if (!verifier) return disconnect(disconnects::invalid_token);
+  if (!verifier) return disconnects::invalid_token;
   const int64_t now = n.time().now_unix();
   auto claims = verifier->verify_connection_token(req.token, now);
   if (!claims) {
-    if (claims.error().code == auth::token_error_code::expired) return disconnect(disconnects::expired);
-    return disconnect(disconnects::invalid_token);
+    if (claims.error().code == auth::token_error_code::expired) return disconnects::expired;
+    return disconnects::invalid_token;
   }
   auto& c = claims.value();
-  if (c.user != user_) return disconnect(disconnects::invalid_token);
-  int64_t expire_at = effective_expiry(c.expire_at, c.exp);
-  if (n.cfg()->client_.insecure_) expire_at = 0;
-  if (expiry_reached(expire_at, now)) return send_error(id, errors::expired);
-  // A change of the token's server-side channels needs a reconnect to apply.
+  if (c.user != user_) return disconnects::invalid_token;
+  auto cfg = n.cfg();
+  renewal r;
+  r.expire_at = effective_expiry(c.expire_at, c.exp);
+  if (cfg->client_.insecure_) r.expire_at = 0;
+  if (expiry_reached(r.expire_at, now)) return errors::expired;
+  // A change of the token's server-side channels needs a reconnect to apply. The personal
+  // channel is not part of the token: compare token channels only.
   std::vector<std::string> channels;
   if (!c.subs.empty()) {
     for (auto& [ch, so] : c.subs) channels.push_back(ch);
   } else {
     channels = c.channels;
   }
-  std::vector<std::string> before = extra_ ? extra_->token_channels : std::vector<std::string>{};
-  // The personal channel is not part of the token: compare token channels only.
-  auto pc = n.cfg()->client_.subscribe_to_user_personal_channel_;
-  std::vector<std::string> before_token;
-  for (auto& ch : before) {
-    bool personal = pc.enabled_ && ch.ends_with(n.cfg()->channel_.user_boundary_ + user_);
-    if (!personal) before_token.push_back(ch);
+  std::vector<std::string> before;
+  const auto& pc = cfg->client_.subscribe_to_user_personal_channel_;
+  if (extra_) {
+    for (const auto& ch : extra_->token_channels) {
+      const bool personal = pc.enabled_ && ch.ends_with(cfg->channel_.user_boundary_ + user_);
+      if (!personal) before.push_back(ch);
+    }
   }
   std::sort(channels.begin(), channels.end());
   channels.erase(std::unique(channels.begin(), channels.end()), channels.end());
-  std::sort(before_token.begin(), before_token.end());
-  if (channels != before_token) return disconnect(disconnects::insufficient_state);
-  if (!c.info.empty() || !c.meta.empty() || extra_) {
-    if (!extra_) extra_ = std::make_unique<extra>();
-    extra_->conn_info = std::move(c.info);
-    extra_->meta = std::move(c.meta);
-  }
-  expire_at_ = expire_at;
-  client_side_refresh_ = expire_at_ > 0;
+  std::sort(before.begin(), before.end());
+  if (channels != before) return disconnects::insufficient_state;
+  r.info = std::move(c.info);
+  r.meta = std::move(c.meta);
+  return r;
+}
+
+void client::handle_sub_refresh(uint32_t id, protocol::sub_refresh_request& req) {
+  auto renewed = verify_sub_refresh(req);
+  if (!renewed) return fail_command(id, renewed);
+  // The sub_refresh proxy goes here: an asynchronous step in place of the token check.
+  subscription* sub = find_sub(req.channel);
+  renewal& r = renewed.value();
+  sub->expire_at = r.expire_at;
+  if (!r.info.empty()) sub->ensure_extra().chan_info = std::move(r.info);
   protocol::reply reply;
   reply.id = id;
-  protocol::refresh_result rr;
-  rr.expires = expire_at_ > 0;
-  if (rr.expires) rr.ttl = ttl_until(expire_at_, now);
-  reply.result = rr;
+  protocol::sub_refresh_result sr;
+  sr.expires = r.expire_at > 0;
+  if (sr.expires) sr.ttl = ttl_until(r.expire_at, shard_.owner().time().now_unix());
+  reply.result = sr;
   send_reply(reply);
   rearm_timer();
 }
 
-void client::handle_sub_refresh(uint32_t id, protocol::sub_refresh_request& req) {
+result<client::renewal> client::verify_sub_refresh(const protocol::sub_refresh_request& req) {
   node& n = shard_.owner();
-  if (req.channel.empty()) return disconnect(disconnects::bad_request);
+  if (req.channel.empty()) return disconnects::bad_request;
   subscription* sub = find_sub(req.channel);
-  if (!sub) return send_error(id, errors::permission_denied);
-  if (req.token.empty()) return send_error(id, errors::bad_request);
-  if (sub->expire_at == 0 || sub->server_side) return disconnect(disconnects::bad_request);
+  if (!sub) return errors::permission_denied;
+  if (req.token.empty()) return errors::bad_request;
+  if (sub->expire_at == 0 || sub->server_side) return disconnects::bad_request;
   auto verifier = n.subscription_verifier();
-  if (!verifier) return disconnect(disconnects::invalid_token);
+  if (!verifier) return disconnects::invalid_token;
   const int64_t now = n.time().now_unix();
   auto claims = verifier->verify_subscription_token(req.token, now);
   if (!claims) {
-    if (claims.error().code == auth::token_error_code::expired) return send_error(id, errors::token_expired);
-    return disconnect(disconnects::invalid_token);
+    if (claims.error().code == auth::token_error_code::expired) return errors::token_expired;
+    return disconnects::invalid_token;
   }
   auto& c = claims.value();
   if (c.channel != req.channel || c.user != user_ || (!c.client.empty() && c.client != client_id()))
-    return disconnect(disconnects::invalid_token);
-  const int64_t expire_at = effective_expiry(c.expire_at, c.exp);
-  if (expiry_reached(expire_at, now)) return send_error(id, errors::expired);
-  sub->expire_at = expire_at;
-  if (!c.info.empty()) sub->ensure_extra().chan_info = std::move(c.info);
-  protocol::reply reply;
-  reply.id = id;
-  protocol::sub_refresh_result sr;
-  sr.expires = expire_at > 0;
-  if (sr.expires) sr.ttl = ttl_until(expire_at, now);
-  reply.result = sr;
-  send_reply(reply);
-  rearm_timer();
+    return disconnects::invalid_token;
+  renewal r;
+  r.expire_at = effective_expiry(c.expire_at, c.exp);
+  if (expiry_reached(r.expire_at, now)) return errors::expired;
+  r.info = std::move(c.info);
+  return r;
 }
 
 void client::handle_pong() {

@@ -145,6 +145,7 @@ class client {
   struct subscribe_flow;
   struct connect_join;
   struct publish_plan;
+  struct renewal;
   using subscribe_done = std::function<void(result<protocol::subscribe_result>, uint32_t attempt)>;
 
   // Commands.
@@ -189,7 +190,9 @@ class client {
   void handle_rpc(uint32_t id, protocol::rpc_request& req);
   void handle_send(protocol::send_request& req);
   void handle_refresh(uint32_t id, protocol::refresh_request& req);
+  result<renewal> verify_refresh(const protocol::refresh_request& req);
   void handle_sub_refresh(uint32_t id, protocol::sub_refresh_request& req);
+  result<renewal> verify_sub_refresh(const protocol::sub_refresh_request& req);
   void handle_pong();
 
   // Subscriptions.
