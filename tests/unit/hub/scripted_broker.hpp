@@ -3,7 +3,9 @@
 // hub sees it: a channel is delivered to the node only after subscribe() is confirmed;
 // PUB/SUB messages of a channel come in the order the publications were made; a history
 // read is a snapshot taken at one moment and answered later; replies come back in the
-// order the reads were sent.
+// order the reads were sent. Optionally it also plays the Redis engine's rough edges: an
+// unsubscribe that takes effect later than the call (`deferred_unsubscribe`), and a PUB/SUB
+// connection that drops its messages and comes back (`drop_pubsub`, `restore_pubsub`).
 //
 // Threading: the test's thread only.
 #pragma once
@@ -42,7 +44,10 @@ class scripted_broker final : public broker {
     if (subscribed.count(std::string(channel))) return done(ok_v);  // already confirmed
     confirmations.emplace_back(std::string(channel), std::move(done));
   }
-  void unsubscribe(std::string_view channel) override { subscribed.erase(std::string(channel)); }
+  void unsubscribe(std::string_view channel) override {
+    if (deferred_unsubscribe) unsubscribes.emplace_back(channel);
+    else subscribed.erase(std::string(channel));
+  }
   void publish(std::string_view channel, publication p, const publish_options&,
                callback<publish_outcome> done) override {
     make_publication(std::string(channel), std::move(p));
@@ -91,6 +96,23 @@ class scripted_broker final : public broker {
     if (st) subscribed.insert(channel);
     done(st);
   }
+  // Applies the oldest deferred unsubscribe.
+  void apply_unsubscribe() {
+    if (unsubscribes.empty()) throw std::logic_error("no unsubscribe to apply");
+    subscribed.erase(unsubscribes.front());
+    unsubscribes.pop_front();
+  }
+  // The PUB/SUB connection drops: messages in flight are lost, nothing is delivered until
+  // restore_pubsub(); the node is not told (as with the Redis engine).
+  void drop_pubsub() {
+    in_flight.clear();
+    dropped.insert(subscribed.begin(), subscribed.end());
+    subscribed.clear();
+  }
+  void restore_pubsub() {
+    subscribed.insert(dropped.begin(), dropped.end());
+    dropped.clear();
+  }
   // Takes the snapshot of the oldest read not yet taken (or fails it).
   bool can_take() const {
     return std::any_of(reads.begin(), reads.end(), [](const read& r) { return !r.answer; });
@@ -132,6 +154,9 @@ class scripted_broker final : public broker {
   std::deque<std::pair<std::string, status_callback>> confirmations;
   std::deque<std::shared_ptr<delivered_publication>> in_flight;
   std::deque<read> reads;
+  bool deferred_unsubscribe = false;
+  std::deque<std::string> unsubscribes;
+  std::set<std::string> dropped;
 
  private:
   broker_event_handler* handler_ = nullptr;
