@@ -637,6 +637,20 @@ result<client::subscribe_plan> client::plan_subscription(const protocol::subscri
   return p;
 }
 
+recovery::request client::recovery_request(const subscribe_plan& p, const subscription& sub) const {
+  recovery::request rq;
+  rq.positioned = p.positioned;
+  rq.recoverable = p.recoverable;
+  rq.recover = p.recover;
+  rq.since = p.since;
+  rq.cache_mode = p.cache_mode;
+  rq.reject_unrecoverable = p.reject_unrecoverable;
+  rq.delta = sub.delta;
+  rq.encoding = encoding_;
+  rq.filter = sub.filter();
+  return rq;
+}
+
 subscription* client::find_attempt(uint32_t attempt) const {
   for (const auto& s : subs_)
     if (s->state == subscription::phase::subscribing && s->extra && s->extra->attempt == attempt) return s.get();
@@ -703,13 +717,7 @@ void client::on_channel_ready(std::shared_ptr<subscribe_flow> flow, status st) {
     n.engine().publish_join(p.channel, info, [](status) {});
   }
 
-  recovery::request rq;
-  rq.positioned = p.positioned;
-  rq.recoverable = p.recoverable;
-  rq.recover = p.recover;
-  rq.since = p.since;
-  rq.cache_mode = p.cache_mode;
-  auto q = recovery::query_for(rq, n.opts().recovery_max_publication_limit,
+  auto q = recovery::query_for(recovery_request(p, *sub), n.opts().recovery_max_publication_limit,
                                static_cast<int64_t>(meta_ttl_seconds(*p.ns, *p.cfg)));
   if (!q) return on_stream_read(std::move(flow), history_page{});
   begin_async();
@@ -729,17 +737,7 @@ void client::on_stream_read(std::shared_ptr<subscribe_flow> flow, result<history
   node& n = shard_.owner();
   const subscribe_plan& p = flow->plan;
 
-  recovery::request rq;
-  rq.positioned = p.positioned;
-  rq.recoverable = p.recoverable;
-  rq.recover = p.recover;
-  rq.since = p.since;
-  rq.cache_mode = p.cache_mode;
-  rq.reject_unrecoverable = p.reject_unrecoverable;
-  rq.delta = sub->delta;
-  rq.encoding = encoding_;
-  rq.filter = sub->filter();
-  auto decided = recovery::decide(rq, std::move(r.value()));
+  auto decided = recovery::decide(recovery_request(p, *sub), std::move(r.value()));
   if (p.recover && (decided || decided.error() == errors::unrecoverable_position))
     n.metrics().count_recover(decided && decided->recovered);
   if (!decided) return abort_subscription(*flow, sub, failure_of<protocol::subscribe_result>(decided));

@@ -44,6 +44,7 @@
 #include "core/random.hpp"
 #include "core/result.hpp"
 #include "hub/outbox.hpp"
+#include "hub/recovery.hpp"
 #include "hub/subscription.hpp"
 #include "hub/timer_wheel.hpp"
 #include "protocol/client_messages.hpp"
@@ -175,6 +176,7 @@ class client {
   void on_stream_read(std::shared_ptr<subscribe_flow> flow, result<history_page> r);
   void abort_subscription(subscribe_flow& flow, subscription* sub, result<protocol::subscribe_result> why);
   subscription* find_attempt(uint32_t attempt) const;
+  recovery::request recovery_request(const subscribe_plan& p, const subscription& sub) const;
   // After the subscribe reply is queued: live delivery starts with the buffered events.
   void activate(uint32_t attempt);
   void buffer_event(const std::shared_ptr<const prepared_event>& ev, subscription& sub);

@@ -334,6 +334,37 @@ TEST_F(client_steps, publications_buffered_during_a_subscribe_follow_the_reply_i
   EXPECT_EQ(all.find("unsubscribe"), std::string::npos) << all;
 }
 
+// Cache mode with a tags filter reads back far enough to find the newest publication the
+// filter lets through (it read only the newest one, which the filter may withhold).
+TEST_F(client_steps, cache_recovery_with_a_filter_sends_the_newest_matching_publication) {
+  config::config c = make_config();
+  config::channel_namespace cache;
+  cache.name_ = "cache";
+  cache.allow_subscribe_for_client_ = true;
+  cache.allow_subscribe_for_anonymous_ = true;
+  cache.allow_tags_filter_ = true;
+  cache.history_size_ = 10;
+  cache.history_ttl_ = std::chrono::seconds(300);
+  cache.force_recovery_ = true;
+  cache.force_recovery_mode_ = "cache";
+  c.channel_.namespaces_.push_back(cache);
+  start(c);
+  for (int i = 1; i <= 3; ++i) {
+    publication p;
+    p.data = std::to_string(i);
+    p.tags = {{"kind", i == 2 ? "keep" : "drop"}};
+    broker_.make_publication("cache:x", p);
+  }
+  fake_transport& t = connected();
+  t.send(R"({"subscribe":{"channel":"cache:x","recover":true,"offset":1,"epoch":"E1",)"
+         R"("tf":{"key":"kind","cmp":"eq","val":"keep"}},"id":2})");
+  confirm();
+  broker_.take();
+  answer();
+  EXPECT_TRUE(t.saw(R"("publications":[{"data":2,)")) << t.all();
+  EXPECT_TRUE(t.saw(R"("recovered":true)")) << t.all();
+}
+
 // ---- timers ----
 
 TEST_F(client_steps, a_connection_that_never_sends_connect_is_closed_as_stale) {
