@@ -213,8 +213,10 @@ class client {
   void send_error(uint32_t id, protocol_error e);
   void send_bytes(std::string_view bytes);
   void send_unsubscribe_push(std::string_view channel, unsubscribe_code code);
-  // Queues a chunk; false (nothing queued) once the connection is closing.
-  bool enqueue(out_chunk* c);
+  // Queues a chunk (nothing once the connection is closing). enqueue_owned() is for a
+  // chunk this client acquired: returned to the pool when it was not queued.
+  void enqueue(out_chunk* c);
+  void enqueue_owned(out_chunk* c);
   void schedule_flush();
 
   // Presence and history reads share their checks: channel, namespace, feature, permission.
