@@ -28,7 +28,9 @@ using namespace std::chrono;
 // failed connect) before the socket is dropped.
 constexpr int64_t close_grace_ms = 5000;
 
-uint32_t to_s(config::duration d) { return static_cast<uint32_t>(duration_cast<seconds>(d).count()); }
+uint32_t to_s(config::duration d) {
+  return static_cast<uint32_t>(duration_cast<seconds>(d).count());
+}
 
 // The failure of one step carried into the result of the next.
 template <typename U, typename T>
@@ -210,7 +212,8 @@ void client::on_frame(std::string_view frame) {
 }
 
 void client::resume_commands() {
-  while (busy_ == 0 && state_ < state::failed && extra_ && extra_->parked_next < extra_->parked.size()) {
+  while (busy_ == 0 && state_ < state::failed && extra_ &&
+         extra_->parked_next < extra_->parked.size()) {
     protocol::command cmd = std::move(extra_->parked[extra_->parked_next++]);
     dispatch(cmd);
   }
@@ -227,8 +230,8 @@ void client::dispatch(protocol::command& cmd) {
   n.metrics().count_command(cmd.kind);
   auto started = std::chrono::steady_clock::now();
   run_command(cmd);
-  n.metrics().observe_command(cmd.kind,
-                              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  n.metrics().observe_command(
+      cmd.kind, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
 }
 
 void client::run_command(protocol::command& cmd) {
@@ -249,18 +252,26 @@ void client::run_command(protocol::command& cmd) {
   }
   if (state_ != state::connected) return disconnect(disconnects::bad_request);
   switch (cmd.kind) {
-    case command_kind::subscribe: return handle_subscribe(cmd.id, cmd.as<protocol::subscribe_request>());
-    case command_kind::unsubscribe: return handle_unsubscribe(cmd.id, cmd.as<protocol::unsubscribe_request>());
-    case command_kind::publish: return handle_publish(cmd.id, cmd.as<protocol::publish_request>());
-    case command_kind::presence: return handle_presence(cmd.id, cmd.as<protocol::presence_request>());
+    case command_kind::subscribe:
+      return handle_subscribe(cmd.id, cmd.as<protocol::subscribe_request>());
+    case command_kind::unsubscribe:
+      return handle_unsubscribe(cmd.id, cmd.as<protocol::unsubscribe_request>());
+    case command_kind::publish:
+      return handle_publish(cmd.id, cmd.as<protocol::publish_request>());
+    case command_kind::presence:
+      return handle_presence(cmd.id, cmd.as<protocol::presence_request>());
     case command_kind::presence_stats:
       return handle_presence_stats(cmd.id, cmd.as<protocol::presence_stats_request>());
-    case command_kind::history: return handle_history(cmd.id, cmd.as<protocol::history_request>());
-    case command_kind::rpc: return handle_rpc(cmd.id, cmd.as<protocol::rpc_request>());
-    case command_kind::refresh: return handle_refresh(cmd.id, cmd.as<protocol::refresh_request>());
+    case command_kind::history:
+      return handle_history(cmd.id, cmd.as<protocol::history_request>());
+    case command_kind::rpc:
+      return handle_rpc(cmd.id, cmd.as<protocol::rpc_request>());
+    case command_kind::refresh:
+      return handle_refresh(cmd.id, cmd.as<protocol::refresh_request>());
     case command_kind::sub_refresh:
       return handle_sub_refresh(cmd.id, cmd.as<protocol::sub_refresh_request>());
-    default: return disconnect(disconnects::bad_request);
+    default:
+      return disconnect(disconnects::bad_request);
   }
 }
 
@@ -336,18 +347,20 @@ result<client::identity> client::authenticate(const protocol::connect_request& r
     auto verifier = n.connection_verifier();
     if (!verifier) {
       log::limited(token_refusals, spdlog::level::info,
-                   "client {}: connection token received but no token keys are configured", client_id());
+                   "client {}: connection token received but no token keys are configured",
+                   client_id());
       return disconnects::invalid_token;
     }
     auto claims = verifier->verify_connection_token(req.token, now);
     if (!claims) {
       if (claims.error().code == auth::token_error_code::expired) return errors::token_expired;
-      log::limited(token_refusals, spdlog::level::info, "client {}: invalid connection token: {}", client_id(),
-                   claims.error().reason);
+      log::limited(token_refusals, spdlog::level::info, "client {}: invalid connection token: {}",
+                   client_id(), claims.error().reason);
       return disconnects::invalid_token;
     }
     auto& c = claims.value();
-    if (c.user.empty() && cc.disallow_anonymous_connection_tokens_) return disconnects::permission_denied;
+    if (c.user.empty() && cc.disallow_anonymous_connection_tokens_)
+      return disconnects::permission_denied;
     who.user = std::move(c.user);
     who.expire_at = effective_expiry(c.expire_at, c.exp);
     who.info = std::move(c.info);
@@ -386,7 +399,8 @@ void client::establish(uint32_t id, const protocol::connect_request& req, identi
   // Server-side subscriptions: the personal channel, then the token's subs or channels,
   // each channel once.
   std::vector<subscribe_plan> plans;
-  auto plan_for = [&](const std::string& channel, const auth::sub_options* so) -> result<subscribe_plan> {
+  auto plan_for = [&](const std::string& channel,
+                      const auth::sub_options* so) -> result<subscribe_plan> {
     channel_rules rules = resolve_channel_rules(*cfg, channel);
     if (!rules.ns) return errors::unknown_channel;
     const auto& ns = *rules.ns;
@@ -434,14 +448,16 @@ void client::establish(uint32_t id, const protocol::connect_request& req, identi
   const auto& pc = cc.subscribe_to_user_personal_channel_;
   bool single_connection = false;
   if (pc.enabled_ && !who.user.empty()) {
-    if (auto st = add_plan(config::personal_channel(*cfg, who.user), nullptr); !st) return fail_connect(id, st);
+    if (auto st = add_plan(config::personal_channel(*cfg, who.user), nullptr); !st)
+      return fail_connect(id, st);
     single_connection = pc.single_connection_;
   }
   for (const auto& [ch, so] : who.token_subs)
     if (auto st = add_plan(ch, &so); !st) return fail_connect(id, st);
   for (const auto& ch : who.token_channels)
     if (auto st = add_plan(ch, nullptr); !st) return fail_connect(id, st);
-  if (plans.size() > n.opts().channel_limit) return fail_connect(id, status(disconnects::channel_limit));
+  if (plans.size() > n.opts().channel_limit)
+    return fail_connect(id, status(disconnects::channel_limit));
 
   if (single_connection) {
     connection_filter f;
@@ -454,7 +470,8 @@ void client::establish(uint32_t id, const protocol::connect_request& req, identi
   user_ = std::move(who.user);
   expire_at_ = who.expire_at;
   client_side_refresh_ = expire_at_ > 0;
-  if (!who.info.empty() || !who.meta.empty() || !who.token_channels.empty() || !who.token_subs.empty()) {
+  if (!who.info.empty() || !who.meta.empty() || !who.token_channels.empty() ||
+      !who.token_subs.empty()) {
     if (!extra_) extra_ = std::make_unique<extra>();
     extra_->conn_info = std::move(who.info);
     extra_->meta = std::move(who.meta);
@@ -513,8 +530,9 @@ void client::finish_connect(connect_join& join) {
   // First ping at a random point of the first interval, as Centrifugo does.
   const runtime_options& o = shard_.owner().opts();
   const int64_t now_ms = shard_.now_ms();
-  ping_due_ms_ = now_ms + o.ping_interval_ms / 2 +
-                 static_cast<int64_t>(random_below(static_cast<uint64_t>(o.ping_interval_ms / 2 + 1)));
+  ping_due_ms_ =
+      now_ms + o.ping_interval_ms / 2 +
+      static_cast<int64_t>(random_below(static_cast<uint64_t>(o.ping_interval_ms / 2 + 1)));
   maintenance_due_ms_ = now_ms + std::min(o.presence_update_interval_ms, o.position_check_delay_ms);
   rearm_timer();
 }
@@ -526,15 +544,16 @@ void client::handle_subscribe(uint32_t id, protocol::subscribe_request& req) {
   if (!plan) return fail_command(id, plan);
   // The subscribe proxy goes here: an asynchronous step between the plan and the
   // subscription (begin_async, call, continue with start_subscription() on this loop).
-  start_subscription(std::move(plan.value()), [this, id](result<protocol::subscribe_result> r, uint32_t attempt) {
-    if (state_ != state::connected) return;
-    if (!r) return fail_command(id, r);
-    protocol::reply reply;
-    reply.id = id;
-    reply.result = std::move(r.value());
-    send_reply(reply);
-    activate(attempt);
-  });
+  start_subscription(std::move(plan.value()),
+                     [this, id](result<protocol::subscribe_result> r, uint32_t attempt) {
+                       if (state_ != state::connected) return;
+                       if (!r) return fail_command(id, r);
+                       protocol::reply reply;
+                       reply.id = id;
+                       reply.result = std::move(r.value());
+                       send_reply(reply);
+                       activate(attempt);
+                     });
 }
 
 result<client::subscribe_plan> client::plan_subscription(const protocol::subscribe_request& req) {
@@ -542,7 +561,8 @@ result<client::subscribe_plan> client::plan_subscription(const protocol::subscri
   if (req.channel.empty()) return disconnects::bad_request;
   if (!req.delta.empty() && req.delta != "fossil") return disconnects::bad_request;
   auto cfg = n.cfg();
-  if (req.channel.size() > static_cast<size_t>(cfg->channel_.max_length_)) return errors::bad_request;
+  if (req.channel.size() > static_cast<size_t>(cfg->channel_.max_length_))
+    return errors::bad_request;
   if (find_sub(req.channel)) return errors::already_subscribed;
   if (subs_.size() >= n.opts().channel_limit) return errors::limit_exceeded;
 
@@ -572,12 +592,13 @@ result<client::subscribe_plan> client::plan_subscription(const protocol::subscri
     auto claims = verifier->verify_subscription_token(req.token, now);
     if (!claims) {
       if (claims.error().code == auth::token_error_code::expired) return errors::token_expired;
-      log::limited(token_refusals, spdlog::level::info, "client {}: invalid subscription token: {}", client_id(),
-                   claims.error().reason);
+      log::limited(token_refusals, spdlog::level::info, "client {}: invalid subscription token: {}",
+                   client_id(), claims.error().reason);
       return disconnects::invalid_token;
     }
     auto& c = claims.value();
-    if (c.channel != req.channel || c.user != user_ || (!c.client.empty() && c.client != client_id())) {
+    if (c.channel != req.channel || c.user != user_ ||
+        (!c.client.empty() && c.client != client_id())) {
       log::limited(token_refusals, spdlog::level::info,
                    "client {}: subscription token does not match channel/user/client", client_id());
       return disconnects::invalid_token;
@@ -597,24 +618,29 @@ result<client::subscribe_plan> client::plan_subscription(const protocol::subscri
     if (o.force_positioning) force_positioning = *o.force_positioning;
     by_token = true;
   } else if (rules.user_limited) {
-    if (!rules.lists_user(*cfg, req.channel, user_) && !cc.insecure_) return errors::permission_denied;
+    if (!rules.lists_user(*cfg, req.channel, user_) && !cc.insecure_)
+      return errors::permission_denied;
   } else if (ns.subscribe_proxy_enabled_ || ns.subscribe_stream_proxy_enabled_) {
     log::warn("subscribe proxy is configured for {} but proxies are not supported", req.channel);
     return errors::not_available;
-  } else if (!((ns.allow_subscribe_for_client_ && (!user_.empty() || ns.allow_subscribe_for_anonymous_)) ||
+  } else if (!((ns.allow_subscribe_for_client_ &&
+                (!user_.empty() || ns.allow_subscribe_for_anonymous_)) ||
                cc.insecure_)) {
     return errors::permission_denied;
   }
 
   const bool history = ns.history_enabled();
-  const bool history_allowed = allowed(ns.allow_history_for_client_, ns.allow_history_for_subscriber_,
-                                       ns.allow_history_for_anonymous_, true, user_, cc.insecure_);
-  const bool presence_allowed = allowed(ns.allow_presence_for_client_, ns.allow_presence_for_subscriber_,
-                                        ns.allow_presence_for_anonymous_, true, user_, cc.insecure_);
+  const bool history_allowed =
+      allowed(ns.allow_history_for_client_, ns.allow_history_for_subscriber_,
+              ns.allow_history_for_anonymous_, true, user_, cc.insecure_);
+  const bool presence_allowed =
+      allowed(ns.allow_presence_for_client_, ns.allow_presence_for_subscriber_,
+              ns.allow_presence_for_anonymous_, true, user_, cc.insecure_);
   const bool recoverable =
       force_recovery || (req.recoverable && (ns.allow_recovery_ || history_allowed || by_token));
-  const bool positioned = force_positioning || recoverable ||
-                          (req.positioned && (ns.allow_positioning_ || history_allowed || by_token));
+  const bool positioned =
+      force_positioning || recoverable ||
+      (req.positioned && (ns.allow_positioning_ || history_allowed || by_token));
   p.recoverable = recoverable && history;
   p.positioned = positioned && history;
   p.emit_presence = presence;
@@ -653,7 +679,8 @@ recovery::request client::recovery_request(const subscribe_plan& p, const subscr
 
 subscription* client::find_attempt(uint32_t attempt) const {
   for (const auto& s : subs_)
-    if (s->state == subscription::phase::subscribing && s->extra && s->extra->attempt == attempt) return s.get();
+    if (s->state == subscription::phase::subscribing && s->extra && s->extra->attempt == attempt)
+      return s.get();
   return nullptr;
 }
 
@@ -695,7 +722,8 @@ void client::start_subscription(subscribe_plan plan, subscribe_done done) {
   });
 }
 
-void client::abort_subscription(subscribe_flow& flow, subscription* sub, result<protocol::subscribe_result> why) {
+void client::abort_subscription(subscribe_flow& flow, subscription* sub,
+                                result<protocol::subscribe_result> why) {
   if (sub) remove_subscription(*sub);
   flow.done(std::move(why), flow.attempt);
 }
@@ -740,7 +768,8 @@ void client::on_stream_read(std::shared_ptr<subscribe_flow> flow, result<history
   auto decided = recovery::decide(recovery_request(p, *sub), std::move(r.value()));
   if (p.recover && (decided || decided.error() == errors::unrecoverable_position))
     n.metrics().count_recover(decided && decided->recovered);
-  if (!decided) return abort_subscription(*flow, sub, failure_of<protocol::subscribe_result>(decided));
+  if (!decided)
+    return abort_subscription(*flow, sub, failure_of<protocol::subscribe_result>(decided));
   recovery::outcome& o = decided.value();
 
   protocol::subscribe_result res;
@@ -809,7 +838,8 @@ void client::activate(uint32_t attempt) {
       }
       view.push_back(b);
     }
-    recovery::merge_plan plan = recovery::merge(stream_position{sub.offset, sub.epoch}, sub.positioned, view);
+    recovery::merge_plan plan =
+        recovery::merge(stream_position{sub.offset, sub.epoch}, sub.positioned, view);
     for (uint32_t i : plan.deliver) {
       const auto& ev = pending[i];
       if (ev->kind() == event_kind::publication) {
@@ -851,7 +881,8 @@ void client::remove_subscription(subscription& sub) {
   if (sub.emit_presence) n.presence().remove(channel, client_id(), user_, [](status) {});
   if (sub.joined) n.engine().publish_leave(channel, info_for(&sub), [](status) {});
   if (shard_.remove_subscription(sub)) n.channel_removed(channel);
-  auto it = std::find_if(subs_.begin(), subs_.end(), [&](const auto& p) { return p.get() == &sub; });
+  auto it =
+      std::find_if(subs_.begin(), subs_.end(), [&](const auto& p) { return p.get() == &sub; });
   if (it != subs_.end()) subs_.erase(it);
 }
 
@@ -904,8 +935,8 @@ void client::deliver_publication(const std::shared_ptr<const prepared_event>& ev
 }
 
 // Inlined into both callers: a call here costs the fan-out ~20 instructions per delivery.
-[[gnu::always_inline]] inline void client::push_publication(const std::shared_ptr<const prepared_event>& ev,
-                                                            subscription& sub, fanout_chunks* chunks) {
+[[gnu::always_inline]] inline void client::push_publication(
+    const std::shared_ptr<const prepared_event>& ev, subscription& sub, fanout_chunks* chunks) {
   const delivered_publication& p = *ev->pub();
   if (const auto* f = sub.filter(); f && !f->matches(p.pub.tags)) {
     sub.delta_ready = false;  // the client's delta base is no longer the previous publication
@@ -913,8 +944,10 @@ void client::deliver_publication(const std::shared_ptr<const prepared_event>& ev
   }
   pub_variant v = pub_variant::full;
   if (sub.delta) {
-    if (sub.delta_ready && p.use_delta) v = pub_variant::patch;
-    else v = pub_variant::full_string;
+    if (sub.delta_ready && p.use_delta)
+      v = pub_variant::patch;
+    else
+      v = pub_variant::full_string;
     sub.delta_ready = true;
   }
   if (chunks) {
@@ -962,9 +995,10 @@ void client::handle_publish(uint32_t id, protocol::publish_request& req) {
   // that may change the data or refuse the publication.
   publish_plan& p = plan.value();
   begin_async();
-  shard_.owner().engine().publish(
-      p.channel, std::move(p.pub), p.opts,
-      reply_when_done<publish_outcome>(id, [](publish_outcome) { return protocol::publish_result{}; }));
+  shard_.owner().engine().publish(p.channel, std::move(p.pub), p.opts,
+                                  reply_when_done<publish_outcome>(id, [](publish_outcome) {
+                                    return protocol::publish_result{};
+                                  }));
 }
 
 result<client::publish_plan> client::plan_publish(protocol::publish_request& req) {
@@ -986,8 +1020,8 @@ result<client::publish_plan> client::plan_publish(protocol::publish_request& req
     log::warn("publish proxy is configured for {} but proxies are not supported", req.channel);
     return errors::not_available;
   }
-  if (!allowed(ns.allow_publish_for_client_, ns.allow_publish_for_subscriber_, ns.allow_publish_for_anonymous_,
-               subscribed, user_, cfg->client_.insecure_))
+  if (!allowed(ns.allow_publish_for_client_, ns.allow_publish_for_subscriber_,
+               ns.allow_publish_for_anonymous_, subscribed, user_, cfg->client_.insecure_))
     return errors::permission_denied;
   publish_plan p;
   p.channel = std::move(req.channel);
@@ -1016,7 +1050,8 @@ std::function<void(result<T>)> client::reply_when_done(uint32_t id, Make make) {
   };
 }
 
-result<const config::channel_options*> client::check_read_access(const std::string& channel, read_kind kind,
+result<const config::channel_options*> client::check_read_access(const std::string& channel,
+                                                                 read_kind kind,
                                                                  const config::config& cfg) {
   if (channel.empty()) return disconnects::bad_request;
   channel_rules rules = resolve_channel_rules(cfg, channel);
@@ -1025,10 +1060,11 @@ result<const config::channel_options*> client::check_read_access(const std::stri
   const bool presence = kind == read_kind::presence;
   if (presence ? !ns.presence_ : !ns.history_enabled()) return errors::not_available;
   const bool subscribed = find_sub(channel) != nullptr;
-  bool ok = presence ? allowed(ns.allow_presence_for_client_, ns.allow_presence_for_subscriber_,
-                               ns.allow_presence_for_anonymous_, subscribed, user_, cfg.client_.insecure_)
-                     : allowed(ns.allow_history_for_client_, ns.allow_history_for_subscriber_,
-                               ns.allow_history_for_anonymous_, subscribed, user_, cfg.client_.insecure_);
+  bool ok =
+      presence ? allowed(ns.allow_presence_for_client_, ns.allow_presence_for_subscriber_,
+                         ns.allow_presence_for_anonymous_, subscribed, user_, cfg.client_.insecure_)
+               : allowed(ns.allow_history_for_client_, ns.allow_history_for_subscriber_,
+                         ns.allow_history_for_anonymous_, subscribed, user_, cfg.client_.insecure_);
   if (!ok) return errors::permission_denied;
   return &ns;
 }
@@ -1040,10 +1076,10 @@ void client::handle_presence(uint32_t id, protocol::presence_request& req) {
   if (!access) return fail_command(id, access);
   begin_async();
   n.presence().presence(req.channel, reply_when_done<presence_map>(id, [](presence_map m) {
-    protocol::presence_result pr;
-    pr.presence = std::move(m);
-    return pr;
-  }));
+                          protocol::presence_result pr;
+                          pr.presence = std::move(m);
+                          return pr;
+                        }));
 }
 
 void client::handle_presence_stats(uint32_t id, protocol::presence_stats_request& req) {
@@ -1053,8 +1089,8 @@ void client::handle_presence_stats(uint32_t id, protocol::presence_stats_request
   if (!access) return fail_command(id, access);
   begin_async();
   n.presence().stats(req.channel, reply_when_done<presence_stats>(id, [](presence_stats s) {
-    return protocol::presence_stats_result{s.num_clients, s.num_users};
-  }));
+                       return protocol::presence_stats_result{s.num_clients, s.num_users};
+                     }));
 }
 
 void client::handle_history(uint32_t id, protocol::history_request& req) {
@@ -1063,7 +1099,8 @@ void client::handle_history(uint32_t id, protocol::history_request& req) {
   auto access = check_read_access(req.channel, read_kind::history, *cfg);
   if (!access) return fail_command(id, access);
   const config::channel_options& ns = *access.value();
-  if (req.reverse && req.since && req.since->offset == 0) return fail_command(id, status(errors::bad_request));
+  if (req.reverse && req.since && req.since->offset == 0)
+    return fail_command(id, status(errors::bad_request));
   history_query q;
   q.since = req.since;
   q.reverse = req.reverse;
@@ -1073,13 +1110,13 @@ void client::handle_history(uint32_t id, protocol::history_request& req) {
   q.meta_ttl_seconds = meta_ttl_seconds(ns, *cfg);
   begin_async();
   n.engine().history(req.channel, q, reply_when_done<history_page>(id, [](history_page page) {
-    protocol::history_result hr;
-    hr.publications = std::move(page.publications);
-    for (auto& p : hr.publications) p.delta = false;
-    hr.epoch = std::move(page.top.epoch);
-    hr.offset = page.top.offset;
-    return hr;
-  }));
+                       protocol::history_result hr;
+                       hr.publications = std::move(page.publications);
+                       for (auto& p : hr.publications) p.delta = false;
+                       hr.epoch = std::move(page.top.epoch);
+                       hr.offset = page.top.offset;
+                       return hr;
+                     }));
 }
 
 void client::handle_rpc(uint32_t id, protocol::rpc_request& req) {
@@ -1284,7 +1321,8 @@ void client::server_subscribe(server_subscribe_options opts) {
     p.since = *opts.recover_since;
   }
   std::string channel = p.channel;
-  start_subscription(std::move(p), [this, channel](result<protocol::subscribe_result> r, uint32_t attempt) {
+  start_subscription(std::move(p), [this, channel](result<protocol::subscribe_result> r,
+                                                   uint32_t attempt) {
     if (state_ != state::connected || !r) return;
     protocol::subscribe_push sp;
     sp.recoverable = r->recoverable;
@@ -1351,7 +1389,8 @@ void client::send_bytes(std::string_view bytes) {
 
 void client::send_unsubscribe_push(std::string_view channel, unsubscribe_code code) {
   std::string& out = scratch();
-  protocol::codec_for(encoding_).encode_unsubscribe_push(channel, code.code, code.reason, transport_.envelope(), out);
+  protocol::codec_for(encoding_).encode_unsubscribe_push(channel, code.code, code.reason,
+                                                         transport_.envelope(), out);
   send_bytes(out);
 }
 
@@ -1436,7 +1475,8 @@ void client::rearm_timer() {
       if (expire_at_ > 0) consider(expire_at_ * 1000 + unix_to_mono + o.expired_close_delay_ms);
       bool maintained = false;
       for (const auto& s : subs_) {
-        if (s->expire_at > 0) consider(s->expire_at * 1000 + unix_to_mono + o.expired_sub_close_delay_ms);
+        if (s->expire_at > 0)
+          consider(s->expire_at * 1000 + unix_to_mono + o.expired_sub_close_delay_ms);
         maintained = maintained || s->emit_presence || s->positioned;
       }
       if (maintained) consider(maintenance_due_ms_);
@@ -1445,8 +1485,10 @@ void client::rearm_timer() {
     case state::closed:
       break;
   }
-  if (due == 0) shard_.wheel().cancel(timer_);
-  else shard_.wheel().arm(timer_, due);
+  if (due == 0)
+    shard_.wheel().cancel(timer_);
+  else
+    shard_.wheel().arm(timer_, due);
 }
 
 void client::on_timer(int64_t now_ms) {
@@ -1496,7 +1538,8 @@ void client::on_timer(int64_t now_ms) {
         ++i;
       }
       if (maintenance_due_ms_ > 0 && now_ms >= maintenance_due_ms_) {
-        maintenance_due_ms_ = now_ms + std::min(o.presence_update_interval_ms, o.position_check_delay_ms);
+        maintenance_due_ms_ =
+            now_ms + std::min(o.presence_update_interval_ms, o.position_check_delay_ms);
         for (const auto& s : subs_) {
           if (s->state != subscription::phase::subscribed) continue;
           if (s->emit_presence) n.presence().add(*s->channel, info_for(s.get()), [](status) {});

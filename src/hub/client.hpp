@@ -126,18 +126,18 @@ class client {
   client_transport& transport() { return transport_; }
   client* next_of_user() const { return user_next_; }
   bool counted() const { return counted_; }
-  bool dirty_ = false;     // in the shard's dirty list
-  bool deferred_ = false;  // in the shard's deferred list
+  bool dirty_ = false;           // in the shard's dirty list
+  bool deferred_ = false;        // in the shard's deferred list
   client* user_prev_ = nullptr;  // the shard's per-user list
   client* user_next_ = nullptr;
 
  private:
   enum class state : uint8_t {
-    initial,    // waiting for connect (stale deadline)
+    initial,  // waiting for connect (stale deadline)
     connected,
-    failed,     // connect failed with an error reply: ignore input, wait for close
-    closing,    // disconnect requested, transport closing (close deadline)
-    closed,     // transport gone
+    failed,   // connect failed with an error reply: ignore input, wait for close
+    closing,  // disconnect requested, transport closing (close deadline)
+    closed,   // transport gone
   };
 
   struct extra;  // rarely used per-connection data
@@ -174,7 +174,8 @@ class client {
   void start_subscription(subscribe_plan plan, subscribe_done done);
   void on_channel_ready(std::shared_ptr<subscribe_flow> flow, status st);
   void on_stream_read(std::shared_ptr<subscribe_flow> flow, result<history_page> r);
-  void abort_subscription(subscribe_flow& flow, subscription* sub, result<protocol::subscribe_result> why);
+  void abort_subscription(subscribe_flow& flow, subscription* sub,
+                          result<protocol::subscribe_result> why);
   subscription* find_attempt(uint32_t attempt) const;
   recovery::request recovery_request(const subscribe_plan& p, const subscription& sub) const;
   // After the subscribe reply is queued: live delivery starts with the buffered events.
@@ -221,7 +222,8 @@ class client {
 
   // Presence and history reads share their checks: channel, namespace, feature, permission.
   enum class read_kind : uint8_t { presence, history };
-  result<const config::channel_options*> check_read_access(const std::string& channel, read_kind kind,
+  result<const config::channel_options*> check_read_access(const std::string& channel,
+                                                           read_kind kind,
                                                            const config::config& cfg);
   // The engine callback of an asynchronous command: back on this loop, replies with
   // make(value) or with the error, and ends the command.

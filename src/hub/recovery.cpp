@@ -25,8 +25,9 @@ void encode_deltas(std::vector<publication>& pubs, protocol::encoding enc) {
     publication& p = pubs[i];
     std::string full = p.data;
     std::string patch = protocol::fossil_delta(prev, full, protocol::delta_alignment::utf8);
-    const bool usable = enc == protocol::encoding::json ? protocol::json_delta_sendable(patch, full.size())
-                                                        : protocol::delta_worth_sending(patch.size(), full.size());
+    const bool usable = enc == protocol::encoding::json
+                            ? protocol::json_delta_sendable(patch, full.size())
+                            : protocol::delta_worth_sending(patch.size(), full.size());
     if (usable) {
       p.data = std::move(patch);
       p.delta = true;
@@ -90,7 +91,8 @@ result<outcome> decide(const request& req, history_page page) {
     } else if (pubs.empty()) {
       out.recovered = req.since.offset == top.offset;
     } else {
-      out.recovered = pubs.front().offset == req.since.offset + 1 && pubs.back().offset == top.offset;
+      out.recovered =
+          pubs.front().offset == req.since.offset + 1 && pubs.back().offset == top.offset;
     }
     if (out.recovered) {
       out.reply_offset = req.since.offset;

@@ -57,7 +57,7 @@ std::optional<history_query> query_for(const request& req, uint32_t recovery_lim
 struct outcome {
   bool was_recovering = false;
   bool recovered = false;
-  std::string epoch;        // the stream's epoch, for the reply
+  std::string epoch;          // the stream's epoch, for the reply
   uint64_t reply_offset = 0;  // the reply's offset: the client's own position when recovered
   // What the reply carries: filtered, in offset order, `delta` set on fossil patches.
   std::vector<publication> publications;
@@ -76,7 +76,7 @@ result<outcome> decide(const request& req, history_page page);
 // or leave (kept in its place among the others).
 struct buffered_event {
   bool is_publication = true;
-  uint64_t offset = 0;        // 0: a publication outside any stream
+  uint64_t offset = 0;  // 0: a publication outside any stream
   const std::string* epoch = nullptr;
 };
 

@@ -55,8 +55,8 @@ struct subscription {
   uint32_t slot = 0;                     // index in the channel's subscriber list
   phase state = phase::subscribing;
 
-  bool server_side : 1 = false;      // from token/API/personal channel, not a client subscribe
-  bool positioned : 1 = false;       // track offsets, detect gaps
+  bool server_side : 1 = false;  // from token/API/personal channel, not a client subscribe
+  bool positioned : 1 = false;   // track offsets, detect gaps
   bool recoverable : 1 = false;
   bool push_join_leave : 1 = false;  // deliver join/leave pushes
   bool emit_presence : 1 = false;    // keep presence for this subscriber

@@ -24,7 +24,9 @@ constexpr int64_t effective_expiry(std::optional<int64_t> expire_at, std::option
 }
 
 // Whether an expiry (0 = never) has been reached at `now` (Unix seconds).
-constexpr bool expiry_reached(int64_t expire_at, int64_t now) { return expire_at > 0 && expire_at <= now; }
+constexpr bool expiry_reached(int64_t expire_at, int64_t now) {
+  return expire_at > 0 && expire_at <= now;
+}
 
 // Seconds left until an expiry, as the `ttl` of connect / subscribe / refresh replies.
 constexpr uint32_t ttl_until(int64_t expire_at, int64_t now) {

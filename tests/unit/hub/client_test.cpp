@@ -51,7 +51,8 @@ class client_steps : public ::testing::Test {
     tc.hmac_secret_key = "secret";
     auto v = auth::token_verifier::create(tc);
     ASSERT_TRUE(v);
-    node_->set_verifiers(std::make_shared<const auth::token_verifier>(std::move(v.value())), nullptr);
+    node_->set_verifiers(std::make_shared<const auth::token_verifier>(std::move(v.value())),
+                         nullptr);
   }
 
   shard& loop() { return node_->shard_at(0); }
@@ -121,12 +122,13 @@ TEST_F(client_steps, connect_without_credentials_closes_with_3501) {
   EXPECT_EQ(t.close_code, disconnects::bad_request.code);
 }
 
-TEST_F(client_steps, an_expired_token_gets_109_and_the_connection_is_dropped_at_the_close_deadline) {
+TEST_F(client_steps,
+       an_expired_token_gets_109_and_the_connection_is_dropped_at_the_close_deadline) {
   fake_transport& t = open();
   t.linger = true;
   // An `exp` in the past: the verifier reports it expired, connect answers 109.
-  t.send(R"({"connect":{"token":")" + token(R"({"sub":"u1","exp":)" + std::to_string(now_s - 10) + "}") +
-         R"("},"id":1})");
+  t.send(R"({"connect":{"token":")" +
+         token(R"({"sub":"u1","exp":)" + std::to_string(now_s - 10) + "}") + R"("},"id":1})");
   EXPECT_TRUE(t.saw(R"({"id":1,"error":{"code":109,"message":"token expired"}})")) << t.all();
   EXPECT_FALSE(t.client().connected());
   // Failed: later commands are ignored, the peer has 5 s to close.
@@ -145,9 +147,9 @@ TEST_F(client_steps, expire_at_in_the_past_is_110_and_exp_gives_the_ttl) {
                                       R"(,"expire_at":)" + std::to_string(now_s - 1) + "}") +
                                 R"("},"id":1})");
   EXPECT_TRUE(a.saw(R"({"id":1,"error":{"code":110,"message":"expired"}})")) << a.all();
-  fake_transport& b =
-      connected(R"({"connect":{"token":")" + token(R"({"sub":"u1","exp":)" + std::to_string(now_s + 100) + "}") +
-                R"("},"id":1})");
+  fake_transport& b = connected(R"({"connect":{"token":")" +
+                                token(R"({"sub":"u1","exp":)" + std::to_string(now_s + 100) + "}") +
+                                R"("},"id":1})");
   EXPECT_TRUE(b.saw(R"("expires":true,"ttl":100)")) << b.all();
 }
 
@@ -155,8 +157,9 @@ TEST_F(client_steps, expire_at_in_the_past_is_110_and_exp_gives_the_ttl) {
 // subscription kept the negative value and accepted sub_refresh as if it expired.
 TEST_F(client_steps, expire_at_zero_or_negative_never_expires_for_connections_and_subscriptions) {
   const std::string exp = std::to_string(now_s + 100);
-  fake_transport& t = connected(R"({"connect":{"token":")" +
-                                token(R"({"sub":"u1","exp":)" + exp + R"(,"expire_at":-5})") + R"("},"id":1})");
+  fake_transport& t =
+      connected(R"({"connect":{"token":")" +
+                token(R"({"sub":"u1","exp":)" + exp + R"(,"expire_at":-5})") + R"("},"id":1})");
   ASSERT_TRUE(t.saw(R"({"id":1,"connect":{)")) << t.all();
   EXPECT_FALSE(t.saw(R"("expires")")) << t.all();
   const std::string sub_token =
@@ -175,7 +178,8 @@ TEST_F(client_steps, expire_at_zero_or_negative_never_expires_for_connections_an
 TEST_F(client_steps, a_failed_server_side_subscription_fails_connect_and_leaves_nothing_behind) {
   fake_transport& t = open();
   t.linger = true;
-  t.send(R"({"connect":{"token":")" + token(R"({"sub":"u1","channels":["a","b"]})") + R"("},"id":1})");
+  t.send(R"({"connect":{"token":")" + token(R"({"sub":"u1","channels":["a","b"]})") +
+         R"("},"id":1})");
   EXPECT_FALSE(t.saw(R"("id":1)")) << "connect waits for its subscriptions";
   confirm();  // a
   confirm();  // b
@@ -183,7 +187,8 @@ TEST_F(client_steps, a_failed_server_side_subscription_fails_connect_and_leaves_
   answer();  // a's read
   broker_.take(errors::internal);
   answer();  // b's read fails
-  EXPECT_TRUE(t.saw(R"({"id":1,"error":{"code":100,"message":"internal server error","temporary":true}})"))
+  EXPECT_TRUE(
+      t.saw(R"({"id":1,"error":{"code":100,"message":"internal server error","temporary":true}})"))
       << t.all();
   EXPECT_FALSE(t.client().connected());
   EXPECT_EQ(t.client().subscription_count(), 0u);
@@ -247,7 +252,8 @@ TEST_F(client_steps, reject_unrecoverable_answers_112) {
   confirm();
   broker_.take();
   answer();
-  EXPECT_TRUE(t.saw(R"({"id":2,"error":{"code":112,"message":"unrecoverable position"}})")) << t.all();
+  EXPECT_TRUE(t.saw(R"({"id":2,"error":{"code":112,"message":"unrecoverable position"}})"))
+      << t.all();
   EXPECT_FALSE(t.client().is_subscribed("c"));
 }
 
@@ -271,7 +277,8 @@ TEST_F(client_steps, a_server_unsubscribe_during_a_subscribe_follows_its_reply) 
   answer();
   const std::string all = t.all();
   const size_t reply = all.find(R"({"id":2,"subscribe":{)");
-  const size_t unsub = all.find(R"({"push":{"channel":"c","unsubscribe":{"code":2000,"reason":"server unsubscribe"}}})");
+  const size_t unsub = all.find(
+      R"({"push":{"channel":"c","unsubscribe":{"code":2000,"reason":"server unsubscribe"}}})");
   ASSERT_NE(reply, std::string::npos) << all;
   ASSERT_NE(unsub, std::string::npos) << all;
   EXPECT_LT(reply, unsub);

@@ -50,7 +50,8 @@ struct sdk_client {
   void subscribe() {
     std::string cmd = R"({"subscribe":{"channel":"c","recoverable":true,"positioned":true)";
     if (has_position)
-      cmd += R"(,"recover":true,"offset":)" + std::to_string(offset) + R"(,"epoch":")" + epoch + "\"";
+      cmd +=
+          R"(,"recover":true,"offset":)" + std::to_string(offset) + R"(,"epoch":")" + epoch + "\"";
     pending_id = next_id++;
     cmd += R"(},"id":)" + std::to_string(pending_id) + "}";
     in_flight = true;
@@ -100,7 +101,8 @@ struct sdk_client {
       has_position = true;  // recovered: the client's own position; otherwise the top
       subscribed = true;
       seen_total.replies++;
-      log.push_back(std::string("reply recovered=") + (recovered ? "1" : "0") + " offset=" + std::to_string(offset));
+      log.push_back(std::string("reply recovered=") + (recovered ? "1" : "0") +
+                    " offset=" + std::to_string(offset));
       if (auto raw = sub->raw("publications")) {
         auto items = protocol::split_array(*raw);
         for (const auto& item : *items) {
@@ -195,8 +197,10 @@ void run(uint64_t seed) {
         break;
       case 10:
         if (rng() % 10 == 0) {
-          if (b.dropped.empty()) b.drop_pubsub();
-          else b.restore_pubsub();
+          if (b.dropped.empty())
+            b.drop_pubsub();
+          else
+            b.restore_pubsub();
         }
         break;
       default:
@@ -234,10 +238,14 @@ TEST(hub_model, sdk_clients_see_ordered_gap_free_streams_through_broker_faults_a
   EXPECT_GT(seen_total.recovered, 1000u);
   EXPECT_GT(seen_total.unsubscribes, 10u);
   EXPECT_GT(seen_total.reconnects, 50u);
-  std::printf("[ info     ] %llu live, %llu recovered publications, %llu replies, %llu resubscribes (2500), %llu reconnects\n",
-              static_cast<unsigned long long>(seen_total.live), static_cast<unsigned long long>(seen_total.recovered),
-              static_cast<unsigned long long>(seen_total.replies), static_cast<unsigned long long>(seen_total.unsubscribes),
-              static_cast<unsigned long long>(seen_total.reconnects));
+  std::printf(
+      "[ info     ] %llu live, %llu recovered publications, %llu replies, %llu resubscribes "
+      "(2500), %llu reconnects\n",
+      static_cast<unsigned long long>(seen_total.live),
+      static_cast<unsigned long long>(seen_total.recovered),
+      static_cast<unsigned long long>(seen_total.replies),
+      static_cast<unsigned long long>(seen_total.unsubscribes),
+      static_cast<unsigned long long>(seen_total.reconnects));
 }
 
 }  // namespace

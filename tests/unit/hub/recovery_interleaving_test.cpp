@@ -28,7 +28,7 @@ struct sdk_view {
   bool replied = false;
   bool recovered = false;
   uint64_t reply_offset = 0;
-  std::vector<uint64_t> offsets;  // publications, as the application sees them
+  std::vector<uint64_t> offsets;   // publications, as the application sees them
   std::vector<std::string> other;  // anything else about "c" (unsubscribe pushes, errors)
   size_t seen = 0;
 
@@ -117,7 +117,8 @@ class world {
     }
     client_ = std::make_unique<fake_transport>(loop(), protocol::encoding::json);
     client_->send(R"({"connect":{},"id":1})");
-    client_->send(R"({"subscribe":{"channel":"c","recover":true,"offset":1,"epoch":"E1","recoverable":true,"positioned":true},"id":2})");
+    client_->send(
+        R"({"subscribe":{"channel":"c","recover":true,"offset":1,"epoch":"E1","recoverable":true,"positioned":true},"id":2})");
     pending_ = true;
     view_.read(*client_);
   }
@@ -138,7 +139,8 @@ class world {
     std::vector<step> v;
     if (published_ < publications) v.push_back({action::publish});
     const auto& flying = broker_.in_flight;
-    const size_t choices = any_order && !answered_ ? flying.size() : std::min<size_t>(flying.size(), 1);
+    const size_t choices =
+        any_order && !answered_ ? flying.size() : std::min<size_t>(flying.size(), 1);
     for (size_t i = 0; i < choices; ++i) v.push_back({action::deliver, static_cast<uint8_t>(i)});
     if (!broker_.confirmations.empty()) v.push_back({action::confirm});
     if (broker_.can_take()) v.push_back({action::take});
@@ -199,7 +201,8 @@ class world {
 };
 
 std::string describe(const std::vector<step>& seq) {
-  static const char* names[] = {"publish", "deliver", "confirm", "take-read", "answer-read", "drain"};
+  static const char* names[] = {"publish",   "deliver",     "confirm",
+                                "take-read", "answer-read", "drain"};
   std::string s;
   for (const step& st : seq) {
     s += names[static_cast<int>(st.what)];
@@ -245,11 +248,16 @@ struct exploration {
     std::vector<uint64_t> want;
     for (uint64_t o = 2; o <= world::missed_before + publications; ++o) want.push_back(o);
     std::string why;
-    if (!v.replied) why = "no subscribe reply";
-    else if (!v.recovered) why = "not recovered";
-    else if (v.reply_offset != 1) why = "reply offset " + std::to_string(v.reply_offset);
-    else if (v.offsets != want) why = "publications out of order, missing or repeated";
-    else if (!v.other.empty()) why = "unexpected: " + v.other.front();
+    if (!v.replied)
+      why = "no subscribe reply";
+    else if (!v.recovered)
+      why = "not recovered";
+    else if (v.reply_offset != 1)
+      why = "reply offset " + std::to_string(v.reply_offset);
+    else if (v.offsets != want)
+      why = "publications out of order, missing or repeated";
+    else if (!v.other.empty())
+      why = "unexpected: " + v.other.front();
     if (why.empty()) return;
     std::string got;
     for (uint64_t o : v.offsets) got += std::to_string(o) + " ";
@@ -264,12 +272,15 @@ void run(uint64_t publications, bool node_already_subscribed, bool any_order) {
   e.explore(w, seq);
   EXPECT_EQ(e.first_failure, "");
   EXPECT_GT(e.complete, 0u);
-  std::printf("[ info     ] %zu interleavings (%llu publications, node %s subscribed, %s deliveries)\n",
-              e.complete, static_cast<unsigned long long>(publications),
-              node_already_subscribed ? "already" : "not yet", any_order ? "reordered" : "ordered");
+  std::printf(
+      "[ info     ] %zu interleavings (%llu publications, node %s subscribed, %s deliveries)\n",
+      e.complete, static_cast<unsigned long long>(publications),
+      node_already_subscribed ? "already" : "not yet", any_order ? "reordered" : "ordered");
 }
 
-TEST(recovery_interleavings, every_interleaving_with_the_channel_new_on_the_node) { run(3, false, false); }
+TEST(recovery_interleavings, every_interleaving_with_the_channel_new_on_the_node) {
+  run(3, false, false);
+}
 
 TEST(recovery_interleavings, every_interleaving_with_the_channel_already_delivered_to_the_node) {
   run(3, true, false);

@@ -1,8 +1,8 @@
-// The recovery decision and the merge rule of hub/recovery (docs/design/connection-state-machine.md,
-// "The recovery decision" and "The merge rule"), without a client: the history read a
-// subscribe makes, what its reply carries (stream and cache mode, epochs, limits, 112, tags
-// filter, fossil patches) and how buffered events are ordered after the reply, for every
-// arrival order of a few publications.
+// The recovery decision and the merge rule of hub/recovery
+// (docs/design/connection-state-machine.md, "The recovery decision" and "The merge rule"), without
+// a client: the history read a subscribe makes, what its reply carries (stream and cache mode,
+// epochs, limits, 112, tags filter, fossil patches) and how buffered events are ordered after the
+// reply, for every arrival order of a few publications.
 #include "hub/recovery.hpp"
 
 #include <gtest/gtest.h>
@@ -172,7 +172,8 @@ TEST(recovery_decide, recovered_publications_pass_the_tags_filter_and_still_move
   r.filter = &f;
   history_page p;
   p.top = {12, "E"};
-  for (uint64_t o = 6; o <= 12; ++o) p.publications.push_back(pub(o, "", {{"kind", o % 2 ? "keep" : "drop"}}));
+  for (uint64_t o = 6; o <= 12; ++o)
+    p.publications.push_back(pub(o, "", {{"kind", o % 2 ? "keep" : "drop"}}));
   auto o = decide(r, p);
   ASSERT_TRUE(o);
   EXPECT_TRUE(o->recovered);
@@ -227,7 +228,8 @@ TEST(recovery_decide, live_patches_wait_when_the_newest_publication_was_withheld
   r.filter = &f;
   history_page p;
   p.top = {3, "E"};
-  p.publications = {pub(1, "", {{"kind", "keep"}}), pub(2, "", {{"kind", "keep"}}), pub(3, "", {{"kind", "drop"}})};
+  p.publications = {pub(1, "", {{"kind", "keep"}}), pub(2, "", {{"kind", "keep"}}),
+                    pub(3, "", {{"kind", "drop"}})};
   auto o = decide(r, p);
   ASSERT_TRUE(o);
   EXPECT_EQ(offsets(o->publications), (std::vector<uint64_t>{1, 2}));
@@ -363,7 +365,8 @@ TEST(recovery_merge, every_arrival_order_and_read_point_gives_one_ordered_gap_fr
       std::iota(live.begin(), live.end(), since + 1);
       std::sort(live.begin(), live.end());
       do {
-        for (size_t dropped_before_read = 0; dropped_before_read <= top - since; ++dropped_before_read) {
+        for (size_t dropped_before_read = 0; dropped_before_read <= top - since;
+             ++dropped_before_read) {
           // Publications <= top may be missing from the buffer (they are in the read); the
           // ones after the read are always buffered.
           std::vector<uint64_t> buffered;

@@ -45,8 +45,10 @@ class scripted_broker final : public broker {
     confirmations.emplace_back(std::string(channel), std::move(done));
   }
   void unsubscribe(std::string_view channel) override {
-    if (deferred_unsubscribe) unsubscribes.emplace_back(channel);
-    else subscribed.erase(std::string(channel));
+    if (deferred_unsubscribe)
+      unsubscribes.emplace_back(channel);
+    else
+      subscribed.erase(std::string(channel));
   }
   void publish(std::string_view channel, publication p, const publish_options&,
                callback<publish_outcome> done) override {
@@ -59,7 +61,8 @@ class scripted_broker final : public broker {
   void publish_leave(std::string_view, const client_info&, status_callback done) override {
     if (done) done(ok_v);
   }
-  void history(std::string_view channel, const history_query& q, callback<history_page> done) override {
+  void history(std::string_view channel, const history_query& q,
+               callback<history_page> done) override {
     reads.push_back(read{std::string(channel), q, std::move(done), std::nullopt});
   }
   void remove_history(std::string_view, status_callback done) override { done(ok_v); }
@@ -131,7 +134,9 @@ class scripted_broker final : public broker {
         std::vector<publication> all = s.pubs;
         if (r.q.reverse) std::reverse(all.begin(), all.end());
         for (auto& p : all) {
-          if (r.q.since && (r.q.reverse ? p.offset >= r.q.since->offset : p.offset <= r.q.since->offset)) continue;
+          if (r.q.since &&
+              (r.q.reverse ? p.offset >= r.q.since->offset : p.offset <= r.q.since->offset))
+            continue;
           if (r.q.limit > 0 && page.publications.size() >= static_cast<size_t>(r.q.limit)) break;
           page.publications.push_back(p);
         }
