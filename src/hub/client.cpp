@@ -1,4 +1,5 @@
-// client: the per-connection protocol state machine; see client.hpp.
+// client: the per-connection protocol state machine; see client.hpp and
+// docs/design/connection-state-machine.md.
 #include "hub/client.hpp"
 
 #include <algorithm>
@@ -12,8 +13,9 @@
 #include "hub/client_transport.hpp"
 #include "hub/node.hpp"
 #include "hub/prepared_event.hpp"
+#include "hub/recovery.hpp"
 #include "hub/shard.hpp"
-#include "protocol/fossil.hpp"
+#include "hub/token_expiry.hpp"
 #include "protocol/tags_filter.hpp"
 
 namespace gyre {
@@ -22,7 +24,20 @@ namespace {
 
 using namespace std::chrono;
 
-uint32_t to_s(config::duration d) { return static_cast<uint32_t>(duration_cast<seconds>(d).count()); }
+// How long a peer gets to complete the close handshake (after our close frame, or after a
+// failed connect) before the socket is dropped.
+constexpr int64_t close_grace_ms = 5000;
+
+uint32_t to_s(config::duration d) {
+  return static_cast<uint32_t>(duration_cast<seconds>(d).count());
+}
+
+// The failure of one step carried into the result of the next.
+template <typename U, typename T>
+result<U> failure_of(const result<T>& r) {
+  if (r.is_disconnect()) return r.as_disconnect();
+  return r.error() ? r.error() : errors::internal;
+}
 
 // Centrifugo's three-way permission rule for publish / presence / history.
 bool allowed(bool for_client, bool for_subscriber, bool for_anonymous, bool subscribed,
@@ -69,6 +84,17 @@ std::vector<protocol::command>& command_scratch() {
   return v;
 }
 
+// Refusals a peer can cause at will.
+log::limiter token_refusals;
+
+// Subscription attempts are numbered per loop: a client only compares the numbers of its
+// own attempts, and the counter costs the connection nothing.
+uint32_t next_attempt() {
+  thread_local uint32_t n = 0;
+  if (++n == 0) ++n;  // 0 means "no attempt"
+  return n;
+}
+
 }  // namespace
 
 // Rarely used connection data, allocated on demand.
@@ -81,10 +107,24 @@ struct client::extra {
   // protocol::decode_padding: at most one message (websocket.message_size_limit).
   std::string parked;
   size_t parked_pos = 0;  // the next command to run
+  // Server API subscribes that came after a server unsubscribe of a channel whose
+  // subscribe was still in progress: made once that unsubscribe took effect.
+  std::vector<server_subscribe_options> subscribes_after_unsubscribe;
+};
+
+// Who the connection is, as connect's authentication step (and later the connect proxy)
+// decides it.
+struct client::identity {
+  std::string user;
+  int64_t expire_at = 0;  // token_expiry.hpp
+  std::string info;
+  std::string meta;
+  std::map<std::string, auth::sub_options> token_subs;
+  std::vector<std::string> token_channels;
 };
 
 // Everything decided about a subscription before it is set up.
-struct client::sub_setup {
+struct client::subscribe_plan {
   std::string channel;
   std::shared_ptr<const config::config> cfg;
   const config::channel_options* ns = nullptr;
@@ -95,7 +135,7 @@ struct client::sub_setup {
   bool emit_presence = false;
   bool emit_join_leave = false;
   bool delta = false;
-  bool recover = false;  // the client asked to recover from `since`
+  bool recover = false;  // recover from `since`
   stream_position since;
   bool cache_mode = false;
   bool reject_unrecoverable = false;
@@ -106,12 +146,41 @@ struct client::sub_setup {
   std::shared_ptr<const protocol::compiled_filter> filter;
 };
 
+// A subscription being set up: its plan, its attempt number and who wants the result.
+struct client::subscribe_flow {
+  subscribe_plan plan;
+  uint32_t attempt = 0;
+  subscribe_done done;
+};
+
+// Connect replies once every server-side subscription is set up.
+struct client::connect_join {
+  uint32_t id = 0;
+  size_t pending = 0;
+  protocol::connect_result reply;
+  std::vector<uint32_t> attempts;
+  std::optional<gyre::result<protocol::subscribe_result>> failure;
+};
+
+// A refreshed token: the new expiry and what it changes.
+struct client::renewal {
+  int64_t expire_at = 0;
+  std::string info;
+  std::string meta;
+};
+
+struct client::publish_plan {
+  std::string channel;
+  publication pub;
+  publish_options opts;
+};
+
 client::client(shard& s, client_transport& t, protocol::encoding enc)
     : shard_(s), transport_(t), id_(uuid_v4_bytes()), encoding_(enc) {
   turn_left_ = shard_.owner().opts().read_budget_commands;
   timer_.owner = this;
   shard_.attach(*this);
-  ping_due_ms_ = shard_.now_ms() + shard_.owner().opts().stale_close_delay_ms;
+  stale_due_ms_ = shard_.now_ms() + shard_.owner().opts().stale_close_delay_ms;
   rearm_timer();
 }
 
@@ -226,8 +295,8 @@ void client::dispatch(protocol::command& cmd) {
   n.metrics().count_command(cmd.kind);
   auto started = std::chrono::steady_clock::now();
   run_command(cmd);
-  n.metrics().observe_command(cmd.kind,
-                              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  n.metrics().observe_command(
+      cmd.kind, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
 }
 
 void client::run_command(protocol::command& cmd) {
@@ -248,19 +317,47 @@ void client::run_command(protocol::command& cmd) {
   }
   if (state_ != state::connected) return disconnect(disconnects::bad_request);
   switch (cmd.kind) {
-    case command_kind::subscribe: return handle_subscribe(cmd.id, cmd.as<protocol::subscribe_request>());
-    case command_kind::unsubscribe: return handle_unsubscribe(cmd.id, cmd.as<protocol::unsubscribe_request>());
-    case command_kind::publish: return handle_publish(cmd.id, cmd.as<protocol::publish_request>());
-    case command_kind::presence: return handle_presence(cmd.id, cmd.as<protocol::presence_request>());
+    case command_kind::subscribe:
+      return handle_subscribe(cmd.id, cmd.as<protocol::subscribe_request>());
+    case command_kind::unsubscribe:
+      return handle_unsubscribe(cmd.id, cmd.as<protocol::unsubscribe_request>());
+    case command_kind::publish:
+      return handle_publish(cmd.id, cmd.as<protocol::publish_request>());
+    case command_kind::presence:
+      return handle_presence(cmd.id, cmd.as<protocol::presence_request>());
     case command_kind::presence_stats:
       return handle_presence_stats(cmd.id, cmd.as<protocol::presence_stats_request>());
-    case command_kind::history: return handle_history(cmd.id, cmd.as<protocol::history_request>());
-    case command_kind::rpc: return handle_rpc(cmd.id, cmd.as<protocol::rpc_request>());
-    case command_kind::refresh: return handle_refresh(cmd.id, cmd.as<protocol::refresh_request>());
+    case command_kind::history:
+      return handle_history(cmd.id, cmd.as<protocol::history_request>());
+    case command_kind::rpc:
+      return handle_rpc(cmd.id, cmd.as<protocol::rpc_request>());
+    case command_kind::refresh:
+      return handle_refresh(cmd.id, cmd.as<protocol::refresh_request>());
     case command_kind::sub_refresh:
       return handle_sub_refresh(cmd.id, cmd.as<protocol::sub_refresh_request>());
-    default: return disconnect(disconnects::bad_request);
+    default:
+      return disconnect(disconnects::bad_request);
   }
+}
+
+// ---------------------------------------------------------------------------- failure paths
+
+template <typename T>
+void client::fail_command(uint32_t id, const result<T>& failed) {
+  if (failed.is_disconnect()) return disconnect(failed.as_disconnect());
+  send_error(id, failed.error() ? failed.error() : errors::internal);
+}
+
+template <typename T>
+void client::fail_connect(uint32_t id, const result<T>& failed) {
+  if (failed.is_disconnect()) return disconnect(failed.as_disconnect());
+  send_error(id, failed.error() ? failed.error() : errors::internal);
+  // Undo what establish() did (subscriptions being set up, the user index).
+  cleanup();
+  state_ = state::failed;
+  stale_due_ms_ = 0;
+  close_due_ms_ = shard_.now_ms() + close_grace_ms;
+  rearm_timer();
 }
 
 // ---------------------------------------------------------------------------- async plumbing
@@ -297,88 +394,86 @@ void client::release_inflight() {
 // ---------------------------------------------------------------------------- connect
 
 void client::handle_connect(uint32_t id, protocol::connect_request& req) {
+  auto who = authenticate(req);
+  if (!who) return fail_connect(id, who);
+  // The connect proxy goes here: an asynchronous step that may replace the identity
+  // (begin_async, call, continue with establish() on this loop, or fail_connect()).
+  establish(id, req, std::move(who.value()));
+}
+
+result<client::identity> client::authenticate(const protocol::connect_request& req) {
   node& n = shard_.owner();
   auto cfg = n.cfg();
   const auto& cc = cfg->client_;
   const int64_t now = n.time().now_unix();
-
-  std::string user;
-  int64_t expire_at = 0;
-  std::string info;
-  std::string meta;
-  std::map<std::string, auth::sub_options> token_subs;
-  std::vector<std::string> token_channels;
+  identity who;
   bool credentials = false;
-
   if (!req.token.empty()) {
     auto verifier = n.connection_verifier();
     if (!verifier) {
-      log::info("client {}: connection token received but no token keys are configured", client_id());
-      return disconnect(disconnects::invalid_token);
+      log::limited(token_refusals, spdlog::level::info,
+                   "client {}: connection token received but no token keys are configured",
+                   client_id());
+      return disconnects::invalid_token;
     }
     auto claims = verifier->verify_connection_token(req.token, now);
     if (!claims) {
-      if (claims.error().code == auth::token_error_code::expired) {
-        send_error(id, errors::token_expired);
-        state_ = state::failed;
-        ping_due_ms_ = shard_.now_ms() + 5000;
-        rearm_timer();
-        return;
-      }
-      log::info("client {}: invalid connection token: {}", client_id(), claims.error().reason);
-      return disconnect(disconnects::invalid_token);
+      if (claims.error().code == auth::token_error_code::expired) return errors::token_expired;
+      log::limited(token_refusals, spdlog::level::info, "client {}: invalid connection token: {}",
+                   client_id(), claims.error().reason);
+      return disconnects::invalid_token;
     }
     auto& c = claims.value();
     if (c.user.empty() && cc.disallow_anonymous_connection_tokens_)
-      return disconnect(disconnects::permission_denied);
-    user = std::move(c.user);
-    if (c.expire_at) expire_at = *c.expire_at > 0 ? *c.expire_at : 0;
-    else if (c.exp) expire_at = *c.exp;
-    info = std::move(c.info);
-    meta = std::move(c.meta);
-    token_subs = std::move(c.subs);
-    if (token_subs.empty()) token_channels = std::move(c.channels);
+      return disconnects::permission_denied;
+    who.user = std::move(c.user);
+    who.expire_at = effective_expiry(c.expire_at, c.exp);
+    who.info = std::move(c.info);
+    who.meta = std::move(c.meta);
+    who.token_subs = std::move(c.subs);
+    if (who.token_subs.empty()) who.token_channels = std::move(c.channels);
     credentials = true;
   } else if (cc.allow_anonymous_connect_without_token_ || cc.insecure_) {
     credentials = true;
   } else if (!cc.user_id_http_header_.empty()) {
     std::string_view h = transport_.request_header(cc.user_id_http_header_);
     if (!h.empty()) {
-      user = std::string(h);
+      who.user = std::string(h);
       credentials = true;
     }
   }
   if (!credentials) {
     log::debug("client {}: no credentials in connect", client_id());
-    return disconnect(disconnects::bad_request);
+    return disconnects::bad_request;
   }
-  if (cc.insecure_) expire_at = 0;
-  if (expire_at > 0 && expire_at <= now) {
-    send_error(id, errors::expired);
-    state_ = state::failed;
-    ping_due_ms_ = shard_.now_ms() + 5000;
-    rearm_timer();
-    return;
-  }
-  if (!user.empty() && n.opts().user_connection_limit > 0 &&
-      n.user_connection_count(user) >= n.opts().user_connection_limit)
-    return disconnect(disconnects::connection_limit);
+  if (cc.insecure_) who.expire_at = 0;  // insecure mode: connections never expire
+  if (expiry_reached(who.expire_at, now)) return errors::expired;
+  return who;
+}
 
-  // Server-side subscriptions: personal channel, then token subs / channels.
-  std::vector<std::unique_ptr<sub_setup>> setups;
-  auto make_setup = [&](const std::string& channel, const auth::sub_options* so,
-                        protocol_error& err) -> std::unique_ptr<sub_setup> {
+void client::establish(uint32_t id, const protocol::connect_request& req, identity who) {
+  node& n = shard_.owner();
+  auto cfg = n.cfg();
+  const auto& cc = cfg->client_;
+  const int64_t now = n.time().now_unix();
+
+  if (!who.user.empty() && n.opts().user_connection_limit > 0 &&
+      n.user_connection_count(who.user) >= n.opts().user_connection_limit)
+    return fail_connect(id, result<identity>(disconnects::connection_limit));
+
+  // Server-side subscriptions: the personal channel, then the token's subs or channels,
+  // each channel once.
+  std::vector<subscribe_plan> plans;
+  auto plan_for = [&](const std::string& channel,
+                      const auth::sub_options* so) -> result<subscribe_plan> {
     channel_rules rules = resolve_channel_rules(*cfg, channel);
-    if (!rules.ns) {
-      err = errors::unknown_channel;
-      return nullptr;
-    }
+    if (!rules.ns) return errors::unknown_channel;
     const auto& ns = *rules.ns;
-    auto s = std::make_unique<sub_setup>();
-    s->channel = channel;
-    s->cfg = cfg;
-    s->ns = rules.ns;
-    s->server_side = true;
+    subscribe_plan p;
+    p.channel = channel;
+    p.cfg = cfg;
+    p.ns = rules.ns;
+    p.server_side = true;
     bool presence = ns.presence_, join_leave = ns.join_leave_, push = ns.force_push_join_leave_;
     bool recovery = ns.force_recovery_, positioning = ns.force_positioning_;
     if (so) {
@@ -388,202 +483,198 @@ void client::handle_connect(uint32_t id, protocol::connect_request& req) {
       if (o.force_push_join_leave) push = *o.force_push_join_leave;
       if (o.force_recovery) recovery = *o.force_recovery;
       if (o.force_positioning) positioning = *o.force_positioning;
-      s->chan_info = so->info;
-      s->data = so->data;
+      p.chan_info = so->info;
+      p.data = so->data;
     }
-    bool history = ns.history_enabled();
-    s->emit_presence = presence;
-    s->emit_join_leave = join_leave;
-    s->push_join_leave = push;
-    s->recoverable = recovery && history;
-    s->positioned = (positioning || recovery) && history;
-    s->cache_mode = s->recoverable && ns.force_recovery_mode_ == "cache";
-    for (auto& [ch, hint] : req.subs) {
-      if (ch == channel && hint.recover && s->recoverable) {
-        s->recover = true;
-        s->since = stream_position{hint.offset, hint.epoch};
+    const bool history = ns.history_enabled();
+    p.emit_presence = presence;
+    p.emit_join_leave = join_leave;
+    p.push_join_leave = push;
+    p.recoverable = recovery && history;
+    p.positioned = (positioning || recovery) && history;
+    p.cache_mode = p.recoverable && ns.force_recovery_mode_ == "cache";
+    for (const auto& [ch, hint] : req.subs) {
+      if (ch == channel && hint.recover && p.recoverable) {
+        p.recover = true;
+        p.since = stream_position{hint.offset, hint.epoch};
       }
     }
-    if (s->cache_mode && ns.auto_cache_recover_) s->recover = true;
-    return s;
+    if (p.cache_mode && ns.auto_cache_recover_) p.recover = true;
+    return p;
   };
-
-  protocol_error setup_error;
+  auto add_plan = [&](const std::string& channel, const auth::sub_options* so) -> status {
+    for (const auto& p : plans)
+      if (p.channel == channel) return ok_v;
+    auto p = plan_for(channel, so);
+    if (!p) return failure_of<ok_t>(p);
+    plans.push_back(std::move(p.value()));
+    return ok_v;
+  };
   const auto& pc = cc.subscribe_to_user_personal_channel_;
-  if (pc.enabled_ && !user.empty()) {
-    std::string channel = config::personal_channel(*cfg, user);
-    auto s = make_setup(channel, nullptr, setup_error);
-    if (!s) {
-      send_error(id, setup_error);
-      state_ = state::failed;
-      ping_due_ms_ = shard_.now_ms() + 5000;
-      rearm_timer();
-      return;
-    }
-    setups.push_back(std::move(s));
-    if (pc.single_connection_) {
-      connection_filter f;
-      f.user = user;
-      f.whitelist.push_back(client_id());
-      n.disconnect(f, disconnects::connection_limit, [] {});
-    }
+  bool single_connection = false;
+  if (pc.enabled_ && !who.user.empty()) {
+    if (auto st = add_plan(config::personal_channel(*cfg, who.user), nullptr); !st)
+      return fail_connect(id, st);
+    single_connection = pc.single_connection_;
   }
-  for (auto& [ch, so] : token_subs) {
-    auto s = make_setup(ch, &so, setup_error);
-    if (!s) break;
-    setups.push_back(std::move(s));
+  for (const auto& [ch, so] : who.token_subs)
+    if (auto st = add_plan(ch, &so); !st) return fail_connect(id, st);
+  for (const auto& ch : who.token_channels)
+    if (auto st = add_plan(ch, nullptr); !st) return fail_connect(id, st);
+  if (plans.size() > n.opts().channel_limit)
+    return fail_connect(id, status(disconnects::channel_limit));
+
+  if (single_connection) {
+    connection_filter f;
+    f.user = who.user;
+    f.whitelist.push_back(client_id());
+    n.disconnect(f, disconnects::connection_limit, [] {});
   }
-  for (auto& ch : token_channels) {
-    if (setup_error) break;
-    auto s = make_setup(ch, nullptr, setup_error);
-    if (!s) break;
-    setups.push_back(std::move(s));
-  }
-  if (setup_error) {
-    send_error(id, setup_error);
-    state_ = state::failed;
-    ping_due_ms_ = shard_.now_ms() + 5000;
-    rearm_timer();
-    return;
-  }
-  if (setups.size() > n.opts().channel_limit) return disconnect(disconnects::channel_limit);
 
   // The connection is established.
-  user_ = std::move(user);
-  expire_at_ = expire_at;
+  user_ = std::move(who.user);
+  expire_at_ = who.expire_at;
   client_side_refresh_ = expire_at_ > 0;
-  if (!info.empty() || !meta.empty() || !token_channels.empty() || !token_subs.empty()) {
+  if (!who.info.empty() || !who.meta.empty() || !who.token_channels.empty() ||
+      !who.token_subs.empty()) {
     if (!extra_) extra_ = std::make_unique<extra>();
-    extra_->conn_info = std::move(info);
-    extra_->meta = std::move(meta);
-    for (auto& s : setups) extra_->token_channels.push_back(s->channel);
+    extra_->conn_info = std::move(who.info);
+    extra_->meta = std::move(who.meta);
+    for (const auto& p : plans) extra_->token_channels.push_back(p.channel);
   }
   state_ = state::connected;
+  stale_due_ms_ = 0;
   shard_.index_user(*this);
   n.user_connected(user_);
+  user_indexed_ = true;
   n.metrics().connection_accepted(transport_.name(), encoding_);
 
-  // Reply once every server-side subscription is set up (memory engine: at once).
-  struct connect_join {
-    uint32_t id;
-    size_t pending;
-    protocol::connect_result result;
-    std::vector<subscription*> subs;
-    protocol_error error;
-  };
   auto join = std::make_shared<connect_join>();
   join->id = id;
-  join->pending = setups.size() + 1;
-  auto& res = join->result;
+  join->pending = plans.size() + 1;
+  auto& res = join->reply;
   res.client = client_id();
   res.version = node::version();
   if (expire_at_ > 0) {
     res.expires = true;
-    res.ttl = static_cast<uint32_t>(std::max<int64_t>(expire_at_ - now, 0));
+    res.ttl = ttl_until(expire_at_, now);
   }
   if (!transport_.native_pings()) {
     res.ping = static_cast<uint32_t>(n.opts().ping_interval_ms / 1000);
     res.pong = true;
   }
   if (cc.connect_include_server_time_) res.time = n.time().now_unix_ms();
-  res.subs.resize(setups.size());
+  res.subs.resize(plans.size());
+  join->attempts.resize(plans.size(), 0);
 
-  auto finish = [this, join]() {
-    if (--join->pending > 0) return;
-    if (state_ != state::connected) return;
-    if (join->error) {
-      send_error(join->id, join->error);
-      state_ = state::failed;
-      ping_due_ms_ = shard_.now_ms() + 5000;
-      rearm_timer();
-      return;
-    }
-    protocol::reply r;
-    r.id = join->id;
-    r.result = std::move(join->result);
-    send_reply(r);
-    for (subscription* s : join->subs)
-      if (s) activate(*s);
-    // First ping at a random point of the first interval, as Centrifugo does.
-    const runtime_options& o = shard_.owner().opts();
-    int64_t now_ms = shard_.now_ms();
-    ping_due_ms_ = now_ms + o.ping_interval_ms / 2 +
-                   static_cast<int64_t>(random_below(static_cast<uint64_t>(o.ping_interval_ms / 2 + 1)));
-    maintenance_due_ms_ = now_ms + std::min(o.presence_update_interval_ms, o.position_check_delay_ms);
-    rearm_timer();
-  };
-
-  join->subs.resize(setups.size(), nullptr);
-  for (size_t i = 0; i < setups.size(); ++i) {
-    std::string channel = setups[i]->channel;
-    join->result.subs[i].first = channel;
-    start_subscription(std::move(setups[i]),
-                       [this, join, i, channel, finish](result<protocol::subscribe_result> r) {
+  for (size_t i = 0; i < plans.size(); ++i) {
+    res.subs[i].first = plans[i].channel;
+    start_subscription(std::move(plans[i]),
+                       [this, join, i](result<protocol::subscribe_result> r, uint32_t attempt) {
                          if (!r) {
-                           if (!join->error) join->error = r.error() ? r.error() : errors::internal;
+                           if (!join->failure) join->failure = std::move(r);
                          } else {
-                           join->result.subs[i].second = std::move(r.value());
-                           join->subs[i] = find_sub(channel);
+                           join->reply.subs[i].second = std::move(r.value());
+                           join->attempts[i] = attempt;
                          }
-                         finish();
+                         if (--join->pending == 0) finish_connect(*join);
                        });
   }
-  finish();
+  if (--join->pending == 0) finish_connect(*join);
+}
+
+void client::finish_connect(connect_join& join) {
+  if (state_ != state::connected) return;
+  if (join.failure) return fail_connect(join.id, *join.failure);
+  protocol::reply r;
+  r.id = join.id;
+  r.result = std::move(join.reply);
+  send_reply(r);
+  for (uint32_t attempt : join.attempts)
+    if (attempt) activate(attempt);
+  // First ping at a random point of the first interval, as Centrifugo does.
+  const runtime_options& o = shard_.owner().opts();
+  const int64_t now_ms = shard_.now_ms();
+  ping_due_ms_ =
+      now_ms + o.ping_interval_ms / 2 +
+      static_cast<int64_t>(random_below(static_cast<uint64_t>(o.ping_interval_ms / 2 + 1)));
+  maintenance_due_ms_ = now_ms + std::min(o.presence_update_interval_ms, o.position_check_delay_ms);
+  rearm_timer();
 }
 
 // ---------------------------------------------------------------------------- subscribe
 
 void client::handle_subscribe(uint32_t id, protocol::subscribe_request& req) {
+  auto plan = plan_subscription(req);
+  if (!plan) return fail_command(id, plan);
+  // The subscribe proxy goes here: an asynchronous step between the plan and the
+  // subscription (begin_async, call, continue with start_subscription() on this loop).
+  start_subscription(std::move(plan.value()),
+                     [this, id](result<protocol::subscribe_result> r, uint32_t attempt) {
+                       if (state_ != state::connected) return;
+                       if (!r) return fail_command(id, r);
+                       protocol::reply reply;
+                       reply.id = id;
+                       reply.result = std::move(r.value());
+                       send_reply(reply);
+                       activate(attempt);
+                     });
+}
+
+result<client::subscribe_plan> client::plan_subscription(const protocol::subscribe_request& req) {
   node& n = shard_.owner();
-  if (req.channel.empty()) return disconnect(disconnects::bad_request);
-  if (!req.delta.empty() && req.delta != "fossil") return disconnect(disconnects::bad_request);
+  if (req.channel.empty()) return disconnects::bad_request;
+  if (!req.delta.empty() && req.delta != "fossil") return disconnects::bad_request;
   auto cfg = n.cfg();
   if (req.channel.size() > static_cast<size_t>(cfg->channel_.max_length_))
-    return send_error(id, errors::bad_request);
-  if (find_sub(req.channel)) return send_error(id, errors::already_subscribed);
-  if (subs_.size() >= n.opts().channel_limit) return send_error(id, errors::limit_exceeded);
+    return errors::bad_request;
+  if (find_sub(req.channel)) return errors::already_subscribed;
+  if (subs_.size() >= n.opts().channel_limit) return errors::limit_exceeded;
 
   channel_rules rules = resolve_channel_rules(*cfg, req.channel);
-  if (!rules.ns) return send_error(id, errors::unknown_channel);
+  if (!rules.ns) return errors::unknown_channel;
   const auto& ns = *rules.ns;
   const auto& cc = cfg->client_;
   // Only stream subscriptions exist in this server.
   const bool stream_ns = ns.subscription_type_.empty() || ns.subscription_type_ == "stream";
-  if (req.type != 0 || !stream_ns) return send_error(id, errors::permission_denied);
-  if (auto e = check_channel_name(*cfg, rules, req.channel, n.regexes())) return send_error(id, e);
+  if (req.type != 0 || !stream_ns) return errors::permission_denied;
+  if (auto e = check_channel_name(*cfg, rules, req.channel, n.regexes())) return e;
 
-  auto s = std::make_unique<sub_setup>();
-  s->channel = req.channel;
-  s->cfg = cfg;
-  s->ns = rules.ns;
+  subscribe_plan p;
+  p.channel = req.channel;
+  p.cfg = cfg;
+  p.ns = rules.ns;
 
   bool presence = ns.presence_, join_leave = ns.join_leave_, push = ns.force_push_join_leave_;
   bool force_recovery = ns.force_recovery_, force_positioning = ns.force_positioning_;
   bool by_token = false;
 
   if (rules.is_private || !req.token.empty()) {
-    if (req.token.empty()) return send_error(id, errors::permission_denied);
+    if (req.token.empty()) return errors::permission_denied;
     auto verifier = n.subscription_verifier();
-    if (!verifier) return disconnect(disconnects::invalid_token);
-    auto claims = verifier->verify_subscription_token(req.token, n.time().now_unix());
+    if (!verifier) return disconnects::invalid_token;
+    const int64_t now = n.time().now_unix();
+    auto claims = verifier->verify_subscription_token(req.token, now);
     if (!claims) {
-      if (claims.error().code == auth::token_error_code::expired)
-        return send_error(id, errors::token_expired);
-      log::info("client {}: invalid subscription token: {}", client_id(), claims.error().reason);
-      return disconnect(disconnects::invalid_token);
+      if (claims.error().code == auth::token_error_code::expired) return errors::token_expired;
+      log::limited(token_refusals, spdlog::level::info, "client {}: invalid subscription token: {}",
+                   client_id(), claims.error().reason);
+      return disconnects::invalid_token;
     }
     auto& c = claims.value();
-    if (c.channel != req.channel || c.user != user_ || (!c.client.empty() && c.client != client_id())) {
-      log::info("client {}: subscription token does not match channel/user/client", client_id());
-      return disconnect(disconnects::invalid_token);
+    if (c.channel != req.channel || c.user != user_ ||
+        (!c.client.empty() && c.client != client_id())) {
+      log::limited(token_refusals, spdlog::level::info,
+                   "client {}: subscription token does not match channel/user/client", client_id());
+      return disconnects::invalid_token;
     }
-    int64_t exp = c.expire_at ? *c.expire_at : (c.exp ? *c.exp : 0);
-    if (cc.insecure_) exp = 0;
-    if (exp > 0 && exp <= n.time().now_unix()) return send_error(id, errors::expired);
-    s->expire_at = exp;
-    s->expires = exp > 0;
-    s->chan_info = std::move(c.info);
-    s->data = std::move(c.data);
+    int64_t expire_at = effective_expiry(c.expire_at, c.exp);
+    if (cc.insecure_) expire_at = 0;
+    if (expiry_reached(expire_at, now)) return errors::expired;
+    p.expire_at = expire_at;
+    p.expires = expire_at > 0;
+    p.chan_info = std::move(c.info);
+    p.data = std::move(c.data);
     const auto& o = c.overrides;
     if (o.presence) presence = *o.presence;
     if (o.join_leave) join_leave = *o.join_leave;
@@ -593,257 +684,270 @@ void client::handle_subscribe(uint32_t id, protocol::subscribe_request& req) {
     by_token = true;
   } else if (rules.user_limited) {
     if (!rules.lists_user(*cfg, req.channel, user_) && !cc.insecure_)
-      return send_error(id, errors::permission_denied);
+      return errors::permission_denied;
   } else if (ns.subscribe_proxy_enabled_ || ns.subscribe_stream_proxy_enabled_) {
     log::warn("subscribe proxy is configured for {} but proxies are not supported", req.channel);
-    return send_error(id, errors::not_available);
-  } else if (!((ns.allow_subscribe_for_client_ && (!user_.empty() || ns.allow_subscribe_for_anonymous_)) ||
+    return errors::not_available;
+  } else if (!((ns.allow_subscribe_for_client_ &&
+                (!user_.empty() || ns.allow_subscribe_for_anonymous_)) ||
                cc.insecure_)) {
-    return send_error(id, errors::permission_denied);
+    return errors::permission_denied;
   }
 
   const bool history = ns.history_enabled();
-  const bool history_allowed = allowed(ns.allow_history_for_client_, ns.allow_history_for_subscriber_,
-                                       ns.allow_history_for_anonymous_, true, user_, cc.insecure_);
-  const bool presence_allowed = allowed(ns.allow_presence_for_client_, ns.allow_presence_for_subscriber_,
-                                        ns.allow_presence_for_anonymous_, true, user_, cc.insecure_);
-  bool recoverable = force_recovery || (req.recoverable && (ns.allow_recovery_ || history_allowed || by_token));
-  bool positioned = force_positioning || recoverable ||
-                    (req.positioned && (ns.allow_positioning_ || history_allowed || by_token));
-  s->recoverable = recoverable && history;
-  s->positioned = positioned && history;
-  s->emit_presence = presence;
-  s->emit_join_leave = join_leave;
-  s->push_join_leave = push || (req.join_leave && join_leave && (presence_allowed || by_token));
-  s->delta = req.delta == "fossil" && has_fossil(ns);
-  s->cache_mode = s->recoverable && ns.force_recovery_mode_ == "cache";
-  s->reject_unrecoverable = (req.flag & protocol::subscribe_flag_reject_unrecoverable) != 0;
-  if (req.recover && s->recoverable) {
-    s->recover = true;
-    s->since = stream_position{req.offset, req.epoch};
+  const bool history_allowed =
+      allowed(ns.allow_history_for_client_, ns.allow_history_for_subscriber_,
+              ns.allow_history_for_anonymous_, true, user_, cc.insecure_);
+  const bool presence_allowed =
+      allowed(ns.allow_presence_for_client_, ns.allow_presence_for_subscriber_,
+              ns.allow_presence_for_anonymous_, true, user_, cc.insecure_);
+  const bool recoverable =
+      force_recovery || (req.recoverable && (ns.allow_recovery_ || history_allowed || by_token));
+  const bool positioned =
+      force_positioning || recoverable ||
+      (req.positioned && (ns.allow_positioning_ || history_allowed || by_token));
+  p.recoverable = recoverable && history;
+  p.positioned = positioned && history;
+  p.emit_presence = presence;
+  p.emit_join_leave = join_leave;
+  p.push_join_leave = push || (req.join_leave && join_leave && (presence_allowed || by_token));
+  p.delta = req.delta == "fossil" && has_fossil(ns);
+  p.cache_mode = p.recoverable && ns.force_recovery_mode_ == "cache";
+  p.reject_unrecoverable = (req.flag & protocol::subscribe_flag_reject_unrecoverable) != 0;
+  if (req.recover && p.recoverable) {
+    p.recover = true;
+    p.since = stream_position{req.offset, req.epoch};
   }
-  if (s->cache_mode && ns.auto_cache_recover_) s->recover = true;
+  if (p.cache_mode && ns.auto_cache_recover_) p.recover = true;
   if (req.tf) {
-    if (!ns.allow_tags_filter_) return send_error(id, errors::bad_request);
+    if (!ns.allow_tags_filter_) return errors::bad_request;
     auto compiled = protocol::compiled_filter::compile(*req.tf);
-    if (!compiled) return send_error(id, errors::bad_request);
-    s->filter = std::make_shared<const protocol::compiled_filter>(std::move(compiled.value()));
+    if (!compiled) return errors::bad_request;
+    p.filter = std::make_shared<const protocol::compiled_filter>(std::move(compiled.value()));
   }
-
-  std::string channel = req.channel;
-  start_subscription(std::move(s), [this, id, channel](result<protocol::subscribe_result> r) {
-    if (state_ != state::connected) return;
-    if (!r) {
-      if (r.is_disconnect()) return disconnect(r.as_disconnect());
-      return send_error(id, r.error());
-    }
-    protocol::reply reply;
-    reply.id = id;
-    reply.result = std::move(r.value());
-    send_reply(reply);
-    if (subscription* sub = find_sub(channel)) activate(*sub);
-  });
+  return p;
 }
 
-void client::start_subscription(std::unique_ptr<sub_setup> setup,
-                                std::function<void(result<protocol::subscribe_result>)> done) {
+recovery::request client::recovery_request(const subscribe_plan& p, const subscription& sub) const {
+  recovery::request rq;
+  rq.positioned = p.positioned;
+  rq.recoverable = p.recoverable;
+  rq.recover = p.recover;
+  rq.since = p.since;
+  rq.cache_mode = p.cache_mode;
+  rq.reject_unrecoverable = p.reject_unrecoverable;
+  rq.delta = sub.delta;
+  rq.encoding = encoding_;
+  rq.filter = sub.filter();
+  return rq;
+}
+
+subscription* client::find_attempt(uint32_t attempt) const {
+  for (const auto& s : subs_)
+    if (s->state == subscription::phase::subscribing && s->extra && s->extra->attempt == attempt)
+      return s.get();
+  return nullptr;
+}
+
+void client::start_subscription(subscribe_plan plan, subscribe_done done) {
   node& n = shard_.owner();
   auto owned = std::make_unique<subscription>();
   subscription& sub = *owned;
   sub.owner = this;
   sub.state = subscription::phase::subscribing;
-  sub.server_side = setup->server_side;
-  sub.positioned = setup->positioned;
-  sub.recoverable = setup->recoverable;
-  sub.push_join_leave = setup->push_join_leave;
-  sub.emit_presence = setup->emit_presence;
-  sub.emit_join_leave = setup->emit_join_leave;
-  sub.delta = setup->delta;
-  sub.expire_at = setup->expire_at;
-  if (!setup->chan_info.empty() || setup->filter) {
-    sub.ensure_extra().chan_info = setup->chan_info;
-    sub.ensure_extra().filter = setup->filter;
-  }
+  sub.server_side = plan.server_side;
+  sub.positioned = plan.positioned;
+  sub.recoverable = plan.recoverable;
+  sub.push_join_leave = plan.push_join_leave;
+  sub.emit_presence = plan.emit_presence;
+  sub.emit_join_leave = plan.emit_join_leave;
+  sub.delta = plan.delta;
+  sub.expire_at = plan.expire_at;
+  subscription_extra& x = sub.ensure_extra();
+  x.chan_info = plan.chan_info;
+  x.filter = plan.filter;
+  x.attempt = next_attempt();
   sub.last_pub_ms = shard_.now_ms();
   subs_.push_back(std::move(owned));
-  if (shard_.add_subscription(setup->channel, sub)) n.channel_added(setup->channel);
+  // From here on, events of the channel are buffered in the subscription.
+  if (shard_.add_subscription(plan.channel, sub)) n.channel_added(plan.channel);
 
-  // Read history only once the broker delivers the channel to this node: a publication
-  // made in between is then either in the history read or in the live stream (or both).
-  std::string ch = setup->channel;
+  auto flow = std::make_shared<subscribe_flow>();
+  flow->attempt = x.attempt;
+  flow->done = std::move(done);
+  flow->plan = std::move(plan);
+  // Read the stream only once the broker delivers the channel to this node: a publication
+  // made in between is then in the read, or buffered, or both.
   begin_async();
-  n.when_channel_ready(ch, [this, setup = std::shared_ptr<sub_setup>(std::move(setup)),
-                            done = std::move(done)](status st) mutable {
-    on_loop([this, setup, done = std::move(done), st]() mutable {
-      subscription* sub = find_sub(setup->channel);
-      if (state_ != state::connected || !sub || sub->state != subscription::phase::subscribing) {
-        end_async();
-        return;
-      }
-      if (!st) {
-        remove_subscription(*sub, false);
-        done(errors::internal);
-        end_async();
-        return;
-      }
-      continue_subscription(*sub, std::move(setup), std::move(done));
+  n.when_channel_ready(flow->plan.channel, [this, flow](status st) mutable {
+    on_loop([this, flow = std::move(flow), st]() mutable {
+      on_channel_ready(std::move(flow), st);
       end_async();
     });
   });
 }
 
-void client::continue_subscription(subscription& sub, std::shared_ptr<sub_setup> setup,
-                                   std::function<void(result<protocol::subscribe_result>)> done) {
-  node& n = shard_.owner();
-  client_info info = info_for(&sub);
-  if (sub.emit_presence)
-    n.presence().add(setup->channel, info, [ch = setup->channel](status st) {
-      if (!st) log::warn("presence add failed for {}: {}", ch, st.error().message);
-    });
-  if (sub.emit_join_leave) n.engine().publish_join(setup->channel, info, [](status) {});
-
-  protocol::subscribe_result base;
-  base.expires = setup->expires;
-  if (setup->expires)
-    base.ttl = static_cast<uint32_t>(std::max<int64_t>(setup->expire_at - n.time().now_unix(), 0));
-  base.data = setup->data;
-  base.delta = setup->delta;
-  base.recoverable = setup->recoverable;
-  base.positioned = setup->positioned;
-
-  if (!setup->positioned && !setup->recoverable) {
-    done(std::move(base));
-    return;
-  }
-
-  history_query q;
-  q.meta_ttl_seconds = static_cast<int64_t>(meta_ttl_seconds(*setup->ns, *setup->cfg));
-  if (setup->cache_mode) {
-    q.limit = 1;
-    q.reverse = true;
-  } else if (setup->recover) {
-    q.since = stream_position{setup->since.offset, ""};
-    q.limit = static_cast<int32_t>(n.opts().recovery_max_publication_limit);
-  } else {
-    q.limit = 0;
-  }
-  std::string channel = setup->channel;
-  begin_async();
-  n.engine().history(
-      channel, q,
-      [this, setup = std::move(setup), base = std::move(base),
-       done = std::move(done)](result<history_page> r) mutable {
-        on_loop([this, setup, base = std::move(base), done = std::move(done),
-                 r = std::move(r)]() mutable {
-          subscription* sub = find_sub(setup->channel);
-          if (state_ != state::connected || !sub || sub->state != subscription::phase::subscribing) {
-            end_async();
-            return;
-          }
-          if (!r) {
-            remove_subscription(*sub, false);
-            done(r.error() ? r.error() : errors::internal);
-            end_async();
-            return;
-          }
-          history_page& page = r.value();
-          protocol::subscribe_result res = std::move(base);
-          const stream_position& top = page.top;
-          res.epoch = top.epoch;
-          res.offset = top.offset;
-          bool recovering = setup->recover;
-          bool recovered = false;
-          if (setup->cache_mode && recovering) {
-            const publication* newest = page.publications.empty() ? nullptr : &page.publications.front();
-            bool epoch_ok = setup->since.epoch.empty() || setup->since.epoch == top.epoch;
-            bool at_top = epoch_ok && setup->since.offset == top.offset;
-            recovered = newest != nullptr || (setup->since.offset > 0 && at_top);
-            if (recovered && newest && !at_top) {
-              res.publications.push_back(std::move(page.publications.front()));
-              res.offset = setup->since.offset;
-            }
-          } else if (recovering) {
-            auto& pubs = page.publications;
-            bool epoch_ok = setup->since.epoch.empty() || setup->since.epoch == top.epoch;
-            if (!epoch_ok) recovered = false;
-            else if (pubs.empty()) recovered = setup->since.offset == top.offset;
-            else recovered = pubs.front().offset == setup->since.offset + 1 && pubs.back().offset == top.offset;
-            if (recovered) {
-              res.publications = std::move(pubs);
-              res.offset = setup->since.offset;
-            }
-          }
-          if (recovering) {
-            res.was_recovering = true;
-            res.recovered = recovered;
-            shard_.owner().metrics().count_recover(recovered);
-            if (!recovered && setup->reject_unrecoverable) {
-              remove_subscription(*sub, false);
-              done(errors::unrecoverable_position);
-              end_async();
-              return;
-            }
-          }
-          sub->offset = top.offset;
-          sub->epoch = top.epoch;
-          if (!res.publications.empty()) {
-            for (auto& p : res.publications) p.delta = false;
-            if (sub->delta) {
-              // First recovered publication full, then patches against the previous one.
-              std::string prev = res.publications.front().data;
-              for (size_t i = 1; i < res.publications.size(); ++i) {
-                publication& p = res.publications[i];
-                std::string full = p.data;
-                std::string patch = protocol::fossil_delta(prev, full, protocol::delta_alignment::utf8);
-                bool usable = encoding_ == protocol::encoding::json
-                                  ? protocol::json_delta_sendable(patch, full.size())
-                                  : protocol::delta_worth_sending(patch.size(), full.size());
-                if (usable) {
-                  p.data = std::move(patch);
-                  p.delta = true;
-                }
-                prev = std::move(full);
-              }
-              sub->delta_ready = recovered;
-            }
-          }
-          done(std::move(res));
-          end_async();
-        });
-      });
+void client::abort_subscription(subscribe_flow& flow, subscription* sub,
+                                result<protocol::subscribe_result> why) {
+  if (sub) remove_subscription(*sub);
+  flow.done(std::move(why), flow.attempt);
 }
 
-void client::activate(subscription& sub) {
-  if (sub.state != subscription::phase::subscribing) return;
+void client::on_channel_ready(std::shared_ptr<subscribe_flow> flow, status st) {
+  if (state_ != state::connected) return;
+  subscription* sub = find_attempt(flow->attempt);
+  if (!sub) return abort_subscription(*flow, nullptr, errors::internal);
+  if (!st) return abort_subscription(*flow, sub, errors::internal);
+  node& n = shard_.owner();
+  const subscribe_plan& p = flow->plan;
+  client_info info = info_for(sub);
+  if (sub->emit_presence)
+    n.presence().add(p.channel, info, [ch = p.channel](status s) {
+      if (!s) log::warn("presence add failed for {}: {}", ch, s.error().message);
+    });
+  if (sub->emit_join_leave) {
+    sub->joined = true;
+    n.engine().publish_join(p.channel, info, [](status) {});
+  }
+
+  auto q = recovery::query_for(recovery_request(p, *sub), n.opts().recovery_max_publication_limit,
+                               static_cast<int64_t>(meta_ttl_seconds(*p.ns, *p.cfg)));
+  if (!q) return on_stream_read(std::move(flow), history_page{});
+  begin_async();
+  n.engine().history(p.channel, *q, [this, flow = std::move(flow)](result<history_page> r) mutable {
+    on_loop([this, flow = std::move(flow), r = std::move(r)]() mutable {
+      on_stream_read(std::move(flow), std::move(r));
+      end_async();
+    });
+  });
+}
+
+void client::on_stream_read(std::shared_ptr<subscribe_flow> flow, result<history_page> r) {
+  if (state_ != state::connected) return;
+  subscription* sub = find_attempt(flow->attempt);
+  if (!sub) return abort_subscription(*flow, nullptr, errors::internal);
+  if (!r) return abort_subscription(*flow, sub, failure_of<protocol::subscribe_result>(r));
+  node& n = shard_.owner();
+  const subscribe_plan& p = flow->plan;
+
+  auto decided = recovery::decide(recovery_request(p, *sub), std::move(r.value()));
+  if (p.recover && (decided || decided.error() == errors::unrecoverable_position))
+    n.metrics().count_recover(decided && decided->recovered);
+  if (!decided)
+    return abort_subscription(*flow, sub, failure_of<protocol::subscribe_result>(decided));
+  recovery::outcome& o = decided.value();
+
+  protocol::subscribe_result res;
+  res.expires = p.expires;
+  if (p.expires) res.ttl = ttl_until(p.expire_at, n.time().now_unix());
+  res.data = p.data;
+  res.delta = p.delta;
+  res.recoverable = p.recoverable;
+  res.positioned = p.positioned;
+  if (p.positioned || p.recoverable) {
+    res.epoch = std::move(o.epoch);
+    res.offset = o.reply_offset;
+    res.was_recovering = o.was_recovering;
+    res.recovered = o.recovered;
+    res.publications = std::move(o.publications);
+    sub->offset = o.position.offset;
+    sub->epoch = std::move(o.position.epoch);
+    sub->delta_ready = o.delta_ready;
+  }
+  flow->done(std::move(res), flow->attempt);
+}
+
+void client::buffer_event(const std::shared_ptr<const prepared_event>& ev, subscription& sub) {
+  subscription_extra& x = sub.ensure_extra();
+  if (x.overflowed) return;
+  if (x.pending.size() >= shard_.owner().opts().subscribe_buffer_limit) {
+    // Continuity cannot be kept: nothing more is buffered, and the subscription is given
+    // up right after its reply (activate).
+    x.overflowed = true;
+    x.pending.clear();
+    x.pending.shrink_to_fit();
+    return;
+  }
+  x.pending.push_back(ev);
+}
+
+void client::activate(uint32_t attempt) {
+  subscription* found = find_attempt(attempt);
+  if (!found) return;
+  subscription& sub = *found;
   sub.state = subscription::phase::subscribed;
   shard_.counters().subscriptions.fetch_add(1, std::memory_order_relaxed);
-  if (sub.extra && !sub.extra->pending.empty()) {
-    auto pending = std::move(sub.extra->pending);
-    sub.extra->pending = {};
-    for (auto& ev : pending) {
-      if (sub.broken) break;
+  subscription_extra& x = *sub.extra;
+  auto pending = std::move(x.pending);
+  x.pending = {};
+  const bool overflowed = x.overflowed;
+  const auto unsubscribe_after = x.unsubscribe_after;
+  x.attempt = 0;
+  x.overflowed = false;
+  x.unsubscribe_after.reset();
+  if (!x.needed_when_subscribed()) sub.extra.reset();
+
+  if (overflowed) {
+    lost_continuity(sub);
+  } else if (!pending.empty()) {
+    // The merge rule (recovery.hpp): buffered publications go out by offset after the
+    // position the reply left the client at.
+    std::vector<recovery::buffered_event> view;
+    view.reserve(pending.size());
+    for (const auto& ev : pending) {
+      recovery::buffered_event b;
+      b.is_publication = ev->kind() == event_kind::publication;
+      if (b.is_publication) {
+        b.offset = ev->pub()->pub.offset;
+        b.epoch = &ev->pub()->epoch;
+      }
+      view.push_back(b);
+    }
+    recovery::merge_plan plan =
+        recovery::merge(stream_position{sub.offset, sub.epoch}, sub.positioned, view);
+    for (uint32_t i : plan.deliver) {
+      const auto& ev = pending[i];
       if (ev->kind() == event_kind::publication) {
-        deliver_publication(ev, sub, nullptr);
+        push_publication(ev, sub, nullptr);
       } else if (sub.push_join_leave) {
         out_chunk* c = shard_.pool().acquire(ev->encoded(encoding_, pub_variant::full));
-        enqueue(c);
+        enqueue_owned(c);
       }
     }
+    if (sub.positioned) {
+      if (plan.position.offset != sub.offset) sub.last_pub_ms = shard_.now_ms();
+      sub.offset = plan.position.offset;
+      sub.epoch = std::move(plan.position.epoch);
+    }
+    if (plan.lost_continuity) lost_continuity(sub);
   }
   schedule_flush();
   rearm_timer();
+  if (!unsubscribe_after) return;
+  const std::string channel = *sub.channel;
+  server_unsubscribe(channel, *unsubscribe_after);
+  if (!extra_) return;
+  auto& waiting = extra_->subscribes_after_unsubscribe;
+  for (size_t i = 0; i < waiting.size(); ++i) {
+    if (waiting[i].channel != channel) continue;
+    server_subscribe_options opts = std::move(waiting[i]);
+    waiting.erase(waiting.begin() + static_cast<std::ptrdiff_t>(i));
+    server_subscribe(std::move(opts));
+    break;
+  }
 }
 
-void client::remove_subscription(subscription& sub, bool announce_leave) {
+void client::remove_subscription(subscription& sub) {
   node& n = shard_.owner();
   std::string channel = *sub.channel;
   if (sub.state == subscription::phase::subscribed)
     shard_.counters().subscriptions.fetch_sub(1, std::memory_order_relaxed);
   sub.state = subscription::phase::closing;
   if (sub.emit_presence) n.presence().remove(channel, client_id(), user_, [](status) {});
-  if (announce_leave && sub.emit_join_leave) n.engine().publish_leave(channel, info_for(&sub), [](status) {});
+  if (sub.joined) n.engine().publish_leave(channel, info_for(&sub), [](status) {});
   if (shard_.remove_subscription(sub)) n.channel_removed(channel);
-  auto it = std::find_if(subs_.begin(), subs_.end(), [&](const auto& p) { return p.get() == &sub; });
+  auto it =
+      std::find_if(subs_.begin(), subs_.end(), [&](const auto& p) { return p.get() == &sub; });
   if (it != subs_.end()) subs_.erase(it);
 }
 
@@ -855,7 +959,7 @@ subscription* client::find_sub(std::string_view channel) const {
 
 void client::handle_unsubscribe(uint32_t id, protocol::unsubscribe_request& req) {
   if (req.channel.empty()) return disconnect(disconnects::bad_request);
-  if (subscription* sub = find_sub(req.channel)) remove_subscription(*sub, true);
+  if (subscription* sub = find_sub(req.channel)) remove_subscription(*sub);
   protocol::reply r;
   r.id = id;
   r.result = protocol::unsubscribe_result{};
@@ -870,12 +974,7 @@ void client::on_event(const std::shared_ptr<const prepared_event>& ev, subscript
     case subscription::phase::closing:
       return;
     case subscription::phase::subscribing:
-      if (sub.ensure_extra().pending.size() >= shard_.owner().opts().subscribe_buffer_limit) {
-        lost_continuity(sub);
-        return;
-      }
-      sub.extra->pending.push_back(ev);
-      return;
+      return buffer_event(ev, sub);
     case subscription::phase::subscribed:
       break;
   }
@@ -897,18 +996,31 @@ void client::deliver_publication(const std::shared_ptr<const prepared_event>& ev
     sub.offset = p.pub.offset;
     sub.last_pub_ms = shard_.now_ms();
   }
+  push_publication(ev, sub, chunks);
+}
+
+// Inlined into both callers: a call here costs the fan-out ~20 instructions per delivery.
+[[gnu::always_inline]] inline void client::push_publication(
+    const std::shared_ptr<const prepared_event>& ev, subscription& sub, fanout_chunks* chunks) {
+  const delivered_publication& p = *ev->pub();
   if (const auto* f = sub.filter(); f && !f->matches(p.pub.tags)) {
     sub.delta_ready = false;  // the client's delta base is no longer the previous publication
     return;
   }
   pub_variant v = pub_variant::full;
   if (sub.delta) {
-    if (sub.delta_ready && p.use_delta) v = pub_variant::patch;
-    else v = pub_variant::full_string;
+    if (sub.delta_ready && p.use_delta)
+      v = pub_variant::patch;
+    else
+      v = pub_variant::full_string;
     sub.delta_ready = true;
   }
-  out_chunk* c = chunks ? chunks->get(encoding_, v) : shard_.pool().acquire(ev->encoded(encoding_, v));
-  enqueue(c);
+  if (chunks) {
+    enqueue(chunks->get(encoding_, v));  // an unused chunk goes back with `chunks`
+  } else {
+    out_chunk* c = shard_.pool().acquire(ev->encoded(encoding_, v));
+    enqueue_owned(c);
+  }
 }
 
 void client::check_stream_top(subscription& sub, const stream_position* top) {
@@ -946,18 +1058,14 @@ void client::run_deferred() {
   }
   for (size_t i = 0; i < subs_.size();) {
     subscription& s = *subs_[i];
-    if (!s.broken) {
+    if (!s.broken || s.state != subscription::phase::subscribed) {
       ++i;
       continue;
     }
     if (s.server_side) return disconnect(disconnects::insufficient_state);
     std::string channel = *s.channel;
-    remove_subscription(s, true);
-    const protocol::codec& codec = protocol::codec_for(encoding_);
-    std::string& out = scratch();
-    codec.encode_unsubscribe_push(channel, unsubscribes::insufficient_state.code,
-                                  unsubscribes::insufficient_state.reason, transport_.envelope(), out);
-    send_bytes(out);
+    remove_subscription(s);
+    send_unsubscribe_push(channel, unsubscribes::insufficient_state);
   }
   schedule_flush();
 }
@@ -965,35 +1073,46 @@ void client::run_deferred() {
 // ---------------------------------------------------------------------------- publish & co
 
 void client::handle_publish(uint32_t id, protocol::publish_request& req) {
+  auto plan = plan_publish(req);
+  if (!plan) return fail_command(id, plan);
+  // The publish proxy goes here: an asynchronous step between the plan and the broker
+  // that may change the data or refuse the publication.
+  publish_plan& p = plan.value();
+  begin_async();
+  shard_.owner().engine().publish(p.channel, std::move(p.pub), p.opts,
+                                  reply_when_done<publish_outcome>(id, [](publish_outcome) {
+                                    return protocol::publish_result{};
+                                  }));
+}
+
+result<client::publish_plan> client::plan_publish(protocol::publish_request& req) {
   node& n = shard_.owner();
-  if (req.channel.empty()) return disconnect(disconnects::bad_request);
+  if (req.channel.empty()) return disconnects::bad_request;
   auto cfg = n.cfg();
   channel_rules rules = resolve_channel_rules(*cfg, req.channel);
-  if (!rules.ns) return send_error(id, errors::unknown_channel);
+  if (!rules.ns) return errors::unknown_channel;
   const auto& ns = *rules.ns;
-  if (req.type != 0) return send_error(id, errors::not_available);
+  if (req.type != 0) return errors::not_available;
   const std::string& format = config::effective_publication_data_format(cfg->channel_, ns);
   if (format.empty() || format == "json" || format == "json_object") {
-    if (req.data.empty()) return send_error(id, errors::bad_request);
-    if (format == "json_object" && req.data.front() != '{') return send_error(id, errors::bad_request);
+    if (req.data.empty()) return errors::bad_request;
+    if (format == "json_object" && req.data.front() != '{') return errors::bad_request;
   }
   subscription* sub = find_sub(req.channel);
   const bool subscribed = sub && sub->state == subscription::phase::subscribed;
   if (ns.publish_proxy_enabled_) {
     log::warn("publish proxy is configured for {} but proxies are not supported", req.channel);
-    return send_error(id, errors::not_available);
+    return errors::not_available;
   }
   if (!allowed(ns.allow_publish_for_client_, ns.allow_publish_for_subscriber_,
                ns.allow_publish_for_anonymous_, subscribed, user_, cfg->client_.insecure_))
-    return send_error(id, errors::permission_denied);
-
-  publication pub;
-  pub.data = std::move(req.data);
-  pub.info = info_for(sub);
-  publish_options opts = n.publish_options_for(ns, *cfg);
-  begin_async();
-  n.engine().publish(req.channel, std::move(pub), opts,
-                     reply_when_done<publish_outcome>(id, [](publish_outcome) { return protocol::publish_result{}; }));
+    return errors::permission_denied;
+  publish_plan p;
+  p.channel = std::move(req.channel);
+  p.pub.data = std::move(req.data);
+  p.pub.info = info_for(sub);
+  p.opts = n.publish_options_for(ns, *cfg);
+  return p;
 }
 
 template <typename T, typename Make>
@@ -1007,7 +1126,7 @@ std::function<void(result<T>)> client::reply_when_done(uint32_t id, Make make) {
           reply.result = make(std::move(r.value()));
           send_reply(reply);
         } else {
-          send_error(id, r.error() ? r.error() : errors::internal);
+          fail_command(id, r);
         }
       }
       end_async();
@@ -1015,79 +1134,73 @@ std::function<void(result<T>)> client::reply_when_done(uint32_t id, Make make) {
   };
 }
 
-const config::channel_options* client::check_read_access(uint32_t id, const std::string& channel,
-                                                         read_kind kind, const config::config& cfg) {
-  if (channel.empty()) {
-    disconnect(disconnects::bad_request);
-    return nullptr;
-  }
+result<const config::channel_options*> client::check_read_access(const std::string& channel,
+                                                                 read_kind kind,
+                                                                 const config::config& cfg) {
+  if (channel.empty()) return disconnects::bad_request;
   channel_rules rules = resolve_channel_rules(cfg, channel);
-  if (!rules.ns) {
-    send_error(id, errors::unknown_channel);
-    return nullptr;
-  }
+  if (!rules.ns) return errors::unknown_channel;
   const auto& ns = *rules.ns;
   const bool presence = kind == read_kind::presence;
-  if (presence ? !ns.presence_ : !ns.history_enabled()) {
-    send_error(id, errors::not_available);
-    return nullptr;
-  }
+  if (presence ? !ns.presence_ : !ns.history_enabled()) return errors::not_available;
   const bool subscribed = find_sub(channel) != nullptr;
-  bool ok = presence ? allowed(ns.allow_presence_for_client_, ns.allow_presence_for_subscriber_,
-                               ns.allow_presence_for_anonymous_, subscribed, user_, cfg.client_.insecure_)
-                     : allowed(ns.allow_history_for_client_, ns.allow_history_for_subscriber_,
-                               ns.allow_history_for_anonymous_, subscribed, user_, cfg.client_.insecure_);
-  if (!ok) {
-    send_error(id, errors::permission_denied);
-    return nullptr;
-  }
+  bool ok =
+      presence ? allowed(ns.allow_presence_for_client_, ns.allow_presence_for_subscriber_,
+                         ns.allow_presence_for_anonymous_, subscribed, user_, cfg.client_.insecure_)
+               : allowed(ns.allow_history_for_client_, ns.allow_history_for_subscriber_,
+                         ns.allow_history_for_anonymous_, subscribed, user_, cfg.client_.insecure_);
+  if (!ok) return errors::permission_denied;
   return &ns;
 }
 
 void client::handle_presence(uint32_t id, protocol::presence_request& req) {
   node& n = shard_.owner();
   auto cfg = n.cfg();
-  if (!check_read_access(id, req.channel, read_kind::presence, *cfg)) return;
+  auto access = check_read_access(req.channel, read_kind::presence, *cfg);
+  if (!access) return fail_command(id, access);
   begin_async();
   n.presence().presence(req.channel, reply_when_done<presence_map>(id, [](presence_map m) {
-    protocol::presence_result pr;
-    pr.presence = std::move(m);
-    return pr;
-  }));
+                          protocol::presence_result pr;
+                          pr.presence = std::move(m);
+                          return pr;
+                        }));
 }
 
 void client::handle_presence_stats(uint32_t id, protocol::presence_stats_request& req) {
   node& n = shard_.owner();
   auto cfg = n.cfg();
-  if (!check_read_access(id, req.channel, read_kind::presence, *cfg)) return;
+  auto access = check_read_access(req.channel, read_kind::presence, *cfg);
+  if (!access) return fail_command(id, access);
   begin_async();
   n.presence().stats(req.channel, reply_when_done<presence_stats>(id, [](presence_stats s) {
-    return protocol::presence_stats_result{s.num_clients, s.num_users};
-  }));
+                       return protocol::presence_stats_result{s.num_clients, s.num_users};
+                     }));
 }
 
 void client::handle_history(uint32_t id, protocol::history_request& req) {
   node& n = shard_.owner();
   auto cfg = n.cfg();
-  const config::channel_options* ns = check_read_access(id, req.channel, read_kind::history, *cfg);
-  if (!ns) return;
-  if (req.reverse && req.since && req.since->offset == 0) return send_error(id, errors::bad_request);
+  auto access = check_read_access(req.channel, read_kind::history, *cfg);
+  if (!access) return fail_command(id, access);
+  const config::channel_options& ns = *access.value();
+  if (req.reverse && req.since && req.since->offset == 0)
+    return fail_command(id, status(errors::bad_request));
   history_query q;
   q.since = req.since;
   q.reverse = req.reverse;
   int32_t max = static_cast<int32_t>(n.opts().history_max_publication_limit);
   q.limit = req.limit;
   if (q.limit < 0 || q.limit > max) q.limit = max;
-  q.meta_ttl_seconds = meta_ttl_seconds(*ns, *cfg);
+  q.meta_ttl_seconds = meta_ttl_seconds(ns, *cfg);
   begin_async();
   n.engine().history(req.channel, q, reply_when_done<history_page>(id, [](history_page page) {
-    protocol::history_result hr;
-    hr.publications = std::move(page.publications);
-    for (auto& p : hr.publications) p.delta = false;
-    hr.epoch = std::move(page.top.epoch);
-    hr.offset = page.top.offset;
-    return hr;
-  }));
+                       protocol::history_result hr;
+                       hr.publications = std::move(page.publications);
+                       for (auto& p : hr.publications) p.delta = false;
+                       hr.epoch = std::move(page.top.epoch);
+                       hr.offset = page.top.offset;
+                       return hr;
+                     }));
 }
 
 void client::handle_rpc(uint32_t id, protocol::rpc_request& req) {
@@ -1101,7 +1214,7 @@ void client::handle_rpc(uint32_t id, protocol::rpc_request& req) {
   }
   // No RPC proxy exists in Gyre yet: Centrifugo answers 104 when only the ping method is
   // configured and 108 when no RPC handler is configured at all.
-  send_error(id, ping.enabled_ ? errors::method_not_found : errors::not_available);
+  fail_command(id, status(ping.enabled_ ? errors::method_not_found : errors::not_available));
 }
 
 void client::handle_send(protocol::send_request&) {
@@ -1110,86 +1223,111 @@ void client::handle_send(protocol::send_request&) {
 }
 
 void client::handle_refresh(uint32_t id, protocol::refresh_request& req) {
+  auto renewed = verify_refresh(req);
+  if (!renewed) return fail_command(id, renewed);
+  // The refresh proxy goes here: an asynchronous step in place of the token check.
+  renewal& r = renewed.value();
+  if (!r.info.empty() || !r.meta.empty() || extra_) {
+    if (!extra_) extra_ = std::make_unique<extra>();
+    extra_->conn_info = std::move(r.info);
+    extra_->meta = std::move(r.meta);
+  }
+  expire_at_ = r.expire_at;
+  client_side_refresh_ = expire_at_ > 0;
+  protocol::reply reply;
+  reply.id = id;
+  protocol::refresh_result rr;
+  rr.expires = expire_at_ > 0;
+  if (rr.expires) rr.ttl = ttl_until(expire_at_, shard_.owner().time().now_unix());
+  reply.result = rr;
+  send_reply(reply);
+  rearm_timer();
+}
+
+result<client::renewal> client::verify_refresh(const protocol::refresh_request& req) {
   node& n = shard_.owner();
-  if (!client_side_refresh_ || req.token.empty()) return disconnect(disconnects::bad_request);
+  if (!client_side_refresh_ || req.token.empty()) return disconnects::bad_request;
   auto verifier = n.connection_verifier();
-  if (!verifier) return disconnect(disconnects::invalid_token);
+  if (!verifier) return disconnects::invalid_token;
   const int64_t now = n.time().now_unix();
   auto claims = verifier->verify_connection_token(req.token, now);
   if (!claims) {
-    if (claims.error().code == auth::token_error_code::expired) return disconnect(disconnects::expired);
-    return disconnect(disconnects::invalid_token);
+    if (claims.error().code == auth::token_error_code::expired) return disconnects::expired;
+    return disconnects::invalid_token;
   }
   auto& c = claims.value();
-  if (c.user != user_) return disconnect(disconnects::invalid_token);
-  int64_t expire_at = c.expire_at ? (*c.expire_at > 0 ? *c.expire_at : 0) : (c.exp ? *c.exp : 0);
-  if (n.cfg()->client_.insecure_) expire_at = 0;
-  if (expire_at > 0 && expire_at <= now) return send_error(id, errors::expired);
-  // A change of the token's server-side channels needs a reconnect to apply.
+  if (c.user != user_) return disconnects::invalid_token;
+  auto cfg = n.cfg();
+  renewal r;
+  r.expire_at = effective_expiry(c.expire_at, c.exp);
+  if (cfg->client_.insecure_) r.expire_at = 0;
+  if (expiry_reached(r.expire_at, now)) return errors::expired;
+  // A change of the token's server-side channels needs a reconnect to apply. The personal
+  // channel is not part of the token: compare token channels only.
   std::vector<std::string> channels;
   if (!c.subs.empty()) {
     for (auto& [ch, so] : c.subs) channels.push_back(ch);
   } else {
     channels = c.channels;
   }
-  std::vector<std::string> before = extra_ ? extra_->token_channels : std::vector<std::string>{};
-  // The personal channel is not part of the token: compare token channels only.
-  auto pc = n.cfg()->client_.subscribe_to_user_personal_channel_;
-  std::vector<std::string> before_token;
-  for (auto& ch : before) {
-    bool personal = pc.enabled_ && ch.ends_with(n.cfg()->channel_.user_boundary_ + user_);
-    if (!personal) before_token.push_back(ch);
+  std::vector<std::string> before;
+  const auto& pc = cfg->client_.subscribe_to_user_personal_channel_;
+  if (extra_) {
+    for (const auto& ch : extra_->token_channels) {
+      const bool personal = pc.enabled_ && ch.ends_with(cfg->channel_.user_boundary_ + user_);
+      if (!personal) before.push_back(ch);
+    }
   }
   std::sort(channels.begin(), channels.end());
-  std::sort(before_token.begin(), before_token.end());
-  if (channels != before_token) return disconnect(disconnects::insufficient_state);
-  if (!c.info.empty() || !c.meta.empty() || extra_) {
-    if (!extra_) extra_ = std::make_unique<extra>();
-    extra_->conn_info = std::move(c.info);
-    extra_->meta = std::move(c.meta);
-  }
-  expire_at_ = expire_at;
-  client_side_refresh_ = expire_at_ > 0;
+  channels.erase(std::unique(channels.begin(), channels.end()), channels.end());
+  std::sort(before.begin(), before.end());
+  if (channels != before) return disconnects::insufficient_state;
+  r.info = std::move(c.info);
+  r.meta = std::move(c.meta);
+  return r;
+}
+
+void client::handle_sub_refresh(uint32_t id, protocol::sub_refresh_request& req) {
+  auto renewed = verify_sub_refresh(req);
+  if (!renewed) return fail_command(id, renewed);
+  // The sub_refresh proxy goes here: an asynchronous step in place of the token check.
+  subscription* sub = find_sub(req.channel);
+  renewal& r = renewed.value();
+  sub->expire_at = r.expire_at;
+  if (!r.info.empty()) sub->ensure_extra().chan_info = std::move(r.info);
   protocol::reply reply;
   reply.id = id;
-  protocol::refresh_result rr;
-  rr.expires = expire_at_ > 0;
-  if (rr.expires) rr.ttl = static_cast<uint32_t>(expire_at_ - now);
-  reply.result = rr;
+  protocol::sub_refresh_result sr;
+  sr.expires = r.expire_at > 0;
+  if (sr.expires) sr.ttl = ttl_until(r.expire_at, shard_.owner().time().now_unix());
+  reply.result = sr;
   send_reply(reply);
   rearm_timer();
 }
 
-void client::handle_sub_refresh(uint32_t id, protocol::sub_refresh_request& req) {
+result<client::renewal> client::verify_sub_refresh(const protocol::sub_refresh_request& req) {
   node& n = shard_.owner();
-  if (req.channel.empty()) return disconnect(disconnects::bad_request);
+  if (req.channel.empty()) return disconnects::bad_request;
   subscription* sub = find_sub(req.channel);
-  if (!sub) return send_error(id, errors::permission_denied);
-  if (req.token.empty()) return send_error(id, errors::bad_request);
-  if (sub->expire_at == 0 || sub->server_side) return disconnect(disconnects::bad_request);
+  if (!sub) return errors::permission_denied;
+  if (req.token.empty()) return errors::bad_request;
+  if (sub->expire_at == 0 || sub->server_side) return disconnects::bad_request;
   auto verifier = n.subscription_verifier();
-  if (!verifier) return disconnect(disconnects::invalid_token);
+  if (!verifier) return disconnects::invalid_token;
   const int64_t now = n.time().now_unix();
   auto claims = verifier->verify_subscription_token(req.token, now);
   if (!claims) {
-    if (claims.error().code == auth::token_error_code::expired) return send_error(id, errors::token_expired);
-    return disconnect(disconnects::invalid_token);
+    if (claims.error().code == auth::token_error_code::expired) return errors::token_expired;
+    return disconnects::invalid_token;
   }
   auto& c = claims.value();
   if (c.channel != req.channel || c.user != user_ || (!c.client.empty() && c.client != client_id()))
-    return disconnect(disconnects::invalid_token);
-  int64_t exp = c.expire_at ? *c.expire_at : (c.exp ? *c.exp : 0);
-  if (exp > 0 && exp <= now) return send_error(id, errors::expired);
-  sub->expire_at = exp;
-  if (!c.info.empty()) sub->ensure_extra().chan_info = std::move(c.info);
-  protocol::reply reply;
-  reply.id = id;
-  protocol::sub_refresh_result sr;
-  sr.expires = exp > 0;
-  if (sr.expires) sr.ttl = static_cast<uint32_t>(exp - now);
-  reply.result = sr;
-  send_reply(reply);
-  rearm_timer();
+    return disconnects::invalid_token;
+  renewal r;
+  r.expire_at = effective_expiry(c.expire_at, c.exp);
+  if (expiry_reached(r.expire_at, now)) return errors::expired;
+  r.info = std::move(c.info);
+  return r;
 }
 
 void client::handle_pong() {
@@ -1204,11 +1342,11 @@ void client::disconnect(gyre::disconnect d) {
   if (state_ >= state::closing) return;
   state_ = state::closing;
   shard_.owner().metrics().count_disconnect(d.code);
+  stop_counting();
   cleanup();
   if (d.code == disconnects::slow.code) transport_.discard_queued();
   // Give the transport its close handshake; the timer drops the socket if it hangs.
-  ping_due_ms_ = shard_.now_ms() + 5000;
-  pong_due_ms_ = 0;
+  close_due_ms_ = shard_.now_ms() + close_grace_ms;
   rearm_timer();
   transport_.close(d);
 }
@@ -1217,46 +1355,58 @@ void client::server_unsubscribe(std::string_view channel, unsubscribe_code code)
   if (state_ != state::connected) return;
   subscription* sub = find_sub(channel);
   if (!sub) return;
+  if (sub->state == subscription::phase::subscribing) {
+    // The SDK must see the subscribe reply first: unsubscribe right after it.
+    sub->ensure_extra().unsubscribe_after = code;
+    return;
+  }
   std::string ch(channel);
-  remove_subscription(*sub, true);
-  std::string& out = scratch();
-  protocol::codec_for(encoding_).encode_unsubscribe_push(ch, code.code, code.reason, transport_.envelope(), out);
-  send_bytes(out);
+  remove_subscription(*sub);
+  send_unsubscribe_push(ch, code);
   schedule_flush();
 }
 
 void client::server_subscribe(server_subscribe_options opts) {
   if (state_ != state::connected) return;
-  if (find_sub(opts.channel)) return;
+  if (subscription* existing = find_sub(opts.channel)) {
+    // Subscribed already, unless a server unsubscribe waits for this subscribe's reply:
+    // then this subscribe follows that unsubscribe.
+    if (existing->extra && existing->extra->unsubscribe_after) {
+      if (!extra_) extra_ = std::make_unique<extra>();
+      extra_->subscribes_after_unsubscribe.push_back(std::move(opts));
+    }
+    return;
+  }
   node& n = shard_.owner();
   if (subs_.size() >= n.opts().channel_limit) return;
   auto cfg = n.cfg();
   channel_rules rules = resolve_channel_rules(*cfg, opts.channel);
   if (!rules.ns) return;
   const auto& ns = *rules.ns;
-  auto s = std::make_unique<sub_setup>();
-  s->channel = opts.channel;
-  s->cfg = cfg;
-  s->ns = rules.ns;
-  s->server_side = true;
-  bool history = ns.history_enabled();
-  bool recovery = opts.force_recovery.value_or(ns.force_recovery_);
-  bool positioning = opts.force_positioning.value_or(ns.force_positioning_);
-  s->emit_presence = opts.presence.value_or(ns.presence_);
-  s->emit_join_leave = opts.join_leave.value_or(ns.join_leave_);
-  s->push_join_leave = opts.force_push_join_leave.value_or(ns.force_push_join_leave_);
-  s->recoverable = recovery && history;
-  s->positioned = (positioning || recovery) && history;
-  s->cache_mode = s->recoverable && ns.force_recovery_mode_ == "cache";
-  s->expire_at = opts.expire_at;
-  s->chan_info = std::move(opts.info);
-  s->data = std::move(opts.data);
-  if (opts.recover_since && s->recoverable) {
-    s->recover = true;
-    s->since = *opts.recover_since;
+  subscribe_plan p;
+  p.channel = opts.channel;
+  p.cfg = cfg;
+  p.ns = rules.ns;
+  p.server_side = true;
+  const bool history = ns.history_enabled();
+  const bool recovery = opts.force_recovery.value_or(ns.force_recovery_);
+  const bool positioning = opts.force_positioning.value_or(ns.force_positioning_);
+  p.emit_presence = opts.presence.value_or(ns.presence_);
+  p.emit_join_leave = opts.join_leave.value_or(ns.join_leave_);
+  p.push_join_leave = opts.force_push_join_leave.value_or(ns.force_push_join_leave_);
+  p.recoverable = recovery && history;
+  p.positioned = (positioning || recovery) && history;
+  p.cache_mode = p.recoverable && ns.force_recovery_mode_ == "cache";
+  p.expire_at = opts.expire_at;
+  p.chan_info = std::move(opts.info);
+  p.data = std::move(opts.data);
+  if (opts.recover_since && p.recoverable) {
+    p.recover = true;
+    p.since = *opts.recover_since;
   }
-  std::string channel = s->channel;
-  start_subscription(std::move(s), [this, channel](result<protocol::subscribe_result> r) {
+  std::string channel = p.channel;
+  start_subscription(std::move(p), [this, channel](result<protocol::subscribe_result> r,
+                                                   uint32_t attempt) {
     if (state_ != state::connected || !r) return;
     protocol::subscribe_push sp;
     sp.recoverable = r->recoverable;
@@ -1267,7 +1417,7 @@ void client::server_subscribe(server_subscribe_options opts) {
     std::string& out = scratch();
     protocol::codec_for(encoding_).encode_subscribe_push(channel, sp, transport_.envelope(), out);
     send_bytes(out);
-    if (subscription* sub = find_sub(channel)) activate(*sub);
+    activate(attempt);
   });
 }
 
@@ -1306,7 +1456,7 @@ void client::send_reply(const protocol::reply& r) {
   if (r.error) shard_.owner().metrics().count_reply_error(r.error->code);
   std::string& out = scratch();
   protocol::codec_for(encoding_).encode_reply(r, out);
-  enqueue(shard_.pool().acquire(shared_buffer::copy_of(out)), true);
+  enqueue_owned(shard_.pool().acquire(shared_buffer::copy_of(out)), true);
 }
 
 void client::send_error(uint32_t id, protocol_error e) {
@@ -1317,14 +1467,21 @@ void client::send_error(uint32_t id, protocol_error e) {
 }
 
 void client::send_bytes(std::string_view bytes) {
-  enqueue(shard_.pool().acquire(shared_buffer::copy_of(bytes)));
+  out_chunk* c = shard_.pool().acquire(shared_buffer::copy_of(bytes));
+  enqueue_owned(c);
+}
+
+void client::send_unsubscribe_push(std::string_view channel, unsubscribe_code code) {
+  std::string& out = scratch();
+  protocol::codec_for(encoding_).encode_unsubscribe_push(channel, code.code, code.reason,
+                                                         transport_.envelope(), out);
+  send_bytes(out);
 }
 
 void client::enqueue(out_chunk* c, bool own_reply) {
-  if (state_ >= state::closing || c->bytes.empty()) {
-    shard_.pool().discard_if_unused(c);
-    return;
-  }
+  // A fan-out's chunk that nobody queued goes back to the pool with the fan-out
+  // (fanout_chunks), never here: releasing it twice would hand it out twice.
+  if (state_ >= state::closing || c->bytes.empty()) return;
   out_.push(c);
   shard_.count_sent();
   if (!own_reply && !slow_ && over_queue_limit()) {
@@ -1332,6 +1489,11 @@ void client::enqueue(out_chunk* c, bool own_reply) {
     shard_.defer(*this);
   }
   schedule_flush();
+}
+
+void client::enqueue_owned(out_chunk* c, bool own_reply) {
+  enqueue(c, own_reply);
+  shard_.pool().discard_if_unused(c);  // not queued: nobody else holds it
 }
 
 void client::schedule_flush() {
@@ -1347,30 +1509,24 @@ void client::stop_counting() {
 }
 
 void client::cleanup() {
-  node& n = shard_.owner();
-  stop_counting();
-  while (!subs_.empty()) remove_subscription(*subs_.back(), true);
-  if (state_ == state::connected || state_ == state::closing) {
+  while (!subs_.empty()) remove_subscription(*subs_.back());
+  if (user_indexed_) {
+    user_indexed_ = false;
     shard_.unindex_user(*this);
-    n.user_disconnected(user_);
+    shard_.owner().user_disconnected(user_);
   }
 }
 
 void client::on_transport_error() {
   stop_counting();
   if (state_ >= state::closing) return;
-  bool was_connected = state_ == state::connected;
   state_ = state::closing;
-  if (was_connected) cleanup();
+  cleanup();
 }
 
 bool client::on_transport_closed() {
   stop_counting();
-  if (state_ < state::closing) {
-    bool was_connected = state_ == state::connected;
-    state_ = state::closing;
-    if (was_connected) cleanup();
-  }
+  if (state_ < state::closing) cleanup();
   state_ = state::closed;
   transport_closed_ = true;
   shard_.wheel().cancel(timer_);
@@ -1382,28 +1538,41 @@ bool client::on_transport_closed() {
 
 void client::rearm_timer() {
   if (state_ == state::closed) return;
-  const runtime_options& o = shard_.owner().opts();
   int64_t due = 0;
   auto consider = [&](int64_t t) {
     if (t > 0 && (due == 0 || t < due)) due = t;
   };
-  consider(ping_due_ms_);
-  if (state_ == state::connected) {
-    consider(pong_due_ms_);
-    // Expiry times are Unix seconds; the wheel runs on the monotonic clock.
-    const int64_t unix_to_mono = shard_.now_ms() - shard_.owner().time().now_unix_ms();
-    if (expire_at_ > 0) consider(expire_at_ * 1000 + unix_to_mono + o.expired_close_delay_ms);
-    for (const auto& s : subs_)
-      if (s->expire_at > 0)
-        consider(s->expire_at * 1000 + unix_to_mono + o.expired_sub_close_delay_ms);
-    for (const auto& s : subs_)
-      if (s->emit_presence || s->positioned) {
-        consider(maintenance_due_ms_);
-        break;
+  switch (state_) {
+    case state::initial:
+      consider(stale_due_ms_);
+      break;
+    case state::failed:
+    case state::closing:
+      consider(close_due_ms_);
+      break;
+    case state::connected: {
+      const runtime_options& o = shard_.owner().opts();
+      consider(ping_due_ms_);
+      consider(pong_due_ms_);
+      // Expiry times are Unix seconds; the wheel runs on the monotonic clock.
+      const int64_t unix_to_mono = shard_.now_ms() - shard_.owner().time().now_unix_ms();
+      if (expire_at_ > 0) consider(expire_at_ * 1000 + unix_to_mono + o.expired_close_delay_ms);
+      bool maintained = false;
+      for (const auto& s : subs_) {
+        if (s->expire_at > 0)
+          consider(s->expire_at * 1000 + unix_to_mono + o.expired_sub_close_delay_ms);
+        maintained = maintained || s->emit_presence || s->positioned;
       }
+      if (maintained) consider(maintenance_due_ms_);
+      break;
+    }
+    case state::closed:
+      break;
   }
-  if (due == 0) shard_.wheel().cancel(timer_);
-  else shard_.wheel().arm(timer_, due);
+  if (due == 0)
+    shard_.wheel().cancel(timer_);
+  else
+    shard_.wheel().arm(timer_, due);
 }
 
 void client::on_timer(int64_t now_ms) {
@@ -1411,13 +1580,13 @@ void client::on_timer(int64_t now_ms) {
   const runtime_options& o = n.opts();
   switch (state_) {
     case state::initial:
-      if (now_ms >= ping_due_ms_) return disconnect(disconnects::stale);
+      if (stale_due_ms_ > 0 && now_ms >= stale_due_ms_) return disconnect(disconnects::stale);
       break;
     case state::failed:
     case state::closing:
       // The peer did not finish closing in time: drop the socket.
-      if (now_ms >= ping_due_ms_) {
-        ping_due_ms_ = 0;
+      if (close_due_ms_ > 0 && now_ms >= close_due_ms_) {
+        close_due_ms_ = 0;
         transport_.close(disconnects::connection_closed);
         return;
       }
@@ -1430,7 +1599,8 @@ void client::on_timer(int64_t now_ms) {
       if (expire_at_ > 0 && now_unix_ms >= expire_at_ * 1000 + o.expired_close_delay_ms)
         return disconnect(disconnects::expired);
       if (ping_due_ms_ > 0 && now_ms >= ping_due_ms_) {
-        enqueue(shard_.pool().acquire(ping_bytes(encoding_)));
+        out_chunk* ping = shard_.pool().acquire(ping_bytes(encoding_));
+        enqueue_owned(ping);
         pong_due_ms_ = now_ms + o.pong_timeout_ms;
         ping_due_ms_ = now_ms + o.ping_interval_ms;
         out_.trim();
@@ -1440,13 +1610,20 @@ void client::on_timer(int64_t now_ms) {
         subscription& s = *subs_[i];
         if (s.expire_at > 0 && now_unix_ms >= s.expire_at * 1000 + o.expired_sub_close_delay_ms) {
           if (s.server_side) return disconnect(disconnects::subscription_expired);
+          if (s.state == subscription::phase::subscribing) {
+            s.expire_at = 0;  // unsubscribed once its reply is out
+            server_unsubscribe(*s.channel, unsubscribes::expired);
+            ++i;
+            continue;
+          }
           server_unsubscribe(*s.channel, unsubscribes::expired);
           continue;
         }
         ++i;
       }
       if (maintenance_due_ms_ > 0 && now_ms >= maintenance_due_ms_) {
-        maintenance_due_ms_ = now_ms + std::min(o.presence_update_interval_ms, o.position_check_delay_ms);
+        maintenance_due_ms_ =
+            now_ms + std::min(o.presence_update_interval_ms, o.position_check_delay_ms);
         for (const auto& s : subs_) {
           if (s->state != subscription::phase::subscribed) continue;
           if (s->emit_presence) n.presence().add(*s->channel, info_for(s.get()), [](status) {});

@@ -1,21 +1,32 @@
-// client: the protocol state machine of one connection (client-protocol.md §4), independent
-// of the transport that carries it.
+// client: the protocol state machine of one connection, independent of the transport that
+// carries it. Design: docs/design/connection-state-machine.md (states, the steps of
+// connect / subscribe / publish, timers, recovery and the merge rule).
 //
 // It decodes command batches, runs connect / subscribe / publish / ... with Centrifugo's
 // permission and option rules, writes replies and pushes into its outbox, receives
-// fan-out events from its shard, and drives its own timers (ping/pong, stale, expiry,
-// presence refresh, position checks) through one node of the shard's timer wheel.
+// fan-out events from its shard, and drives its own timers (stale, close, ping/pong,
+// expiry, presence refresh, position checks) through one node of the shard's timer wheel.
+//
+// Commands are explicit steps. Each step returns result<T> (a value, an error reply or a
+// disconnect), and each command has ONE failure path (fail_command, fail_connect) that
+// turns a failed step into the error reply or the disconnect. A step that waits for an
+// engine (or, later, for a proxy) is asynchronous: the command holds the connection's
+// input (busy_) until its continuation runs back on this loop.
 //
 // Invariants:
 // - Commands of a connection run strictly in order. A command that waits for an engine
-//   (async broker) parks the rest of the batch; the transport stops reading meanwhile.
-// - A subscribe reply is queued before any push of that channel: events that arrive while
-//   a subscription is being set up are buffered and merged by offset afterwards.
-// - The client is destroyed only when its transport is closed AND no engine callback is
-//   in flight (inflight_ == 0): callbacks may safely capture `this`.
+//   parks the rest of the batch; the transport stops reading meanwhile.
+// - A subscribe reply is queued before any push of that channel: events that arrive while a
+//   subscription is being set up are buffered and merged by offset after the reply
+//   (recovery.hpp). A server-side unsubscribe or a loss of continuity that happens while a
+//   subscription is being set up takes effect right after its reply.
+// - An asynchronous step finds its subscription by the attempt number it was started with,
+//   never by channel name: a later subscription of the same channel is another attempt.
+// - The client is destroyed only when its transport is closed AND no engine callback is in
+//   flight (inflight_ == 0): callbacks may safely capture `this`.
 //
-// Memory: this object is part of every connection, so rarely used data lives in
-// `extra_`, allocated only when needed; an idle connected client is a few hundred bytes.
+// Memory: this object is part of every connection, so rarely used data lives in `extra_`,
+// allocated only when needed; an idle connected client is a few hundred bytes.
 //
 // Threading: every method runs on the event loop that owns the connection. Engine
 // callbacks that complete on other threads are posted back to that loop.
@@ -33,6 +44,7 @@
 #include "core/random.hpp"
 #include "core/result.hpp"
 #include "hub/outbox.hpp"
+#include "hub/recovery.hpp"
 #include "hub/subscription.hpp"
 #include "hub/timer_wheel.hpp"
 #include "protocol/client_messages.hpp"
@@ -132,22 +144,28 @@ class client {
   client_transport& transport() { return transport_; }
   client* next_of_user() const { return user_next_; }
   bool counted() const { return counted_; }
-  bool dirty_ = false;     // in the shard's dirty list
-  bool deferred_ = false;  // in the shard's deferred list
+  bool dirty_ = false;           // in the shard's dirty list
+  bool deferred_ = false;        // in the shard's deferred list
   client* user_prev_ = nullptr;  // the shard's per-user list
   client* user_next_ = nullptr;
 
  private:
   enum class state : uint8_t {
-    initial,    // waiting for connect
+    initial,  // waiting for connect (stale deadline)
     connected,
-    failed,     // connect failed with an error reply: ignore input, wait for close
-    closing,    // disconnect requested, transport closing
-    closed,     // transport gone
+    failed,   // connect failed with an error reply: ignore input, wait for close
+    closing,  // disconnect requested, transport closing (close deadline)
+    closed,   // transport gone
   };
 
   struct extra;  // rarely used per-connection data
-  struct sub_setup;
+  struct identity;
+  struct subscribe_plan;
+  struct subscribe_flow;
+  struct connect_join;
+  struct publish_plan;
+  struct renewal;
+  using subscribe_done = std::function<void(result<protocol::subscribe_result>, uint32_t attempt)>;
 
   // Commands.
   void dispatch(protocol::command& cmd);
@@ -161,29 +179,59 @@ class client {
   bool may_run_command() const;
   void run_parked();
   void resume_commands();
+  // The one failure path of a command: an error reply, or the disconnect it asks for.
+  template <typename T>
+  void fail_command(uint32_t id, const result<T>& failed);
+  // The one failure path of connect: an error reply leaves the connection `failed` until
+  // the peer closes (bounded by the close deadline); a disconnect closes it.
+  template <typename T>
+  void fail_connect(uint32_t id, const result<T>& failed);
+
+  // connect: authenticate -> [connect proxy] -> establish -> subscriptions -> reply.
   void handle_connect(uint32_t id, protocol::connect_request& req);
+  result<identity> authenticate(const protocol::connect_request& req);
+  void establish(uint32_t id, const protocol::connect_request& req, identity who);
+  void finish_connect(connect_join& join);
+
+  // subscribe: plan -> [subscribe proxy] -> register and buffer -> channel ready ->
+  // read the stream -> decide recovery -> reply -> merge buffered events.
   void handle_subscribe(uint32_t id, protocol::subscribe_request& req);
-  void handle_unsubscribe(uint32_t id, protocol::unsubscribe_request& req);
+  result<subscribe_plan> plan_subscription(const protocol::subscribe_request& req);
+  void start_subscription(subscribe_plan plan, subscribe_done done);
+  void on_channel_ready(std::shared_ptr<subscribe_flow> flow, status st);
+  void on_stream_read(std::shared_ptr<subscribe_flow> flow, result<history_page> r);
+  void abort_subscription(subscribe_flow& flow, subscription* sub,
+                          result<protocol::subscribe_result> why);
+  subscription* find_attempt(uint32_t attempt) const;
+  recovery::request recovery_request(const subscribe_plan& p, const subscription& sub) const;
+  // After the subscribe reply is queued: live delivery starts with the buffered events.
+  void activate(uint32_t attempt);
+  void buffer_event(const std::shared_ptr<const prepared_event>& ev, subscription& sub);
+
+  // publish: plan -> [publish proxy] -> broker -> reply.
   void handle_publish(uint32_t id, protocol::publish_request& req);
+  result<publish_plan> plan_publish(protocol::publish_request& req);
+
+  void handle_unsubscribe(uint32_t id, protocol::unsubscribe_request& req);
   void handle_presence(uint32_t id, protocol::presence_request& req);
   void handle_presence_stats(uint32_t id, protocol::presence_stats_request& req);
   void handle_history(uint32_t id, protocol::history_request& req);
   void handle_rpc(uint32_t id, protocol::rpc_request& req);
   void handle_send(protocol::send_request& req);
   void handle_refresh(uint32_t id, protocol::refresh_request& req);
+  result<renewal> verify_refresh(const protocol::refresh_request& req);
   void handle_sub_refresh(uint32_t id, protocol::sub_refresh_request& req);
+  result<renewal> verify_sub_refresh(const protocol::sub_refresh_request& req);
   void handle_pong();
 
   // Subscriptions.
-  void start_subscription(std::unique_ptr<sub_setup> setup,
-                          std::function<void(result<protocol::subscribe_result>)> done);
-  void continue_subscription(subscription& sub, std::shared_ptr<sub_setup> setup,
-                             std::function<void(result<protocol::subscribe_result>)> done);
-  void activate(subscription& sub);
-  void remove_subscription(subscription& sub, bool announce_leave);
+  // Unregisters and destroys `sub`; announces a leave if its join was announced.
+  void remove_subscription(subscription& sub);
   subscription* find_sub(std::string_view channel) const;
   void deliver_publication(const std::shared_ptr<const prepared_event>& ev, subscription& sub,
                            fanout_chunks* chunks);
+  void push_publication(const std::shared_ptr<const prepared_event>& ev, subscription& sub,
+                        fanout_chunks* chunks);
   void lost_continuity(subscription& sub);
   client_info info_for(const subscription* sub) const;
 
@@ -191,17 +239,21 @@ class client {
   void send_reply(const protocol::reply& r);
   void send_error(uint32_t id, protocol_error e);
   void send_bytes(std::string_view bytes);
+  void send_unsubscribe_push(std::string_view channel, unsubscribe_code code);
+  // Queues a chunk (nothing once the connection is closing). enqueue_owned() is for a
+  // chunk this client acquired: returned to the pool when it was not queued.
   // `own_reply`: a reply to this client's command. Those are bounded by the transport,
   // which stops reading while the queue is over client.queue_max_size; anything else
   // queued over the limit (pushes) makes the client slow (docs/design/flow-control.md).
   void enqueue(out_chunk* c, bool own_reply = false);
+  void enqueue_owned(out_chunk* c, bool own_reply = false);
   void schedule_flush();
 
   // Presence and history reads share their checks: channel, namespace, feature, permission.
   enum class read_kind : uint8_t { presence, history };
-  // The channel's options, or null after answering with the right error.
-  const config::channel_options* check_read_access(uint32_t id, const std::string& channel, read_kind kind,
-                                                   const config::config& cfg);
+  result<const config::channel_options*> check_read_access(const std::string& channel,
+                                                           read_kind kind,
+                                                           const config::config& cfg);
   // The engine callback of an asynchronous command: back on this loop, replies with
   // make(value) or with the error, and ends the command.
   template <typename T, typename Make>
@@ -214,7 +266,7 @@ class client {
   template <typename F>
   void on_loop(F&& f);
 
-  // Timers.
+  // Timers: one wheel node, armed at the earliest deadline that applies in the state.
   void rearm_timer();
   void cleanup();
   // A closing connection stops counting as a client at once, not when its socket is gone.
@@ -228,19 +280,24 @@ class client {
   std::vector<std::unique_ptr<subscription>> subs_;
   std::string user_;
   uuid_bytes id_;
-  int64_t expire_at_ = 0;        // unix seconds, 0 = never
-  int64_t ping_due_ms_ = 0;      // next ping; while not connected: stale deadline
-  int64_t pong_due_ms_ = 0;      // 0 = no ping outstanding
-  int64_t maintenance_due_ms_ = 0;  // presence refresh / position check
+  int64_t expire_at_ = 0;  // unix seconds, 0 = never (token_expiry.hpp)
+  // Deadlines on the loop's monotonic clock (ms); 0 = not armed. Which apply depends on
+  // the state (docs/design/connection-state-machine.md, "Timers").
+  int64_t stale_due_ms_ = 0;        // initial: the connect command must arrive before it
+  int64_t close_due_ms_ = 0;        // failed, closing: drop the socket if the peer lingers
+  int64_t ping_due_ms_ = 0;         // connected: the next ping
+  int64_t pong_due_ms_ = 0;         // connected: a ping is unanswered until then
+  int64_t maintenance_due_ms_ = 0;  // connected: presence refresh / position check
   uint32_t inflight_ = 0;
   state state_ = state::initial;
   protocol::encoding encoding_;
   uint16_t busy_ = 0;  // commands waiting for an engine
-  uint32_t turn_left_ = 0;  // commands this read turn may still run
+  uint16_t turn_left_ = 0;  // commands this read turn may still run (gyre.read_budget_commands)
   bool client_side_refresh_ = false;
   bool slow_ = false;
   bool transport_closed_ = false;
-  bool counted_ = true;  // counted in the shard's connections gauge
+  bool counted_ = true;        // counted in the shard's connections gauge
+  bool user_indexed_ = false;  // in the shard's per-user index and the node's user counts
 };
 
 }  // namespace gyre

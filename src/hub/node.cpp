@@ -52,7 +52,7 @@ runtime_options make_options(const config::config& c) {
   // Like Centrifugo, a zero write timeout means the default (1 s).
   o.drain_timeout_ms = ms_of(c.websocket_.write_timeout_);
   if (o.drain_timeout_ms <= 0) o.drain_timeout_ms = 1000;
-  o.read_budget_commands = clamp_u32(c.gyre_.read_budget_commands_);
+  o.read_budget_commands = static_cast<uint16_t>(std::clamp<int64_t>(c.gyre_.read_budget_commands_, 1, UINT16_MAX));
   o.read_budget_bytes = clamp_u32(c.gyre_.read_budget_bytes_);
   o.inbox_size = clamp_u32(c.gyre_.event_loop_inbox_size_);
   return o;

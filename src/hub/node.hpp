@@ -73,7 +73,7 @@ struct runtime_options {
   // the read budget of one turn (gyre.read_budget_*), and the events one loop's inbox
   // holds (gyre.event_loop_inbox_size).
   int64_t drain_timeout_ms = 1000;
-  uint32_t read_budget_commands = 64;
+  uint16_t read_budget_commands = 64;
   uint32_t read_budget_bytes = 65536;
   uint32_t inbox_size = 65536;
 };

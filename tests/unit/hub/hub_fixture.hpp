@@ -44,6 +44,8 @@ class fake_transport final : public client_transport {
   void close(disconnect d) override {
     if (!stuck) flush();
     if (close_code == 0) close_code = d.code;
+    // A lingering peer does not answer the close frame: only the client's drop (3000) ends it.
+    if (linger && d.code != disconnects::connection_closed.code) return;
     if (!closed_) {
       closed_ = true;
       client_.on_transport_closed();
@@ -74,7 +76,9 @@ class fake_transport final : public client_transport {
   std::vector<const char*> chunk_ptrs;  // identity of every chunk written
   uint32_t close_code = 0;
   bool stuck = false;
+  bool linger = false;
   std::string header;
+  bool closed() const { return closed_; }
 
  private:
   shard& shard_;
@@ -107,11 +111,13 @@ class hub_fixture : public ::testing::Test {
     broker_ = std::make_unique<memory_broker>(clock_);
     presence_ = std::make_unique<memory_presence>();
     node_ = std::make_unique<node>(cfg_, *broker_, *presence_, clock_, registry_, shard_count_);
-    for (unsigned i = 0; i < shard_count_; ++i) node_->shard_at(i).set_loop_thread(std::this_thread::get_id());
+    for (unsigned i = 0; i < shard_count_; ++i)
+      node_->shard_at(i).set_loop_thread(std::this_thread::get_id());
     broker_->start(*node_);
   }
 
-  fake_transport& connect(unsigned shard_index = 0, protocol::encoding enc = protocol::encoding::json,
+  fake_transport& connect(unsigned shard_index = 0,
+                          protocol::encoding enc = protocol::encoding::json,
                           std::string connect_json = R"({"connect":{},"id":1})") {
     transports_.push_back(std::make_unique<fake_transport>(node_->shard_at(shard_index), enc));
     fake_transport& t = *transports_.back();
@@ -125,12 +131,15 @@ class hub_fixture : public ::testing::Test {
       for (unsigned i = 0; i < shard_count_; ++i) node_->shard_at(i).drain_inbox();
   }
 
-  result<publish_outcome> publish(const std::string& channel, std::string data, publish_options opts = {}) {
+  result<publish_outcome> publish(const std::string& channel, std::string data,
+                                  publish_options opts = {}) {
     std::optional<result<publish_outcome>> out;
     publication p;
     p.data = std::move(data);
-    if (opts.history_size == 0) opts = node_->publish_options_for(cfg_->channel_.without_namespace_, *cfg_);
-    broker_->publish(channel, std::move(p), opts, [&](result<publish_outcome> r) { out = std::move(r); });
+    if (opts.history_size == 0)
+      opts = node_->publish_options_for(cfg_->channel_.without_namespace_, *cfg_);
+    broker_->publish(channel, std::move(p), opts,
+                     [&](result<publish_outcome> r) { out = std::move(r); });
     return *out;
   }
 
