@@ -1,93 +1,76 @@
-// nats_push_codec: see the header.
+// nats_push_codec: the Push envelope around pb_wire's Publication and ClientInfo; see the
+// header.
 #include "broker/nats/nats_push_codec.hpp"
 
 #include <algorithm>
 
-#include "protocol/client.pb.h"
+#include "broker/pb_wire_proto.hpp"
 
 namespace gyre::nats_push {
 namespace {
 
+using namespace gyre::pb_wire;
+
 constexpr std::string_view epoch_tag = "__centrifugo_epoch";
 
-void info_to_proto(const client_info& info, centrifugal::centrifuge::protocol::ClientInfo* out) {
-  out->set_user(info.user);
-  out->set_client(info.client);
-  if (!info.conn_info.empty()) out->set_conn_info(info.conn_info);
-  if (!info.chan_info.empty()) out->set_chan_info(info.chan_info);
-}
-
-client_info info_from_proto(const centrifugal::centrifuge::protocol::ClientInfo& in) {
-  return client_info{in.user(), in.client(), in.conn_info(), in.chan_info()};
-}
-
-std::string serialize(const centrifugal::centrifuge::protocol::Push& push) {
+std::string serialize_push(const proto::Push& push) {
   std::string out;
-  push.SerializeToString(&out);
+  pb_wire::serialize(push, out);
   return out;
 }
 
 }  // namespace
 
 std::string encode_publication(std::string_view channel, const publication& pub, bool use_delta) {
-  centrifugal::centrifuge::protocol::Push push;
+  proto::Push push;
   push.set_channel(std::string(channel));
-  auto* p = push.mutable_pub();
-  p->set_data(pub.data);
-  if (pub.info) info_to_proto(*pub.info, p->mutable_info());
-  auto& tags = *p->mutable_tags();
-  for (const auto& [k, v] : pub.tags) tags[k] = v;
-  p->set_delta(use_delta);
-  p->set_time(pub.time);
-  return serialize(push);
+  to_proto(pub, use_delta, *push.mutable_pub());
+  push.mutable_pub()->clear_offset();  // no stream on this path
+  return serialize_push(push);
 }
 
 std::string encode_join(std::string_view channel, const client_info& info) {
-  centrifugal::centrifuge::protocol::Push push;
+  proto::Push push;
   push.set_channel(std::string(channel));
-  info_to_proto(info, push.mutable_join()->mutable_info());
-  return serialize(push);
+  to_proto(info, *push.mutable_join()->mutable_info());
+  return serialize_push(push);
 }
 
 std::string encode_leave(std::string_view channel, const client_info& info) {
-  centrifugal::centrifuge::protocol::Push push;
+  proto::Push push;
   push.set_channel(std::string(channel));
-  info_to_proto(info, push.mutable_leave()->mutable_info());
-  return serialize(push);
+  to_proto(info, *push.mutable_leave()->mutable_info());
+  return serialize_push(push);
 }
 
 std::optional<decoded> decode(std::string_view bytes) {
-  centrifugal::centrifuge::protocol::Push push;
-  if (!push.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return std::nullopt;
+  proto::Push push;
+  if (!pb_wire::parse(bytes, push)) return std::nullopt;
   decoded out;
-  out.channel = push.channel();
+  out.channel = std::move(*push.mutable_channel());
   if (push.has_pub()) {
-    const auto& p = push.pub();
     out.what = kind::publication;
-    out.pub.data = p.data();
-    if (p.has_info()) out.pub.info = info_from_proto(p.info());
-    out.pub.tags.reserve(static_cast<size_t>(p.tags_size()));
-    for (const auto& [k, v] : p.tags()) {
-      if (p.offset() > 0 && k == epoch_tag) {
-        out.epoch = v;
-        continue;
+    out.use_delta = push.pub().delta();
+    out.pub = from_proto(std::move(*push.mutable_pub()));
+    out.pub.delta = false;  // the flag meant use_delta
+    if (out.pub.offset > 0) {
+      auto it = std::find_if(out.pub.tags.begin(), out.pub.tags.end(),
+                             [](const auto& t) { return t.first == epoch_tag; });
+      if (it != out.pub.tags.end()) {
+        out.epoch = std::move(it->second);
+        out.pub.tags.erase(it);
       }
-      out.pub.tags.emplace_back(k, v);
     }
-    std::sort(out.pub.tags.begin(), out.pub.tags.end());
-    out.pub.offset = p.offset();
-    out.pub.time = p.time();
-    out.use_delta = p.delta();
     return out;
   }
   if (push.has_join()) {
     out.what = kind::join;
-    out.info = info_from_proto(push.join().info());
+    out.info = from_proto(std::move(*push.mutable_join()->mutable_info()));
     return out;
   }
   if (push.has_leave()) {
     out.what = kind::leave;
-    out.info = info_from_proto(push.leave().info());
+    out.info = from_proto(std::move(*push.mutable_leave()->mutable_info()));
     return out;
   }
   return std::nullopt;

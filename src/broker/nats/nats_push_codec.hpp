@@ -1,6 +1,8 @@
 // nats_push_codec: the payload of Centrifugo's NATS broker on `<prefix>.client.<channel>`
-// (engines.md §5): a protobuf `Push` (client.proto) with `channel` and exactly one of
-// `pub` (data, info, tags, delta flag, time), `join{info}` or `leave{info}`.
+// (docs/nats.md): a protobuf `Push` (client.proto) with `channel` and exactly one of
+// `pub` (data, info, tags, delta flag, time), `join{info}` or `leave{info}`. The
+// publication and client info inside are put on the wire by pb_wire (broker/pb_wire.hpp),
+// as in the Redis engine.
 //
 // Wire rules kept for compatibility with Centrifugo nodes on the same NATS:
 // - `pub.delta` carries publish_options.use_delta (Centrifugo: "cleaned up before passing
