@@ -10,6 +10,8 @@
 #include <memory>
 #include <sstream>
 
+#include "core/utf8.hpp"
+
 namespace gyre::config::detail {
 
 namespace {
@@ -155,6 +157,15 @@ class yaml_level {
 
 bool from_yaml(const YAML::Node& n, json::value& out, std::string& error, yaml_budget& b);
 
+// yaml-cpp passes bytes through; JSON and TOML texts must be UTF-8 (Boost.JSON and toml++
+// check), and so must YAML's (Go's reader checks too). Without this, a dump of the config
+// in another format would not read back to the same value.
+bool utf8_scalar(const YAML::Node& n, std::string& error) {
+  if (is_valid_utf8(n.Scalar())) return true;
+  error = "yaml: invalid UTF-8 (line " + std::to_string(n.Mark().line + 1) + ")";
+  return false;
+}
+
 bool merge_yaml_map(const YAML::Node& n, json::object& obj, std::string& error, yaml_budget& b) {
   // Explicit keys first; `<<` merge keys only fill in what is not set explicitly.
   std::vector<YAML::Node> merges;
@@ -164,6 +175,7 @@ bool merge_yaml_map(const YAML::Node& n, json::object& obj, std::string& error, 
               std::to_string(it->first.Mark().line + 1) + ")";
       return false;
     }
+    if (!utf8_scalar(it->first, error)) return false;
     std::string key = it->first.Scalar();
     if (key == "<<" && it->first.Tag() != "!") {
       merges.push_back(it->second);
@@ -204,6 +216,7 @@ bool from_yaml(const YAML::Node& n, json::value& out, std::string& error, yaml_b
       out = nullptr;
       return true;
     case YAML::NodeType::Scalar: {
+      if (!utf8_scalar(n, error)) return false;
       const std::string& tag = n.Tag();
       if (tag == "!" || tag == "tag:yaml.org,2002:str")
         out = json::string(n.Scalar());

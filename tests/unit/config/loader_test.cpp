@@ -452,6 +452,28 @@ TEST(loader, hostile_nesting_and_aliases_are_errors) {
               HasSubstr("invalid JSON"));
 }
 
+// Found by config_fuzz: yaml-cpp let invalid UTF-8 through, and a dump of such a config in
+// TOML read back as other characters. JSON and TOML texts were already checked.
+TEST(loader, yaml_strings_must_be_utf8) {
+  EXPECT_THAT(load_text("log:\n  level: \"de\xff"
+                        "bug\"\n",
+                        file_format::yaml, text_options())
+                  .error_,
+              HasSubstr("yaml: invalid UTF-8 (line 2)"));
+  EXPECT_THAT(load_text("lo\xc3g: x\n", file_format::yaml, text_options()).error_,
+              HasSubstr("yaml: invalid UTF-8 (line 1)"));
+  EXPECT_THAT(
+      load_text("{\"log\": {\"level\": \"\xff\"}}", file_format::json, text_options()).error_,
+      HasSubstr("invalid JSON"));
+  EXPECT_THAT(load_text("[log]\nlevel = \"\xff\"\n", file_format::toml, text_options()).error_,
+              HasSubstr("invalid TOML"));
+  auto ok = load_text(
+      "log:\n  level: \"d\xc3\xa9"
+      "bug\"\n",
+      file_format::yaml, text_options());
+  EXPECT_TRUE(ok.ok()) << ok.error_;
+}
+
 TEST(loader, realistic_nesting_aliases_and_dots_still_load) {
   // Dots in values, quoted keys and strings do not count as nesting.
   std::string floats = "[client]\nallowed_origins = [\"a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p\"]\n";
