@@ -9,9 +9,11 @@
 //   to Node"); on decode it becomes `use_delta` and the publication's delta flag is false.
 // - `pub.offset` is 0 (no history). A received offset (Centrifugo's stream-position
 //   variant) is passed on, with the epoch from the `__centrifugo_epoch` tag.
-// - Tags decode sorted by key (a protobuf map has no order).
+// - Tags decode as a protobuf map: the last value of a key wins, sorted by key.
+// - Decoding fails on malformed Protobuf anywhere in the Push envelope, pub, join or leave
+//   (pb_wire's rules); other Push fields are skipped unread.
 //
-// Bytes in, values out: no I/O, no protobuf types in this header. Thread-safe.
+// Bytes in, values out: no I/O. Thread-safe.
 #pragma once
 
 #include <optional>
