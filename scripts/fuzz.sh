@@ -11,7 +11,8 @@ shift || true
 root="$(cd "$(dirname "$0")/.." && pwd)"
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(json_command_fuzz protobuf_command_fuzz ws_frame_fuzz fossil_fuzz tags_filter_fuzz)
+  targets=(json_command_fuzz protobuf_command_fuzz ws_frame_fuzz fossil_fuzz tags_filter_fuzz
+    jwt_fuzz token_claims_fuzz resp_fuzz pb_wire_fuzz control_fuzz config_fuzz)
 fi
 jobs="${FUZZ_BUILD_JOBS:-2}"
 
@@ -28,7 +29,7 @@ for t in "${targets[@]}"; do
   [ -f "tests/fuzz/$t.dict" ] && dict=(-dict="tests/fuzz/$t.dict")
   echo "== $t: ${seconds}s"
   # -rss_limit_mb / -timeout: one input must never take 2 GB or 10 s.
-  # -max_len: the transport's 64 KiB message limit.
+  # -max_len: the transport's 64 KiB message limit (also ample for tokens, replies, configs).
   # -entropic=0: libFuzzer 14's entropic scheduler spends >80% of the time in its own
   #   feature bookkeeping on these targets (measured: ~200 vs ~4000-8000 exec/s).
   if ! "build-fuzz/tests/fuzz/$t" "$work" "tests/fuzz/corpus/$t" \

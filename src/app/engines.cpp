@@ -92,7 +92,7 @@ std::unique_ptr<engines> make_engines(const config::config& cfg, clock& clk, std
       nats_broker* raw_broker = nb.get();
       nats_control_bus* raw_bus = bus.get();
       auto previous = std::move(e->problems_fn);
-      e->problems_fn = [previous, raw_broker, raw_bus, url = cfg.broker_.nats_.url_] {
+      e->problems_fn = [previous, raw_broker, raw_bus, url = redact_url_passwords(cfg.broker_.nats_.url_)] {
         std::vector<std::string> out = previous ? previous() : std::vector<std::string>{};
         if (!raw_broker->healthy()) out.push_back("broker.nats " + url + " is unavailable");
         if (!raw_bus->healthy()) out.push_back("broker.nats control connection to " + url + " is unavailable");
@@ -100,7 +100,7 @@ std::unique_ptr<engines> make_engines(const config::config& cfg, clock& clk, std
       };
       e->broker = std::move(nb);
       e->control = std::move(bus);
-      parts.push_back("nats broker (" + cfg.broker_.nats_.url_ + ")");
+      parts.push_back("nats broker (" + redact_url_passwords(cfg.broker_.nats_.url_) + ")");
     } else {
       error = "broker.type: \"" + t + "\" is not supported by this build (memory, redis, nats)";
       return nullptr;

@@ -1,6 +1,7 @@
 // Compact JWS (RFC 7515) parsing, signing and signature verification for the JWT algorithms
-// Centrifugo accepts with static keys: HS256/384/512, RS256/384/512, ES256/384/512
-// (auth-and-proxy.md §2). Claims are not interpreted here (see token_verifier.hpp).
+// Centrifugo accepts with static keys (`client.token.hmac_secret_key`, `rsa_public_key`,
+// `ecdsa_public_key`): HS256/384/512, RS256/384/512, ES256/384/512. Claims are not interpreted here
+// (see token_verifier.hpp).
 //
 // What must hold:
 //  * `alg: none`, unknown algorithms and algorithms whose key type is not configured never

@@ -1,5 +1,5 @@
 // Settings of one token verifier: mirrors the `client.token` block (and, with the same keys,
-// `client.subscription_token`) of configuration.md §client, plus the top-level client flag
+// `client.subscription_token`) of the config (docs/config.md), plus the top-level client flag
 // `client.insecure_skip_token_signature_verify`. Plain data: validation happens in
 // token_verifier::create(), which names the offending key on error.
 #pragma once

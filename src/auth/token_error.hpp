@@ -1,4 +1,4 @@
-// Why a JWT was rejected, and what the client is told (auth-and-proxy.md §1, §4).
+// Why a JWT was rejected, and what the client is told.
 // Three outcomes must stay distinguishable because they map to different client codes:
 //   expired  -> client error 109 "token expired" (connection and subscription tokens);
 //   invalid  -> disconnect 3500 "invalid token" (connection) / error 103 "permission denied"

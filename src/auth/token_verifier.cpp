@@ -9,102 +9,15 @@
 
 #include <charconv>
 #include <cmath>
-#include <regex>
 #include <utility>
 
 #include "auth/jwt.hpp"
 #include "core/base64.hpp"
+#include "core/go_regex.hpp"
 
 namespace gyre::auth {
 
 namespace {
-
-// aud/iss values longer than this never match a regex: libstdc++'s std::regex recurses per
-// input character, and a hostile (e.g. unsigned, with signature checks off) token must not
-// be able to exhaust the stack. Real audiences and issuers are short URLs or names.
-constexpr size_t max_regex_subject = 512;
-
-// ---- Go-flavoured regular expressions ----
-
-// Config regexes follow Go (RE2) syntax. std::regex (ECMAScript) lacks named groups and
-// inline flags, so `(?P<name>...)` / `(?<name>...)` become plain groups (names kept for JWKS
-// URL templates) and a leading `(?i)` becomes the icase flag. Everything else is passed on.
-struct go_regex {
-  std::regex re;
-  std::vector<std::pair<std::string, size_t>> named_groups;  // name, group index (1-based)
-};
-
-expected<go_regex, std::string> compile_go_regex(std::string_view pattern) {
-  auto flags = std::regex::ECMAScript;
-  if (pattern.substr(0, 4) == "(?i)") {
-    flags |= std::regex::icase;
-    pattern.remove_prefix(4);
-  }
-  go_regex out;
-  std::string translated;
-  translated.reserve(pattern.size());
-  size_t groups = 0;
-  bool in_class = false;
-  for (size_t i = 0; i < pattern.size(); ++i) {
-    char c = pattern[i];
-    if (c == '\\') {
-      translated.push_back(c);
-      if (i + 1 < pattern.size()) translated.push_back(pattern[++i]);
-      continue;
-    }
-    if (in_class) {
-      if (c == ']') in_class = false;
-      translated.push_back(c);
-      continue;
-    }
-    if (c == '[') {
-      in_class = true;
-      translated.push_back(c);
-      // A ']' right after '[' or '[^' is a literal member, not the end of the class.
-      if (i + 1 < pattern.size() && pattern[i + 1] == '^') translated.push_back(pattern[++i]);
-      if (i + 1 < pattern.size() && pattern[i + 1] == ']') translated.push_back(pattern[++i]);
-      continue;
-    }
-    if (c == '(') {
-      std::string_view rest = pattern.substr(i + 1);
-      size_t name_at = 0;
-      if (rest.substr(0, 3) == "?P<") {
-        name_at = 3;
-      } else if (rest.substr(0, 2) == "?<" && rest.substr(0, 3) != "?<=" &&
-                 rest.substr(0, 3) != "?<!") {
-        name_at = 2;
-      }
-      if (name_at > 0) {
-        size_t close = rest.find('>', name_at);
-        if (close == std::string_view::npos)
-          return unexpected{std::string("unterminated group name")};
-        out.named_groups.emplace_back(std::string(rest.substr(name_at, close - name_at)), ++groups);
-        translated.push_back('(');
-        i += close + 1;
-        continue;
-      }
-      if (rest.empty() || rest[0] != '?') ++groups;
-    }
-    translated.push_back(c);
-  }
-  try {
-    out.re = std::regex(translated, flags);
-  } catch (const std::regex_error& e) {
-    return unexpected{std::string("invalid regex: ") + e.what()};
-  }
-  return out;
-}
-
-// Go's regexp.MatchString semantics, which Centrifugo uses: the pattern matches anywhere
-// in the value unless it anchors itself with ^ and $.
-bool regex_finds(const std::regex& re, std::string_view s) {
-  if (s.size() > max_regex_subject) return false;
-  try {
-    return std::regex_search(s.begin(), s.end(), re);
-  } catch (const std::exception&) {
-    return false;  // complexity or stack limits: treat as no match
-  }
-}
 
 bool valid_user_id_claim(std::string_view name) {
   if (name.empty()) return false;
@@ -473,7 +386,7 @@ simdjson::ondemand::parser& ondemand_parser() {
 struct token_verifier::impl {
   token_config config;
   jwt_keys keys;
-  std::optional<go_regex> audience_re;
+  std::optional<go_regex> audience_re;  // Go syntax, compiled once (see core/go_regex.hpp)
   std::optional<go_regex> issuer_re;
 
   token_result<raw_claims> verify(std::string_view token, int64_t now, token_kind kind) const;
@@ -519,14 +432,14 @@ expected<token_verifier, std::string> token_verifier::create(const token_config&
     return fail("issuer_regex", "can not be used together with issuer");
   }
   if (!config.audience_regex.empty()) {
-    auto re = compile_go_regex(config.audience_regex);
-    if (!re) return fail("audience_regex", re.error());
-    p->audience_re = std::move(*re);
+    go_regex re(config.audience_regex);
+    if (!re.ok()) return fail("audience_regex", re.error());
+    p->audience_re = std::move(re);
   }
   if (!config.issuer_regex.empty()) {
-    auto re = compile_go_regex(config.issuer_regex);
-    if (!re) return fail("issuer_regex", re.error());
-    p->issuer_re = std::move(*re);
+    go_regex re(config.issuer_regex);
+    if (!re.ok()) return fail("issuer_regex", re.error());
+    p->issuer_re = std::move(re);
   }
   if (!config.user_id_claim.empty() && !valid_user_id_claim(config.user_id_claim)) {
     return fail("user_id_claim", "must match ^[a-zA-Z_]+$");
@@ -589,13 +502,13 @@ token_result<raw_claims> token_verifier::impl::verify(std::string_view token, in
   }
   if (audience_re) {
     bool ok = false;
-    for (const auto& a : c.aud) ok = ok || regex_finds(audience_re->re, a);
+    for (const auto& a : c.aud) ok = ok || audience_re->matches(a);
     if (!ok) return token_invalid("audience does not match audience_regex");
   }
   if (!config.issuer.empty() && (!c.iss || *c.iss != config.issuer)) {
     return token_invalid("issuer mismatch");
   }
-  if (issuer_re && (!c.iss || !regex_finds(issuer_re->re, *c.iss))) {
+  if (issuer_re && (!c.iss || !issuer_re->matches(*c.iss))) {
     return token_invalid("issuer does not match issuer_regex");
   }
 

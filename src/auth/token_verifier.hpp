@@ -1,16 +1,20 @@
-// token_verifier: turns a connection or subscription JWT into typed claims
-// (auth-and-proxy.md §2-§4). Verification order: split and decode the JWS, check the
-// signature (alg chosen by the header, keys from token_config, previous HMAC key as a
-// fallback), read the claims (a claim of the wrong JSON type makes the token invalid),
-// then `exp` (expired iff exp <= now), `nbf` (invalid unless nbf < now), audience, issuer,
-// and the token-kind rules (no `channel` in a connection token; a non-empty `channel` in a
-// subscription token).
+// token_verifier: turns a connection or subscription JWT into typed claims (Centrifugo's
+// `client.token` and `client.subscription_token` options). Verification order: split and
+// decode the JWS, check the signature (alg chosen by the header, keys from token_config,
+// previous HMAC key as a fallback), read the claims (a claim of the wrong JSON type makes
+// the token invalid), then `exp` (expired iff exp <= now), `nbf` (invalid unless nbf < now),
+// audience, issuer, and the token-kind rules (no `channel` in a connection token; a
+// non-empty `channel` in a subscription token).
 //
 // What must hold:
 //  * Raw JSON claims (info, data, meta and their per-channel variants) are the exact bytes of
 //    the token's value, whitespace-trimmed; b64info/b64data (standard base64), when non-empty,
 //    replace them with the decoded bytes. Empty = absent.
 //  * A JSON null claim is treated as absent.
+//  * audience_regex / issuer_regex are Go-syntax patterns compiled by go_regex
+//    (core/go_regex.hpp), the compile config validation uses: what `checkconfig` accepts
+//    the verifier accepts, and it matches the same values. The claims reader is fuzzed by
+//    tests/fuzz/token_claims_fuzz.cpp, whole tokens by jwt_fuzz.cpp.
 //  * The verifier is immutable after create(): verify_* are const and safe to call from any
 //    thread concurrently. Reload (SIGHUP) builds a new verifier and swaps it in. A moved-from
 //    verifier may only be assigned to or destroyed.

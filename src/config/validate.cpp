@@ -1,14 +1,13 @@
 // Config validation rules; see validate.hpp.
 #include "config/validate.hpp"
 
-#include <re2/re2.h>
-
 #include <algorithm>
 #include <cctype>
 #include <initializer_list>
 #include <set>
 
 #include "config/channel_resolution.hpp"
+#include "core/go_regex.hpp"
 
 namespace gyre::config {
 
@@ -74,8 +73,9 @@ class validator {
 
   void check_regex(const std::string& key, const std::string& pattern) {
     if (pattern.empty()) return;
-    RE2 re(pattern, RE2::Quiet);
-    if (!re.ok()) error(key, "invalid regular expression: " + re.error());
+    // The same compile as the code that uses the pattern (token verifier, channel rules).
+    go_regex re(pattern);
+    if (!re.ok()) error(key, re.error());
   }
 
   void check_non_negative(const std::string& key, int64_t v) {

@@ -7,8 +7,8 @@
 //    `channel.namespaces[1].history_ttl: must be whole seconds, got 1.5s`.
 //  * All errors are returned (not just the first), in a stable order: process and
 //    listener settings, engines, client, channel, rpc, proxies, APIs, consumers.
-//  * Regex keys (channel_regex, audience_regex, issuer_regex) are compiled with RE2,
-//    the engine whose syntax Centrifugo uses.
+//  * Regex keys (channel_regex, audience_regex, issuer_regex) are compiled by go_regex
+//    (core/go_regex.hpp), the one compile the token verifier and channel rules use too.
 //  * Pure function of the config: no I/O, no environment.
 #pragma once
 

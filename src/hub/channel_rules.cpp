@@ -1,10 +1,9 @@
 // channel_rules implementation; see channel_rules.hpp.
 #include "hub/channel_rules.hpp"
 
-#include <re2/re2.h>
-
 #include "config/channel_resolution.hpp"
 #include "config/config.hpp"
+#include "core/go_regex.hpp"
 
 namespace gyre {
 
@@ -44,20 +43,20 @@ bool channel_rules::lists_user(const config::config& cfg, std::string_view chann
 }
 
 bool regex_cache::matches(const std::string& pattern, std::string_view text) {
-  std::shared_ptr<const re2::RE2> re;
+  std::shared_ptr<const go_regex> re;
   {
     std::lock_guard lock(mu_);
     auto it = cache_.find(pattern);
     if (it != cache_.end()) {
       re = it->second;
     } else {
-      auto compiled = std::make_shared<const re2::RE2>(pattern, re2::RE2::Quiet);
+      auto compiled = std::make_shared<const go_regex>(pattern);
       if (compiled->ok()) re = compiled;
       cache_.emplace(pattern, re);
     }
   }
   // Go's MatchString: the pattern may match anywhere unless it anchors itself.
-  return re && re2::RE2::PartialMatch(re2::StringPiece(text.data(), text.size()), *re);
+  return re && re->matches(text);
 }
 
 protocol_error check_channel_name(const config::config& cfg, const channel_rules& rules,

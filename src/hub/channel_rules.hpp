@@ -37,12 +37,12 @@ struct channel_rules {
 channel_rules resolve_channel_rules(const config::config& cfg, std::string_view channel);
 
 }  // namespace gyre
-namespace re2 {
-class RE2;
-}
 namespace gyre {
 
-// Compiled channel_regex patterns (RE2, Go's regexp syntax), shared by all loops.
+class go_regex;
+
+// Compiled channel_regex patterns (go_regex: Go's syntax, the compile config validation
+// uses), shared by all loops.
 class regex_cache {
  public:
   // Go regexp.MatchString semantics; an invalid pattern never matches.
@@ -50,7 +50,7 @@ class regex_cache {
 
  private:
   std::mutex mu_;
-  std::unordered_map<std::string, std::shared_ptr<const re2::RE2>> cache_;
+  std::unordered_map<std::string, std::shared_ptr<const go_regex>> cache_;  // null: invalid
 };
 
 // Name checks for a client subscribe: length, channel_regex or ASCII. Returns

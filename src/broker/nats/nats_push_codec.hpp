@@ -1,15 +1,19 @@
 // nats_push_codec: the payload of Centrifugo's NATS broker on `<prefix>.client.<channel>`
-// (engines.md §5): a protobuf `Push` (client.proto) with `channel` and exactly one of
-// `pub` (data, info, tags, delta flag, time), `join{info}` or `leave{info}`.
+// (docs/nats.md): a protobuf `Push` (client.proto) with `channel` and exactly one of
+// `pub` (data, info, tags, delta flag, time), `join{info}` or `leave{info}`. The
+// publication and client info inside are put on the wire by pb_wire (broker/pb_wire.hpp),
+// as in the Redis engine.
 //
 // Wire rules kept for compatibility with Centrifugo nodes on the same NATS:
 // - `pub.delta` carries publish_options.use_delta (Centrifugo: "cleaned up before passing
 //   to Node"); on decode it becomes `use_delta` and the publication's delta flag is false.
 // - `pub.offset` is 0 (no history). A received offset (Centrifugo's stream-position
 //   variant) is passed on, with the epoch from the `__centrifugo_epoch` tag.
-// - Tags decode sorted by key (a protobuf map has no order).
+// - Tags decode as a protobuf map: the last value of a key wins, sorted by key.
+// - Decoding fails on malformed Protobuf anywhere in the Push envelope, pub, join or leave
+//   (pb_wire's rules); other Push fields are skipped unread.
 //
-// Bytes in, values out: no I/O, no protobuf types in this header. Thread-safe.
+// Bytes in, values out: no I/O. Thread-safe.
 #pragma once
 
 #include <optional>

@@ -5,6 +5,7 @@
 
 #include "config/duration.hpp"
 #include "config/pem.hpp"
+#include "core/redact.hpp"
 
 namespace gyre::redis {
 
@@ -145,23 +146,11 @@ bool load_tls(const config::tls_config& c, std::string_view key, tls_options& ou
   return true;
 }
 
-std::string redact(std::string_view entry) {
-  // Hide the password of user:pass@ in logs.
-  const auto scheme = entry.find("://");
-  const auto at = entry.find('@');
-  if (scheme == std::string_view::npos || at == std::string_view::npos || at < scheme) {
-    return std::string(entry);
-  }
-  const auto colon = entry.find(':', scheme + 3);
-  if (colon == std::string_view::npos || colon > at) return std::string(entry);
-  return std::string(entry.substr(0, colon + 1)) + "***" + std::string(entry.substr(at));
-}
-
 }  // namespace
 
 bool parse_address(std::string_view entry, shard_kind kind_hint, shard_spec& spec,
                    std::string& error) {
-  spec.display = redact(entry);
+  spec.display = redact_url_passwords(entry);
   spec.kind = kind_hint;
   if (kind_hint != shard_kind::standalone && entry.find("://") == std::string_view::npos) {
     // cluster_address / sentinel_address entries: comma-separated host:port seeds.
@@ -338,7 +327,8 @@ bool parse_topology(const config::redis_config& cfg, std::string_view key, topol
     shard_spec spec = base;
     std::string e;
     if (!parse_address((*list)[i], hint, spec, e)) {
-      error = list_key + "[" + std::to_string(i) + "] (\"" + redact((*list)[i]) + "\"): " + e;
+      error = list_key + "[" + std::to_string(i) + "] (\"" + redact_url_passwords((*list)[i]) +
+              "\"): " + e;
       return false;
     }
     if (spec.kind == shard_kind::sentinel && spec.sentinel_master_name.empty()) {

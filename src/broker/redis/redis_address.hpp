@@ -40,7 +40,7 @@ struct tls_options {
 
 struct shard_spec {
   shard_kind kind = shard_kind::standalone;
-  std::string display;          // the config entry, for logs and health (no password)
+  std::string display;          // the config entry, secrets hidden (redact_url_passwords)
   std::vector<endpoint> seeds;  // standalone: 1; sentinel: sentinels; cluster: seed nodes
   std::string user, password;
   int64_t db = 0;

@@ -6,7 +6,7 @@
 
 #include <boost/asio/post.hpp>
 
-#include "broker/redis/pb_wire.hpp"
+#include "broker/pb_wire.hpp"
 #include "core/log.hpp"
 #include "core/random.hpp"
 
@@ -70,7 +70,7 @@ bool parse_entry(const reply& e, publication& out) {
   const auto& fields = e.elements[1].elements;
   for (size_t i = 0; i + 1 < fields.size(); i += 2) {
     if (fields[i].str == "d") {
-      if (!pb::decode_publication(fields[i + 1].str, out)) return false;
+      if (!pb_wire::decode_publication(fields[i + 1].str, out)) return false;
       out.offset = offset;
       return true;
     }
@@ -156,7 +156,8 @@ void redis_broker::publish(std::string_view channel_view, publication pub,
   const std::string pubsub_ch = core_->client_channel(channel);
   const bool history = opts.keeps_history();
   pub.offset = 0;
-  std::string pb = pb::encode_publication(pub, history ? pub.delta : (pub.delta || opts.use_delta));
+  std::string pb =
+      pb_wire::encode_publication(pub, history ? pub.delta : (pub.delta || opts.use_delta));
 
   waiter_ptr w;
   if (handler_.load() != nullptr) {
@@ -441,7 +442,7 @@ void redis_broker::on_message(size_t, std::string_view pubsub_channel, std::stri
   if (!core_->channel_of(pubsub_channel, channel)) return;
   if (payload.starts_with("__j__") || payload.starts_with("__l__")) {
     client_info info;
-    if (!pb::decode_client_info(payload.substr(5), info)) {
+    if (!pb_wire::decode_client_info(payload.substr(5), info)) {
       log::warn("redis: malformed join/leave message on {}", pubsub_channel);
       return;
     }
@@ -468,7 +469,7 @@ void redis_broker::on_message(size_t, std::string_view pubsub_channel, std::stri
   } else {
     pbv = payload;
   }
-  if (!ok || !pb::decode_publication(pbv, d->pub)) {
+  if (!ok || !pb_wire::decode_publication(pbv, d->pub)) {
     log::warn("redis: malformed publication on {} ({} bytes)", pubsub_channel, payload.size());
     return;
   }
@@ -477,7 +478,7 @@ void redis_broker::on_message(size_t, std::string_view pubsub_channel, std::stri
   d->use_delta = delta_frame || (offset == 0 && d->pub.delta);
   if (delta_frame && !prev.empty()) {
     auto data = std::make_shared<std::string>();
-    if (pb::decode_publication_data(prev, *data)) d->prev_data = std::move(data);
+    if (pb_wire::decode_publication_data(prev, *data)) d->prev_data = std::move(data);
   }
   h->on_publication(std::move(d));
   delivered(channel, pbv);
@@ -491,7 +492,7 @@ void redis_broker::publish_event(std::string_view channel, std::string_view pref
   }
   const std::string pubsub_ch = core_->client_channel(channel);
   std::string payload(prefix);
-  pb::encode_client_info(payload, info);
+  pb_wire::encode_client_info(payload, info);
   auto alive = alive_;
   core_->shard_of(channel).exec(pubsub_ch, {"PUBLISH", pubsub_ch, std::move(payload)},
                                 [alive, done = std::move(done)](reply&& r) {
@@ -589,7 +590,7 @@ void redis_broker::read_list_history(std::string_view channel, const history_que
             std::string_view epoch, pbv;
             publication p;
             if (!v.str.starts_with("__p1:") || !parse_p1(v.str, offset, epoch, pbv) ||
-                !pb::decode_publication(pbv, p)) {
+                !pb_wire::decode_publication(pbv, p)) {
               continue;
             }
             p.offset = offset;

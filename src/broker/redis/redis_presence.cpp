@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <set>
 
-#include "broker/redis/pb_wire.hpp"
+#include "broker/pb_wire.hpp"
 #include "core/log.hpp"
 
 namespace gyre::redis {
@@ -40,7 +40,7 @@ void redis_presence::add(std::string_view channel, const client_info& info, stat
   core_->shard_of(channel).exec_script(
       presence_add_script(), keys(channel),
       {std::to_string(ttl), std::to_string(clock_.now_unix() + ttl), info.client,
-       pb::encode_client_info(info), info.user, opts_.user_mapping ? "1" : "0",
+       pb_wire::encode_client_info(info), info.user, opts_.user_mapping ? "1" : "0",
        opts_.hash_field_ttl ? "1" : "0"},
       [alive, done = std::move(done)](reply&& r) {
         if (!alive->load() || !done) return;
@@ -79,7 +79,7 @@ bool parse_presence(const reply& r, presence_map& out) {
   out.reserve(r.elements.size() / 2);
   for (size_t i = 0; i + 1 < r.elements.size(); i += 2) {
     client_info info;
-    if (!pb::decode_client_info(r.elements[i + 1].str, info)) continue;
+    if (!pb_wire::decode_client_info(r.elements[i + 1].str, info)) continue;
     out.emplace_back(r.elements[i].str, std::move(info));
   }
   return true;

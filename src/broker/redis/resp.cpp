@@ -1,9 +1,9 @@
 // resp: see resp.hpp.
 #include "broker/redis/resp.hpp"
 
-#include <hiredis/hiredis.h>
 #include <hiredis/read.h>
 
+#include <algorithm>
 #include <charconv>
 
 namespace gyre::redis {
@@ -29,35 +29,68 @@ void append_bulk(std::string& out, std::string_view a) {
   out.append("\r\n");
 }
 
-reply convert(const redisReply* r) {
-  reply out;
-  switch (r->type) {
-    case REDIS_REPLY_STRING:
-      out.type = reply::kind::string;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_STATUS:
-      out.type = reply::kind::status;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_ERROR:
-      out.type = reply::kind::error;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_INTEGER:
-      out.type = reply::kind::integer;
-      out.integer = r->integer;
-      break;
-    case REDIS_REPLY_ARRAY:
-      out.type = reply::kind::array;
-      out.elements.reserve(r->elements);
-      for (size_t i = 0; i < r->elements; ++i) out.elements.push_back(convert(r->element[i]));
-      break;
-    default:
-      out.type = reply::kind::nil;
+// hiredis builds the reply tree through these callbacks (instead of its own redisReply
+// objects), straight into `reply` values. An array grows as its elements arrive: the count
+// in its header is a claim of the sender, so it only sizes a small first reservation and
+// memory stays proportional to the bytes received ("*2147483647\r\n" is 13 bytes).
+// Children live in their parent's vector; hiredis holds pointers only along the path it is
+// filling, whose vectors do not grow meanwhile. Only the root is ever freed by hiredis.
+// No exception may cross hiredis' C frames: a failed allocation returns null, which
+// hiredis reports as an out-of-memory protocol error.
+constexpr size_t first_reservation = 64;
+
+void* attach(const redisReadTask* task, reply&& r) noexcept {
+  try {
+    if (task->parent == nullptr) return new reply(std::move(r));
+    auto* parent = static_cast<reply*>(task->parent->obj);
+    parent->elements.push_back(std::move(r));
+    return &parent->elements.back();
+  } catch (...) {
+    return nullptr;
   }
-  return out;
 }
+
+void* create_string(const redisReadTask* task, char* str, size_t len) noexcept {
+  try {
+    reply r;
+    r.type = task->type == REDIS_REPLY_ERROR    ? reply::kind::error
+             : task->type == REDIS_REPLY_STATUS ? reply::kind::status
+                                                : reply::kind::string;
+    r.str.assign(str, len);
+    return attach(task, std::move(r));
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+void* create_array(const redisReadTask* task, int elements) noexcept {
+  try {
+    reply r;
+    r.type = reply::kind::array;
+    r.elements.reserve(std::min(static_cast<size_t>(std::max(elements, 0)), first_reservation));
+    return attach(task, std::move(r));
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+void* create_integer(const redisReadTask* task, long long value) noexcept {
+  reply r;
+  r.type = reply::kind::integer;
+  r.integer = value;
+  return attach(task, std::move(r));
+}
+
+void* create_nil(const redisReadTask* task) noexcept {
+  return attach(task, reply{});
+}
+
+void free_object(void* root) noexcept {
+  delete static_cast<reply*>(root);
+}
+
+redisReplyObjectFunctions reply_functions = {create_string, create_array, create_integer,
+                                             create_nil, free_object};
 
 }  // namespace
 
@@ -92,7 +125,7 @@ struct reply_reader::impl {
   impl() { create(); }
   ~impl() { redisReaderFree(r); }
   void create() {
-    r = redisReaderCreate();
+    r = redisReaderCreateWithFunctions(&reply_functions);
     r->maxbuf = 0;  // never shrink the buffer: replies of one batch arrive together
   }
 };
@@ -111,10 +144,8 @@ std::optional<reply> reply_reader::next(std::string& error) {
     return std::nullopt;
   }
   if (raw == nullptr) return std::nullopt;
-  auto* rep = static_cast<redisReply*>(raw);
-  reply out = convert(rep);
-  freeReplyObject(rep);
-  return out;
+  std::unique_ptr<reply> root(static_cast<reply*>(raw));
+  return std::move(*root);
 }
 
 void reply_reader::reset() {

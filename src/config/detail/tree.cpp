@@ -10,6 +10,8 @@
 #include <memory>
 #include <sstream>
 
+#include "core/utf8.hpp"
+
 namespace gyre::config::detail {
 
 namespace {
@@ -18,6 +20,21 @@ std::string lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
+}
+
+// ------------------------------------------------------------------ limits
+
+// A config file is trusted, but reading one must not crash or hang whatever it holds
+// (`checkconfig` runs on any file; tests/fuzz/config_fuzz.cpp feeds it anything). Every
+// walk of a tree (the parsers', the conversions below, mapping, destruction) recurses per
+// level, so nesting is bounded before it can reach the stack limit, and YAML aliases,
+// which share nodes, are bounded in how much tree they may expand to.
+// Centrifugo's configs nest about 6 levels (raw consumer blocks a few more).
+constexpr int max_depth = 64;
+// Tree nodes a YAML document may expand to: generous for anchors and merge keys in real
+// files (a node takes at least a byte or two of text), fatal for "billion laughs".
+size_t yaml_node_budget(size_t text_size) {
+  return 4096 + 16 * text_size;
 }
 
 // ------------------------------------------------------------------ YAML → tree
@@ -100,9 +117,56 @@ json::value plain_scalar(const std::string& s) {
   return json::string(s);
 }
 
-bool from_yaml(const YAML::Node& n, json::value& out, std::string& error);
+// What a YAML conversion may still spend: nesting (an alias that contains itself is
+// infinitely deep) and nodes (aliases of aliases multiply).
+struct yaml_budget {
+  int depth = 0;
+  size_t nodes_left = 0;
 
-bool merge_yaml_map(const YAML::Node& n, json::object& obj, std::string& error) {
+  // One more level and node; false (with `error` set) when either is used up.
+  bool enter(std::string& error) {
+    if (nodes_left == 0) {
+      error = "yaml: the document expands to too many nodes (aliases of aliases?)";
+      return false;
+    }
+    --nodes_left;
+    if (depth >= max_depth) {
+      error = "yaml: nested deeper than " + std::to_string(max_depth) +
+              " levels (or an alias that contains itself)";
+      return false;
+    }
+    ++depth;
+    return true;
+  }
+  void leave() { --depth; }
+};
+
+// enter() ... leave() around a scope.
+class yaml_level {
+ public:
+  yaml_level(yaml_budget& b, std::string& error) : b_(b), ok_(b.enter(error)) {}
+  ~yaml_level() {
+    if (ok_) b_.leave();
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  yaml_budget& b_;
+  bool ok_;
+};
+
+bool from_yaml(const YAML::Node& n, json::value& out, std::string& error, yaml_budget& b);
+
+// yaml-cpp passes bytes through; JSON and TOML texts must be UTF-8 (Boost.JSON and toml++
+// check), and so must YAML's (Go's reader checks too). Without this, a dump of the config
+// in another format would not read back to the same value.
+bool utf8_scalar(const YAML::Node& n, std::string& error) {
+  if (is_valid_utf8(n.Scalar())) return true;
+  error = "yaml: invalid UTF-8 (line " + std::to_string(n.Mark().line + 1) + ")";
+  return false;
+}
+
+bool merge_yaml_map(const YAML::Node& n, json::object& obj, std::string& error, yaml_budget& b) {
   // Explicit keys first; `<<` merge keys only fill in what is not set explicitly.
   std::vector<YAML::Node> merges;
   for (auto it = n.begin(); it != n.end(); ++it) {
@@ -111,13 +175,14 @@ bool merge_yaml_map(const YAML::Node& n, json::object& obj, std::string& error) 
               std::to_string(it->first.Mark().line + 1) + ")";
       return false;
     }
+    if (!utf8_scalar(it->first, error)) return false;
     std::string key = it->first.Scalar();
     if (key == "<<" && it->first.Tag() != "!") {
       merges.push_back(it->second);
       continue;
     }
     json::value v;
-    if (!from_yaml(it->second, v, error)) return false;
+    if (!from_yaml(it->second, v, error, b)) return false;
     obj[lower(key)] = std::move(v);
   }
   for (const auto& m : merges) {
@@ -131,8 +196,10 @@ bool merge_yaml_map(const YAML::Node& n, json::object& obj, std::string& error) 
         error = "yaml: merge key value must be a mapping";
         return false;
       }
+      yaml_level level(b, error);  // `<<: *self` merges itself forever
+      if (!level.ok()) return false;
       json::object merged;
-      if (!merge_yaml_map(src, merged, error)) return false;
+      if (!merge_yaml_map(src, merged, error, b)) return false;
       for (auto& kv : merged)
         if (!obj.contains(kv.key())) obj[kv.key()] = kv.value();
     }
@@ -140,13 +207,16 @@ bool merge_yaml_map(const YAML::Node& n, json::object& obj, std::string& error) 
   return true;
 }
 
-bool from_yaml(const YAML::Node& n, json::value& out, std::string& error) {
+bool from_yaml(const YAML::Node& n, json::value& out, std::string& error, yaml_budget& b) {
+  yaml_level level(b, error);
+  if (!level.ok()) return false;
   switch (n.Type()) {
     case YAML::NodeType::Undefined:
     case YAML::NodeType::Null:
       out = nullptr;
       return true;
     case YAML::NodeType::Scalar: {
+      if (!utf8_scalar(n, error)) return false;
       const std::string& tag = n.Tag();
       if (tag == "!" || tag == "tag:yaml.org,2002:str")
         out = json::string(n.Scalar());
@@ -158,7 +228,7 @@ bool from_yaml(const YAML::Node& n, json::value& out, std::string& error) {
       json::array arr;
       for (const auto& e : n) {
         json::value v;
-        if (!from_yaml(e, v, error)) return false;
+        if (!from_yaml(e, v, error, b)) return false;
         arr.push_back(std::move(v));
       }
       out = std::move(arr);
@@ -166,7 +236,7 @@ bool from_yaml(const YAML::Node& n, json::value& out, std::string& error) {
     }
     case YAML::NodeType::Map: {
       json::object obj;
-      if (!merge_yaml_map(n, obj, error)) return false;
+      if (!merge_yaml_map(n, obj, error, b)) return false;
       out = std::move(obj);
       return true;
     }
@@ -176,6 +246,109 @@ bool from_yaml(const YAML::Node& n, json::value& out, std::string& error) {
 }
 
 // ------------------------------------------------------------------ TOML → tree
+
+// toml++ limits nested arrays and inline tables, but not dotted keys: `a.a.a…a = 1` builds
+// one table per segment, and toml++ frees (and we convert) its tree recursively. So the
+// nesting a text can build is bounded before toml++ sees it. Per statement, the estimate
+// adds the dots of the current [table] header, the dots in key positions (dotted keys,
+// also inside inline tables) and the open brackets; it is never below the real depth.
+bool toml_nesting_ok(std::string_view text, std::string& error) {
+  enum class in { code, basic, literal, ml_basic, ml_literal, comment };
+  in state = in::code;
+  std::string brackets;  // open '[' and '{' of values
+  bool key = true;       // in a key position
+  bool header = false;   // inside [table] or [[array of tables]]
+  int header_dots = 0;   // of the current table
+  int statement_dots = 0;
+  size_t line = 1;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\n') ++line;
+    switch (state) {
+      case in::comment:
+        if (c == '\n')
+          state = in::code;
+        else
+          continue;
+        break;
+      case in::basic:
+        if (c == '\\')
+          ++i;
+        else if (c == '"' || c == '\n')
+          state = in::code;
+        continue;
+      case in::literal:
+        if (c == '\'' || c == '\n') state = in::code;
+        continue;
+      case in::ml_basic:
+        if (c == '\\')
+          ++i;
+        else if (text.substr(i, 3) == "\"\"\"")
+          state = in::code, i += 2;
+        continue;
+      case in::ml_literal:
+        if (text.substr(i, 3) == "'''") state = in::code, i += 2;
+        continue;
+      case in::code:
+        break;
+    }
+    switch (c) {
+      case '\n':
+        if (brackets.empty()) {
+          key = true;
+          header = false;
+          statement_dots = 0;
+        }
+        break;
+      case '#':
+        state = in::comment;
+        break;
+      case '"':
+        state = text.substr(i, 3) == "\"\"\"" ? (i += 2, in::ml_basic) : in::basic;
+        break;
+      case '\'':
+        state = text.substr(i, 3) == "'''" ? (i += 2, in::ml_literal) : in::literal;
+        break;
+      case '.':
+        if (header)
+          ++header_dots;
+        else if (key)
+          ++statement_dots;
+        break;
+      case '=':
+        key = false;
+        break;
+      case '[':
+        if (key && brackets.empty() && !header && statement_dots == 0) {
+          if (!header) header_dots = 0;
+          header = true;
+        } else if (!header) {
+          brackets.push_back('[');
+        }
+        break;
+      case '{':
+        brackets.push_back('{');
+        key = true;
+        break;
+      case ']':
+      case '}':
+        if (!brackets.empty()) brackets.pop_back();
+        key = false;
+        break;
+      case ',':
+        key = !brackets.empty() && brackets.back() == '{';
+        break;
+      default:
+        break;
+    }
+    if (header_dots + statement_dots + static_cast<int>(brackets.size()) > max_depth) {
+      error = "invalid TOML: nested deeper than " + std::to_string(max_depth) + " levels (line " +
+              std::to_string(line) + ")";
+      return false;
+    }
+  }
+  return true;
+}
 
 json::value from_toml(const toml::node& n) {
   if (auto* t = n.as_table()) {
@@ -387,7 +560,8 @@ bool parse_tree(std::string_view text, file_format fmt, json::value& out, std::s
     case file_format::yaml: {
       try {
         YAML::Node n = YAML::Load(std::string(text));
-        if (!from_yaml(n, root, error)) return false;
+        yaml_budget budget{0, yaml_node_budget(text.size())};
+        if (!from_yaml(n, root, error, budget)) return false;
       } catch (const YAML::Exception& e) {
         error = std::string("invalid YAML: ") + e.what();
         return false;
@@ -395,6 +569,7 @@ bool parse_tree(std::string_view text, file_format fmt, json::value& out, std::s
       break;
     }
     case file_format::toml: {
+      if (!toml_nesting_ok(text, error)) return false;
       try {
         toml::table t = toml::parse(text);
         root = from_toml(t);

@@ -6,7 +6,10 @@
 //    case-insensitive) and returns an object at the root (an empty file = empty object).
 //  * YAML plain scalars are typed like YAML 1.2's core schema (bool, null, int, float,
 //    else string); quoted scalars are always strings. TOML dates/times become strings.
-//  * Errors are returned, never thrown.
+//  * Errors are returned, never thrown. No text crashes or hangs the parser: nesting
+//    deeper than 64 levels (YAML, TOML; JSON stops at Boost.JSON's 32) and YAML alias
+//    expansion beyond 4096 + 16 nodes per byte of text are errors, checked before the
+//    recursive walks (toml++'s and ours) could exhaust the stack.
 //
 // Private to src/config.
 #pragma once

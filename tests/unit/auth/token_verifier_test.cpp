@@ -84,10 +84,11 @@ TEST(token_verifier_config, names_the_bad_key) {
 
   c = {};
   c.audience_regex = "(unclosed";
-  EXPECT_EQ(config_error(c).rfind("client.token.audience_regex: invalid regex", 0), 0u);
+  EXPECT_EQ(config_error(c).rfind("client.token.audience_regex: invalid regular expression", 0),
+            0u);
   c = {};
   c.issuer_regex = "[a-";
-  EXPECT_EQ(config_error(c).rfind("client.token.issuer_regex: invalid regex", 0), 0u);
+  EXPECT_EQ(config_error(c).rfind("client.token.issuer_regex: invalid regular expression", 0), 0u);
 
   for (const char* bad : {"user-id", "user1", "a.b", " "}) {
     c = {};
@@ -116,13 +117,43 @@ TEST(token_verifier_config, accepts_go_style_regex_syntax) {
   v = make(c);
   EXPECT_EQ(outcome(v.verify_connection_token(hs(R"({"iss":"Foo.example"})"), now)), "ok");
 
-  // Look-behind syntax is not mistaken for a named group (ECMAScript lacks it: config error).
+  // Look-behind syntax is not mistaken for a named group (Go lacks it: config error).
   c.issuer_regex = R"((?<=a)b)";
   EXPECT_NE(config_error(c), "ok");
   // Parentheses inside a character class are literals.
   c.issuer_regex = R"([(?P<x>]+)";
   v = make(c);
   EXPECT_EQ(outcome(v.verify_connection_token(hs(R"({"iss":"(?P<"})"), now)), "ok");
+}
+
+// Patterns the verifier once translated to std::regex and so judged differently from
+// checkconfig (RE2) and from Centrifugo (Go): the verifier now uses the same compile.
+TEST(token_verifier_config, judges_patterns_like_go_and_checkconfig) {
+  token_config c = hmac_config();
+  auto iss = [&](const std::string& pattern, std::string_view issuer) {
+    c.issuer_regex = pattern;
+    auto v = token_verifier::create(c);
+    if (!v) return "config error: " + v.error();
+    return outcome(v->verify_connection_token(
+        hs(std::string(R"({"iss":")") + std::string(issuer) + R"("})"), now));
+  };
+  const std::string mismatch = "invalid token: issuer does not match issuer_regex";
+  // A flag after the start of the pattern, and a flag group (std::regex: config error).
+  EXPECT_EQ(iss("^https://auth\\.(?i)EXAMPLE\\.com$", "https://auth.example.com"), "ok");
+  EXPECT_EQ(iss("^(?i:AUTH)\\.example\\.com$", "auth.example.com"), "ok");
+  EXPECT_EQ(iss("^(?i:AUTH)\\.example\\.com$", "auth.EXAMPLE.com"), mismatch);
+  // Unicode classes and UTF-8 characters (std::regex: config error / byte-wise '.').
+  EXPECT_EQ(iss("^\\pL+$", "grüße"), "ok");
+  EXPECT_EQ(iss("^tenant-.$", "tenant-é"), "ok");
+  // \z and \Q...\E (std::regex: config error / a literal 'z' and 'Q').
+  EXPECT_EQ(iss("^a\\z", "a"), "ok");
+  EXPECT_EQ(iss("^\\Qa.b\\E$", "a.b"), "ok");
+  EXPECT_EQ(iss("^\\Qa.b\\E$", "axb"), mismatch);
+  // Backreferences and look-ahead: std::regex accepted them, Go and checkconfig do not.
+  const std::string rejected =
+      "config error: client.token.issuer_regex: invalid regular expression";
+  EXPECT_EQ(iss("^(a)\\1$", "aa").rfind(rejected, 0), 0u);
+  EXPECT_EQ(iss("^a(?=b)", "ab").rfind(rejected, 0), 0u);
 }
 
 // ---- connection tokens ----
@@ -345,8 +376,8 @@ TEST(token_claims, audience_string_array_and_regex) {
   v = make(c);
   EXPECT_TRUE(v.verify_connection_token(hs(R"({"aud":"my-app-12"})"), now));
   EXPECT_FALSE(v.verify_connection_token(hs(R"({})"), now));
-  // Very long values never reach std::regex.
-  EXPECT_FALSE(
+  // Long values are matched like short ones (as in Go; std::regex refused over 512 bytes).
+  EXPECT_TRUE(
       v.verify_connection_token(hs(R"({"aud":"app-)" + std::string(5000, '1') + "\"}"), now));
 
   // Without a configured audience, aud is not checked (but still type-checked).

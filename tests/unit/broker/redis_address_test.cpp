@@ -81,6 +81,27 @@ TEST(redis_address, bad_entries_are_rejected_with_the_key) {
   EXPECT_NE(error.find("nope"), std::string::npos) << error;
 }
 
+// Logs, health and errors show an address through redact_url_passwords (core/redact.hpp):
+// the Sentinel password in the query and a password holding '@' are hidden too.
+TEST(redis_address, secrets_never_reach_the_display_or_errors) {
+  auto s =
+      parse_ok("redis+sentinel://u:pw1@h:26379?sentinel_master_name=m&sentinel_password=pw2&db=1");
+  EXPECT_EQ(s.sentinel_password, "pw2");
+  EXPECT_EQ(s.display,
+            "redis+sentinel://u:***@h:26379?sentinel_master_name=m&sentinel_password=***&db=1");
+  s = parse_ok("redis://u:p@ss@h:6379");
+  EXPECT_EQ(s.password, "p@ss");
+  EXPECT_EQ(s.display, "redis://u:***@h:6379");
+
+  config::redis_config cfg;
+  topology t;
+  std::string error;
+  cfg.address_ = {"redis://u:p@ss@h:99999"};
+  EXPECT_FALSE(parse_topology(cfg, "engine.redis", t, error));
+  EXPECT_NE(error.find("redis://u:***@h:99999"), std::string::npos) << error;
+  EXPECT_EQ(error.find("ss@"), std::string::npos) << error;
+}
+
 TEST(redis_address, cluster_beats_sentinel_beats_address) {
   config::redis_config cfg;
   cfg.address_ = {"a:1", "b:2"};

@@ -417,6 +417,87 @@ channel:
   EXPECT_THAT(r.unknown_keys_, ElementsAre("defaults"));
 }
 
+// Found by tests/fuzz/config_fuzz.cpp: texts that crashed (stack overflow) or hung the
+// loader. Each is now a clear error, returned at once.
+TEST(loader, hostile_nesting_and_aliases_are_errors) {
+  auto error_of = [](const std::string& text, file_format fmt) {
+    return load_text(text, fmt, text_options()).error_;
+  };
+  // A YAML alias inside its own anchor, directly or through a merge key: infinite trees.
+  EXPECT_THAT(error_of("a: &a [*a]\n", file_format::yaml), HasSubstr("nested deeper than 64"));
+  EXPECT_THAT(error_of("a: &a\n  <<: *a\n  x: 1\n", file_format::yaml),
+              HasSubstr("nested deeper than 64"));
+  // "Billion laughs": 10^8 nodes from 400 bytes.
+  std::string bomb = "a: &a [x,x,x,x,x,x,x,x,x,x]\n";
+  for (char c = 'b'; c <= 'i'; ++c) {
+    const char p = static_cast<char>(c - 1);
+    bomb += std::string(1, c) + ": &" + c + " [";
+    for (int k = 0; k < 10; ++k) bomb += std::string(k ? ",*" : "*") + p;
+    bomb += "]\n";
+  }
+  EXPECT_THAT(error_of(bomb, file_format::yaml), HasSubstr("too many nodes"));
+  // Deep YAML, and TOML dotted keys / headers (toml++ does not bound those).
+  EXPECT_THAT(
+      error_of("a: " + std::string(100, '[') + std::string(100, ']') + "\n", file_format::yaml),
+      HasSubstr("nested deeper than 64"));
+  EXPECT_THAT(error_of("a: " + std::string(100000, '['), file_format::yaml),
+              HasSubstr("invalid YAML"));
+  std::string dotted = "a";
+  for (int i = 0; i < 100000; ++i) dotted += ".a";
+  EXPECT_THAT(error_of(dotted + " = 1\n", file_format::toml), HasSubstr("nested deeper than 64"));
+  EXPECT_THAT(error_of("[" + dotted + "]\nx = 1\n", file_format::toml),
+              HasSubstr("nested deeper than 64"));
+  EXPECT_THAT(error_of("a = {" + dotted + " = 1}\n", file_format::toml),
+              HasSubstr("nested deeper than 64"));
+  EXPECT_THAT(error_of("[a." + dotted.substr(0, 80) + "]\n" + dotted.substr(0, 80) + " = 1\n",
+                       file_format::toml),
+              HasSubstr("line 2"));
+  // Deep JSON was already refused by Boost.JSON (depth 32).
+  EXPECT_THAT(error_of("{\"a\":" + std::string(100000, '[') + "}", file_format::json),
+              HasSubstr("invalid JSON"));
+}
+
+// Found by config_fuzz: yaml-cpp let invalid UTF-8 through, and a dump of such a config in
+// TOML read back as other characters. JSON and TOML texts were already checked.
+TEST(loader, yaml_strings_must_be_utf8) {
+  EXPECT_THAT(load_text("log:\n  level: \"de\xff"
+                        "bug\"\n",
+                        file_format::yaml, text_options())
+                  .error_,
+              HasSubstr("yaml: invalid UTF-8 (line 2)"));
+  EXPECT_THAT(load_text("lo\xc3g: x\n", file_format::yaml, text_options()).error_,
+              HasSubstr("yaml: invalid UTF-8 (line 1)"));
+  EXPECT_THAT(
+      load_text("{\"log\": {\"level\": \"\xff\"}}", file_format::json, text_options()).error_,
+      HasSubstr("invalid JSON"));
+  EXPECT_THAT(load_text("[log]\nlevel = \"\xff\"\n", file_format::toml, text_options()).error_,
+              HasSubstr("invalid TOML"));
+  auto ok = load_text(
+      "log:\n  level: \"d\xc3\xa9"
+      "bug\"\n",
+      file_format::yaml, text_options());
+  EXPECT_TRUE(ok.ok()) << ok.error_;
+}
+
+TEST(loader, realistic_nesting_aliases_and_dots_still_load) {
+  // Dots in values, quoted keys and strings do not count as nesting.
+  std::string floats = "[client]\nallowed_origins = [\"a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p\"]\n";
+  floats += "[consumers_x]\nv = [";
+  for (int i = 0; i < 100; ++i) floats += (i ? ", " : "") + std::string("1.5");
+  floats +=
+      "]\n\"q.q.q.q.q.q.q.q.q.q.q.q.q.q.q.q.q.q.q.q.q.q.q.q.q.q.q.q.q.q.q.q.q.q\" = 1 # a.b.c\n";
+  floats += "s = \"\"\"\n" + std::string(200, '.') + "\n\"\"\"\n";
+  auto t = load_text(floats, file_format::toml, text_options());
+  EXPECT_TRUE(t.ok()) << t.error_;
+  // Anchors used many times.
+  std::string yaml =
+      "d: &d {presence: true, history_size: 5, history_ttl: 60s}\nchannel:\n  namespaces:\n";
+  for (int i = 0; i < 200; ++i) yaml += "    - {<<: *d, name: ns" + std::to_string(i) + "}\n";
+  auto y = load_text(yaml, file_format::yaml, text_options());
+  ASSERT_TRUE(y.ok()) << y.error_;
+  EXPECT_EQ(y.config_.channel_.namespaces_.size(), 200u);
+}
+
 // ---------------------------------------------------------------------------- env
 
 TEST(loader_env, overrides_file_values) {

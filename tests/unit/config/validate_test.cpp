@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "config/config_test_util.hpp"
+#include "core/go_regex.hpp"
 
 namespace gyre::config {
 namespace {
@@ -136,6 +137,37 @@ TEST(validate, channel_regex_compiles_with_re2_syntax) {
                       "invalid regular expression");
   // Go/RE2 syntax that std::regex would reject is fine.
   EXPECT_THAT(errors_of(ns(R"("channel_regex": "(?i)^(?P<room>[a-z0-9]+)$")")), IsEmpty());
+}
+
+// Every regex option is judged by the one compile the token verifier and channel rules
+// use (core/go_regex.hpp): Go syntax, including Go 1.22's (?<name>...) spelling that plain
+// RE2 rejected here while the verifier accepted it.
+TEST(validate, regex_options_accept_exactly_go_syntax) {
+  const std::pair<const char*, bool> cases[] = {
+      {R"(^(?<tenant>[a-z]+)\.example$)", true},
+      {R"(^(?P<tenant>[a-z]+)$)", true},
+      {R"(^app-(?i)PROD$)", true},
+      {R"(^\pL+$)", true},
+      {R"(^(a)\1$)", false},
+      {R"(a(?=b))", false},
+      {R"((?<=a)b)", false},
+      {R"(^[a-z)", false},
+  };
+  for (const auto& [pattern, valid] : cases) {
+    std::string p;  // as a JSON string body
+    for (const char* c = pattern; *c; ++c)
+      p += *c == '\\' ? std::string("\\\\") : std::string(1, *c);
+    for (const std::string& json :
+         {ns(R"("channel_regex": ")" + p + "\""),
+          R"({"client": {"token": {"issuer_regex": ")" + p + R"("}}})",
+          R"({"client": {"token": {"audience_regex": ")" + p + R"("}}})",
+          R"({"client": {"subscription_token": {"enabled": true, "issuer_regex": ")" + p +
+              R"("}}})"}) {
+      auto errs = errors_of(json);
+      EXPECT_EQ(errs.empty(), valid) << json << " " << ::testing::PrintToString(errs);
+      EXPECT_EQ(errs.empty(), go_regex(pattern).ok()) << json;
+    }
+  }
 }
 
 TEST(validate, ping_interval_greater_than_pong_timeout) {
