@@ -1027,9 +1027,38 @@ void client::check_stream_top(subscription& sub, const stream_position* top) {
   // Live subscriptions only: one still subscribing either reads its history after this
   // top was read, or read it before and normally went live when that read was handled,
   // which was before this check (docs/design/resubscribe-position-check.md).
-  if (sub.state != subscription::phase::subscribed || !sub.positioned || sub.broken) return;
-  if (top && top->epoch == sub.epoch && top->offset <= sub.offset) return;
-  lost_continuity(sub);
+  if (top ? behind(sub, *top) : judged(sub)) lost_continuity(sub);
+}
+
+bool client::judged(const subscription& sub) {
+  return sub.state == subscription::phase::subscribed && sub.positioned && !sub.broken;
+}
+
+bool client::behind(const subscription& sub, const stream_position& top) {
+  return judged(sub) && (top.epoch != sub.epoch || top.offset > sub.offset);
+}
+
+// The top came from the data connection while publications come through the broker's
+// subscription: a publication below that top may still be on its way, so a top ahead of
+// the subscriber is confirmed by stream_tops(), which completes only once everything up
+// to the tops it reports has reached this node, and compared again once the shard's inbox
+// (where those publications wait) has been drained (docs/design/resubscribe-position-check.md).
+// The inflight count taken by the caller is released here.
+void client::confirm_behind(std::string channel) {
+  node& n = shard_.owner();
+  n.engine().stream_tops({channel}, [this, channel](result<std::vector<stream_position>> r) {
+    on_loop([this, channel, r = std::move(r)]() mutable {
+      if (transport_closed_) return release_inflight();
+      std::optional<stream_position> top;
+      if (r && r->size() == 1) top = std::move(r->front());
+      shard_.post_task([this, channel, top = std::move(top)](shard&) {
+        subscription* sub = transport_closed_ ? nullptr : find_sub(channel);
+        // Unreadable tops cannot show continuity: recover, as after a restored subscription.
+        if (sub && (top ? behind(*sub, *top) : judged(*sub))) lost_continuity(*sub);
+        release_inflight();
+      });
+    });
+  });
 }
 
 void client::lost_continuity(subscription& sub) {
@@ -1634,18 +1663,14 @@ void client::on_timer(int64_t now_ms) {
             history_query q;
             q.limit = 0;
             ++inflight_;
+            // The read refreshes the stream metadata's TTL (a subscribed channel keeps its
+            // epoch), like Centrifugo's check.
             n.engine().history(channel, q, [this, channel](result<history_page> r) {
               on_loop([this, channel, r = std::move(r)]() mutable {
                 if (transport_closed_ || !r) return release_inflight();
-                // Publications up to this top are already in our inbox: compare once the
-                // inbox has been drained, so that one in flight is not taken for a loss.
-                shard_.post_task([this, channel, top = std::move(r->top)](shard&) {
-                  subscription* sub = transport_closed_ ? nullptr : find_sub(channel);
-                  if (sub && sub->state == subscription::phase::subscribed &&
-                      (top.epoch != sub->epoch || top.offset > sub->offset))
-                    lost_continuity(*sub);
-                  release_inflight();
-                });
+                subscription* sub = find_sub(channel);
+                if (!sub || !behind(*sub, r->top)) return release_inflight();
+                confirm_behind(std::move(channel));
               });
             });
           }

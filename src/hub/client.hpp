@@ -233,6 +233,11 @@ class client {
   void push_publication(const std::shared_ptr<const prepared_event>& ev, subscription& sub,
                         fanout_chunks* chunks);
   void lost_continuity(subscription& sub);
+  // Whether `sub` is a live positioned subscription (one a position check judges), and
+  // whether `top` shows it behind.
+  static bool judged(const subscription& sub);
+  static bool behind(const subscription& sub, const stream_position& top);
+  void confirm_behind(std::string channel);
   client_info info_for(const subscription* sub) const;
 
   // Output.

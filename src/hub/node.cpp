@@ -285,45 +285,63 @@ void node::check_restored_positions() {
   });
 }
 
+std::function<void()> node::begin_subscribe_locked(std::string_view channel,
+                                                   channel_state& st) {
+  st.subscribing = true;
+  st.attempt = ++subscribe_attempts_;
+  return [this, ch = std::string(channel), attempt = st.attempt] {
+    broker_.subscribe(ch, [this, ch, attempt](status s) {
+      std::vector<status_callback> waiters;
+      {
+        std::lock_guard lock(channels_mu_);
+        auto it = channel_refs_.find(ch);
+        // Removed meanwhile, or the answer to an earlier attempt.
+        if (it == channel_refs_.end() || it->second.attempt != attempt) return;
+        waiters.swap(it->second.waiters);
+        it->second.subscribing = false;
+        it->second.ready = static_cast<bool>(s);
+      }
+      for (auto& w : waiters) w(s);
+    });
+  };
+}
+
 void node::channel_added(std::string_view channel) {
   if (!track_channels_) return;
+  std::function<void()> subscribe;
   {
     std::lock_guard lock(channels_mu_);
     auto it = channel_refs_.find(channel);
-    if (it != channel_refs_.end()) {
-      ++it->second.refs;
-      return;
-    }
-    channel_refs_.emplace(std::string(channel), channel_state{1, false, {}});
+    if (it == channel_refs_.end())
+      it = channel_refs_.emplace(std::string(channel), channel_state{}).first;
+    ++it->second.refs;
+    // A new entry, or one whose last subscribe failed: (re)subscribe.
+    if (!it->second.ready && !it->second.subscribing)
+      subscribe = begin_subscribe_locked(channel, it->second);
   }
-  broker_.subscribe(channel, [this, ch = std::string(channel)](status st) {
-    std::vector<status_callback> waiters;
-    {
-      std::lock_guard lock(channels_mu_);
-      auto it = channel_refs_.find(ch);
-      if (it == channel_refs_.end()) return;  // removed meanwhile
-      waiters.swap(it->second.waiters);
-      if (st) it->second.ready = true;
-      else channel_refs_.erase(it);  // the next subscriber tries again
-    }
-    for (auto& w : waiters) w(st);
-  });
+  if (subscribe) subscribe();
 }
 
 void node::when_channel_ready(std::string_view channel, status_callback done) {
   if (!track_channels_) return done(ok_v);
-  std::unique_lock lock(channels_mu_);
-  auto it = channel_refs_.find(channel);
-  if (it == channel_refs_.end()) {
-    lock.unlock();
-    return done(errors::internal);
-  }
-  if (!it->second.ready) {
+  std::function<void()> subscribe;
+  {
+    std::unique_lock lock(channels_mu_);
+    auto it = channel_refs_.find(channel);
+    if (it == channel_refs_.end()) {
+      lock.unlock();
+      return done(errors::internal);
+    }
+    if (it->second.ready) {
+      lock.unlock();
+      return done(ok_v);
+    }
+    // A subscriber of a shard that still holds the channel after a failed attempt tries
+    // again, like the first subscriber of a new entry does.
+    if (!it->second.subscribing) subscribe = begin_subscribe_locked(channel, it->second);
     it->second.waiters.push_back(std::move(done));
-    return;
   }
-  lock.unlock();
-  done(ok_v);
+  if (subscribe) subscribe();
 }
 
 void node::channel_removed(std::string_view channel) {

@@ -200,13 +200,26 @@ class node final : public broker_event_handler, public control_handler {
   // broker delivers every channel and the node then keeps no per-channel state.
   bool track_channels_ = true;
 
+  // A channel some shard holds. `refs` counts the shards holding it and is the only thing
+  // that decides when the entry goes (channel_removed by the last shard), also after a
+  // failed subscribe: erasing it then would let a shard that still holds the channel
+  // decrement an entry created later by another shard, and unsubscribe the node under that
+  // shard's live subscribers. `attempt` tells the confirmation of the current subscribe
+  // from a late one of an earlier entry or attempt (subscribe, unsubscribe, subscribe again:
+  // the first confirmation must not make the new entry ready before its own SUBSCRIBE).
   struct channel_state {
-    uint32_t refs = 0;  // shards holding the channel
+    uint32_t refs = 0;
+    uint64_t attempt = 0;
     bool ready = false;
+    bool subscribing = false;  // false with !ready: the last attempt failed
     std::vector<status_callback> waiters;
   };
+  // Starts a broker subscribe for `it` (channels_mu_ held); the caller calls the returned
+  // action once the lock is released.
+  std::function<void()> begin_subscribe_locked(std::string_view channel, channel_state& st);
   std::mutex channels_mu_;
   std::map<std::string, channel_state, std::less<>> channel_refs_;
+  uint64_t subscribe_attempts_ = 0;  // under channels_mu_
 
   // Restored channels whose stream top is still to be read (each once), and whether a
   // read is in flight (at most one).
