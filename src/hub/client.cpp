@@ -486,12 +486,11 @@ void client::establish(uint32_t id, const protocol::connect_request& req, identi
       p.chan_info = so->info;
       p.data = so->data;
     }
-    const bool history = ns.history_enabled();
     p.emit_presence = presence;
     p.emit_join_leave = join_leave;
     p.push_join_leave = push;
-    p.recoverable = recovery && history;
-    p.positioned = (positioning || recovery) && history;
+    p.recoverable = recovery;
+    p.positioned = positioning || recovery;
     p.cache_mode = p.recoverable && ns.force_recovery_mode_ == "cache";
     for (const auto& [ch, hint] : req.subs) {
       if (ch == channel && hint.recover && p.recoverable) {
@@ -694,7 +693,6 @@ result<client::subscribe_plan> client::plan_subscription(const protocol::subscri
     return errors::permission_denied;
   }
 
-  const bool history = ns.history_enabled();
   const bool history_allowed =
       allowed(ns.allow_history_for_client_, ns.allow_history_for_subscriber_,
               ns.allow_history_for_anonymous_, true, user_, cc.insecure_);
@@ -706,8 +704,10 @@ result<client::subscribe_plan> client::plan_subscription(const protocol::subscri
   const bool positioned =
       force_positioning || recoverable ||
       (req.positioned && (ns.allow_positioning_ || history_allowed || by_token));
-  p.recoverable = recoverable && history;
-  p.positioned = positioned && history;
+  // Without history the stream is only its position: a positioned or recoverable
+  // subscription still gets the epoch and offset 0, as in Centrifugo.
+  p.recoverable = recoverable;
+  p.positioned = positioned;
   p.emit_presence = presence;
   p.emit_join_leave = join_leave;
   p.push_join_leave = push || (req.join_leave && join_leave && (presence_allowed || by_token));
@@ -1388,14 +1388,13 @@ void client::server_subscribe(server_subscribe_options opts) {
   p.cfg = cfg;
   p.ns = rules.ns;
   p.server_side = true;
-  const bool history = ns.history_enabled();
   const bool recovery = opts.force_recovery.value_or(ns.force_recovery_);
   const bool positioning = opts.force_positioning.value_or(ns.force_positioning_);
   p.emit_presence = opts.presence.value_or(ns.presence_);
   p.emit_join_leave = opts.join_leave.value_or(ns.join_leave_);
   p.push_join_leave = opts.force_push_join_leave.value_or(ns.force_push_join_leave_);
-  p.recoverable = recovery && history;
-  p.positioned = (positioning || recovery) && history;
+  p.recoverable = recovery;
+  p.positioned = positioning || recovery;
   p.cache_mode = p.recoverable && ns.force_recovery_mode_ == "cache";
   p.expire_at = opts.expire_at;
   p.chan_info = std::move(opts.info);

