@@ -135,7 +135,8 @@ struct client::subscribe_plan {
   bool emit_presence = false;
   bool emit_join_leave = false;
   bool delta = false;
-  bool recover = false;  // recover from `since`
+  bool recover = false;        // recover from `since`
+  bool asked_recover = false;  // the client sent `recover: true` (echoed as was_recovering)
   stream_position since;
   bool cache_mode = false;
   bool reject_unrecoverable = false;
@@ -493,10 +494,10 @@ void client::establish(uint32_t id, const protocol::connect_request& req, identi
     p.positioned = positioning || recovery;
     p.cache_mode = p.recoverable && ns.force_recovery_mode_ == "cache";
     for (const auto& [ch, hint] : req.subs) {
-      if (ch == channel && hint.recover && p.recoverable) {
-        p.recover = true;
-        p.since = stream_position{hint.offset, hint.epoch};
-      }
+      if (ch != channel) continue;
+      p.asked_recover = hint.recover;
+      p.recover = hint.recover && p.recoverable;
+      p.since = p.recover ? stream_position{hint.offset, hint.epoch} : stream_position{};
     }
     if (p.cache_mode && ns.auto_cache_recover_) p.recover = true;
     return p;
@@ -714,6 +715,7 @@ result<client::subscribe_plan> client::plan_subscription(const protocol::subscri
   p.delta = req.delta == "fossil" && has_fossil(ns);
   p.cache_mode = p.recoverable && ns.force_recovery_mode_ == "cache";
   p.reject_unrecoverable = (req.flag & protocol::subscribe_flag_reject_unrecoverable) != 0;
+  p.asked_recover = req.recover;
   if (req.recover && p.recoverable) {
     p.recover = true;
     p.since = stream_position{req.offset, req.epoch};
@@ -844,10 +846,11 @@ void client::on_stream_read(std::shared_ptr<subscribe_flow> flow, result<history
   res.delta = p.delta;
   res.recoverable = p.recoverable;
   res.positioned = p.positioned;
+  // Centrifugo echoes the client's `recover` in every namespace, recoverable or not.
+  res.was_recovering = p.asked_recover || o.was_recovering;
   if (p.positioned || p.recoverable) {
     res.epoch = std::move(o.epoch);
     res.offset = o.reply_offset;
-    res.was_recovering = o.was_recovering;
     res.recovered = o.recovered;
     res.publications = std::move(o.publications);
     sub->offset = o.position.offset;

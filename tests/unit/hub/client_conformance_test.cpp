@@ -156,5 +156,20 @@ TEST_F(conformance, without_permission_the_flags_are_still_ignored) {
   EXPECT_FALSE(t.saw(R"("epoch")")) << t.all();
 }
 
+// ---- was_recovering ----
+
+TEST_F(conformance, was_recovering_echoes_the_clients_recover_in_every_namespace) {
+  fake_transport& t = connect();
+  t.send(R"({"subscribe":{"channel":"plain","recover":true,"offset":3,"epoch":"x"},"id":2})");
+  ASSERT_TRUE(t.saw(R"({"id":2,"subscribe":{"was_recovering":true}})")) << t.all();
+  t.send(R"({"subscribe":{"channel":"fp:b","recover":true,"offset":3,"epoch":"x"},"id":3})");
+  EXPECT_TRUE(t.saw(R"("was_recovering":true)")) << t.all();
+  EXPECT_FALSE(t.saw(R"("recovered")")) << t.all();
+  // Not asked: not set.
+  t.written.clear();
+  t.send(R"({"subscribe":{"channel":"plain2"},"id":4})");
+  EXPECT_FALSE(t.saw(R"("was_recovering")")) << t.all();
+}
+
 }  // namespace
 }  // namespace gyre::testing

