@@ -48,4 +48,22 @@ describe('session conformance', () => {
     assert.deepEqual(rep.subscribe, { was_recovering: true });
   });
 
+  // ---- cache recovery at the top ----
+
+  test('raw: cache recovery at the top offset without an epoch returns the newest publication', async (t) => {
+    await api(h.srv, 'publish', { channel: 'cache:top', data: { i: 1 } });
+    const top = await api(h.srv, 'publish', { channel: 'cache:top', data: { i: 2 } });
+    const r = await raw(t, connToken('ct'));
+    r.send({ id: 2, subscribe: { channel: 'cache:top', recover: true, offset: top.offset } });
+    const rep = (await r.reply(2)).subscribe;
+    assert.equal(rep.recovered, true);
+    assert.deepEqual(rep.publications.map((p) => p.data.i), [2]);
+    r.send({ id: 3, unsubscribe: { channel: 'cache:top' } });
+    await r.reply(3);
+    r.send({ id: 4, subscribe: { channel: 'cache:top', recover: true, offset: top.offset, epoch: top.epoch } });
+    const same = (await r.reply(4)).subscribe;
+    assert.equal(same.recovered, true);
+    assert.equal(same.publications, undefined, 'the client holds the newest already');
+  });
+
 });

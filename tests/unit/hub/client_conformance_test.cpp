@@ -171,5 +171,25 @@ TEST_F(conformance, was_recovering_echoes_the_clients_recover_in_every_namespace
   EXPECT_FALSE(t.saw(R"("was_recovering")")) << t.all();
 }
 
+// ---- cache recovery at the top ----
+
+TEST_F(conformance, cache_recovery_at_the_top_without_an_epoch_sends_the_newest_publication) {
+  ASSERT_TRUE(publish_in("cache", "cache:a", R"({"n":1})"));
+  auto second = publish_in("cache", "cache:a", R"({"n":2})");
+  ASSERT_TRUE(second);
+  const std::string epoch = second->position.epoch;
+  fake_transport& t = connect();
+  t.send(R"({"subscribe":{"channel":"cache:a","recover":true,"offset":2},"id":2})");
+  EXPECT_TRUE(t.saw(R"("publications":[{"data":{"n":2},"offset":2)")) << t.all();
+  EXPECT_TRUE(t.saw(R"("recovered":true)")) << t.all();
+  // With the stream's epoch the client is known to hold it: nothing is sent.
+  t.send(R"({"unsubscribe":{"channel":"cache:a"},"id":3})");
+  t.written.clear();
+  t.send(R"({"subscribe":{"channel":"cache:a","recover":true,"offset":2,"epoch":")" + epoch +
+         R"("},"id":4})");
+  EXPECT_TRUE(t.saw(R"("recovered":true)")) << t.all();
+  EXPECT_FALSE(t.saw(R"("publications")")) << t.all();
+}
+
 }  // namespace
 }  // namespace gyre::testing
