@@ -66,4 +66,24 @@ describe('session conformance', () => {
     assert.equal(same.publications, undefined, 'the client holds the newest already');
   });
 
+  // ---- subscription token for an unknown namespace ----
+
+  test('raw: a subscription token for a channel in an unknown namespace → error 102, connection stays', async (t) => {
+    const r = await raw(t, connToken('un'));
+    r.send({ id: 2, subscribe: { channel: 'nope:x', token: subToken('un', 'nope:x') } });
+    assert.deepEqual((await r.reply(2)).error, { code: 102, message: 'unknown channel' });
+    r.send({ id: 3, subscribe: { channel: 'un-plain' } });
+    assert.equal((await r.reply(3)).error, undefined);
+    assert.equal(r.closed, null);
+  });
+
+  for (const format of FORMATS) {
+    test(`[${format}] SDK: subscription token for an unknown namespace → 102`, async (t) => {
+      const c = await connected(format, h.wsUrl, { token: connToken(`un-${format}`) }, t);
+      const res = await subscribeError(c, 'nope:y', { token: subToken(`un-${format}`, 'nope:y') });
+      assert.equal(res.code, 102);
+      assert.equal(c.state, 'connected');
+    });
+  }
+
 });

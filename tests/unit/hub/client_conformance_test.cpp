@@ -191,5 +191,18 @@ TEST_F(conformance, cache_recovery_at_the_top_without_an_epoch_sends_the_newest_
   EXPECT_FALSE(t.saw(R"("publications")")) << t.all();
 }
 
+// ---- subscription token for an unknown namespace ----
+
+TEST_F(conformance, a_subscription_token_for_an_unknown_namespace_is_102_and_the_connection_stays) {
+  fake_transport& t = connect();
+  for (const std::string ch : {"nope:x", "$nope:y"}) {
+    t.written.clear();
+    t.send(R"({"subscribe":{"channel":")" + ch + R"(","token":")" +
+           token(R"({"sub":"","channel":")" + ch + R"("})") + R"("},"id":2})");
+    EXPECT_TRUE(t.saw(R"({"id":2,"error":{"code":102,"message":"unknown channel"}})")) << t.all();
+    EXPECT_EQ(t.close_code, 0u) << ch;
+  }
+}
+
 }  // namespace
 }  // namespace gyre::testing
