@@ -534,7 +534,6 @@ void client::establish(uint32_t id, const protocol::connect_request& req, identi
   // The connection is established.
   user_ = std::move(who.user);
   expire_at_ = who.expire_at;
-  client_side_refresh_ = expire_at_ > 0;
   if (!who.info.empty() || !who.meta.empty() || !who.token_channels.empty() ||
       !who.token_subs.empty()) {
     if (!extra_) extra_ = std::make_unique<extra>();
@@ -1236,7 +1235,6 @@ void client::handle_refresh(uint32_t id, protocol::refresh_request& req) {
     extra_->meta = std::move(r.meta);
   }
   expire_at_ = r.expire_at;
-  client_side_refresh_ = expire_at_ > 0;
   protocol::reply reply;
   reply.id = id;
   protocol::refresh_result rr;
@@ -1249,7 +1247,9 @@ void client::handle_refresh(uint32_t id, protocol::refresh_request& req) {
 
 result<client::renewal> client::verify_refresh(const protocol::refresh_request& req) {
   node& n = shard_.owner();
-  if (!client_side_refresh_ || req.token.empty()) return disconnects::bad_request;
+  // Refresh is client-side (there is no refresh proxy): a valid token is accepted whether
+  // or not the connection expires, as in Centrifugo.
+  if (req.token.empty()) return disconnects::bad_request;
   auto verifier = n.connection_verifier();
   if (!verifier) return disconnects::invalid_token;
   const int64_t now = n.time().now_unix();
@@ -1313,8 +1313,10 @@ result<client::renewal> client::verify_sub_refresh(const protocol::sub_refresh_r
   if (req.channel.empty()) return disconnects::bad_request;
   subscription* sub = find_sub(req.channel);
   if (!sub) return errors::permission_denied;
+  // A server-side subscription is refreshed by the server (3501); any other one takes a
+  // valid token, whether or not it expires, as in Centrifugo.
+  if (sub->server_side) return disconnects::bad_request;
   if (req.token.empty()) return errors::bad_request;
-  if (sub->expire_at == 0 || sub->server_side) return disconnects::bad_request;
   auto verifier = n.subscription_verifier();
   if (!verifier) return disconnects::invalid_token;
   const int64_t now = n.time().now_unix();
@@ -1427,7 +1429,6 @@ void client::server_refresh(bool expired, int64_t expire_at, std::optional<std::
   if (state_ != state::connected) return;
   if (expired) return disconnect(disconnects::expired);
   expire_at_ = expire_at;
-  client_side_refresh_ = false;  // the server decides the connection lifetime now
   if (info) {
     if (!extra_) extra_ = std::make_unique<extra>();
     extra_->conn_info = std::move(*info);

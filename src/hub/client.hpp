@@ -293,7 +293,6 @@ class client {
   protocol::encoding encoding_;
   uint16_t busy_ = 0;  // commands waiting for an engine
   uint16_t turn_left_ = 0;  // commands this read turn may still run (gyre.read_budget_commands)
-  bool client_side_refresh_ = false;
   bool slow_ = false;
   bool transport_closed_ = false;
   bool counted_ = true;        // counted in the shard's connections gauge

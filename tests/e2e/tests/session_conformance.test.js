@@ -86,4 +86,26 @@ describe('session conformance', () => {
     });
   }
 
+  // ---- refresh and sub_refresh without expiry ----
+
+  test('raw: refresh of a connection without expiry takes a valid token', async (t) => {
+    const r = await raw(t, connToken('rf', { ttl: null }));
+    r.send({ id: 2, refresh: { token: connToken('rf', { ttl: 60 }) } });
+    const rep = (await r.reply(2)).refresh;
+    assert.equal(rep.expires, true);
+    assert.ok(rep.ttl > 0 && rep.ttl <= 60, JSON.stringify(rep));
+    assert.equal(r.closed, null);
+  });
+
+  test('raw: sub_refresh of a subscription without expiry takes a valid token', async (t) => {
+    const r = await raw(t, connToken('srf'));
+    r.send({ id: 2, subscribe: { channel: 'srf-plain' } });
+    assert.equal((await r.reply(2)).error, undefined);
+    r.send({ id: 3, sub_refresh: { channel: 'srf-plain', token: subToken('srf', 'srf-plain', { exp: nowS() + 120 }) } });
+    const rep = (await r.reply(3)).sub_refresh;
+    assert.equal(rep.expires, true);
+    assert.ok(rep.ttl > 0 && rep.ttl <= 120, JSON.stringify(rep));
+    assert.equal(r.closed, null);
+  });
+
 });

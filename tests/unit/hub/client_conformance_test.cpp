@@ -191,6 +191,47 @@ TEST_F(conformance, cache_recovery_at_the_top_without_an_epoch_sends_the_newest_
   EXPECT_FALSE(t.saw(R"("publications")")) << t.all();
 }
 
+// ---- refresh and sub_refresh without expiry ----
+
+TEST_F(conformance, refresh_of_a_connection_without_expiry_takes_a_valid_token) {
+  fake_transport& t = connect_token(R"({"sub":"u1"})");
+  ASSERT_TRUE(t.client().connected()) << t.all();
+  EXPECT_FALSE(t.saw(R"("expires")")) << t.all();
+  t.send(R"({"refresh":{"token":")" +
+         token(R"({"sub":"u1","exp":)" + std::to_string(now_s + 600) + "}") + R"("},"id":2})");
+  EXPECT_TRUE(t.saw(R"({"id":2,"refresh":{"expires":true,"ttl":600}})")) << t.all();
+  EXPECT_EQ(t.close_code, 0u);
+  // Without expiry in the new token either: accepted, nothing expires.
+  t.send(R"({"refresh":{"token":")" + token(R"({"sub":"u1"})") + R"("},"id":3})");
+  EXPECT_TRUE(t.saw(R"({"id":3,"refresh":{}})")) << t.all();
+  // The connection now never expires.
+  clock_.advance_ms(700'000);
+  node_->shard_at(0).tick(clock_.now_mono_ms());
+  EXPECT_EQ(t.close_code, 0u) << t.all();
+  // Still refused: an empty token (3501).
+  t.send(R"({"refresh":{},"id":4})");
+  EXPECT_EQ(t.close_code, disconnects::bad_request.code);
+}
+
+TEST_F(conformance, sub_refresh_of_a_subscription_without_expiry_takes_a_valid_token) {
+  fake_transport& t = connect_token(R"({"sub":"u1"})");
+  t.send(R"({"subscribe":{"channel":"plain"},"id":2})");
+  ASSERT_TRUE(t.saw(R"({"id":2,"subscribe":{}})")) << t.all();
+  t.send(R"({"sub_refresh":{"channel":"plain","token":")" +
+         token(R"({"sub":"u1","channel":"plain","exp":)" + std::to_string(now_s + 300) + "}") +
+         R"("},"id":3})");
+  EXPECT_TRUE(t.saw(R"({"id":3,"sub_refresh":{"expires":true,"ttl":300}})")) << t.all();
+  EXPECT_EQ(t.close_code, 0u);
+}
+
+TEST_F(conformance, sub_refresh_of_a_server_side_subscription_is_3501) {
+  fake_transport& t = connect_token(R"({"sub":"u1","channels":["plain"]})");
+  ASSERT_TRUE(t.client().is_subscribed("plain")) << t.all();
+  t.send(R"({"sub_refresh":{"channel":"plain","token":")" +
+         token(R"({"sub":"u1","channel":"plain"})") + R"("},"id":2})");
+  EXPECT_EQ(t.close_code, disconnects::bad_request.code) << t.all();
+}
+
 // ---- subscription token for an unknown namespace ----
 
 TEST_F(conformance, a_subscription_token_for_an_unknown_namespace_is_102_and_the_connection_stays) {
