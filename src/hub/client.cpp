@@ -16,6 +16,7 @@
 #include "hub/recovery.hpp"
 #include "hub/shard.hpp"
 #include "hub/token_expiry.hpp"
+#include "protocol/json_object.hpp"
 #include "protocol/tags_filter.hpp"
 
 namespace gyre {
@@ -486,6 +487,13 @@ void client::establish(uint32_t id, const protocol::connect_request& req, identi
       if (o.force_positioning) positioning = *o.force_positioning;
       p.chan_info = so->info;
       p.data = so->data;
+      if (!reply_can_carry(p.data)) {
+        log::limited(token_refusals, spdlog::level::info,
+                     "client {}: connection token subs.{} has b64data that is not JSON, which "
+                     "a JSON connection cannot carry",
+                     client_id(), channel);
+        return disconnects::invalid_token;
+      }
     }
     p.emit_presence = presence;
     p.emit_join_leave = join_leave;
@@ -674,6 +682,15 @@ result<client::subscribe_plan> client::plan_subscription(const protocol::subscri
     p.expires = expire_at > 0;
     p.chan_info = std::move(c.info);
     p.data = std::move(c.data);
+    if (!reply_can_carry(p.data)) {
+      // b64data that is not JSON cannot go into a JSON reply: the token is refused and
+      // the connection goes on serving.
+      log::limited(token_refusals, spdlog::level::info,
+                   "client {}: subscription token for {} has b64data that is not JSON, which a "
+                   "JSON connection cannot carry",
+                   client_id(), req.channel);
+      return errors::permission_denied;
+    }
     const auto& o = c.overrides;
     if (o.presence) presence = *o.presence;
     if (o.join_leave) join_leave = *o.join_leave;
@@ -1442,6 +1459,10 @@ void client::send_message(std::string_view data) {
   protocol::codec_for(encoding_).encode_message_push(data, transport_.envelope(), out);
   send_bytes(out);
   schedule_flush();
+}
+
+bool client::reply_can_carry(std::string_view data) const {
+  return encoding_ != protocol::encoding::json || data.empty() || protocol::is_valid_json(data);
 }
 
 client_info client::info_for(const subscription* sub) const {

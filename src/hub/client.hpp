@@ -234,6 +234,9 @@ class client {
                         fanout_chunks* chunks);
   void lost_continuity(subscription& sub);
   client_info info_for(const subscription* sub) const;
+  // Whether `data` (from a token's b64data) can go into a reply of this connection: any
+  // bytes on Protobuf, only JSON on a JSON connection.
+  bool reply_can_carry(std::string_view data) const;
 
   // Output.
   void send_reply(const protocol::reply& r);

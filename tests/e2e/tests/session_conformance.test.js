@@ -108,4 +108,36 @@ describe('session conformance', () => {
     assert.equal(r.closed, null);
   });
 
+  // ---- b64data that is not JSON ----
+
+  const notJson = Buffer.from([0xff, 0x01, 0x6e, 0x6f]).toString('base64');
+
+  test('raw: subscription token b64data that is not JSON → 103 on JSON, later commands answered', async (t) => {
+    const r = await raw(t, connToken('bd'));
+    r.send(
+      { id: 2, subscribe: { channel: 'closed:bd', token: subToken('bd', 'closed:bd', { b64data: notJson }) } },
+      { id: 3, subscribe: { channel: 'bd-plain' } },
+    );
+    assert.deepEqual((await r.reply(2)).error, { code: 103, message: 'permission denied' });
+    assert.equal((await r.reply(3)).error, undefined);
+    r.send({ id: 4, subscribe: { channel: 'closed:bd', token: subToken('bd', 'closed:bd', { b64data: b64('{"ok":1}') }) } });
+    assert.deepEqual((await r.reply(4)).subscribe.data, { ok: 1 });
+    assert.equal(r.closed, null);
+  });
+
+  test('[json] SDK: subscription token b64data that is not JSON → 103, the client goes on', async (t) => {
+    const c = await connected('json', h.wsUrl, { token: connToken('bdj') }, t);
+    const res = await subscribeError(c, 'closed:bdj', { token: subToken('bdj', 'closed:bdj', { b64data: notJson }) });
+    assert.equal(res.code, 103);
+    const s = await subscribed(c, 'bdj-plain');
+    const got = nextEvent(s, 'publication');
+    await api(h.srv, 'publish', { channel: 'bdj-plain', data: { n: 1 } });
+    assert.deepEqual((await got).data, { n: 1 });
+  });
+
+  test('[protobuf] SDK: the same token gives the bytes as subscription data', async (t) => {
+    const c = await connected('protobuf', h.wsUrl, { token: connToken('bdp') }, t);
+    const s = await subscribed(c, 'closed:bdp', { token: subToken('bdp', 'closed:bdp', { b64data: notJson }) });
+    assert.deepEqual(Buffer.from(s.subscribedCtx.data), Buffer.from(notJson, 'base64'));
+  });
 });

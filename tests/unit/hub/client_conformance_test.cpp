@@ -245,5 +245,32 @@ TEST_F(conformance, a_subscription_token_for_an_unknown_namespace_is_102_and_the
   }
 }
 
+// ---- b64data that is not JSON ----
+
+TEST_F(conformance, subscription_token_b64data_that_is_not_json_is_refused_on_json_only) {
+  const std::string bad = base64_encode(std::string("\xff\x01not json", 10));
+  const std::string sub = token(R"({"sub":"","channel":"closed:x","b64data":")" + bad + "\"}");
+  fake_transport& t = connect();
+  t.send(R"({"subscribe":{"channel":"closed:x","token":")" + sub + R"("},"id":2})");
+  EXPECT_TRUE(t.saw(R"({"id":2,"error":{"code":103,"message":"permission denied"}})")) << t.all();
+  EXPECT_FALSE(t.client().is_subscribed("closed:x"));
+  // The connection goes on serving, later commands in the same frame included.
+  t.send(R"({"subscribe":{"channel":"plain"},"id":3}
+{"subscribe":{"channel":"closed:x","token":")" +
+         token(R"({"sub":"","channel":"closed:x","b64data":")" + base64_encode(R"({"ok":1})") +
+               "\"}") +
+         R"("},"id":4})");
+  EXPECT_TRUE(t.saw(R"({"id":3,"subscribe":{}})")) << t.all();
+  EXPECT_TRUE(t.saw(R"({"id":4,"subscribe":{"data":{"ok":1}}})")) << t.all();
+  EXPECT_EQ(t.close_code, 0u);
+}
+
+TEST_F(conformance, connection_token_subs_b64data_that_is_not_json_is_an_invalid_token_on_json) {
+  const std::string bad = base64_encode(std::string("\xff\x01not json", 10));
+  fake_transport& t =
+      connect_token(R"({"sub":"u1","subs":{"plain":{"b64data":")" + bad + R"("}}})");
+  EXPECT_EQ(t.close_code, disconnects::invalid_token.code) << t.all();
+}
+
 }  // namespace
 }  // namespace gyre::testing
