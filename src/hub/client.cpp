@@ -122,6 +122,9 @@ struct client::identity {
   std::string meta;
   std::map<std::string, auth::sub_options> token_subs;
   std::vector<std::string> token_channels;
+  // The channels of connect.subs may become server-side subscriptions (identity from a
+  // token, or anonymous / insecure; not from client.user_id_http_header).
+  bool client_channels = false;
 };
 
 // Everything decided about a subscription before it is set up.
@@ -435,8 +438,10 @@ result<client::identity> client::authenticate(const protocol::connect_request& r
     who.token_subs = std::move(c.subs);
     if (who.token_subs.empty()) who.token_channels = std::move(c.channels);
     credentials = true;
+    who.client_channels = true;
   } else if (cc.allow_anonymous_connect_without_token_ || cc.insecure_) {
     credentials = true;
+    who.client_channels = true;
   } else if (!cc.user_id_http_header_.empty()) {
     std::string_view h = transport_.request_header(cc.user_id_http_header_);
     if (!h.empty()) {
@@ -464,7 +469,7 @@ void client::establish(uint32_t id, const protocol::connect_request& req, identi
     return fail_connect(id, result<identity>(disconnects::connection_limit));
 
   // Server-side subscriptions: the personal channel, then the token's subs or channels,
-  // each channel once.
+  // then the channels the client asks for in connect.subs, each channel once.
   std::vector<subscribe_plan> plans;
   auto plan_for = [&](const std::string& channel,
                       const auth::sub_options* so) -> result<subscribe_plan> {
@@ -501,11 +506,14 @@ void client::establish(uint32_t id, const protocol::connect_request& req, identi
     p.recoverable = recovery;
     p.positioned = positioning || recovery;
     p.cache_mode = p.recoverable && ns.force_recovery_mode_ == "cache";
+    // connect.subs carries the client's position (and delta) for each server-side
+    // subscription: recover, offset, epoch and delta are used, nothing else.
     for (const auto& [ch, hint] : req.subs) {
       if (ch != channel) continue;
       p.asked_recover = hint.recover;
       p.recover = hint.recover && p.recoverable;
       p.since = p.recover ? stream_position{hint.offset, hint.epoch} : stream_position{};
+      p.delta = hint.delta == "fossil" && has_fossil(ns);
     }
     if (p.cache_mode && ns.auto_cache_recover_) p.recover = true;
     return p;
@@ -529,6 +537,19 @@ void client::establish(uint32_t id, const protocol::connect_request& req, identi
     if (auto st = add_plan(ch, &so); !st) return fail_connect(id, st);
   for (const auto& ch : who.token_channels)
     if (auto st = add_plan(ch, nullptr); !st) return fail_connect(id, st);
+  const size_t token_plans = plans.size();
+  if (who.client_channels) {
+    for (const auto& [ch, hint] : req.subs) {
+      if (ch.empty()) continue;
+      channel_rules rules = resolve_channel_rules(*cfg, ch);
+      if (!rules.ns) {
+        log::debug("client {}: connect.subs channel {} has an unknown namespace", client_id(), ch);
+        return fail_connect(id, status(disconnects::bad_request));
+      }
+      if (!may_subscribe_at_connect(*cfg, rules, ch, who.user)) continue;  // silently skipped
+      if (auto st = add_plan(ch, nullptr); !st) return fail_connect(id, st);
+    }
+  }
   if (plans.size() > n.opts().channel_limit)
     return fail_connect(id, status(disconnects::channel_limit));
 
@@ -547,7 +568,7 @@ void client::establish(uint32_t id, const protocol::connect_request& req, identi
     if (!extra_) extra_ = std::make_unique<extra>();
     extra_->conn_info = std::move(who.info);
     extra_->meta = std::move(who.meta);
-    for (const auto& p : plans) extra_->token_channels.push_back(p.channel);
+    for (size_t i = 0; i < token_plans; ++i) extra_->token_channels.push_back(plans[i].channel);
   }
   state_ = state::connected;
   stale_due_ms_ = 0;
@@ -588,6 +609,20 @@ void client::establish(uint32_t id, const protocol::connect_request& req, identi
                        });
   }
   if (--join->pending == 0) finish_connect(*join);
+}
+
+bool client::may_subscribe_at_connect(const config::config& cfg, const channel_rules& rules,
+                                      const std::string& channel, const std::string& user) {
+  // Only what the client could subscribe to itself without a token: not private, no
+  // subscribe proxy, an acceptable name, and the namespace's permission (or insecure).
+  const auto& ns = *rules.ns;
+  if (rules.is_private || ns.subscribe_proxy_enabled_) return false;
+  if (check_channel_name(cfg, rules, channel, shard_.owner().regexes())) return false;
+  if (rules.user_limited && !user.empty() && rules.lists_user(cfg, channel, user)) return true;
+  if (ns.allow_subscribe_for_client_ && (!user.empty() || ns.allow_subscribe_for_anonymous_) &&
+      !rules.user_limited)
+    return true;
+  return cfg.client_.insecure_;
 }
 
 void client::finish_connect(connect_join& join) {

@@ -191,6 +191,10 @@ class client {
   void handle_connect(uint32_t id, protocol::connect_request& req);
   result<identity> authenticate(const protocol::connect_request& req);
   void establish(uint32_t id, const protocol::connect_request& req, identity who);
+  // A channel of connect.subs becomes a server-side subscription only when the client
+  // could subscribe to it without a token (Centrifugo's rule); otherwise it is skipped.
+  bool may_subscribe_at_connect(const config::config& cfg, const channel_rules& rules,
+                                const std::string& channel, const std::string& user);
   void finish_connect(connect_join& join);
 
   // subscribe: plan -> [subscribe proxy] -> register and buffer -> channel ready ->

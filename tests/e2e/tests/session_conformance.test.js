@@ -39,6 +39,79 @@ describe('session conformance', () => {
     return r;
   };
 
+  // ---- connect.subs ----
+
+  test('raw: connect.subs become server-side subscriptions where the client may subscribe', async (t) => {
+    const r = new RawClient(h.wsUrl);
+    t.defer(() => r.close());
+    await r.opened();
+    r.send({
+      id: 1,
+      connect: {
+        token: connToken('cs1'),
+        subs: { 'cs-plain': {}, 'hist:cs': {}, 'closed:cs': {}, '$cs': {}, 'users:#cs1': {}, 'users:#other': {} },
+      },
+    });
+    const rep = await r.reply(1);
+    assert.equal(rep.error, undefined, JSON.stringify(rep));
+    assert.deepEqual(Object.keys(rep.connect.subs).sort(), ['cs-plain', 'hist:cs', 'users:#cs1']);
+    assert.equal(rep.connect.subs['hist:cs'].recoverable, true);
+    assert.ok(rep.connect.subs['hist:cs'].epoch);
+    await api(h.srv, 'publish', { channel: 'cs-plain', data: { n: 1 } });
+    const [p] = await r.waitPushes(1, (x) => x.pub);
+    assert.equal(p.push.channel, 'cs-plain');
+    assert.deepEqual(p.push.pub.data, { n: 1 });
+  });
+
+  test('raw: a connect.subs channel in an unknown namespace → 3501', async (t) => {
+    const r = new RawClient(h.wsUrl);
+    t.defer(() => r.close());
+    await r.opened();
+    r.send({ id: 1, connect: { token: connToken('cs2'), subs: { 'cs-plain': {}, 'nope:x': {} } } });
+    assert.equal((await r.waitClose()).code, 3501);
+  });
+
+  test('raw: connect.subs recover from the position the client sends', async (t) => {
+    const first = await api(h.srv, 'publish', { channel: 'hist:csr', data: { i: 1 } });
+    await api(h.srv, 'publish', { channel: 'hist:csr', data: { i: 2 } });
+    await api(h.srv, 'publish', { channel: 'hist:csr', data: { i: 3 } });
+    const r = new RawClient(h.wsUrl);
+    t.defer(() => r.close());
+    await r.opened();
+    r.send({ id: 1, connect: { token: connToken('cs3'), subs: { 'hist:csr': { recover: true, offset: 1, epoch: first.epoch } } } });
+    const sub = (await r.reply(1)).connect.subs['hist:csr'];
+    assert.equal(sub.recovered, true);
+    assert.equal(sub.was_recovering, true);
+    assert.deepEqual(sub.publications.map((p) => p.data.i), [2, 3]);
+  });
+
+  for (const format of FORMATS) {
+    test(`[${format}] SDK: a server-side subscription made by the API is recovered after a reconnect`, async (t) => {
+      const user = `csapi-${format}`;
+      const ch = `hist:csapi-${format}`;
+      const c = await connected(format, h.wsUrl, { token: connToken(user), minReconnectDelay: AWAY, maxReconnectDelay: AWAY }, t);
+      const rc = record(c, ['subscribed', 'publication']);
+      await api(h.srv, 'subscribe', { user, channel: ch });
+      await rc.waitCount('subscribed', 1);
+      await api(h.srv, 'publish', { channel: ch, data: { i: 1 } });
+      await rc.waitCount('publication', 1);
+      const away = nextEvent(c, 'connecting');
+      await api(h.srv, 'disconnect', { user, disconnect: { code: 4003, reason: 'away' } });
+      await away;
+      await api(h.srv, 'publish', { channel: ch, data: { i: 2 } });
+      await api(h.srv, 'publish', { channel: ch, data: { i: 3 } });
+      // The SDK asks for the channel in connect.subs with its position: subscribed again,
+      // the missed publications recovered.
+      await rc.waitCount('subscribed', 2, { timeout: 10000 * SCALE });
+      const again = rc.of('subscribed')[1];
+      assert.equal(again.channel, ch);
+      assert.equal(again.recovered, true);
+      await rc.waitCount('publication', 3);
+      await sleep(100);
+      assert.deepEqual(rc.of('publication').map((p) => dec(format, p.data).i), [1, 2, 3]);
+    });
+  }
+
   // ---- was_recovering ----
 
   test('raw: was_recovering echoes recover in a namespace without recovery', async (t) => {

@@ -272,5 +272,99 @@ TEST_F(conformance, connection_token_subs_b64data_that_is_not_json_is_an_invalid
   EXPECT_EQ(t.close_code, disconnects::invalid_token.code) << t.all();
 }
 
+// ---- connect.subs ----
+
+TEST_F(conformance, connect_subs_become_server_side_subscriptions_where_the_client_may_subscribe) {
+  fake_transport& t = connect_with(
+      R"({"subs":{"plain":{},"hist:a":{},"closed:b":{},"$priv":{},"users:#u1":{},"users:#u2":{}}})");
+  ASSERT_TRUE(t.client().connected()) << t.all();
+  EXPECT_TRUE(t.client().is_subscribed("plain"));
+  EXPECT_TRUE(t.client().is_subscribed("hist:a"));
+  EXPECT_FALSE(t.client().is_subscribed("closed:b"));
+  EXPECT_FALSE(t.client().is_subscribed("$priv"));
+  EXPECT_FALSE(t.client().is_subscribed("users:#u1"));  // anonymous: not listed
+  EXPECT_TRUE(t.saw(R"("subs":{)")) << t.all();
+  EXPECT_TRUE(t.saw(R"("hist:a":{"recoverable":true,"epoch":")")) << t.all();
+  // Publications reach them as server-side subscriptions (no client subscribe needed).
+  ASSERT_TRUE(publish("plain", R"({"n":1})"));
+  drain();
+  EXPECT_TRUE(t.saw(R"({"push":{"channel":"plain","pub":{"data":{"n":1}}}})")) << t.all();
+  // A user-limited channel that lists the user.
+  fake_transport& u =
+      connect_token(R"({"sub":"u1"})", R"(,"subs":{"users:#u1":{},"users:#u2":{}})");
+  EXPECT_TRUE(u.client().is_subscribed("users:#u1")) << u.all();
+  EXPECT_FALSE(u.client().is_subscribed("users:#u2")) << u.all();
+}
+
+TEST_F(conformance, connect_subs_in_an_unknown_namespace_is_3501) {
+  fake_transport& t = connect_with(R"({"subs":{"plain":{},"nope:x":{}}})");
+  EXPECT_EQ(t.close_code, disconnects::bad_request.code) << t.all();
+  EXPECT_FALSE(t.client().connected());
+}
+
+TEST_F(conformance, connect_subs_over_the_channel_limit_is_3505) {
+  std::string subs;
+  for (int i = 0; i < 129; ++i) subs += (i ? "," : "") + ("\"c" + std::to_string(i) + "\":{}");
+  fake_transport& t = connect_with(R"({"subs":{)" + subs + "}}");
+  EXPECT_EQ(t.close_code, disconnects::channel_limit.code) << t.all();
+}
+
+TEST_F(conformance, connect_subs_recover_from_the_position_the_client_sends) {
+  auto first = publish_in("hist", "hist:r", "1");
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(publish_in("hist", "hist:r", "2"));
+  ASSERT_TRUE(publish_in("hist", "hist:r", "3"));
+  fake_transport& t = connect_with(R"({"subs":{"hist:r":{"recover":true,"offset":1,"epoch":")" +
+                                   first->position.epoch + R"("}}})");
+  EXPECT_TRUE(t.saw(R"("publications":[{"data":2,"offset":2},{"data":3,"offset":3}])")) << t.all();
+  EXPECT_TRUE(t.saw(R"("recovered":true)")) << t.all();
+  EXPECT_TRUE(t.saw(R"("was_recovering":true)")) << t.all();
+  // Options other than the position are not taken from connect.subs (positioning,
+  // recoverable, join_leave are the namespace's).
+  fake_transport& p =
+      connect_with(R"({"subs":{"nohist:z":{"positioned":true,"recoverable":true}}})");
+  EXPECT_TRUE(p.client().is_subscribed("nohist:z"));
+  EXPECT_FALSE(p.saw(R"("positioned")")) << p.all();
+}
+
+// Centrifugo takes `delta` from the entry too: fossil where the namespace allows it.
+TEST_F(conformance, connect_subs_negotiate_delta_where_the_namespace_allows_it) {
+  fake_transport& t =
+      connect_with(R"({"subs":{"hist:d":{"delta":"fossil"},"plain":{"delta":"fossil"}}})");
+  ASSERT_TRUE(t.client().is_subscribed("hist:d")) << t.all();
+  EXPECT_TRUE(t.saw(R"("delta":true)")) << t.all();
+  const std::string all = t.all();
+  const auto plain = all.find(R"("plain":{)");
+  ASSERT_NE(plain, std::string::npos) << all;
+  EXPECT_EQ(all.find(R"("delta")", plain), std::string::npos) << "no fossil in plain: " << all;
+}
+
+TEST_F(conformance, connect_subs_with_a_header_identity_are_not_subscribed) {
+  config::config c = make_config();
+  c.client_.allow_anonymous_connect_without_token_ = false;
+  c.client_.user_id_http_header_ = "X-User";
+  start(c);
+  transports_.push_back(
+      std::make_unique<fake_transport>(node_->shard_at(0), protocol::encoding::json));
+  fake_transport& t = *transports_.back();
+  t.header = "u1";
+  t.send(R"({"connect":{"subs":{"plain":{}}},"id":1})");
+  ASSERT_TRUE(t.client().connected()) << t.all();
+  EXPECT_FALSE(t.client().is_subscribed("plain"));
+}
+
+TEST_F(conformance, connect_subs_are_not_token_channels_for_refresh) {
+  fake_transport& t = connect_token(
+      R"({"sub":"u1","channels":["hist:t"],"exp":)" + std::to_string(now_s + 100) + "}",
+      R"(,"subs":{"plain":{}})");
+  ASSERT_TRUE(t.client().is_subscribed("plain")) << t.all();
+  ASSERT_TRUE(t.client().is_subscribed("hist:t")) << t.all();
+  t.send(R"({"refresh":{"token":")" +
+         token(R"({"sub":"u1","channels":["hist:t"],"exp":)" + std::to_string(now_s + 600) + "}") +
+         R"("},"id":2})");
+  EXPECT_TRUE(t.saw(R"({"id":2,"refresh":{"expires":true,"ttl":600}})")) << t.all();
+  EXPECT_EQ(t.close_code, 0u);
+}
+
 }  // namespace
 }  // namespace gyre::testing
