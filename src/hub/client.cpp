@@ -16,6 +16,7 @@
 #include "hub/recovery.hpp"
 #include "hub/shard.hpp"
 #include "hub/token_expiry.hpp"
+#include "protocol/json_object.hpp"
 #include "protocol/tags_filter.hpp"
 
 namespace gyre {
@@ -121,6 +122,9 @@ struct client::identity {
   std::string meta;
   std::map<std::string, auth::sub_options> token_subs;
   std::vector<std::string> token_channels;
+  // The channels of connect.subs may become server-side subscriptions (identity from a
+  // token, or anonymous / insecure; not from client.user_id_http_header).
+  bool client_channels = false;
 };
 
 // Everything decided about a subscription before it is set up.
@@ -135,7 +139,8 @@ struct client::subscribe_plan {
   bool emit_presence = false;
   bool emit_join_leave = false;
   bool delta = false;
-  bool recover = false;  // recover from `since`
+  bool recover = false;        // recover from `since`
+  bool asked_recover = false;  // the client sent `recover: true` (echoed as was_recovering)
   stream_position since;
   bool cache_mode = false;
   bool reject_unrecoverable = false;
@@ -433,8 +438,10 @@ result<client::identity> client::authenticate(const protocol::connect_request& r
     who.token_subs = std::move(c.subs);
     if (who.token_subs.empty()) who.token_channels = std::move(c.channels);
     credentials = true;
+    who.client_channels = true;
   } else if (cc.allow_anonymous_connect_without_token_ || cc.insecure_) {
     credentials = true;
+    who.client_channels = true;
   } else if (!cc.user_id_http_header_.empty()) {
     std::string_view h = transport_.request_header(cc.user_id_http_header_);
     if (!h.empty()) {
@@ -462,7 +469,7 @@ void client::establish(uint32_t id, const protocol::connect_request& req, identi
     return fail_connect(id, result<identity>(disconnects::connection_limit));
 
   // Server-side subscriptions: the personal channel, then the token's subs or channels,
-  // each channel once.
+  // then the channels the client asks for in connect.subs, each channel once.
   std::vector<subscribe_plan> plans;
   auto plan_for = [&](const std::string& channel,
                       const auth::sub_options* so) -> result<subscribe_plan> {
@@ -485,19 +492,28 @@ void client::establish(uint32_t id, const protocol::connect_request& req, identi
       if (o.force_positioning) positioning = *o.force_positioning;
       p.chan_info = so->info;
       p.data = so->data;
+      if (!reply_can_carry(p.data)) {
+        log::limited(token_refusals, spdlog::level::info,
+                     "client {}: connection token subs.{} has b64data that is not JSON, which "
+                     "a JSON connection cannot carry",
+                     client_id(), channel);
+        return disconnects::invalid_token;
+      }
     }
-    const bool history = ns.history_enabled();
     p.emit_presence = presence;
     p.emit_join_leave = join_leave;
     p.push_join_leave = push;
-    p.recoverable = recovery && history;
-    p.positioned = (positioning || recovery) && history;
+    p.recoverable = recovery;
+    p.positioned = positioning || recovery;
     p.cache_mode = p.recoverable && ns.force_recovery_mode_ == "cache";
+    // connect.subs carries the client's position (and delta) for each server-side
+    // subscription: recover, offset, epoch and delta are used, nothing else.
     for (const auto& [ch, hint] : req.subs) {
-      if (ch == channel && hint.recover && p.recoverable) {
-        p.recover = true;
-        p.since = stream_position{hint.offset, hint.epoch};
-      }
+      if (ch != channel) continue;
+      p.asked_recover = hint.recover;
+      p.recover = hint.recover && p.recoverable;
+      p.since = p.recover ? stream_position{hint.offset, hint.epoch} : stream_position{};
+      p.delta = hint.delta == "fossil" && has_fossil(ns);
     }
     if (p.cache_mode && ns.auto_cache_recover_) p.recover = true;
     return p;
@@ -521,6 +537,19 @@ void client::establish(uint32_t id, const protocol::connect_request& req, identi
     if (auto st = add_plan(ch, &so); !st) return fail_connect(id, st);
   for (const auto& ch : who.token_channels)
     if (auto st = add_plan(ch, nullptr); !st) return fail_connect(id, st);
+  const size_t token_plans = plans.size();
+  if (who.client_channels) {
+    for (const auto& [ch, hint] : req.subs) {
+      if (ch.empty()) continue;
+      channel_rules rules = resolve_channel_rules(*cfg, ch);
+      if (!rules.ns) {
+        log::debug("client {}: connect.subs channel {} has an unknown namespace", client_id(), ch);
+        return fail_connect(id, status(disconnects::bad_request));
+      }
+      if (!may_subscribe_at_connect(*cfg, rules, ch, who.user)) continue;  // silently skipped
+      if (auto st = add_plan(ch, nullptr); !st) return fail_connect(id, st);
+    }
+  }
   if (plans.size() > n.opts().channel_limit)
     return fail_connect(id, status(disconnects::channel_limit));
 
@@ -534,13 +563,12 @@ void client::establish(uint32_t id, const protocol::connect_request& req, identi
   // The connection is established.
   user_ = std::move(who.user);
   expire_at_ = who.expire_at;
-  client_side_refresh_ = expire_at_ > 0;
   if (!who.info.empty() || !who.meta.empty() || !who.token_channels.empty() ||
       !who.token_subs.empty()) {
     if (!extra_) extra_ = std::make_unique<extra>();
     extra_->conn_info = std::move(who.info);
     extra_->meta = std::move(who.meta);
-    for (const auto& p : plans) extra_->token_channels.push_back(p.channel);
+    for (size_t i = 0; i < token_plans; ++i) extra_->token_channels.push_back(plans[i].channel);
   }
   state_ = state::connected;
   stale_due_ms_ = 0;
@@ -581,6 +609,20 @@ void client::establish(uint32_t id, const protocol::connect_request& req, identi
                        });
   }
   if (--join->pending == 0) finish_connect(*join);
+}
+
+bool client::may_subscribe_at_connect(const config::config& cfg, const channel_rules& rules,
+                                      const std::string& channel, const std::string& user) {
+  // Only what the client could subscribe to itself without a token: not private, no
+  // subscribe proxy, an acceptable name, and the namespace's permission (or insecure).
+  const auto& ns = *rules.ns;
+  if (rules.is_private || ns.subscribe_proxy_enabled_) return false;
+  if (check_channel_name(cfg, rules, channel, shard_.owner().regexes())) return false;
+  if (rules.user_limited && !user.empty() && rules.lists_user(cfg, channel, user)) return true;
+  if (ns.allow_subscribe_for_client_ && (!user.empty() || ns.allow_subscribe_for_anonymous_) &&
+      !rules.user_limited)
+    return true;
+  return cfg.client_.insecure_;
 }
 
 void client::finish_connect(connect_join& join) {
@@ -675,6 +717,15 @@ result<client::subscribe_plan> client::plan_subscription(const protocol::subscri
     p.expires = expire_at > 0;
     p.chan_info = std::move(c.info);
     p.data = std::move(c.data);
+    if (!reply_can_carry(p.data)) {
+      // b64data that is not JSON cannot go into a JSON reply: the token is refused and
+      // the connection goes on serving.
+      log::limited(token_refusals, spdlog::level::info,
+                   "client {}: subscription token for {} has b64data that is not JSON, which a "
+                   "JSON connection cannot carry",
+                   client_id(), req.channel);
+      return errors::permission_denied;
+    }
     const auto& o = c.overrides;
     if (o.presence) presence = *o.presence;
     if (o.join_leave) join_leave = *o.join_leave;
@@ -694,7 +745,6 @@ result<client::subscribe_plan> client::plan_subscription(const protocol::subscri
     return errors::permission_denied;
   }
 
-  const bool history = ns.history_enabled();
   const bool history_allowed =
       allowed(ns.allow_history_for_client_, ns.allow_history_for_subscriber_,
               ns.allow_history_for_anonymous_, true, user_, cc.insecure_);
@@ -706,14 +756,17 @@ result<client::subscribe_plan> client::plan_subscription(const protocol::subscri
   const bool positioned =
       force_positioning || recoverable ||
       (req.positioned && (ns.allow_positioning_ || history_allowed || by_token));
-  p.recoverable = recoverable && history;
-  p.positioned = positioned && history;
+  // Without history the stream is only its position: a positioned or recoverable
+  // subscription still gets the epoch and offset 0, as in Centrifugo.
+  p.recoverable = recoverable;
+  p.positioned = positioned;
   p.emit_presence = presence;
   p.emit_join_leave = join_leave;
   p.push_join_leave = push || (req.join_leave && join_leave && (presence_allowed || by_token));
   p.delta = req.delta == "fossil" && has_fossil(ns);
   p.cache_mode = p.recoverable && ns.force_recovery_mode_ == "cache";
   p.reject_unrecoverable = (req.flag & protocol::subscribe_flag_reject_unrecoverable) != 0;
+  p.asked_recover = req.recover;
   if (req.recover && p.recoverable) {
     p.recover = true;
     p.since = stream_position{req.offset, req.epoch};
@@ -844,10 +897,11 @@ void client::on_stream_read(std::shared_ptr<subscribe_flow> flow, result<history
   res.delta = p.delta;
   res.recoverable = p.recoverable;
   res.positioned = p.positioned;
+  // Centrifugo echoes the client's `recover` in every namespace, recoverable or not.
+  res.was_recovering = p.asked_recover || o.was_recovering;
   if (p.positioned || p.recoverable) {
     res.epoch = std::move(o.epoch);
     res.offset = o.reply_offset;
-    res.was_recovering = o.was_recovering;
     res.recovered = o.recovered;
     res.publications = std::move(o.publications);
     sub->offset = o.position.offset;
@@ -1262,7 +1316,6 @@ void client::handle_refresh(uint32_t id, protocol::refresh_request& req) {
     extra_->meta = std::move(r.meta);
   }
   expire_at_ = r.expire_at;
-  client_side_refresh_ = expire_at_ > 0;
   protocol::reply reply;
   reply.id = id;
   protocol::refresh_result rr;
@@ -1275,7 +1328,9 @@ void client::handle_refresh(uint32_t id, protocol::refresh_request& req) {
 
 result<client::renewal> client::verify_refresh(const protocol::refresh_request& req) {
   node& n = shard_.owner();
-  if (!client_side_refresh_ || req.token.empty()) return disconnects::bad_request;
+  // Refresh is client-side (there is no refresh proxy): a valid token is accepted whether
+  // or not the connection expires, as in Centrifugo.
+  if (req.token.empty()) return disconnects::bad_request;
   auto verifier = n.connection_verifier();
   if (!verifier) return disconnects::invalid_token;
   const int64_t now = n.time().now_unix();
@@ -1339,8 +1394,10 @@ result<client::renewal> client::verify_sub_refresh(const protocol::sub_refresh_r
   if (req.channel.empty()) return disconnects::bad_request;
   subscription* sub = find_sub(req.channel);
   if (!sub) return errors::permission_denied;
+  // A server-side subscription is refreshed by the server (3501); any other one takes a
+  // valid token, whether or not it expires, as in Centrifugo.
+  if (sub->server_side) return disconnects::bad_request;
   if (req.token.empty()) return errors::bad_request;
-  if (sub->expire_at == 0 || sub->server_side) return disconnects::bad_request;
   auto verifier = n.subscription_verifier();
   if (!verifier) return disconnects::invalid_token;
   const int64_t now = n.time().now_unix();
@@ -1417,14 +1474,13 @@ void client::server_subscribe(server_subscribe_options opts) {
   p.cfg = cfg;
   p.ns = rules.ns;
   p.server_side = true;
-  const bool history = ns.history_enabled();
   const bool recovery = opts.force_recovery.value_or(ns.force_recovery_);
   const bool positioning = opts.force_positioning.value_or(ns.force_positioning_);
   p.emit_presence = opts.presence.value_or(ns.presence_);
   p.emit_join_leave = opts.join_leave.value_or(ns.join_leave_);
   p.push_join_leave = opts.force_push_join_leave.value_or(ns.force_push_join_leave_);
-  p.recoverable = recovery && history;
-  p.positioned = (positioning || recovery) && history;
+  p.recoverable = recovery;
+  p.positioned = positioning || recovery;
   p.cache_mode = p.recoverable && ns.force_recovery_mode_ == "cache";
   p.expire_at = opts.expire_at;
   p.chan_info = std::move(opts.info);
@@ -1454,7 +1510,6 @@ void client::server_refresh(bool expired, int64_t expire_at, std::optional<std::
   if (state_ != state::connected) return;
   if (expired) return disconnect(disconnects::expired);
   expire_at_ = expire_at;
-  client_side_refresh_ = false;  // the server decides the connection lifetime now
   if (info) {
     if (!extra_) extra_ = std::make_unique<extra>();
     extra_->conn_info = std::move(*info);
@@ -1468,6 +1523,10 @@ void client::send_message(std::string_view data) {
   protocol::codec_for(encoding_).encode_message_push(data, transport_.envelope(), out);
   send_bytes(out);
   schedule_flush();
+}
+
+bool client::reply_can_carry(std::string_view data) const {
+  return encoding_ != protocol::encoding::json || data.empty() || protocol::is_valid_json(data);
 }
 
 client_info client::info_for(const subscription* sub) const {

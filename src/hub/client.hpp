@@ -191,6 +191,10 @@ class client {
   void handle_connect(uint32_t id, protocol::connect_request& req);
   result<identity> authenticate(const protocol::connect_request& req);
   void establish(uint32_t id, const protocol::connect_request& req, identity who);
+  // A channel of connect.subs becomes a server-side subscription only when the client
+  // could subscribe to it without a token (Centrifugo's rule); otherwise it is skipped.
+  bool may_subscribe_at_connect(const config::config& cfg, const channel_rules& rules,
+                                const std::string& channel, const std::string& user);
   void finish_connect(connect_join& join);
 
   // subscribe: plan -> [subscribe proxy] -> register and buffer -> channel ready ->
@@ -239,6 +243,9 @@ class client {
   static bool behind(const subscription& sub, const stream_position& top);
   void confirm_behind(std::string channel);
   client_info info_for(const subscription* sub) const;
+  // Whether `data` (from a token's b64data) can go into a reply of this connection: any
+  // bytes on Protobuf, only JSON on a JSON connection.
+  bool reply_can_carry(std::string_view data) const;
 
   // Output.
   void send_reply(const protocol::reply& r);
@@ -298,7 +305,6 @@ class client {
   protocol::encoding encoding_;
   uint16_t busy_ = 0;  // commands waiting for an engine
   uint16_t turn_left_ = 0;  // commands this read turn may still run (gyre.read_budget_commands)
-  bool client_side_refresh_ = false;
   bool slow_ = false;
   bool transport_closed_ = false;
   bool counted_ = true;        // counted in the shard's connections gauge

@@ -79,7 +79,9 @@ result<outcome> decide(const request& req, history_page page) {
         break;
       }
     }
-    const bool at_top = epoch_ok && req.since.offset == top.offset;
+    // The client holds the newest state only with the stream's own epoch: unlike stream
+    // mode, a missing epoch is not taken as a match (Centrifugo's cache recovery).
+    const bool at_top = req.since.epoch == top.epoch && req.since.offset == top.offset;
     out.recovered = newest != nullptr || (req.since.offset > 0 && at_top);
     if (out.recovered && newest && !at_top) {
       out.publications.push_back(*newest);

@@ -16,6 +16,7 @@ const config = {
       { name: 'rec', ...SUB, history_size: 100, history_ttl: '300s', force_recovery: true },
       { name: 'optin', ...SUB, history_size: 100, history_ttl: '300s', allow_recovery: true },
       { name: 'nohist', ...SUB, allow_recovery: true, allow_positioning: true },
+      { name: 'fpnohist', ...SUB, force_positioning: true },
       { name: 'tiny', ...SUB, history_size: 3, history_ttl: '300s', force_recovery: true },
       { name: 'pos', ...SUB, history_size: 100, history_ttl: '300s', force_positioning: true },
       { name: 'allowpos', allow_subscribe_for_client: true, history_size: 100, history_ttl: '300s', allow_positioning: true },
@@ -105,11 +106,21 @@ describe('recovery', () => {
         assert.deepEqual(r.of('publication').map((p) => p.offset), [1, 7]);
       });
 
-      test('no history → recovery and positioning are not granted', async (t) => {
+      test('no history → recovery and positioning still granted, on a stream with only its epoch', async (t) => {
         const c = await connected(format, h.wsUrl, { token: connToken('nohist') }, t);
-        const s = await subscribed(c, 'nohist:a', { recoverable: true, positioned: true });
-        assert.equal(s.subscribedCtx.recoverable, false);
-        assert.equal(s.subscribedCtx.positioned, false);
+        const s = await subscribed(c, `nohist:a-${format}`, { recoverable: true, positioned: true });
+        assert.equal(s.subscribedCtx.recoverable, true);
+        assert.equal(s.subscribedCtx.positioned, true);
+        assert.ok(s.subscribedCtx.streamPosition.epoch);
+        assert.equal(s.subscribedCtx.streamPosition.offset, 0);
+        const got = nextEvent(s, 'publication');
+        await api(h.srv, 'publish', { channel: `nohist:a-${format}`, data: { i: 1 } });
+        assert.deepEqual(D((await got).data), { i: 1 });
+        // force_positioning without history: the server started with it, subscriptions are positioned.
+        const f = await subscribed(c, `fpnohist:${format}`);
+        assert.equal(f.subscribedCtx.positioned, true);
+        assert.equal(f.subscribedCtx.recoverable, false);
+        assert.ok(f.subscribedCtx.streamPosition.epoch);
       });
 
       test('force_positioning / allow_positioning report the stream position', async (t) => {

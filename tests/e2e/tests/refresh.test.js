@@ -129,7 +129,7 @@ describe('expiry and refresh', () => {
     assert.equal(r.closed, null, 'connection stays');
   });
 
-  test('refresh with a token of another user → 3500; refresh when not expected → 3501', async (t) => {
+  test('refresh with a token of another user → 3500; without a token → 3501; of a connection without expiry → accepted', async (t) => {
     const r = new RawClient(h.wsUrl);
     t.defer(() => r.close());
     await r.connect(connToken('ru', { ttl: 60 }));
@@ -138,7 +138,10 @@ describe('expiry and refresh', () => {
     const r2 = new RawClient(h.wsUrl);
     t.defer(() => r2.close());
     await r2.connect(connToken('ru', { ttl: null }));
+    // Centrifugo's refresh is client-side whenever no refresh proxy is set: accepted.
     r2.send({ id: 2, refresh: { token: connToken('ru', { ttl: 60 }) } });
+    assert.equal((await r2.reply(2)).refresh.expires, true);
+    r2.send({ id: 3, refresh: {} });
     assert.equal((await r2.waitClose()).code, 3501);
   });
 });

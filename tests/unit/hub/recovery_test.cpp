@@ -275,6 +275,22 @@ TEST(recovery_decide, cache_mode_at_the_top_sends_nothing) {
   EXPECT_EQ(o->reply_offset, 9u);
 }
 
+// Centrifugo's cache recovery compares the epoch exactly: a client at the top offset that
+// sends no epoch (or another one) is not known to hold the newest state and gets it.
+TEST(recovery_decide, cache_mode_at_the_top_without_the_epoch_sends_the_newest) {
+  for (const char* epoch : {"", "OTHER"}) {
+    auto o = decide(cache(9, epoch), newest_first({pub(9)}, 9));
+    ASSERT_TRUE(o);
+    EXPECT_TRUE(o->recovered) << epoch;
+    EXPECT_EQ(offsets(o->publications), (std::vector<uint64_t>{9})) << epoch;
+    EXPECT_EQ(o->reply_offset, 9u) << epoch;
+  }
+  // An empty stream at the same offset without the epoch: nothing to give, not recovered.
+  auto o = decide(cache(5, ""), newest_first({}, 5));
+  ASSERT_TRUE(o);
+  EXPECT_FALSE(o->recovered);
+}
+
 TEST(recovery_decide, cache_mode_on_an_empty_stream) {
   auto o = decide(cache(0), newest_first({}, 0));
   ASSERT_TRUE(o);
