@@ -1091,6 +1091,7 @@ result<client::publish_plan> client::plan_publish(protocol::publish_request& req
   auto cfg = n.cfg();
   channel_rules rules = resolve_channel_rules(*cfg, req.channel);
   if (!rules.ns) return errors::unknown_channel;
+  if (auto e = check_channel_chars(rules, req.channel, n.regexes())) return e;
   const auto& ns = *rules.ns;
   if (req.type != 0) return errors::not_available;
   const std::string& format = config::effective_publication_data_format(cfg->channel_, ns);
@@ -1140,6 +1141,7 @@ result<const config::channel_options*> client::check_read_access(const std::stri
   if (channel.empty()) return disconnects::bad_request;
   channel_rules rules = resolve_channel_rules(cfg, channel);
   if (!rules.ns) return errors::unknown_channel;
+  if (auto e = check_channel_chars(rules, channel, shard_.owner().regexes())) return e;
   const auto& ns = *rules.ns;
   const bool presence = kind == read_kind::presence;
   if (presence ? !ns.presence_ : !ns.history_enabled()) return errors::not_available;
