@@ -16,6 +16,7 @@
 #include "hub/recovery.hpp"
 #include "hub/shard.hpp"
 #include "hub/token_expiry.hpp"
+#include "protocol/data_format.hpp"
 #include "protocol/tags_filter.hpp"
 
 namespace gyre {
@@ -1094,11 +1095,9 @@ result<client::publish_plan> client::plan_publish(protocol::publish_request& req
   if (auto e = check_channel_chars(rules, req.channel, n.regexes())) return e;
   const auto& ns = *rules.ns;
   if (req.type != 0) return errors::not_available;
-  const std::string& format = config::effective_publication_data_format(cfg->channel_, ns);
-  if (format.empty() || format == "json" || format == "json_object") {
-    if (req.data.empty()) return errors::bad_request;
-    if (format == "json_object" && req.data.front() != '{') return errors::bad_request;
-  }
+  if (!protocol::publication_data_valid(
+          config::effective_publication_data_format(cfg->channel_, ns), req.data))
+    return errors::bad_request;
   subscription* sub = find_sub(req.channel);
   const bool subscribed = sub && sub->state == subscription::phase::subscribed;
   if (ns.publish_proxy_enabled_) {

@@ -136,5 +136,36 @@ TEST_F(client_conformance, publish_names_are_not_limited_by_channel_max_length) 
             std::string::npos);
 }
 
+// ---- publication_data_format ----
+
+TEST_F(client_conformance, protobuf_publish_data_is_checked_against_the_format) {
+  fake_transport& t = pb_connected();
+  EXPECT_EQ(pb_publish(t, "js:a", R"({"a":)"), 107u);
+  EXPECT_EQ(pb_publish(t, "js:a", "not json"), 107u);
+  EXPECT_EQ(pb_publish(t, "js:a", R"([1,"x"])"), 0u);
+  EXPECT_EQ(pb_publish(t, "js:a", " 42 "), 0u);
+  EXPECT_EQ(pb_publish(t, "jo:a", R"( {"a":1})"), 0u) << "leading whitespace";
+  EXPECT_EQ(pb_publish(t, "jo:a", "{\"a\":1}\n"), 0u);
+  EXPECT_EQ(pb_publish(t, "jo:a", R"({"a":)"), 107u) << "starts with { but is not JSON";
+  EXPECT_EQ(pb_publish(t, "jo:a", "[1]"), 107u);
+  EXPECT_EQ(pb_publish(t, "bin:a", "\xff\x00\x01"), 0u);
+  EXPECT_EQ(pb_publish(t, "plain", R"({"a":)"), 0u) << "no format: any non-empty data";
+  EXPECT_FALSE(t.closed());
+}
+
+TEST_F(client_conformance, json_publish_data_is_checked_against_the_format) {
+  fake_transport& t = connect();
+  EXPECT_EQ(json_command(t, R"("publish":{"channel":"jo:a","data":[1]})"),
+            std::string(k107) + "\n");
+  EXPECT_EQ(json_command(t, R"("publish":{"channel":"jo:a","data":"{}"})"),
+            std::string(k107) + "\n");
+  EXPECT_NE(
+      json_command(t, R"("publish":{"channel":"jo:a","data":{"a":[1]}})").find(R"("publish":{})"),
+      std::string::npos);
+  EXPECT_NE(
+      json_command(t, R"("publish":{"channel":"js:a","data":"text"})").find(R"("publish":{})"),
+      std::string::npos);
+}
+
 }  // namespace
 }  // namespace gyre::testing
