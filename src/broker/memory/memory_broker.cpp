@@ -392,8 +392,11 @@ void memory_broker::history(std::string_view channel, const history_query& q,
           picked.push_back(st.pubs.at(o - oldest));
         }
       } else {
+        // Backwards from since - 1. Like Centrifugo's memory engine, a since more than one
+        // past the top reads nothing (its Redis engine reads from the top instead).
         uint64_t from = st.top;
-        if (q.since) from = q.since->offset == 0 ? 0 : std::min(q.since->offset - 1, st.top);
+        if (q.since)
+          from = q.since->offset == 0 || q.since->offset - 1 > st.top ? 0 : q.since->offset - 1;
         for (uint64_t o = from; o >= oldest && picked.size() < max; --o) {
           picked.push_back(st.pubs.at(o - oldest));
         }

@@ -500,7 +500,18 @@ TEST_P(broker_suite, history_reverse_since_returns_earlier_offsets) {
   EXPECT_EQ(offsets(history_ok(ch, query(-1, stream_position{6, epoch}, true))),
             reversed(range(3, 5)));
   EXPECT_EQ(offsets(history_ok(ch, query(-1, stream_position{11, epoch}, true))),
-            reversed(range(3, 10)));
+            reversed(range(3, 10)))
+      << "since == top + 1: from the top";
+  // Further past the top: memory reads nothing, Redis reads from the top.
+  for (uint64_t since : {12u, 50u}) {
+    const auto page = history_ok(ch, query(2, stream_position{since, epoch}, true));
+    if (GetParam().reverse_since_past_top_reads_from_top) {
+      EXPECT_EQ(offsets(page), reversed(range(9, 10))) << since;
+    } else {
+      EXPECT_TRUE(page.publications.empty()) << since;
+    }
+    EXPECT_EQ(page.top.offset, 10u);
+  }
   EXPECT_TRUE(history_ok(ch, query(-1, stream_position{3, epoch}, true)).publications.empty())
       << "nothing retained before the oldest";
   // since.offset == 0 in reverse is rejected by the node (107); an engine may answer with

@@ -61,6 +61,11 @@ struct engine_suite_params {
   // Runs after every time step; may be empty.
   std::function<void(broker&)> after_time_step;
   bool idempotency = true;
+  // Where Centrifugo's own engines differ, Gyre's follow them (docs/supported-options.md,
+  // "Engine differences"). Defaults are the memory engine's behaviour; Redis sets the other:
+  // - a reverse read from a since more than one past the top reads from the top (memory
+  //   reads nothing).
+  bool reverse_since_past_top_reads_from_top = false;
   std::chrono::milliseconds timeout{5000};
 };
 

@@ -167,5 +167,28 @@ TEST_F(client_conformance, json_publish_data_is_checked_against_the_format) {
       std::string::npos);
 }
 
+// ---- history ----
+
+TEST_F(client_conformance, reverse_history_from_past_the_top_is_empty_with_memory) {
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(publish("h", "{}"));
+  fake_transport& t = connect();
+  const auto epoch = [&] {
+    std::string r = json_command(t, R"("history":{"channel":"h"})");
+    size_t at = r.find(R"("epoch":")") + 9;
+    return r.substr(at, r.find('"', at) - at);
+  }();
+  auto hist = [&](uint64_t since) {
+    return json_command(t,
+                        R"("history":{"channel":"h","limit":10,"reverse":true,"since":{"offset":)" +
+                            std::to_string(since) + R"(,"epoch":")" + epoch + R"("}})");
+  };
+  EXPECT_EQ(hist(5), R"({"id":2,"history":{"publications":[],"epoch":")" + epoch +
+                         R"(","offset":3}})"
+                         "\n");
+  EXPECT_NE(hist(4).find(R"("offset":3},{"data":{},"offset":2},{"data":{},"offset":1)"),
+            std::string::npos)
+      << "since == top + 1 reads from the top";
+}
+
 }  // namespace
 }  // namespace gyre::testing
