@@ -300,9 +300,11 @@ void memory_broker::publish(std::string_view channel, publication pub, const pub
         lock.unlock();
         return complete(done, result<publish_outcome>(std::move(out)));
       }
-      st.version = opts.version;
-      st.version_epoch = opts.version_epoch;
     }
+    // Every publication sets the stored version, one without a version resets it (as
+    // Centrifugo's memory engine does; the Redis engine keeps it, see redis_broker.hpp).
+    st.version = opts.version;
+    st.version_epoch = opts.version_epoch;
     delivered->pub.offset = ++st.top;
     delivered->epoch = st.epoch;
     to_deliver = delivered;

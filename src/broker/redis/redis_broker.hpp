@@ -23,6 +23,7 @@
 // Where Centrifugo's Redis engine differs from its memory engine, this one follows it
 // (docs/supported-options.md, "Engine differences"):
 // - a reverse history read from a since more than one past the top reads from the top;
+// - a publication without a version keeps the stored version;
 //
 // Threads: every method may be called from any thread. The handler and all callbacks run
 // on the engine's I/O thread; the handler must not block (hand events to an event loop).

@@ -3,11 +3,14 @@
 // in tests/unit/broker):
 // - `reverse` with `since` more than one past the top returns no publications (client
 //   history with both SDKs, and the server API); since = top + 1 returns the newest.
+// - A publication without `version` resets the stored version: a later `version: 1` is
+//   published, and the subscriber sees it.
 import assert from 'node:assert/strict';
 import { describe, test, useServer, FORMATS } from '../lib/test.js';
 import { connToken } from '../lib/tokens.js';
-import { connected, dec } from '../lib/sdk.js';
+import { connected, dec, subscribed } from '../lib/sdk.js';
 import { api } from '../lib/api.js';
+import { record, sleep } from '../lib/wait.js';
 
 const HIST = {
   allow_subscribe_for_client: true,
@@ -59,4 +62,22 @@ describe('history conformance (memory engine)', () => {
     const n = await api(h.srv, 'history', { channel: ch, limit: 10, reverse: true, since: { offset: 4, epoch: top.epoch } });
     assert.deepEqual(n.publications.map((p) => p.offset), [3, 2, 1]);
   });
+
+  for (const format of FORMATS) {
+    test(`[${format}] a publication without version resets it: version 1 again reaches the subscriber`, async (t) => {
+      const ch = `hist:version-${format}`;
+      const c = await connected(format, h.wsUrl, { token: connToken('ver') }, t);
+      const s = await subscribed(c, ch);
+      const r = record(s, ['publication']);
+      const a = await api(h.srv, 'publish', { channel: ch, data: { v: 'first' }, version: 1 });
+      const dup = await api(h.srv, 'publish', { channel: ch, data: { v: 'dup' }, version: 1 });
+      assert.equal(dup.offset, a.offset, 'same version: suppressed');
+      await api(h.srv, 'publish', { channel: ch, data: { v: 'plain' } });
+      const again = await api(h.srv, 'publish', { channel: ch, data: { v: 'again' }, version: 1 });
+      assert.equal(again.offset, 3, 'published after the reset');
+      await r.waitCount('publication', 3);
+      await sleep(100);
+      assert.deepEqual(r.of('publication').map((p) => dec(format, p.data).v), ['first', 'plain', 'again']);
+    });
+  }
 });

@@ -793,19 +793,44 @@ TEST_P(broker_suite, version_suppresses_stale_publications) {
   const auto v2 = publish_ok(ch, "v2", opts);
   EXPECT_TRUE(v2.suppressed);
   EXPECT_EQ(v2.position, v3.position);
-  opts.version = 0;  // no version: never suppressed, stored version unchanged
+  opts.version = 0;  // no version: never suppressed
   EXPECT_EQ(publish_ok(ch, "unversioned", opts).position.offset, 3u);
   opts.version = 3;
-  EXPECT_TRUE(publish_ok(ch, "v3 again", opts).suppressed);
+  const auto again = publish_ok(ch, "v3 again", opts);
+  // Redis keeps the stored version 3; memory forgot it with the unversioned publication.
+  EXPECT_EQ(again.suppressed, GetParam().unversioned_publish_keeps_version);
+  std::vector<std::string> expected{"v1", "v3", "unversioned"};
+  if (!again.suppressed) expected.push_back("v3 again");
 
-  ASSERT_TRUE(handler_.wait_publications(ch, 3, timeout()));
+  ASSERT_TRUE(handler_.wait_publications(ch, expected.size(), timeout()));
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   std::vector<std::string> delivered;
   for (const auto& p : handler_.publications(ch)) delivered.push_back(p->pub.data);
-  EXPECT_EQ(delivered, (std::vector<std::string>{"v1", "v3", "unversioned"}));
+  EXPECT_EQ(delivered, expected);
   std::vector<std::string> stored;
   for (const auto& p : history_ok(ch, query(-1)).publications) stored.push_back(p.data);
   EXPECT_EQ(stored, delivered);
+}
+
+TEST_P(broker_suite, unversioned_publication_then_version_one) {
+  GYRE_REQUIRE_HISTORY();
+  const auto ch = channel("version_reset");
+  auto opts = with_history();
+  opts.version = 1;
+  EXPECT_FALSE(publish_ok(ch, "v1", opts).suppressed);
+  opts.version = 0;
+  EXPECT_FALSE(publish_ok(ch, "plain", opts).suppressed);
+  opts.version = 1;
+  const auto v1 = publish_ok(ch, "v1 after plain", opts);
+  if (GetParam().unversioned_publish_keeps_version) {
+    EXPECT_TRUE(v1.suppressed);
+    EXPECT_EQ(v1.position.offset, 2u);
+  } else {
+    EXPECT_FALSE(v1.suppressed) << "memory: the unversioned publication reset the version";
+    EXPECT_EQ(v1.position.offset, 3u);
+    opts.version = 1;  // and version 1 is stored again
+    EXPECT_TRUE(publish_ok(ch, "v1 twice", opts).suppressed);
+  }
 }
 
 TEST_P(broker_suite, version_epoch_change_resets_comparison) {
