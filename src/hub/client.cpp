@@ -851,6 +851,7 @@ void client::on_stream_read(std::shared_ptr<subscribe_flow> flow, result<history
     res.was_recovering = o.was_recovering;
     res.recovered = o.recovered;
     res.publications = std::move(o.publications);
+    res.epoch_on_first = o.epoch_on_first;
     sub->offset = o.position.offset;
     sub->epoch = std::move(o.position.epoch);
     sub->delta_ready = o.delta_ready;
@@ -1200,6 +1201,7 @@ void client::handle_history(uint32_t id, protocol::history_request& req) {
                        for (auto& p : hr.publications) p.delta = false;
                        hr.epoch = std::move(page.top.epoch);
                        hr.offset = page.top.offset;
+                       hr.epoch_on_first = page.epoch_on_first;
                        return hr;
                      }));
 }

@@ -380,6 +380,7 @@ void memory_broker::history(std::string_view channel, const history_query& q,
       s.schedule(channel, st);
     }
     page.top = {st.top, st.epoch};
+    page.epoch_on_first = true;
     if (q.since && !q.since->epoch.empty() && q.since->epoch != st.epoch) {
       error = errors::unrecoverable_position;
     } else if (q.limit != 0 && !st.pubs.empty()) {

@@ -24,6 +24,7 @@
 // (docs/supported-options.md, "Engine differences"):
 // - a reverse history read from a since more than one past the top reads from the top;
 // - a publication without a version keeps the stored version;
+// - history publications carry no epoch (history_page::epoch_on_first is false).
 //
 // Threads: every method may be called from any thread. The handler and all callbacks run
 // on the engine's I/O thread; the handler must not block (hand events to an event loop).

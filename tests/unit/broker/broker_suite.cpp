@@ -522,6 +522,16 @@ TEST_P(broker_suite, history_reverse_since_returns_earlier_offsets) {
   }
 }
 
+TEST_P(broker_suite, history_page_says_whether_the_first_publication_carries_the_epoch) {
+  GYRE_REQUIRE_HISTORY();
+  const auto ch = channel("epoch_on_first");
+  const auto top = publish_ok(ch, "1", with_history());
+  const auto page = history_ok(ch, query(-1));
+  ASSERT_EQ(offsets(page), range(1, 1));
+  EXPECT_EQ(page.top, top.position);
+  EXPECT_EQ(page.epoch_on_first, GetParam().epoch_on_first);
+}
+
 TEST_P(broker_suite, history_pagination_walks_the_whole_stream) {
   GYRE_REQUIRE_HISTORY();
   const auto ch = channel("paging");

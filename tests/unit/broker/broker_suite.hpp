@@ -68,6 +68,8 @@ struct engine_suite_params {
   // - a reverse read from a since more than one past the top reads from the top (memory
   //   reads nothing).
   bool reverse_since_past_top_reads_from_top = false;
+  // - history pages say the offset-1 publication carries the epoch (Redis: false).
+  bool epoch_on_first = true;
   std::chrono::milliseconds timeout{5000};
 };
 

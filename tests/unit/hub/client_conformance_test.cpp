@@ -190,5 +190,31 @@ TEST_F(client_conformance, reverse_history_from_past_the_top_is_empty_with_memor
       << "since == top + 1 reads from the top";
 }
 
+TEST_F(client_conformance, first_publication_carries_the_epoch_in_history_and_recovery) {
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(publish("e", "{}"));
+  fake_transport& t = connect();
+  std::string r = json_command(t, R"("history":{"channel":"e","limit":-1})");
+  size_t at = r.find(R"(,"epoch":")", r.find("publications"));
+  ASSERT_NE(at, std::string::npos);
+  // Only the publication with offset 1 has one, and it is the stream's.
+  const std::string top_epoch = [&] {
+    size_t e = r.rfind(R"("epoch":")") + 9;
+    return r.substr(e, r.find('"', e) - e);
+  }();
+  EXPECT_NE(r.find(R"({"data":{},"offset":1,"epoch":")" + top_epoch + R"("})"), std::string::npos)
+      << r;
+  EXPECT_NE(r.find(R"({"data":{},"offset":2})"), std::string::npos) << r;
+  EXPECT_NE(r.find(R"({"data":{},"offset":3})"), std::string::npos) << r;
+
+  // Recovery from offset 0 of this epoch returns 1..3 with the same rule.
+  std::string s =
+      json_command(t, R"("subscribe":{"channel":"e","recover":true,"epoch":")" + top_epoch +
+                          R"(","offset":0,"positioned":true,"recoverable":true})");
+  EXPECT_NE(s.find(R"({"data":{},"offset":1,"epoch":")" + top_epoch + R"("})"), std::string::npos)
+      << s;
+  EXPECT_NE(s.find(R"({"data":{},"offset":2})"), std::string::npos) << s;
+  EXPECT_NE(s.find(R"("recovered":true)"), std::string::npos) << s;
+}
+
 }  // namespace
 }  // namespace gyre::testing
