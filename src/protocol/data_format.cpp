@@ -11,7 +11,9 @@ bool is_json_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 // Length of the JSON number at the start of `s` (RFC 8259 grammar), 0 when there is none.
 size_t number_length(std::string_view s) {

@@ -34,7 +34,8 @@ TEST(data_format, json_numbers_follow_the_grammar_not_the_range_of_a_double) {
   for (const char* ok : {"1e400", "[123456789012345678901234567890]", "{\"a\":-1.5E+999}",
                          "[1e400, \"1e400\", 2]", "[\"\\\"\", 1e400]"})
     EXPECT_TRUE(publication_data_valid("json", ok)) << ok;
-  for (const char* bad : {"0.", "01", "[-]", "1e", "[1e400,]", "1e400x", "[1.e5]", "+1", "[1e400 2]"})
+  for (const char* bad :
+       {"0.", "01", "[-]", "1e", "[1e400,]", "1e400x", "[1.e5]", "+1", "[1e400 2]"})
     EXPECT_FALSE(publication_data_valid("json", bad)) << bad;
   EXPECT_TRUE(publication_data_valid("json_object", "{\"big\":1e400}"));
 }
