@@ -44,12 +44,11 @@ bool parses(simdjson::dom::parser& parser, std::string_view data, simdjson::erro
   return err == simdjson::SUCCESS;
 }
 
-// One JSON value. The parser copies `data` into its own padded buffer, kept between calls.
-// simdjson refuses numbers a double cannot hold (1e400, 30-digit integers) where JSON's
-// grammar, and Go's json.Valid, accept them: on a number error each number is checked
-// against the grammar and replaced by 0 in a copy that is parsed again (a rare path).
-bool valid_json(std::string_view data) {
-  thread_local simdjson::dom::parser parser;
+// One JSON value. simdjson refuses numbers a double cannot hold (1e400, 30-digit integers)
+// where JSON's grammar, and Go's json.Valid, accept them: on a number error each number is
+// checked against the grammar and replaced by 0 in a copy that is parsed again (a rare
+// path).
+bool valid_json_with(simdjson::dom::parser& parser, std::string_view data) {
   simdjson::error_code err;
   if (parses(parser, data, err)) return true;
   if (err != simdjson::NUMBER_ERROR) return false;
@@ -74,6 +73,18 @@ bool valid_json(std::string_view data) {
     }
   }
   return parses(parser, copy, err);
+}
+
+// The parser copies `data` into its own padded buffer and sizes its tape to it (about ten
+// times the data); both are kept between calls up to this size of data, and freed after a
+// larger one, so a thread keeps at most ~10 MiB for validation.
+constexpr size_t kept_capacity = size_t{1} << 20;
+
+bool valid_json(std::string_view data) {
+  thread_local simdjson::dom::parser parser;
+  const bool ok = valid_json_with(parser, data);
+  if (data.size() > kept_capacity) parser = simdjson::dom::parser{};
+  return ok;
 }
 
 }  // namespace

@@ -56,6 +56,14 @@ TEST(data_format, repeated_checks_of_growing_and_shrinking_data_stay_correct) {
   EXPECT_TRUE(publication_data_valid("json", big));
   EXPECT_FALSE(publication_data_valid("json", "[1"));
   EXPECT_TRUE(publication_data_valid("json", "[1]"));
+  // Beyond the kept size the buffers are freed after the check: later checks still work.
+  std::string huge = "[";
+  for (int i = 0; i < 600000; ++i) huge += "1,";
+  huge += "1e400]";
+  EXPECT_TRUE(publication_data_valid("json", huge));
+  huge.back() = ',';
+  EXPECT_FALSE(publication_data_valid("json", huge));
+  EXPECT_TRUE(publication_data_valid("json_object", " {\"a\":1e400} "));
 }
 
 }  // namespace
