@@ -15,6 +15,7 @@
 #include "core/log.hpp"
 #include "hub/channel_rules.hpp"
 #include "hub/node.hpp"
+#include "protocol/data_format.hpp"
 #include "protocol/json_object.hpp"
 
 namespace gyre {
@@ -63,15 +64,8 @@ bool read_payload(const json_object& o, std::string_view field, std::string_view
 // json_object or binary).
 bool data_format_ok(const config::config& cfg, const config::channel_options& ns,
                     const std::string& data) {
-  const std::string& f = config::effective_publication_data_format(cfg.channel_, ns);
-  if (f == "binary") return true;
-  if (f.empty()) return !data.empty();
-  if (data.empty() || !protocol::is_valid_json(data)) return false;
-  if (f == "json_object") {
-    size_t i = data.find_first_not_of(" \t\r\n");
-    return i != std::string::npos && data[i] == '{';
-  }
-  return true;
+  return protocol::publication_data_valid(
+      config::effective_publication_data_format(cfg.channel_, ns), data);
 }
 
 void write_client_info(json_writer& w, const client_info& ci) {

@@ -53,6 +53,10 @@ struct history_query {
 struct history_page {
   stream_position top;
   std::vector<publication> publications;
+  // The publication with offset 1, when in the page, carries `top.epoch` on the client
+  // wire (Publication.epoch): Centrifugo's memory engine keeps the epoch on the stream's
+  // first publication, its Redis engine does not.
+  bool epoch_on_first = false;
 };
 
 }  // namespace gyre

@@ -62,6 +62,11 @@ bool regex_cache::matches(const std::string& pattern, std::string_view text) {
 protocol_error check_channel_name(const config::config& cfg, const channel_rules& rules,
                                   std::string_view channel, regex_cache& regexes) {
   if (channel.size() > static_cast<size_t>(cfg.channel_.max_length_)) return errors::bad_request;
+  return check_channel_chars(rules, channel, regexes);
+}
+
+protocol_error check_channel_chars(const channel_rules& rules, std::string_view channel,
+                                   regex_cache& regexes) {
   if (rules.ns && !rules.ns->channel_regex_.empty()) {
     if (!regexes.matches(rules.ns->channel_regex_, rules.rest)) return errors::bad_request;
     return errors::none;

@@ -53,8 +53,15 @@ class regex_cache {
   std::unordered_map<std::string, std::shared_ptr<const go_regex>> cache_;  // null: invalid
 };
 
-// Name checks for a client subscribe: length, channel_regex or ASCII. Returns
-// errors::bad_request when the name is not acceptable.
+// The name rule of every client command on a channel (subscribe, publish, presence,
+// presence_stats, history), as Centrifugo applies it: the namespace's channel_regex must
+// match the name after "ns:" or, without a regex, the whole name must be ASCII. Returns
+// errors::bad_request when it does not hold. The server API applies no such rule.
+protocol_error check_channel_chars(const channel_rules& rules, std::string_view channel,
+                                   regex_cache& regexes);
+
+// Name checks for a client subscribe: channel.max_length, then check_channel_chars.
+// Returns errors::bad_request when the name is not acceptable.
 protocol_error check_channel_name(const config::config& cfg, const channel_rules& rules,
                                   std::string_view channel, regex_cache& regexes);
 

@@ -16,7 +16,7 @@
 #include "hub/recovery.hpp"
 #include "hub/shard.hpp"
 #include "hub/token_expiry.hpp"
-#include "protocol/json_object.hpp"
+#include "protocol/data_format.hpp"
 #include "protocol/tags_filter.hpp"
 
 namespace gyre {
@@ -904,6 +904,7 @@ void client::on_stream_read(std::shared_ptr<subscribe_flow> flow, result<history
     res.offset = o.reply_offset;
     res.recovered = o.recovered;
     res.publications = std::move(o.publications);
+    res.epoch_on_first = o.epoch_on_first;
     sub->offset = o.position.offset;
     sub->epoch = std::move(o.position.epoch);
     sub->delta_ready = o.delta_ready;
@@ -1174,13 +1175,12 @@ result<client::publish_plan> client::plan_publish(protocol::publish_request& req
   auto cfg = n.cfg();
   channel_rules rules = resolve_channel_rules(*cfg, req.channel);
   if (!rules.ns) return errors::unknown_channel;
+  if (auto e = check_channel_chars(rules, req.channel, n.regexes())) return e;
   const auto& ns = *rules.ns;
   if (req.type != 0) return errors::not_available;
-  const std::string& format = config::effective_publication_data_format(cfg->channel_, ns);
-  if (format.empty() || format == "json" || format == "json_object") {
-    if (req.data.empty()) return errors::bad_request;
-    if (format == "json_object" && req.data.front() != '{') return errors::bad_request;
-  }
+  if (!protocol::publication_data_valid(
+          config::effective_publication_data_format(cfg->channel_, ns), req.data))
+    return errors::bad_request;
   subscription* sub = find_sub(req.channel);
   const bool subscribed = sub && sub->state == subscription::phase::subscribed;
   if (ns.publish_proxy_enabled_) {
@@ -1223,6 +1223,7 @@ result<const config::channel_options*> client::check_read_access(const std::stri
   if (channel.empty()) return disconnects::bad_request;
   channel_rules rules = resolve_channel_rules(cfg, channel);
   if (!rules.ns) return errors::unknown_channel;
+  if (auto e = check_channel_chars(rules, channel, shard_.owner().regexes())) return e;
   const auto& ns = *rules.ns;
   const bool presence = kind == read_kind::presence;
   if (presence ? !ns.presence_ : !ns.history_enabled()) return errors::not_available;
@@ -1282,6 +1283,7 @@ void client::handle_history(uint32_t id, protocol::history_request& req) {
                        for (auto& p : hr.publications) p.delta = false;
                        hr.epoch = std::move(page.top.epoch);
                        hr.offset = page.top.offset;
+                       hr.epoch_on_first = page.epoch_on_first;
                        return hr;
                      }));
 }
@@ -1526,7 +1528,7 @@ void client::send_message(std::string_view data) {
 }
 
 bool client::reply_can_carry(std::string_view data) const {
-  return encoding_ != protocol::encoding::json || data.empty() || protocol::is_valid_json(data);
+  return encoding_ != protocol::encoding::json || data.empty() || protocol::valid_json(data);
 }
 
 client_info client::info_for(const subscription* sub) const {

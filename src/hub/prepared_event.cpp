@@ -53,7 +53,10 @@ void prepared_event::compute(protocol::encoding enc, pub_variant v, slot& s) con
       std::string_view data = p.data;
       if (v == pub_variant::patch) {
         const std::string& patch = patch_bytes();
-        bool usable = json ? protocol::json_delta_sendable(patch, p.data.size()) : patch_ok_;
+        // No base to diff against (a delta namespace without history, a stream just
+        // removed): patch_ok_ stays false and the payload goes whole with delta false,
+        // like Centrifugo; an empty patch must never be sent as `delta: true`.
+        bool usable = patch_ok_ && (!json || protocol::json_delta_sendable(patch, p.data.size()));
         if (usable) {
           data = patch;
           how.patch = true;

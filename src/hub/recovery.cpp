@@ -63,6 +63,7 @@ result<outcome> decide(const request& req, history_page page) {
   outcome out;
   const stream_position& top = page.top;
   out.epoch = top.epoch;
+  out.epoch_on_first = page.epoch_on_first;
   out.reply_offset = top.offset;
   out.position = top;
   if (!req.recover || (!req.positioned && !req.recoverable)) return out;

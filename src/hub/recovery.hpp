@@ -61,8 +61,9 @@ struct outcome {
   uint64_t reply_offset = 0;  // the reply's offset: the client's own position when recovered
   // What the reply carries: filtered, in offset order, `delta` set on fossil patches.
   std::vector<publication> publications;
-  stream_position position;  // the subscription's position once the reply is written
-  bool delta_ready = false;  // the client holds the stream's newest publication (delta base)
+  bool epoch_on_first = false;  // the reply writes `epoch` on the publication with offset 1
+  stream_position position;     // the subscription's position once the reply is written
+  bool delta_ready = false;     // the client holds the stream's newest publication (delta base)
 };
 
 // The reply for `page` (read with query_for(req)). Fails with unrecoverable_position (112)

@@ -190,6 +190,7 @@ struct subscribe_result {
   bool recoverable = false;
   std::string epoch;
   std::vector<publication> publications;
+  bool epoch_on_first = false;  // write `epoch` on the publication with offset 1
   bool recovered = false;
   uint64_t offset = 0;
   bool positioned = false;
@@ -242,6 +243,7 @@ struct history_result {
   std::vector<publication> publications;
   std::string epoch;
   uint64_t offset = 0;
+  bool epoch_on_first = false;  // write `epoch` on the publication with offset 1
   friend bool operator==(const history_result&, const history_result&) = default;
 };
 

@@ -478,10 +478,13 @@ void write_publication(json_writer& w, const publication& p, std::string_view da
 }
 
 // Publications of a result; on a delta subscription every data is a JSON string.
+// `first_epoch`, when not empty, is written on the publication with offset 1.
 void write_publications(json_writer& w, std::string_view key, const std::vector<publication>& ps,
-                        bool delta) {
+                        bool delta, std::string_view first_epoch = {}) {
   w.key(key).begin_array();
-  for (const publication& p : ps) write_publication(w, p, p.data, delta, delta && p.delta, {});
+  for (const publication& p : ps)
+    write_publication(w, p, p.data, delta, delta && p.delta,
+                      p.offset == 1 ? first_epoch : std::string_view{});
   w.end_array();
 }
 
@@ -491,7 +494,9 @@ void write_subscribe_result(json_writer& w, const subscribe_result& r) {
   opt_number(w, "ttl", r.ttl);
   opt_bool(w, "recoverable", r.recoverable);
   opt_string(w, "epoch", r.epoch);
-  if (!r.publications.empty()) write_publications(w, "publications", r.publications, r.delta);
+  if (!r.publications.empty())
+    write_publications(w, "publications", r.publications, r.delta,
+                       r.epoch_on_first ? std::string_view(r.epoch) : std::string_view{});
   opt_bool(w, "recovered", r.recovered);
   opt_number(w, "offset", r.offset);
   opt_bool(w, "positioned", r.positioned);
@@ -587,7 +592,8 @@ void write_result(json_writer& w, const reply& r) {
           },
           [&](const history_result& h) {
             w.key("history").begin_object();
-            write_publications(w, "publications", h.publications, false);
+            write_publications(w, "publications", h.publications, false,
+                               h.epoch_on_first ? std::string_view(h.epoch) : std::string_view{});
             w.key("epoch").string(h.epoch);
             w.key("offset").number(h.offset);
             w.end_object();

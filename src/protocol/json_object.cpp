@@ -227,14 +227,4 @@ std::optional<std::vector<std::string>> split_array(std::string_view text) {
   return out;
 }
 
-bool is_valid_json(std::string_view text) {
-  simdjson::dom::parser& p = [] () -> simdjson::dom::parser& {
-    thread_local simdjson::dom::parser parser;
-    return parser;
-  }();
-  simdjson::padded_string padded(text);
-  simdjson::dom::element el;
-  return !p.parse(padded).get(el);
-}
-
 }  // namespace gyre::protocol

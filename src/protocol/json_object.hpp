@@ -62,7 +62,4 @@ class json_object {
 // Splits a JSON array into the raw text of its elements; nullopt when not an array.
 std::optional<std::vector<std::string>> split_array(std::string_view text);
 
-// Whether `text` is one valid JSON value.
-bool is_valid_json(std::string_view text);
-
 }  // namespace gyre::protocol

@@ -271,9 +271,12 @@ void fill(pb::Publication* m, const publication& p, std::string_view data, bool 
   if (!epoch.empty()) m->set_epoch(epoch.data(), epoch.size());
 }
 
+// `first_epoch`, when not empty, is set on the publication with offset 1.
 template <typename AddFn>
-void fill_publications(const std::vector<publication>& ps, bool delta_sub, AddFn&& add) {
-  for (const publication& p : ps) fill(add(), p, p.data, delta_sub && p.delta, {});
+void fill_publications(const std::vector<publication>& ps, bool delta_sub, AddFn&& add,
+                       std::string_view first_epoch = {}) {
+  for (const publication& p : ps)
+    fill(add(), p, p.data, delta_sub && p.delta, p.offset == 1 ? first_epoch : std::string_view{});
 }
 
 void fill(pb::SubscribeResult* m, const subscribe_result& r) {
@@ -282,7 +285,9 @@ void fill(pb::SubscribeResult* m, const subscribe_result& r) {
   m->set_recoverable(r.recoverable);
   m->set_epoch(r.epoch);
   m->mutable_publications()->Reserve(static_cast<int>(r.publications.size()));
-  fill_publications(r.publications, r.delta, [m] { return m->add_publications(); });
+  fill_publications(
+      r.publications, r.delta, [m] { return m->add_publications(); },
+      r.epoch_on_first ? std::string_view(r.epoch) : std::string_view{});
   m->set_recovered(r.recovered);
   m->set_offset(r.offset);
   m->set_positioned(r.positioned);
@@ -356,8 +361,9 @@ void fill_result(pb::Reply* m, const reply& r) {
                  [m](const history_result& h) {
                    auto* hr = m->mutable_history();
                    hr->mutable_publications()->Reserve(static_cast<int>(h.publications.size()));
-                   fill_publications(h.publications, false,
-                                     [hr] { return hr->add_publications(); });
+                   fill_publications(
+                       h.publications, false, [hr] { return hr->add_publications(); },
+                       h.epoch_on_first ? std::string_view(h.epoch) : std::string_view{});
                    hr->set_epoch(h.epoch);
                    hr->set_offset(h.offset);
                  },

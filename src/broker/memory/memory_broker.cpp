@@ -300,9 +300,11 @@ void memory_broker::publish(std::string_view channel, publication pub, const pub
         lock.unlock();
         return complete(done, result<publish_outcome>(std::move(out)));
       }
-      st.version = opts.version;
-      st.version_epoch = opts.version_epoch;
     }
+    // Every publication sets the stored version, one without a version resets it (as
+    // Centrifugo's memory engine does; the Redis engine keeps it, see redis_broker.hpp).
+    st.version = opts.version;
+    st.version_epoch = opts.version_epoch;
     delivered->pub.offset = ++st.top;
     delivered->epoch = st.epoch;
     to_deliver = delivered;
@@ -378,6 +380,7 @@ void memory_broker::history(std::string_view channel, const history_query& q,
       s.schedule(channel, st);
     }
     page.top = {st.top, st.epoch};
+    page.epoch_on_first = true;
     if (q.since && !q.since->epoch.empty() && q.since->epoch != st.epoch) {
       error = errors::unrecoverable_position;
     } else if (q.limit != 0 && !st.pubs.empty()) {
@@ -392,8 +395,11 @@ void memory_broker::history(std::string_view channel, const history_query& q,
           picked.push_back(st.pubs.at(o - oldest));
         }
       } else {
+        // Backwards from since - 1. Like Centrifugo's memory engine, a since more than one
+        // past the top reads nothing (its Redis engine reads from the top instead).
         uint64_t from = st.top;
-        if (q.since) from = q.since->offset == 0 ? 0 : std::min(q.since->offset - 1, st.top);
+        if (q.since)
+          from = q.since->offset == 0 || q.since->offset - 1 > st.top ? 0 : q.since->offset - 1;
         for (uint64_t o = from; o >= oldest && picked.size() < max; --o) {
           picked.push_back(st.pubs.at(o - oldest));
         }

@@ -16,7 +16,8 @@
 //   offset 1. A ttl of 0 leaves the current metadata expiry as it is (new metadata then
 //   never expires); the server always passes its configured value (default 720 h).
 // - Version suppression is part of the stream metadata, so it applies to channels that
-//   keep history only (as with the Redis engine).
+//   keep history only (as with the Redis engine). Every publication stores its version: one
+//   without a version resets it to none (Centrifugo's memory engine; Redis keeps it).
 // - A channel without history allocates nothing on publish (an idempotency key excepted).
 // - Stored publications never carry prev_data, so no publication keeps an older one alive.
 // - Expired data is removed lazily when its channel is touched and by sweep(), which the

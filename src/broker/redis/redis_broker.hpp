@@ -20,6 +20,12 @@
 // the barrier does not wait for: a top may then be reported before its publication came
 // (docs/design/resubscribe-position-check.md).
 //
+// Where Centrifugo's Redis engine differs from its memory engine, this one follows it
+// (docs/supported-options.md, "Engine differences"):
+// - a reverse history read from a since more than one past the top reads from the top;
+// - a publication without a version keeps the stored version;
+// - history publications carry no epoch (history_page::epoch_on_first is false).
+//
 // Threads: every method may be called from any thread. The handler and all callbacks run
 // on the engine's I/O thread; the handler must not block (hand events to an event loop).
 // After stop() returns neither the handler nor any callback of this broker runs: replies

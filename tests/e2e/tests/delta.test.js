@@ -18,6 +18,7 @@ const config = {
       { name: 'delta', ...SUB, ...HIST, allowed_delta_types: ['fossil'] },
       { name: 'deltapub', ...SUB, ...HIST, allowed_delta_types: ['fossil'], delta_publish: true },
       { name: 'nodelta', ...SUB, ...HIST },
+      { name: 'deltanohist', ...SUB, allowed_delta_types: ['fossil'] },
     ],
   },
 };
@@ -110,6 +111,41 @@ describe('delta compression', () => {
         await r.waitCount('publication', 5);
         assert.deepEqual(r.of('publication').map((p) => D(p.data)), Array.from({ length: 5 }, (_, i) => doc(i, 'n')));
         assert.equal(wirePubs(format, log).filter((p) => p.delta).length, 0);
+      });
+
+      // Centrifugo sends the whole payload with delta false whenever it has no previous
+      // publication to diff against; an empty patch would be dropped by the JSON SDK.
+      test('delta namespace without history: every publication arrives whole', async (t) => {
+        const log = [];
+        const ch = `deltanohist:x-${format}`;
+        const c = await connected(format, h.wsUrl, { token: connToken('d4'), websocket: recordingWebSocket(log) }, t);
+        const s = await subscribed(c, ch, { delta: 'fossil' });
+        const r = record(s, ['publication', 'error']);
+        const sent = [0, 1, 2].map((i) => doc(i, 'h'));
+        for (const data of sent) await api(h.srv, 'publish', { channel: ch, data, delta: true });
+        await r.waitCount('publication', 3);
+        assert.deepEqual(r.of('publication').map((p) => D(p.data)), sent);
+        assert.equal(r.of('error').length, 0);
+        const wire = wirePubs(format, log).filter((p) => p.channel === ch);
+        assert.deepEqual(wire.map((p) => p.delta), [false, false, false]);
+      });
+
+      test('after history_remove the next publication arrives whole, later ones as patches', async (t) => {
+        const log = [];
+        const ch = `delta:removed-${format}`;
+        const c = await connected(format, h.wsUrl, { token: connToken('d5'), websocket: recordingWebSocket(log) }, t);
+        const s = await subscribed(c, ch, { delta: 'fossil' });
+        const r = record(s, ['publication', 'subscribing', 'error']);
+        const sent = [0, 1, 2, 3].map((i) => doc(i, 'r'));
+        for (const data of sent.slice(0, 2)) await api(h.srv, 'publish', { channel: ch, data, delta: true });
+        await r.waitCount('publication', 2);
+        await api(h.srv, 'history_remove', { channel: ch });
+        for (const data of sent.slice(2)) await api(h.srv, 'publish', { channel: ch, data, delta: true });
+        await r.waitCount('publication', 4);
+        assert.deepEqual(r.of('publication').map((p) => D(p.data)), sent);
+        assert.equal(r.of('subscribing').length, 0);
+        const wire = wirePubs(format, log).filter((p) => p.channel === ch);
+        assert.deepEqual(wire.map((p) => p.delta), [false, true, false, true]);
       });
 
       test('recovery on a delta subscription: missed publications reproduced exactly', async (t) => {

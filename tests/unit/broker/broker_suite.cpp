@@ -500,7 +500,18 @@ TEST_P(broker_suite, history_reverse_since_returns_earlier_offsets) {
   EXPECT_EQ(offsets(history_ok(ch, query(-1, stream_position{6, epoch}, true))),
             reversed(range(3, 5)));
   EXPECT_EQ(offsets(history_ok(ch, query(-1, stream_position{11, epoch}, true))),
-            reversed(range(3, 10)));
+            reversed(range(3, 10)))
+      << "since == top + 1: from the top";
+  // Further past the top: memory reads nothing, Redis reads from the top.
+  for (uint64_t since : {12u, 50u}) {
+    const auto page = history_ok(ch, query(2, stream_position{since, epoch}, true));
+    if (GetParam().reverse_since_past_top_reads_from_top) {
+      EXPECT_EQ(offsets(page), reversed(range(9, 10))) << since;
+    } else {
+      EXPECT_TRUE(page.publications.empty()) << since;
+    }
+    EXPECT_EQ(page.top.offset, 10u);
+  }
   EXPECT_TRUE(history_ok(ch, query(-1, stream_position{3, epoch}, true)).publications.empty())
       << "nothing retained before the oldest";
   // since.offset == 0 in reverse is rejected by the node (107); an engine may answer with
@@ -509,6 +520,16 @@ TEST_P(broker_suite, history_reverse_since_returns_earlier_offsets) {
   if (r.ok()) {
     EXPECT_TRUE(r->publications.empty());
   }
+}
+
+TEST_P(broker_suite, history_page_says_whether_the_first_publication_carries_the_epoch) {
+  GYRE_REQUIRE_HISTORY();
+  const auto ch = channel("epoch_on_first");
+  const auto top = publish_ok(ch, "1", with_history());
+  const auto page = history_ok(ch, query(-1));
+  ASSERT_EQ(offsets(page), range(1, 1));
+  EXPECT_EQ(page.top, top.position);
+  EXPECT_EQ(page.epoch_on_first, GetParam().epoch_on_first);
 }
 
 TEST_P(broker_suite, history_pagination_walks_the_whole_stream) {
@@ -782,19 +803,44 @@ TEST_P(broker_suite, version_suppresses_stale_publications) {
   const auto v2 = publish_ok(ch, "v2", opts);
   EXPECT_TRUE(v2.suppressed);
   EXPECT_EQ(v2.position, v3.position);
-  opts.version = 0;  // no version: never suppressed, stored version unchanged
+  opts.version = 0;  // no version: never suppressed
   EXPECT_EQ(publish_ok(ch, "unversioned", opts).position.offset, 3u);
   opts.version = 3;
-  EXPECT_TRUE(publish_ok(ch, "v3 again", opts).suppressed);
+  const auto again = publish_ok(ch, "v3 again", opts);
+  // Redis keeps the stored version 3; memory forgot it with the unversioned publication.
+  EXPECT_EQ(again.suppressed, GetParam().unversioned_publish_keeps_version);
+  std::vector<std::string> expected{"v1", "v3", "unversioned"};
+  if (!again.suppressed) expected.push_back("v3 again");
 
-  ASSERT_TRUE(handler_.wait_publications(ch, 3, timeout()));
+  ASSERT_TRUE(handler_.wait_publications(ch, expected.size(), timeout()));
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   std::vector<std::string> delivered;
   for (const auto& p : handler_.publications(ch)) delivered.push_back(p->pub.data);
-  EXPECT_EQ(delivered, (std::vector<std::string>{"v1", "v3", "unversioned"}));
+  EXPECT_EQ(delivered, expected);
   std::vector<std::string> stored;
   for (const auto& p : history_ok(ch, query(-1)).publications) stored.push_back(p.data);
   EXPECT_EQ(stored, delivered);
+}
+
+TEST_P(broker_suite, unversioned_publication_then_version_one) {
+  GYRE_REQUIRE_HISTORY();
+  const auto ch = channel("version_reset");
+  auto opts = with_history();
+  opts.version = 1;
+  EXPECT_FALSE(publish_ok(ch, "v1", opts).suppressed);
+  opts.version = 0;
+  EXPECT_FALSE(publish_ok(ch, "plain", opts).suppressed);
+  opts.version = 1;
+  const auto v1 = publish_ok(ch, "v1 after plain", opts);
+  if (GetParam().unversioned_publish_keeps_version) {
+    EXPECT_TRUE(v1.suppressed);
+    EXPECT_EQ(v1.position.offset, 2u);
+  } else {
+    EXPECT_FALSE(v1.suppressed) << "memory: the unversioned publication reset the version";
+    EXPECT_EQ(v1.position.offset, 3u);
+    opts.version = 1;  // and version 1 is stored again
+    EXPECT_TRUE(publish_ok(ch, "v1 twice", opts).suppressed);
+  }
 }
 
 TEST_P(broker_suite, version_epoch_change_resets_comparison) {

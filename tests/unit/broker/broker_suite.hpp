@@ -61,6 +61,15 @@ struct engine_suite_params {
   // Runs after every time step; may be empty.
   std::function<void(broker&)> after_time_step;
   bool idempotency = true;
+  // Where Centrifugo's own engines differ, Gyre's follow them (docs/supported-options.md,
+  // "Engine differences"). Defaults are the memory engine's behaviour; Redis sets the other:
+  // - a publication without a version keeps the stored version (memory resets it to none);
+  bool unversioned_publish_keeps_version = false;
+  // - a reverse read from a since more than one past the top reads from the top (memory
+  //   reads nothing).
+  bool reverse_since_past_top_reads_from_top = false;
+  // - history pages say the offset-1 publication carries the epoch (Redis: false).
+  bool epoch_on_first = true;
   std::chrono::milliseconds timeout{5000};
 };
 

@@ -136,6 +136,9 @@ engine_suite_params params(std::string name, config::redis_config (*cfg)()) {
     return e ? std::move(e->presence) : nullptr;
   };
   p.time = broker_test::suite_time::real;
+  p.unversioned_publish_keeps_version = true;
+  p.reverse_since_past_top_reads_from_top = true;
+  p.epoch_on_first = false;
   return p;
 }
 
