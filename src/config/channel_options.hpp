@@ -102,6 +102,10 @@ struct channel_options {
   std::string map_users_presence_channel_prefix_;
   map_options map_;
   shared_poll_options shared_poll_;
+  // Gyre extension (docs/design/conflation.md): a subscriber that falls behind gets only
+  // the latest publication of each channel instead of being disconnected. Needs history
+  // (every publication then carries an offset, so the subscriber sees what it skipped).
+  bool gyre_conflation_ = false;
 
   // History is kept only when both size and ttl are positive.
   bool history_enabled() const { return history_size_ > 0 && history_ttl_.count() > 0; }

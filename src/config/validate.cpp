@@ -389,6 +389,10 @@ class validator {
     }
     if (o.force_recovery_ && !o.history_enabled())
       error(k + ".force_recovery", "requires history (history_size and history_ttl)");
+    if (o.gyre_conflation_ && !o.history_enabled())
+      error(k + ".gyre_conflation",
+            "requires history (history_size and history_ttl): the offsets show a subscriber "
+            "what it skipped");
     check_enum(k + ".force_recovery_mode", o.force_recovery_mode_, {"", "stream", "cache"});
     if (o.auto_cache_recover_ && !(o.force_recovery_ && o.force_recovery_mode_ == "cache"))
       error(k + ".auto_cache_recover", "requires force_recovery and force_recovery_mode \"cache\"");

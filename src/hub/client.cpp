@@ -11,6 +11,7 @@
 #include "core/log.hpp"
 #include "hub/channel_rules.hpp"
 #include "hub/client_transport.hpp"
+#include "hub/conflation.hpp"
 #include "hub/node.hpp"
 #include "hub/prepared_event.hpp"
 #include "hub/recovery.hpp"
@@ -111,6 +112,15 @@ struct client::extra {
   // Server API subscribes that came after a server unsubscribe of a channel whose
   // subscribe was still in progress: made once that unsubscribe took effect.
   std::vector<server_subscribe_options> subscribes_after_unsubscribe;
+  // While the connection is behind (client::holding_back_): the latest publication held
+  // back for each conflated subscription (hub/conflation.hpp).
+  std::unique_ptr<conflation> held;
+
+  // Nothing kept: the connection may give this object back.
+  bool unused() const {
+    return conn_info.empty() && meta.empty() && token_channels.empty() && parked.empty() &&
+           subscribes_after_unsubscribe.empty() && !held;
+  }
 };
 
 // Who the connection is, as connect's authentication step (and later the connect proxy)
@@ -815,6 +825,7 @@ void client::start_subscription(subscribe_plan plan, subscribe_done done) {
   sub.emit_presence = plan.emit_presence;
   sub.emit_join_leave = plan.emit_join_leave;
   sub.delta = plan.delta;
+  sub.conflate = plan.ns->gyre_conflation_ && plan.ns->history_enabled();
   sub.expire_at = plan.expire_at;
   subscription_extra& x = sub.ensure_extra();
   x.chan_info = plan.chan_info;
@@ -1000,6 +1011,7 @@ void client::remove_subscription(subscription& sub) {
   sub.state = subscription::phase::closing;
   if (sub.emit_presence) n.presence().remove(channel, client_id(), user_, [](status) {});
   if (sub.joined) n.engine().publish_leave(channel, info_for(&sub), [](status) {});
+  if (holding_back_) extra_->held->erase(&sub);
   if (shard_.remove_subscription(sub)) n.channel_removed(channel);
   auto it =
       std::find_if(subs_.begin(), subs_.end(), [&](const auto& p) { return p.get() == &sub; });
@@ -1062,6 +1074,9 @@ void client::deliver_publication(const std::shared_ptr<const prepared_event>& ev
     sub.delta_ready = false;  // the client's delta base is no longer the previous publication
     return;
   }
+  if (sub.conflate && (holding_back_ || out_.queued_bytes() >
+                                            behind_threshold(shard_.owner().opts().queue_max_size)))
+    return hold_back(ev, sub);
   pub_variant v = pub_variant::full;
   if (sub.delta) {
     if (sub.delta_ready && p.use_delta)
@@ -1076,6 +1091,60 @@ void client::deliver_publication(const std::shared_ptr<const prepared_event>& ev
     out_chunk* c = shard_.pool().acquire(ev->encoded(encoding_, v));
     enqueue_owned(c);
   }
+}
+
+void client::hold_back(const std::shared_ptr<const prepared_event>& ev, subscription& sub) {
+  if (state_ >= state::closing) return;
+  if (!holding_back_) {
+    if (!extra_) extra_ = std::make_unique<extra>();
+    extra_->held = std::make_unique<conflation>();
+    holding_back_ = true;
+    shard_.counters().conflating.fetch_add(1, std::memory_order_relaxed);
+    static log::limiter site;
+    log::limited(site, spdlog::level::info,
+                 "client {} (user '{}'): behind ({} bytes queued): holding back publications of "
+                 "its gyre_conflation channels, the latest of each is sent once it catches up",
+                 client_id(), user_, out_.queued_bytes());
+  }
+  // The queue is not empty here (it is over the threshold, or the transport has not
+  // written all of it yet): the transport calls release_held() once it is.
+  if (extra_->held->put(&sub, ev))
+    shard_.counters().conflated.fetch_add(1, std::memory_order_relaxed);
+}
+
+bool client::release_held() {
+  if (!holding_back_) return false;
+  if (state_ >= state::closing) {
+    stop_holding_back();
+    return false;
+  }
+  auto& held = *extra_->held;
+  if (held.empty()) {
+    // Caught up: nothing newer arrived while the last held publications were written.
+    stop_holding_back();
+    if (extra_->unused()) extra_.reset();
+    return false;
+  }
+  const size_t threshold = behind_threshold(shard_.owner().opts().queue_max_size);
+  held.take([&](subscription* sub, std::shared_ptr<const prepared_event>&& ev) {
+    // The full payload: what the client holds as a delta base is not the publication
+    // before this one (it skipped some).
+    pub_variant v = pub_variant::full;
+    if (sub->delta) {
+      v = pub_variant::full_string;
+      sub->delta_ready = true;
+    }
+    enqueue_owned(shard_.pool().acquire(ev->encoded(encoding_, v)));
+    return out_.queued_bytes() <= threshold;
+  });
+  return !out_.empty();
+}
+
+void client::stop_holding_back() {
+  if (!holding_back_) return;
+  holding_back_ = false;
+  extra_->held.reset();
+  shard_.counters().conflating.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void client::check_stream_top(subscription& sub, const stream_position* top) {
@@ -1600,6 +1669,7 @@ void client::stop_counting() {
 
 void client::cleanup() {
   while (!subs_.empty()) remove_subscription(*subs_.back());
+  stop_holding_back();
   if (user_indexed_) {
     user_indexed_ = false;
     shard_.unindex_user(*this);

@@ -25,6 +25,11 @@
 // - The client is destroyed only when its transport is closed AND no engine callback is in
 //   flight (inflight_ == 0): callbacks may safely capture `this`.
 //
+// Conflation (namespace option gyre_conflation, docs/design/conflation.md): while the
+// outbox holds more than half of client.queue_max_size, publications of conflated
+// subscriptions are held back in `extra_`, the latest per subscription, and queued when the
+// transport has written everything (release_held).
+//
 // Memory: this object is part of every connection, so rarely used data lives in `extra_`,
 // allocated only when needed; an idle connected client is a few hundred bytes.
 //
@@ -99,6 +104,14 @@ class client {
   bool waiting_for_engine() const { return busy_ != 0; }
   // The outbox is over client.queue_max_size (counted as outbox::queued_bytes).
   bool over_queue_limit() const;
+  // The connection fell behind and holds back publications of its conflated subscriptions
+  // (namespace gyre_conflation, docs/design/conflation.md).
+  bool holding_back() const { return holding_back_; }
+  // Called by the transport when it has written everything queued (the outbox is empty):
+  // a client that holds back publications queues the latest of each now, up to half of
+  // client.queue_max_size, or stops holding back when it holds nothing. Returns true when
+  // it queued something (the transport then writes again).
+  bool release_held();
   // The connection is gone (socket closed, close handshake done or timed out). Returns
   // true when the transport may destroy the connection now; otherwise the client calls
   // client_transport::destroy() once its last engine callback has run.
@@ -236,6 +249,10 @@ class client {
                            fanout_chunks* chunks);
   void push_publication(const std::shared_ptr<const prepared_event>& ev, subscription& sub,
                         fanout_chunks* chunks);
+  // Conflation (hub/conflation.hpp): `ev` becomes the publication held for `sub`, replacing
+  // (skipping) the one it held.
+  void hold_back(const std::shared_ptr<const prepared_event>& ev, subscription& sub);
+  void stop_holding_back();
   void lost_continuity(subscription& sub);
   // Whether `sub` is a live positioned subscription (one a position check judges), and
   // whether `top` shows it behind.
@@ -309,6 +326,7 @@ class client {
   bool transport_closed_ = false;
   bool counted_ = true;        // counted in the shard's connections gauge
   bool user_indexed_ = false;  // in the shard's per-user index and the node's user counts
+  bool holding_back_ = false;  // behind: extra_->held holds publications (conflation)
 };
 
 }  // namespace gyre

@@ -21,7 +21,9 @@ class client_transport {
   virtual protocol::push_envelope envelope() const = 0;
   // The transport sends its own native pings (cf_ws_frame_ping_pong): no app-level ping.
   virtual bool native_pings() const { return false; }
-  // Writes what the client queued in its outbox; never blocks.
+  // Writes what the client queued in its outbox; never blocks. Whenever the outbox is
+  // empty after a write and client::holding_back(), calls client::release_held() and
+  // writes what that queued (conflation, docs/design/conflation.md).
   virtual void flush() = 0;
   // Drops queued output that was not started on the wire (the slow-client close): a
   // frame partly written stays, so that the stream remains well-formed for the close.

@@ -154,6 +154,14 @@ node::node(std::shared_ptr<const config::config> cfg, broker& b, presence_manage
     counter("gyre_event_loop_inbox_dropped_total",
             "Events dropped because an event loop's inbox was full (gyre.event_loop_inbox_size).",
             static_cast<double>(t.inbox_dropped));
+    // Conflation (docs/design/conflation.md).
+    counter("gyre_client_conflated_total",
+            "Publications a subscriber that fell behind skipped: a newer one of the same channel "
+            "replaced them while held back (namespace option gyre_conflation).",
+            static_cast<double>(t.conflated));
+    gauge("gyre_client_conflating",
+          "Connections behind, holding back publications of gyre_conflation channels.",
+          static_cast<double>(t.conflating));
     gauge("gyre_event_loop_inbox_events", "Events waiting in the event loops' inboxes.",
           static_cast<double>(t.inbox_events));
     metrics::collected_family build{"centrifugo_node_build", "Node build information.",
@@ -177,6 +185,8 @@ node::totals node::sum_shards() const {
     t.received += c.messages_received.load(std::memory_order_relaxed);
     t.read_holds += c.read_holds.load(std::memory_order_relaxed);
     t.inbox_dropped += c.inbox_dropped.load(std::memory_order_relaxed);
+    t.conflated += c.conflated.load(std::memory_order_relaxed);
+    t.conflating += c.conflating.load(std::memory_order_relaxed);
     t.inbox_events += s->inbox_events();
   }
   return t;

@@ -168,7 +168,8 @@ class node final : public broker_event_handler, public control_handler {
   struct totals {
     int64_t connections = 0, subscriptions = 0, channels = 0, users = 0;
     uint64_t sent = 0, received = 0;
-    uint64_t read_holds = 0, inbox_dropped = 0, inbox_events = 0;
+    uint64_t read_holds = 0, inbox_dropped = 0, inbox_events = 0, conflated = 0;
+    int64_t conflating = 0;
   };
   totals sum_shards() const;
   // Runs `task` on every shard; `done` runs once all have finished.

@@ -83,6 +83,8 @@ struct shard_counters {
   std::atomic<uint64_t> slow_disconnects{0};
   std::atomic<uint64_t> read_holds{0};     // connections not read: queue over its limit
   std::atomic<uint64_t> inbox_dropped{0};  // events dropped: inbox full
+  std::atomic<uint64_t> conflated{0};      // publications skipped by conflation (replaced)
+  std::atomic<int64_t> conflating{0};      // connections behind, holding back publications
   std::atomic<int64_t> connections{0};
   std::atomic<int64_t> subscriptions{0};
   std::atomic<int64_t> channels{0};

@@ -65,6 +65,9 @@ struct subscription {
   bool delta_ready : 1 = false;      // client holds a base (got a publication since subscribe)
   bool broken : 1 = false;           // lost continuity: to be unsubscribed (insufficient state)
   bool joined : 1 = false;           // its join was announced: the removal announces a leave
+  // Namespace option gyre_conflation: while the connection is behind, only the latest
+  // publication is kept for it (hub/conflation.hpp).
+  bool conflate : 1 = false;
 
   uint64_t offset = 0;  // last offset delivered (positioned)
   std::string epoch;

@@ -289,7 +289,10 @@ void ws_connection::write_some() {
   thread_local char headers[max_frames][ws::max_server_header_size];
   iovec iov[max_iov];
   frame_plan plan[max_frames];
-  while (!write_blocked_ && !socket_closed_ && (in_frame_ || !ob.empty())) {
+  // Once all is written, a client that fell behind queues what it held back (conflation,
+  // docs/design/conflation.md), and that is written too.
+  while (!write_blocked_ && !socket_closed_ &&
+         (in_frame_ || !ob.empty() || (client_.holding_back() && client_.release_held()))) {
     int cnt = 0, frames = 0;
     size_t k = 0;                    // next outbox chunk to describe
     size_t k_off = ob.front_offset();  // bytes of chunk k already written

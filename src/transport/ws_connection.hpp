@@ -23,7 +23,9 @@
 // subscribers, pings) is coalesced into as few WebSocket frames as possible and written
 // with one writev per flush: [header][chunk][chunk]... straight from the shared buffers.
 // When the socket would block, the rest waits for writability; the client's queue limit
-// (client.queue_max_size) bounds what can pile up.
+// (client.queue_max_size) bounds what can pile up. Once everything is written, a client that
+// fell behind in a gyre_conflation namespace is asked for what it held back
+// (client::release_held, docs/design/conflation.md), which is written next.
 //
 // Readiness: the socket is registered once, edge-triggered, in the loop's poller (not in
 // Asio), so an idle connection holds no reactor state and no pending operation.

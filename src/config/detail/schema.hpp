@@ -198,6 +198,7 @@ void describe(V& v, channel_options& s) {
   v("map_users_presence_channel_prefix", s.map_users_presence_channel_prefix_);
   v("map", s.map_);
   v("shared_poll", s.shared_poll_);
+  v("gyre_conflation", s.gyre_conflation_);
 }
 
 template <class V>

@@ -308,6 +308,11 @@ TEST(loader, errors_name_the_key) {
             "http_server.port: invalid integer \"abc\"");
   EXPECT_EQ(load_json(R"({"admin": {"enabled": "yes"}})").error_,
             "admin.enabled: invalid boolean \"yes\"");
+  EXPECT_EQ(
+      load_json(R"({"channel": {"namespaces": [{"name": "a1", "gyre_conflation": "on"}]}})").error_,
+      "channel.namespaces[0].gyre_conflation: invalid boolean \"on\"");
+  EXPECT_EQ(load_json(R"({"channel": {"without_namespace": {"gyre_conflation": [true]}}})").error_,
+            "channel.without_namespace.gyre_conflation: expected a boolean, got an array");
   EXPECT_EQ(load_json(R"({"client": {"token": "x"}})").error_,
             "client.token: expected an object, got a string");
   EXPECT_EQ(load_json(R"({"client": {"allowed_origins": [{"a": 1}]}})").error_,
@@ -554,6 +559,7 @@ TEST(loader_env, named_namespaces_from_space_separated_names) {
   scoped_env c("CENTRIFUGO_CHANNEL_NAMESPACES_CHAT_PRESENCE", "true");
   scoped_env d("CENTRIFUGO_CHANNEL_NAMESPACES_MY_NEWS_V2_ALLOWED_DELTA_TYPES", "fossil");
   scoped_env e("CENTRIFUGO_CHANNEL_NAMESPACES_MY_NEWS_V2_MAP_MODE", "ephemeral");
+  scoped_env f("CENTRIFUGO_CHANNEL_NAMESPACES_CHAT_GYRE_CONFLATION", "true");
   auto r = load_json(R"({"channel": {"namespaces": [{"name": "from-file"}]}})");
   ASSERT_TRUE(r.ok()) << r.error_;
   EXPECT_TRUE(r.unknown_keys_.empty()) << r.unknown_keys_.size();
@@ -563,6 +569,8 @@ TEST(loader_env, named_namespaces_from_space_separated_names) {
   EXPECT_EQ(nss[0].history_size_, 10);
   EXPECT_EQ(nss[0].history_ttl_, 300s);
   EXPECT_TRUE(nss[0].presence_);
+  EXPECT_TRUE(nss[0].gyre_conflation_);
+  EXPECT_FALSE(nss[1].gyre_conflation_);
   EXPECT_EQ(nss[1].name_, "my-news.v2");
   EXPECT_THAT(nss[1].allowed_delta_types_, ElementsAre("fossil"));
   EXPECT_EQ(nss[1].map_.mode_, "ephemeral");

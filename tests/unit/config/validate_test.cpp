@@ -94,6 +94,16 @@ TEST(validate, recovery_needs_history_positioning_does_not) {
   EXPECT_THAT(errors_of(ns(R"("force_positioning": true)")), IsEmpty());
 }
 
+TEST(validate, conflation_needs_history) {
+  expect_single_error(ns(R"("gyre_conflation": true)"), "channel.namespaces[0].gyre_conflation",
+                      "requires history");
+  expect_single_error(R"({"channel": {"without_namespace": {"gyre_conflation": true}}})",
+                      "channel.without_namespace.gyre_conflation", "requires history");
+  EXPECT_THAT(errors_of(ns(R"("gyre_conflation": true, "history_size": 10, "history_ttl": "60s")")),
+              IsEmpty());
+  EXPECT_THAT(errors_of(ns(R"("gyre_conflation": false)")), IsEmpty());
+}
+
 TEST(validate, recovery_mode_delta_types_and_data_format) {
   expect_single_error(ns(R"("force_recovery_mode": "memory")"),
                       "channel.namespaces[0].force_recovery_mode", "unknown value \"memory\"");

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,7 +35,9 @@ class fake_transport final : public client_transport {
   void flush() override {
     if (stuck) return;  // a peer that reads nothing
     outbox& ob = client_.out();
-    while (!ob.empty()) {
+    // Like ws_connection: once all is written, what a client behind held back follows.
+    while (!ob.empty() || (client_.holding_back() && client_.release_held())) {
+      max_queued = std::max(max_queued, ob.queued_bytes());
       out_chunk* c = ob.front();
       if (!c->is_frame) written.emplace_back(c->view().substr(ob.front_offset()));
       chunk_ptrs.push_back(c->bytes.data());
@@ -74,6 +77,7 @@ class fake_transport final : public client_transport {
   gyre::client& client() { return client_; }
   std::vector<std::string> written;
   std::vector<const char*> chunk_ptrs;  // identity of every chunk written
+  size_t max_queued = 0;                // the most queued bytes a flush found
   uint32_t close_code = 0;
   bool stuck = false;
   bool linger = false;

@@ -3,7 +3,8 @@
 // pings from a peer that never reads leave one pong queued, not one per ping; a peer that
 // pipelines commands without reading is no longer read once its queue is over
 // client.queue_max_size, and is disconnected with 3008 when it does not drain within
-// websocket.write_timeout.
+// websocket.write_timeout; a peer behind in a gyre_conflation namespace gets the latest
+// publication once its socket drains (docs/design/conflation.md).
 #include "transport/ws_connection.hpp"
 
 #include <gtest/gtest.h>
@@ -240,6 +241,48 @@ TEST_F(ws_connection_test, a_peer_that_pipelines_commands_without_reading_is_hel
   ASSERT_EQ(close.opcode, 0x8);
   ASSERT_GE(close.payload.size(), 2u);
   EXPECT_EQ((static_cast<uint8_t>(close.payload[0]) << 8) | static_cast<uint8_t>(close.payload[1]), 3008);
+}
+
+TEST_F(ws_connection_test,
+       a_peer_behind_in_a_conflation_namespace_gets_the_latest_publication_once_it_reads) {
+  config::config c;
+  c.client_.queue_max_size_ = 8192;
+  auto& ns = c.channel_.without_namespace_;
+  ns.history_size_ = 10;
+  ns.history_ttl_ = std::chrono::seconds(300);
+  ns.gyre_conflation_ = true;
+  start(c);
+  const int peer = open(4096);
+  const std::string hello = client_frame(0x1, R"({"connect":{},"id":1})"
+                                              "\n"
+                                              R"({"subscribe":{"channel":"c"},"id":2})");
+  ASSERT_EQ(write_some(peer, hello), hello.size());
+  const auto opts = node_->publish_options_for(ns, *cfg_);
+  const int count = 3000;
+  for (int i = 1; i <= count; ++i) {
+    publication p;
+    p.data = R"({"n":)" + std::to_string(i) + R"(,"pad":")" + std::string(100, 'p') + R"("})";
+    broker_->publish("c", std::move(p), opts, [](result<publish_outcome>) {});
+    if (i % 50 == 0) {
+      loop().drain_inbox();
+      io_.poll();
+      io_.restart();
+    }
+  }
+  loop().drain_inbox();
+  EXPECT_GT(loop().counters().conflated.load(), 0u) << "the peer did not read: it fell behind";
+  EXPECT_EQ(loop().counters().conflating.load(), 1);
+  // The peer reads: the socket drains, and the held publication follows what was queued.
+  std::string all;
+  for (const auto& f : server_frames(read_all(peer))) {
+    EXPECT_NE(f.opcode, 0x8) << "no close frame: " << f.payload;
+    all += f.payload;
+  }
+  const size_t last = all.rfind(R"("offset":)");
+  ASSERT_NE(last, std::string::npos);
+  const std::string top = R"("offset":)" + std::to_string(count) + "}";
+  EXPECT_EQ(all.substr(last, top.size()), top) << all.substr(last, 40);
+  EXPECT_EQ(loop().counters().conflating.load(), 0) << "caught up";
 }
 
 }  // namespace
