@@ -66,6 +66,7 @@ measure() {
     wait_quiet
     local before after
     before=$(cpu_us "$pids")
+    rm -f "$TMP/requests.log"  # h2load appends to its log file
     nice -n "$BENCH_NICE" h2load --h1 -n "$N" -c "$c" -m 1 -t 1 -d "$BODY" -H 'Content-Type: application/json' \
       --log-file="$TMP/requests.log" "$url" > "$TMP/h2load.txt"
     after=$(cpu_us "$pids")
