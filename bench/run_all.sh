@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole benchmark suite in about 15 minutes on a 2-core machine: builds the release
-# binaries, then micro-benchmarks, idle, broadcast, many channels and connect storm
+# binaries, then micro-benchmarks, idle, broadcast, one API publisher, the server API
+# against Nchan's publisher (h2load), many channels and connect storm
 # (Gyre and nginx + Nchan in the same run where both apply), then the Redis and NATS
 # engines, and writes bench/results/<UTC time>/summary.md (bench/results/latest points to it).
 # Environment: see bench/lib.sh (GYRE_PORT, BENCH_NICE, QUICK=1 for a smoke run).
@@ -20,6 +21,7 @@ bench/micro.sh
 bench/idle.sh
 bench/broadcast.sh
 bench/publisher.sh
+bench/api.sh
 bench/channels.sh
 bench/storm.sh
 bench/engines.sh

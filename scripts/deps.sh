@@ -15,6 +15,8 @@ packages=(
   # bench/memory.sh and bench/allocators.sh compare glibc (what Gyre uses, with a periodic
   # malloc_trim; docs/design/memory.md) with these allocators by LD_PRELOAD.
   libjemalloc2 libmimalloc2.0
+  # bench/api.sh: h2load, the HTTP/1.1 load tool the server API is measured with.
+  nghttp2-client
   nodejs npm curl jq procps
 )
 

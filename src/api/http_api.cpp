@@ -105,6 +105,18 @@ http_api::http_api(api_executor& exec, http_api_options opts, metrics::registry&
       errors_(metrics.add_counter("centrifugo_api_command_errors_total",
                                   "Server API command errors.", {"protocol", "method", "error"})) {
   if (opts_.prefix.size() > 1 && opts_.prefix.back() == '/') opts_.prefix.pop_back();
+  durations_ = std::make_unique<std::atomic<metrics::histogram*>[]>(api_executor::methods().size());
+  for (size_t i = 0; i < api_executor::methods().size(); ++i) durations_[i].store(nullptr);
+}
+
+metrics::histogram& http_api::duration_of(const api_method& m) {
+  auto& slot = durations_[static_cast<size_t>(&m - api_executor::methods().data())];
+  metrics::histogram* h = slot.load(std::memory_order_acquire);
+  if (!h) {
+    h = &duration_.with({"http", std::string(m.name)});
+    slot.store(h, std::memory_order_release);
+  }
+  return *h;
 }
 
 bool http_api::authorized(const http_request& req) const {
@@ -190,7 +202,7 @@ void http_api::handle_method(const api_method& m, http_request req, http_reply r
       opts_.transport_error_mode || req.header("x-centrifugo-error-mode") == "transport";
   const bool batch = m.name == "batch";  // its reply is the replies object, no envelope
   auto started = std::chrono::steady_clock::now();
-  auto& hist = duration_.with({"http", method});
+  auto& hist = duration_of(m);
   exec_.execute(
       m, req.body,
       [this, method, batch, transport_mode, started, &hist,

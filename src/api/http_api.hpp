@@ -15,6 +15,7 @@
 // transport's reply function, which posts back to the connection's thread.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -48,9 +49,14 @@ class http_api final : public http_handler {
   void handle_method(const api_method& m, http_request req, http_reply reply);
   void handle_legacy(http_request req, http_reply reply);
 
+  // The duration histogram of a method (index in api_executor::methods()), looked up in
+  // its family once: the family's lookup takes a lock every requests thread would share.
+  metrics::histogram& duration_of(const api_method& m);
+
   api_executor& exec_;
   http_api_options opts_;
   metrics::family<metrics::histogram>& duration_;
+  std::unique_ptr<std::atomic<metrics::histogram*>[]> durations_;
   metrics::family<metrics::counter>& errors_;
 };
 

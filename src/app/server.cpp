@@ -96,7 +96,9 @@ struct server::impl {
   std::unique_ptr<engines> eng;
   std::unique_ptr<node> hub;
   std::vector<std::unique_ptr<event_loop>> loops;
-  std::unique_ptr<io_thread> requests;  // a connection's HTTP requests after its first
+  // A connection's HTTP requests after its first: one requests thread per event loop
+  // (docs/design/api-threading.md).
+  std::vector<std::unique_ptr<io_thread>> requests;
   std::unique_ptr<api_executor> executor;
   std::vector<std::unique_ptr<http_server>> listeners;
 
@@ -137,8 +139,12 @@ std::string server::impl::start() {
 
   for (unsigned i = 0; i < n; ++i) loops.push_back(std::make_unique<event_loop>(hub->shard_at(i)));
   for (auto& l : loops) l->start();
-  requests = std::make_unique<io_thread>();
-  requests->start();
+  std::vector<boost::asio::io_context*> requests_ios;
+  for (unsigned i = 0; i < n; ++i) {
+    requests.push_back(std::make_unique<io_thread>());
+    requests.back()->start();
+    requests_ios.push_back(&requests.back()->io());
+  }
 
   api_limits limits;
   limits.max_batch_commands = static_cast<size_t>(cfg.gyre_.http_api_.max_batch_commands_);
@@ -175,7 +181,7 @@ std::string server::impl::start() {
   ext.user_id_http_header = cfg.client_.user_id_http_header_;
   ext.max_header_size = static_cast<uint32_t>(cfg.gyre_.http_server_.max_header_size_);
   ext.routes = external_routes;
-  ext.requests_io = &requests->io();
+  ext.requests_ios = requests_ios;
 
   std::string internal_address = cfg.http_server_.effective_internal_address();
   std::string internal_port = cfg.http_server_.effective_internal_port();
@@ -192,7 +198,7 @@ std::string server::impl::start() {
     in.websocket_enabled = false;
     in.max_header_size = ext.max_header_size;
     in.routes = internal_routes;
-    in.requests_io = &requests->io();
+    in.requests_ios = requests_ios;
     listeners.push_back(std::make_unique<http_server>(loop_ptrs, ext));
     listeners.push_back(std::make_unique<http_server>(loop_ptrs, in));
   }
@@ -234,13 +240,13 @@ void server::impl::shutdown() {
   hub->stop_control();
   for (auto& l : loops) l->stop();
   for (auto& l : loops) l->join();
-  requests->stop();
-  requests->join();
+  for (auto& r : requests) r->stop();
+  for (auto& r : requests) r->join();
   eng->broker->stop();
   eng->presence->stop();
   // The sessions queued on the stopped io_contexts (and the handlers an engine callback
   // may still have posted to them) are destroyed with them, after the engines stopped.
-  requests.reset();
+  requests.clear();
   listeners.clear();
   loops.clear();
 }

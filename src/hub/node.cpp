@@ -114,6 +114,8 @@ node::node(std::shared_ptr<const config::config> cfg, broker& b, presence_manage
       started_unix_(clk.now_unix()),
       track_channels_(b.needs_channel_subscriptions()),
       metrics_(std::make_unique<metric_families>(reg)) {
+  interest_ = std::make_unique<std::atomic<uint32_t>[]>(interest_slots);
+  for (size_t i = 0; i < interest_slots; ++i) interest_[i].store(0, std::memory_order_relaxed);
   if (shard_count == 0) shard_count = 1;
   for (unsigned i = 0; i < shard_count; ++i)
     shards_.push_back(std::make_unique<shard>(*this, i, clk.now_mono_ms()));
@@ -227,15 +229,36 @@ void node::post_to_all(std::shared_ptr<const prepared_event> ev) {
   for (auto& s : shards_) s->post_event(ev);
 }
 
+// Sequentially consistent on both sides. A shard adds a channel before its subscriber
+// reads the channel's stream (under the broker's channel lock), and the memory broker
+// calls on_publication under that lock after assigning the offset: so a publication this
+// check drops because it did not see the addition is already in the stream that the
+// subscriber reads. For a channel without history it is simply a publication made before
+// the subscription, as when a shard drains it before the subscriber registered.
+void node::note_local_channel(std::string_view channel, bool added) {
+  auto& slot = interest_[std::hash<std::string_view>{}(channel) & (interest_slots - 1)];
+  if (added)
+    slot.fetch_add(1);
+  else
+    slot.fetch_sub(1);
+}
+
+bool node::may_have_local_subscribers(std::string_view channel) const {
+  return interest_[std::hash<std::string_view>{}(channel) & (interest_slots - 1)].load() != 0;
+}
+
 void node::on_publication(std::shared_ptr<const delivered_publication> p) {
+  if (!may_have_local_subscribers(p->channel)) return;
   post_to_all(std::make_shared<const prepared_event>(std::move(p)));
 }
 
 void node::on_join(std::string_view channel, const client_info& info) {
+  if (!may_have_local_subscribers(channel)) return;
   post_to_all(std::make_shared<const prepared_event>(event_kind::join, std::string(channel), info));
 }
 
 void node::on_leave(std::string_view channel, const client_info& info) {
+  if (!may_have_local_subscribers(channel)) return;
   post_to_all(std::make_shared<const prepared_event>(event_kind::leave, std::string(channel), info));
 }
 

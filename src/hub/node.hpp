@@ -118,6 +118,15 @@ class node final : public broker_event_handler, public control_handler {
   // `channel` to this node; with an error if subscribing failed.
   void when_channel_ready(std::string_view channel, status_callback done);
 
+  // Interest filter: how many shards hold `channel` in their registry, summed per hash
+  // slot (shard::add_subscription / remove_subscription report the channels they add and
+  // erase). A broker event of a channel whose slot is 0 has no local subscriber anywhere
+  // and is dropped before it is built or posted: a publish to a channel without
+  // subscribers costs no allocation and wakes no loop (docs/design/api-threading.md).
+  // Any thread.
+  void note_local_channel(std::string_view channel, bool added);
+  bool may_have_local_subscribers(std::string_view channel) const;
+
   // ---- broker_event_handler ----
   void on_publication(std::shared_ptr<const delivered_publication> p) override;
   void on_join(std::string_view channel, const client_info& info) override;
@@ -197,6 +206,9 @@ class node final : public broker_event_handler, public control_handler {
   int64_t started_unix_;
 
   std::vector<std::unique_ptr<shard>> shards_;
+  // The interest filter's counters (see note_local_channel): 16,384 slots, 64 KiB.
+  static constexpr size_t interest_slots = 16384;
+  std::unique_ptr<std::atomic<uint32_t>[]> interest_;
   // Whether the broker needs node-level channel subscriptions (Redis, NATS); the memory
   // broker delivers every channel and the node then keeps no per-channel state.
   bool track_channels_ = true;

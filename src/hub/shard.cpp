@@ -166,6 +166,7 @@ bool shard::add_subscription(std::string_view channel, subscription& sub) {
     it = channels_.emplace(std::string(channel), channel_entry{}).first;
     created = true;
     counters_.channels.fetch_add(1, std::memory_order_relaxed);
+    node_.note_local_channel(channel, true);
   }
   sub.channel = &it->first;
   sub.slot = static_cast<uint32_t>(it->second.subs.size());
@@ -184,6 +185,7 @@ bool shard::remove_subscription(subscription& sub) {
     subs.pop_back();
   }
   if (subs.empty()) {
+    node_.note_local_channel(it->first, false);
     channels_.erase(it);
     counters_.channels.fetch_sub(1, std::memory_order_relaxed);
     sub.channel = nullptr;

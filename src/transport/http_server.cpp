@@ -11,8 +11,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <string_view>
@@ -78,8 +80,13 @@ const http_route* find_route(const std::vector<http_route>& routes, std::string_
   return nullptr;
 }
 
-// One HTTP connection. `io` runs it: the accepting loop's, or opts.requests_io once it
+// One HTTP connection. `io` runs it: the accepting loop's, or a requests thread's once it
 // moved there; `home` is the accepting loop, which takes WebSocket upgrades.
+//
+// Per request on a requests thread, nothing but the request itself costs: the deadline is
+// a time stored in the session (one timer wait outstanding, re-armed only when a deadline
+// comes earlier, so no timer system call per request), the peer's address is read once,
+// and the response is rendered into a buffer the session keeps.
 //
 // A request goes: read the head → check its framing (http_framing) → route → the
 // handler's admit() → read the body within the admitted limit → handle() → write the
@@ -88,15 +95,17 @@ const http_route* find_route(const std::vector<http_route>& routes, std::string_
 class http_session : public std::enable_shared_from_this<http_session> {
  public:
   http_session(asio::io_context& io, event_loop& home, tcp_socket socket,
-               const http_server_options& opts, beast::flat_buffer buffer = {},
-               uint32_t requests = 0)
+               const http_server_options& opts, std::atomic<size_t>& next_requests,
+               beast::flat_buffer buffer = {}, uint32_t requests = 0, std::string remote = {})
       : io_(io),
         home_(home),
         socket_(std::move(socket)),
         timer_(io),
         opts_(opts),
+        next_requests_(next_requests),
         buffer_(std::move(buffer)),
-        requests_(requests) {}
+        requests_(requests),
+        remote_(std::move(remote)) {}
 
   void start() { read(); }
 
@@ -106,10 +115,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
     parser_->header_limit(opts_.max_header_size);
     parser_->body_limit(boost::none);  // set per route once the head is known
     route_ = nullptr;
-    timer_.expires_after(buffer_.size() == 0 && requests_ > 0 ? idle_timeout : header_timeout);
-    timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-      if (!ec) self->close();
-    });
+    arm(buffer_.size() == 0 && requests_ > 0 ? idle_timeout : header_timeout);
     http::async_read_header(socket_, buffer_, *parser_,
                             [self = shared_from_this()](const boost::system::error_code& ec,
                                                         size_t) { self->on_header(ec); });
@@ -131,7 +137,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
     route_ = find_route(opts_.routes, path);
     if (!route_) {
       keep_alive_ = keep_alive_ && !has_body;  // the body is not read: the connection ends
-      timer_.cancel();
+      disarm();
       return write(http_response::text(404, "404 page not found\n"));
     }
     head_ = http_request{};
@@ -148,7 +154,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
     http_admission admission = route_->handler->admit(head_);
     if (admission.refusal) {
       keep_alive_ = keep_alive_ && !has_body;
-      timer_.cancel();
+      disarm();
       return write(std::move(*admission.refusal), true);
     }
     if (!has_body) return on_body({});
@@ -177,7 +183,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void on_body(const boost::system::error_code& ec) {
     if (ec == http::error::body_limit) return refuse_body(0, body_limit_);
     if (ec) return on_read_error(ec);
-    timer_.cancel();
+    disarm();
     head_.body = std::move(parser_->get().body());
     // dispatch: a handler that answers at once (an accepted publish) writes the response
     // now, before the fan-out this request queued on the same loop.
@@ -201,7 +207,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
     static log::limiter refusals;
     log::limited(refusals, spdlog::level::info, "HTTP request from {} refused with {}: {}",
                  remote_address(), v.status, v.reason);
-    timer_.cancel();
+    disarm();
     keep_alive_ = false;
     write(http_response::text(v.status, std::string(v.reason) + "\n"));
   }
@@ -219,16 +225,46 @@ class http_session : public std::enable_shared_from_this<http_session> {
           "HTTP request from {} to {} refused with 413: chunked body over the limit of {} bytes",
           remote_address(), head_.path, limit);
     }
-    timer_.cancel();
+    disarm();
     keep_alive_ = false;
     write(http_response::text(
         413, "request body too large: the limit is " + std::to_string(limit) + " bytes\n"));
   }
 
-  std::string remote_address() const {
-    boost::system::error_code ec;
-    auto ep = socket_.remote_endpoint(ec);
-    return ec ? std::string("?") : ep.address().to_string();
+  // The peer's address, read once per connection.
+  const std::string& remote_address() {
+    if (remote_.empty()) {
+      boost::system::error_code ec;
+      auto ep = socket_.remote_endpoint(ec);
+      remote_ = ec ? std::string("?") : ep.address().to_string();
+    }
+    return remote_;
+  }
+
+  // The connection's deadline: a request's head and body, the idle time between requests,
+  // the lingering close. Moving it costs no system call: one timer wait is outstanding
+  // (waits_ counts the ones not yet completed) and is restarted only when the deadline
+  // comes earlier than its expiry; when it fires before a deadline that moved later, it
+  // waits again.
+  void arm(std::chrono::steady_clock::duration d) {
+    deadline_ = std::chrono::steady_clock::now() + d;
+    if (waits_ == 0 || deadline_ < timer_.expiry()) wait_deadline();
+  }
+  // No deadline while a request is being handled (a slow engine answers within its own
+  // timeout).
+  void disarm() { deadline_ = std::chrono::steady_clock::time_point::max(); }
+
+  void wait_deadline() {
+    const auto now = std::chrono::steady_clock::now();
+    timer_.expires_at(deadline_ == std::chrono::steady_clock::time_point::max() ? now + idle_timeout
+                                                                                : deadline_);
+    ++waits_;
+    timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      --self->waits_;
+      if (ec) return;  // restarted, or the session ended
+      if (self->deadline_ <= std::chrono::steady_clock::now()) return self->close();
+      if (self->waits_ == 0) self->wait_deadline();
+    });
   }
 
   void upgrade(http::request<http::string_body>& req, std::string_view target) {
@@ -246,7 +282,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
     ur.version = version_h;
     ur.key = key_h;
     ur.protocols = protocols_h;
-    timer_.cancel();
+    timer_.cancel();  // the session ends here: no wait may keep it alive
     if (auto e = ws::validate_upgrade(ur); e != ws::handshake_error::none)
       return write_string(ws::render_handshake_error(e));
     std::string origin = joined_header(req, "Origin");
@@ -294,9 +330,15 @@ class http_session : public std::enable_shared_from_this<http_session> {
     }
   }
 
-  // Hands the connection to opts_.requests_io (after a response, nothing in flight): the
-  // same socket and the bytes already read go on there in a new session.
+  // Hands the connection to a requests thread (after a response, nothing in flight),
+  // round robin over opts_.requests_ios: the same socket and the bytes already read go on
+  // there in a new session.
   void move_to_requests_io() {
+    timer_.cancel();
+    asio::io_context& target =
+        *opts_.requests_ios[next_requests_.fetch_add(1, std::memory_order_relaxed) %
+                            opts_.requests_ios.size()];
+    (void)remote_address();
     boost::system::error_code ec;
     const auto protocol = socket_.local_endpoint(ec).protocol();
     const int fd = ec ? -1 : socket_.release(ec);
@@ -304,15 +346,16 @@ class http_session : public std::enable_shared_from_this<http_session> {
       socket_.close(ec);
       return;
     }
-    tcp_socket moved(*opts_.requests_io);
+    tcp_socket moved(target);
     moved.assign(protocol, fd, ec);
     if (ec) {
       ::close(fd);
       return;
     }
-    auto next = std::make_shared<http_session>(*opts_.requests_io, home_, std::move(moved), opts_,
-                                               std::move(buffer_), requests_);
-    asio::post(*opts_.requests_io, [next] { next->read(); });
+    auto next =
+        std::make_shared<http_session>(target, home_, std::move(moved), opts_, next_requests_,
+                                       std::move(buffer_), requests_, std::move(remote_));
+    asio::post(target, [next] { next->read(); });
   }
 
   // A response rendered by ws_handshake (upgrade refusals); the connection ends after it.
@@ -326,22 +369,43 @@ class http_session : public std::enable_shared_from_this<http_session> {
         });
   }
 
+  // Renders an HTTP/1.1 response into out_ (kept by the session: no allocation once it
+  // is large enough): status line, the handler's fields, Content-Length (not for 1xx,
+  // 204, 304), and Connection: close when the connection ends after it.
+  void render(const http_response& r) {
+    out_.clear();
+    char num[24];
+    auto put_number = [&](uint64_t v) {
+      auto [end, ec] = std::to_chars(num, num + sizeof num, v);
+      (void)ec;
+      out_.append(num, static_cast<size_t>(end - num));
+    };
+    out_.append("HTTP/1.1 ");
+    put_number(r.status);
+    out_.push_back(' ');
+    auto reason = http::obsolete_reason(static_cast<http::status>(r.status));
+    out_.append(reason.data(), reason.size());
+    out_.append("\r\n");
+    for (const auto& [k, v] : r.headers) out_.append(k).append(": ").append(v).append("\r\n");
+    if (r.status >= 200 && r.status != 204 && r.status != 304) {
+      out_.append("Content-Length: ");
+      put_number(r.body.size());
+      out_.append("\r\n");
+    }
+    if (!keep_alive_) out_.append("Connection: close\r\n");
+    out_.append("\r\n").append(r.body);
+  }
+
   // `routed`: the response of a route handler (a plain HTTP request), after which a
-  // keep-alive connection moves to opts_.requests_io.
+  // keep-alive connection moves to a requests thread.
   void write(http_response r, bool routed = false) {
-    auto res = std::make_shared<http::response<http::string_body>>();
-    res->version(11);
-    res->result(r.status);
-    for (auto& [k, v] : r.headers) res->set(k, v);
-    res->body() = std::move(r.body);
-    res->keep_alive(keep_alive_);
-    res->prepare_payload();
-    http::async_write(
-        socket_, *res,
-        [self = shared_from_this(), res, routed](const boost::system::error_code& ec, size_t) {
+    render(r);
+    asio::async_write(
+        socket_, asio::buffer(out_),
+        [self = shared_from_this(), routed](const boost::system::error_code& ec, size_t) {
           if (ec) return self->close();
           if (!self->keep_alive_) return self->linger_close();
-          if (routed && self->opts_.requests_io && &self->io_ != self->opts_.requests_io)
+          if (routed && !self->opts_.requests_ios.empty() && &self->io_ == &self->home_.io())
             return self->move_to_requests_io();
           self->read();
         });
@@ -355,10 +419,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
     boost::system::error_code ignored;
     socket_.shutdown(tcp::socket::shutdown_send, ignored);
     parser_.reset();
-    timer_.expires_after(linger_timeout);
-    timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-      if (!ec) self->close();
-    });
+    arm(linger_timeout);
     discard();
   }
 
@@ -383,6 +444,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   tcp_socket socket_;
   asio::steady_timer timer_;
   const http_server_options& opts_;
+  std::atomic<size_t>& next_requests_;  // the server's round-robin counter
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   const http_route* route_ = nullptr;  // the route of the request being read
@@ -390,13 +452,17 @@ class http_session : public std::enable_shared_from_this<http_session> {
   uint64_t body_limit_ = 0;            // the body limit its handler admitted
   bool keep_alive_ = true;
   uint32_t requests_ = 0;
+  std::string remote_;  // the peer's address, once read
+  std::string out_;     // the response being written
+  std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
+  uint32_t waits_ = 0;  // timer waits not completed yet
 };
 
 // One acceptor per loop.
 class listener {
  public:
-  listener(event_loop& loop, const http_server_options& opts)
-      : loop_(loop), acceptor_(loop.io()), opts_(opts) {}
+  listener(event_loop& loop, const http_server_options& opts, std::atomic<size_t>& next_requests)
+      : loop_(loop), acceptor_(loop.io()), opts_(opts), next_requests_(next_requests) {}
 
   // Opens, binds and listens; on failure "<step>: <cause>".
   std::string open(const tcp::endpoint& ep) {
@@ -438,7 +504,8 @@ class listener {
     acceptor_.async_accept([this](const boost::system::error_code& ec, tcp_socket socket) {
       if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
       if (!ec) {
-        std::make_shared<http_session>(loop_.io(), loop_, std::move(socket), opts_)->start();
+        std::make_shared<http_session>(loop_.io(), loop_, std::move(socket), opts_, next_requests_)
+            ->start();
       } else if (ec == asio::error::no_descriptors) {
         // Out of file descriptors: back off briefly instead of spinning.
         log::warn("accept: {}", ec.message());
@@ -453,6 +520,7 @@ class listener {
   event_loop& loop_;
   tcp_acceptor acceptor_;
   const http_server_options& opts_;
+  std::atomic<size_t>& next_requests_;
 };
 
 }  // namespace
@@ -461,6 +529,7 @@ struct http_server::impl {
   std::vector<event_loop*> loops;
   http_server_options opts;
   std::vector<std::unique_ptr<listener>> listeners;
+  std::atomic<size_t> next_requests{0};  // round robin over opts.requests_ios
 };
 
 http_server::http_server(std::vector<event_loop*> loops, http_server_options opts)
@@ -512,12 +581,12 @@ std::string http_server::start() {
     if (ec) return "cannot listen on " + endpoint_text(addr, port) + ": bind: " + ec.message();
   }
   for (event_loop* loop : impl_->loops) {
-    auto l = std::make_unique<listener>(*loop, impl_->opts);
+    auto l = std::make_unique<listener>(*loop, impl_->opts, impl_->next_requests);
     std::string err = l->open(tcp::endpoint(addr, port));
     if (!err.empty() && any && addr.is_v6() && impl_->listeners.empty()) {
       // No IPv6 on this machine: fall back to IPv4.
       addr = asio::ip::address_v4::any();
-      l = std::make_unique<listener>(*loop, impl_->opts);
+      l = std::make_unique<listener>(*loop, impl_->opts, impl_->next_requests);
       err = l->open(tcp::endpoint(addr, port));
     }
     if (!err.empty()) return "cannot listen on " + endpoint_text(addr, port) + ": " + err;

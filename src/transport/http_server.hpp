@@ -9,13 +9,16 @@
 // head of a request before its body is read (http_handler::admit). Keep-alive is
 // supported. See docs/design/http-server.md.
 //
-// A connection starts on the loop that accepted it. With requests_io set, a keep-alive
-// connection that sent a plain HTTP request (API, health, metrics) moves there after the
-// first response: its next requests are read and answered on that thread, never queued
-// behind a loop's fan-out (a single API publisher is not slowed by the subscribers).
+// A connection starts on the loop that accepted it. With requests_ios set (one requests
+// thread per core), a keep-alive connection that sent a plain HTTP request (API, health,
+// metrics) moves to one of them after the first response (round robin): its next requests
+// are read and answered on that thread, never queued behind a loop's fan-out (a single API
+// publisher is not slowed by the subscribers), and the API uses every core. A request whose
+// handler answers at once (a publish on the memory engine) is answered on the thread that
+// read it, in the same call. See docs/design/api-threading.md.
 //
-// Threading: start()/stop() from the main thread; sessions run on their loop or on
-// requests_io.
+// Threading: start()/stop() from the main thread; sessions run on their loop or on a
+// requests thread.
 #pragma once
 
 #include <cstdint>
@@ -49,7 +52,7 @@ struct http_server_options {
   std::string user_id_http_header;
   uint32_t max_header_size = 16 * 1024;  // request line + header fields; 431 above
   std::vector<http_route> routes;
-  boost::asio::io_context* requests_io = nullptr;  // see above; nullptr = stay on the loop
+  std::vector<boost::asio::io_context*> requests_ios;  // see above; empty = stay on the loop
 };
 
 class http_server {

@@ -12,9 +12,11 @@ namespace gyre::redis {
 
 namespace {
 std::vector<const lua_script*> all_scripts() {
-  return {&add_history_stream_script(), &add_history_list_script(), &publish_idempotent_script(),
-          &read_stream_script(),        &read_list_script(),        &presence_add_script(),
-          &presence_remove_script(),    &presence_get_script(),     &presence_stats_script()};
+  return {&add_history_stream_script(), &add_history_stream_batch_script(),
+          &add_history_list_script(),   &publish_idempotent_script(),
+          &read_stream_script(),        &read_list_script(),
+          &presence_add_script(),       &presence_remove_script(),
+          &presence_get_script(),       &presence_stats_script()};
 }
 }  // namespace
 

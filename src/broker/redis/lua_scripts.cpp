@@ -95,6 +95,32 @@ return {offset, epoch, '0', '0'}
   return s;
 }
 
+const lua_script& add_history_stream_batch_script() {
+  // The single script's text becomes a function of (KEYS, ARGV); each publication runs it
+  // under pcall.
+  static const lua_script s =
+      make("add_history_stream_batch", "local function publish_one(KEYS, ARGV)\n" +
+                                           add_history_stream_script().text + "end\n" + R"LUA(
+local n = tonumber(ARGV[1])
+local out = {}
+for i = 0, n - 1 do
+  local keys = {KEYS[i * 3 + 1], KEYS[i * 3 + 2], KEYS[i * 3 + 3]}
+  local argv = {}
+  for j = 1, 11 do argv[j] = ARGV[1 + i * 11 + j] end
+  local ok, res = pcall(publish_one, keys, argv)
+  if ok then
+    out[i + 1] = res
+  elseif type(res) == 'table' and res.err then
+    out[i + 1] = res
+  else
+    out[i + 1] = {err = tostring(res)}
+  end
+end
+return out
+)LUA");
+  return s;
+}
+
 const lua_script& add_history_list_script() {
   static const lua_script s = make("add_history_list", R"LUA(
 local list_key, meta_key, result_key = KEYS[1], KEYS[2], KEYS[3]

@@ -22,6 +22,12 @@ struct lua_script {
 // candidate epoch, publish command, result ttl or "", use_delta "1"/"0", version,
 // version epoch. Returns {offset, epoch, from_cache "1"/"0", skipped "1"/"0"}.
 const lua_script& add_history_stream_script();
+// Several add_history_stream calls in one: KEYS: 3 per publication (as above); ARGV: the
+// count n, then the 11 arguments of each publication. Returns an array of n results, in
+// order: each the result above, or an error reply when that publication failed (it is run
+// under pcall: one failing publication does not stop the others). The keys of one call
+// need not share a hash slot, so the broker uses it outside a Redis Cluster only.
+const lua_script& add_history_stream_batch_script();
 // KEYS: list, meta, result. ARGV: payload, size, ttl, channel, meta ttl, candidate epoch,
 // publish command, result ttl, use_delta. Same return. History kept as framed __p1 values.
 const lua_script& add_history_list_script();

@@ -83,6 +83,8 @@ bool parse_entry(const reply& e, publication& out) {
 redis_broker::redis_broker(std::shared_ptr<engine_core> core, options opts)
     : core_(std::move(core)), opts_(opts), alive_(std::make_shared<std::atomic<bool>>(true)) {
   sweep_timer_ = std::make_unique<asio::steady_timer>(core_->io());
+  for (size_t i = 0; i < core_->shard_count(); ++i)
+    queues_.push_back(std::make_unique<publish_queue>());
 }
 
 redis_broker::~redis_broker() {
@@ -196,35 +198,37 @@ void redis_broker::publish(std::string_view channel_view, publication pub,
       argv.push_back(std::to_string(opts.version));
       argv.push_back(opts.version_epoch);
     }
-    const lua_script& script = lists ? add_history_list_script() : add_history_stream_script();
-    sh.exec_script(
-        script, std::move(keys), std::move(argv),
-        [this, alive, channel, w, done = std::move(done)](reply&& r) {
-          if (!alive->load()) return;
-          if (r.type != reply::kind::array || r.elements.size() < 4 || !r.elements[0].as_int()) {
-            log::warn("redis: publish to {} failed: {}", channel,
-                      r.str.empty() ? "bad reply" : r.str);
-            return finish(channel, w, false, [done] {
-              if (done) done(errors::internal);
-            });
-          }
-          publish_outcome out;
-          out.position.offset = static_cast<uint64_t>(*r.elements[0].as_int());
-          out.position.epoch = r.elements[1].str;
-          bool published = true;
-          if (r.elements[2].text() == "1") {
-            out.suppressed = true;
-            out.suppress_reason = "idempotency";
-            published = false;
-          } else if (r.elements[3].text() == "1") {
-            out.suppressed = true;
-            out.suppress_reason = "version";
-            published = false;
-          }
-          finish(channel, w, published, [done, out = std::move(out)]() mutable {
-            if (done) done(std::move(out));
-          });
+    queued_command c;
+    c.script = lists ? &add_history_list_script() : &add_history_stream_script();
+    c.batchable = !lists && !core_->cluster();
+    c.keys = std::move(keys);
+    c.argv = std::move(argv);
+    c.cb = [this, alive, channel, w, done = std::move(done)](reply&& r) {
+      if (!alive->load()) return;
+      if (r.type != reply::kind::array || r.elements.size() < 4 || !r.elements[0].as_int()) {
+        log::warn("redis: publish to {} failed: {}", channel, r.str.empty() ? "bad reply" : r.str);
+        return finish(channel, w, false, [done] {
+          if (done) done(errors::internal);
         });
+      }
+      publish_outcome out;
+      out.position.offset = static_cast<uint64_t>(*r.elements[0].as_int());
+      out.position.epoch = r.elements[1].str;
+      bool published = true;
+      if (r.elements[2].text() == "1") {
+        out.suppressed = true;
+        out.suppress_reason = "idempotency";
+        published = false;
+      } else if (r.elements[3].text() == "1") {
+        out.suppressed = true;
+        out.suppress_reason = "version";
+        published = false;
+      }
+      finish(channel, w, published, [done, out = std::move(out)]() mutable {
+        if (done) done(std::move(out));
+      });
+    };
+    enqueue(si, std::move(c));
     return;
   }
   if (opts.idempotency_key.empty()) {
@@ -241,30 +245,143 @@ void redis_broker::publish(std::string_view channel_view, publication pub,
         if (done) done(std::move(out));
       });
     };
-    sh.exec(pubsub_ch, {"PUBLISH", pubsub_ch, std::move(pb)}, std::move(on_reply));
+    queued_command c;
+    c.key = pubsub_ch;
+    c.argv = {"PUBLISH", pubsub_ch, std::move(pb)};
+    c.cb = std::move(on_reply);
+    enqueue(si, std::move(c));
     return;
   }
-  sh.exec_script(publish_idempotent_script(),
-                 {core_->key("result", channel) + "." + opts.idempotency_key},
-                 {pubsub_ch, std::move(pb), std::to_string(result_ttl), "publish"},
-                 [this, alive, channel, w, done = std::move(done)](reply&& r) {
-                   if (!alive->load()) return;
-                   if (r.is_error() || !r.as_int()) {
-                     log::warn("redis: publish to {} failed: {}", channel, r.str);
-                     return finish(channel, w, false, [done] {
-                       if (done) done(errors::internal);
-                     });
-                   }
-                   publish_outcome out;
-                   const bool cached = *r.as_int() == 1;
-                   if (cached) {
-                     out.suppressed = true;
-                     out.suppress_reason = "idempotency";
-                   }
-                   finish(channel, w, !cached, [done, out]() mutable {
-                     if (done) done(std::move(out));
+  queued_command c;
+  c.script = &publish_idempotent_script();
+  c.keys = {core_->key("result", channel) + "." + opts.idempotency_key};
+  c.argv = {pubsub_ch, std::move(pb), std::to_string(result_ttl), "publish"};
+  c.cb = [this, alive, channel, w, done = std::move(done)](reply&& r) {
+    if (!alive->load()) return;
+    if (r.is_error() || !r.as_int()) {
+      log::warn("redis: publish to {} failed: {}", channel, r.str);
+      return finish(channel, w, false, [done] {
+        if (done) done(errors::internal);
+      });
+    }
+    publish_outcome out;
+    const bool cached = *r.as_int() == 1;
+    if (cached) {
+      out.suppressed = true;
+      out.suppress_reason = "idempotency";
+    }
+    finish(channel, w, !cached, [done, out]() mutable {
+      if (done) done(std::move(out));
+    });
+  };
+  enqueue(si, std::move(c));
+}
+
+void redis_broker::enqueue(size_t shard_index, queued_command c) {
+  publish_queue& q = *queues_[shard_index];
+  {
+    std::lock_guard lock(q.mu);
+    q.items.push_back(std::move(c));
+    if (q.posted) return;
+    q.posted = true;
+  }
+  auto alive = alive_;
+  asio::post(core_->io(), [this, alive, shard_index] {
+    if (alive->load()) send_queued(shard_index);
+  });
+}
+
+void redis_broker::send_queued(size_t shard_index) {
+  publish_queue& q = *queues_[shard_index];
+  std::vector<queued_command> items;
+  {
+    std::lock_guard lock(q.mu);
+    q.posted = false;
+    if (q.waiting > 0) return;  // sent when the replies are in
+    items.swap(q.items);
+  }
+  if (items.empty()) return;
+  shard& sh = core_->shard_at(shard_index);
+  auto alive = alive_;
+  // Every reply (or failure) of a command sent here counts down; the last one sends what
+  // queued up meanwhile.
+  auto answered = [this, alive, shard_index] {
+    if (!alive->load()) return;
+    publish_queue& pq = *queues_[shard_index];
+    bool more = false;
+    {
+      std::lock_guard lock(pq.mu);
+      more = --pq.waiting == 0 && !pq.items.empty() && !pq.posted && !pq.sending;
+    }
+    if (more) send_queued(shard_index);
+  };
+  // Count first: a reply may come (and call answered) before the last command is sent.
+  size_t commands = 0;
+  for (size_t i = 0; i < items.size(); ++commands) {
+    size_t j = i + 1;
+    if (items[i].batchable)
+      while (j < items.size() && items[j].batchable && j - i < max_publish_batch) ++j;
+    i = j;
+  }
+  {
+    std::lock_guard lock(q.mu);
+    q.waiting += commands;
+    q.sending = true;
+  }
+  for (size_t i = 0; i < items.size();) {
+    size_t j = i + 1;
+    if (items[i].batchable)
+      while (j < items.size() && items[j].batchable && j - i < max_publish_batch) ++j;
+    if (j - i == 1) {
+      queued_command& c = items[i];
+      auto cb = [answered, cb = std::move(c.cb)](reply&& r) {
+        cb(std::move(r));
+        answered();
+      };
+      if (c.script) {
+        sh.exec_script(*c.script, std::move(c.keys), std::move(c.argv), std::move(cb));
+      } else {
+        sh.exec(c.key, std::move(c.argv), std::move(cb));
+      }
+      i = j;
+      continue;
+    }
+    std::vector<std::string> keys, argv;
+    keys.reserve((j - i) * 3);
+    argv.reserve(1 + (j - i) * 11);
+    argv.push_back(std::to_string(j - i));
+    auto cbs = std::make_shared<std::vector<reply_callback>>();
+    cbs->reserve(j - i);
+    for (size_t k = i; k < j; ++k) {
+      for (auto& key : items[k].keys) keys.push_back(std::move(key));
+      for (auto& a : items[k].argv) argv.push_back(std::move(a));
+      cbs->push_back(std::move(items[k].cb));
+    }
+    sh.exec_script(add_history_stream_batch_script(), std::move(keys), std::move(argv),
+                   [answered, cbs](reply&& r) {
+                     // One result per publication; anything else (no reply at all, an
+                     // error of the whole call) is every publication's answer.
+                     const bool each =
+                         r.type == reply::kind::array && r.elements.size() == cbs->size();
+                     for (size_t k = 0; k < cbs->size(); ++k) {
+                       if (each) {
+                         (*cbs)[k](std::move(r.elements[k]));
+                       } else {
+                         reply copy = r;
+                         (*cbs)[k](std::move(copy));
+                       }
+                     }
+                     answered();
                    });
-                 });
+    i = j;
+  }
+  bool more = false;
+  {
+    std::lock_guard lock(q.mu);
+    q.sending = false;
+    more = q.waiting == 0 && !q.items.empty() && !q.posted;
+  }
+  if (more) send_queued(shard_index);
 }
 
 void redis_broker::finish(const std::string& channel, const waiter_ptr& w, bool published,
@@ -494,12 +611,15 @@ void redis_broker::publish_event(std::string_view channel, std::string_view pref
   std::string payload(prefix);
   pb_wire::encode_client_info(payload, info);
   auto alive = alive_;
-  core_->shard_of(channel).exec(pubsub_ch, {"PUBLISH", pubsub_ch, std::move(payload)},
-                                [alive, done = std::move(done)](reply&& r) {
-                                  if (!alive->load() || !done) return;
-                                  if (r.is_error()) return done(errors::internal);
-                                  done(ok_v);
-                                });
+  queued_command c;
+  c.key = pubsub_ch;
+  c.argv = {"PUBLISH", pubsub_ch, std::move(payload)};
+  c.cb = [alive, done = std::move(done)](reply&& r) {
+    if (!alive->load() || !done) return;
+    if (r.is_error()) return done(errors::internal);
+    done(ok_v);
+  };
+  enqueue(core_->shard_for(channel), std::move(c));
 }
 
 void redis_broker::publish_join(std::string_view channel, const client_info& info,

@@ -26,6 +26,17 @@
 // - a publication without a version keeps the stored version;
 // - history publications carry no epoch (history_page::epoch_on_first is false).
 //
+// Publish batching: publications, joins and leaves of a shard go through the shard's
+// publish queue, in the order they were made. The engine's I/O thread sends what is queued
+// when nothing of that queue is waiting for Redis, consecutive history publications (stream
+// history, outside a Redis Cluster) as one add_history_stream_batch call of at most
+// max_publish_batch; whatever arrives meanwhile waits for the replies and goes in the next
+// round trip. So concurrent publishes from many API connections share round trips (one
+// call per round trip per shard under load, none added when idle), the order per channel
+// is the order of the queue, and every publication is acknowledged only with its own
+// result (stored, or its own error: the batch runs each publication under pcall).
+// docs/design/api-threading.md §5.
+//
 // Threads: every method may be called from any thread. The handler and all callbacks run
 // on the engine's I/O thread; the handler must not block (hand events to an event loop).
 // After stop() returns neither the handler nor any callback of this broker runs: replies
@@ -95,6 +106,27 @@ class redis_broker final : public broker, private message_sink {
 
   void publish_event(std::string_view channel, std::string_view prefix, const client_info& info,
                      status_callback done);
+
+  // A command waiting in a shard's publish queue.
+  struct queued_command {
+    const lua_script* script = nullptr;  // nullptr: a plain command (args in argv)
+    bool batchable = false;              // an add_history_stream call (3 keys, 11 arguments)
+    std::string key;                     // routes the command in a cluster
+    std::vector<std::string> keys;
+    std::vector<std::string> argv;
+    reply_callback cb;
+  };
+  struct publish_queue {
+    std::mutex mu;
+    std::vector<queued_command> items;
+    bool posted = false;   // a send_queued() is posted to the I/O thread
+    size_t waiting = 0;    // commands sent and not answered yet
+    bool sending = false;  // I/O thread: inside send_queued (a reply that comes at once,
+                           // a failure, must not send the next round in between)
+  };
+  void enqueue(size_t shard, queued_command c);
+  // I/O thread: sends what the queue holds unless earlier commands still wait for Redis.
+  void send_queued(size_t shard);
   // After the reply: completes now or when the message has gone through the handler.
   void finish(const std::string& channel, const waiter_ptr& w, bool published,
               std::function<void()> complete);
@@ -112,6 +144,11 @@ class redis_broker final : public broker, private message_sink {
 
   std::mutex mu_;
   std::unordered_map<std::string, std::deque<waiter_ptr>> waiters_;
+  std::vector<std::unique_ptr<publish_queue>> queues_;  // one per shard
 };
+
+// Publications of one add_history_stream_batch call at most: bounds how long one call
+// keeps Redis busy (about 10 µs per publication).
+inline constexpr size_t max_publish_batch = 64;
 
 }  // namespace gyre::redis

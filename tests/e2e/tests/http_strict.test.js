@@ -98,6 +98,26 @@ describe('request smuggling', () => {
     });
   }
 
+  // The same on a keep-alive connection's second request, which a requests thread reads
+  // (the first is read on the event loop that accepted the connection).
+  for (const [name, fields, status] of cases) {
+    test(`after a first request: ${name} → ${status}, connection closed, the hidden publish never runs`, async (t) => {
+      const channel = `smug:second_${name.replace(/[^a-z0-9]/gi, '_')}`;
+      const body = hidden(h.srv.apiKey, channel);
+      const c = new RawConn(h.port);
+      t.defer(() => c.close());
+      await c.opened();
+      c.send('GET /health HTTP/1.1\r\nHost: x\r\n\r\n');
+      await waitFor(() => c.statuses().length === 1, { timeout: 5000 * SCALE, label: 'first response' });
+      c.send(`POST /api/publish HTTP/1.1\r\nHost: x\r\nX-API-Key: ${h.srv.apiKey}\r\n${fields(body.length)}\r\n\r\n${body}`);
+      await waitFor(() => c.ended || c.statuses().length >= 3, { timeout: 5000 * SCALE, label: 'close or a third response' });
+      assert.equal(await historyCount(h.srv, channel), 0, `the hidden publish ran:\n${c.text()}`);
+      assert.deepEqual(c.statuses(), [200, status], c.text());
+      assert.match(c.text(), /connection: close/i);
+      await c.closedByServer();
+    });
+  }
+
   test('HTTP/1.0 with Transfer-Encoding, and bare LF line endings → 400 and closed', async (t) => {
     const channel = 'smug:other';
     const body = hidden(h.srv.apiKey, channel);

@@ -5,6 +5,7 @@
 // legacy endpoint) and replies within gyre.http_api.max_response_size (reads beyond it
 // get 106, writes are always reported).
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { describe, test, useServer } from '../lib/test.js';
 import { connToken } from '../lib/tokens.js';
 import { connected, subscribed } from '../lib/sdk.js';
@@ -268,6 +269,57 @@ describe('server API', () => {
     assert.equal(info.status, 400, 'info needs {}');
     const unknown = await apiRaw(h.srv, 'nosuchmethod', {});
     assert.equal(unknown.status, 404);
+  });
+});
+
+// POSTs `body` on a keep-alive agent; resolves with {status, json}.
+function keepAlivePost(srv, agent, method, body) {
+  const data = JSON.stringify(body);
+  const url = new URL(`${srv.apiUrl}/${method}`);
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      agent, host: url.hostname, port: url.port, path: url.pathname, method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-API-Key': srv.apiKey, 'Content-Length': Buffer.byteLength(data) },
+    }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => resolve({ status: res.statusCode, json: JSON.parse(text) }));
+    });
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+describe('server API on keep-alive connections', () => {
+  const h = useServer({ name: 'server-api-keepalive', config });
+
+  // After its first response a keep-alive connection is served by one of the requests
+  // threads (one per event loop, docs/design/api-threading.md): publishes from many
+  // connections at once run on several threads and still share one channel's offsets.
+  test('8 connections × 25 publishes: every offset 1..200 once, the subscriber gets them in order', async (t) => {
+    const c = await connected('json', h.wsUrl, { token: connToken('ka1') }, t);
+    const s = await subscribed(c, 'news:keepalive');
+    const r = record(s, ['publication']);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+    t.after(() => agent.destroy());
+    const offsets = [];
+    await Promise.all([...Array(8).keys()].map(async (conn) => {
+      for (let i = 0; i < 25; i++) {
+        const res = await keepAlivePost(h.srv, agent, 'publish', { channel: 'news:keepalive', data: { conn, i } });
+        assert.equal(res.status, 200);
+        offsets.push(res.json.result.offset);
+      }
+    }));
+    assert.deepEqual([...offsets].sort((a, b) => a - b), [...Array(200).keys()].map((i) => i + 1));
+    await r.waitCount('publication', 200);
+    const got = r.of('publication').map((p) => p.offset);
+    assert.deepEqual(got, [...Array(200).keys()].map((i) => i + 1));
+    // Per connection, the publications arrive in the order that connection sent them.
+    for (let conn = 0; conn < 8; conn++) {
+      const mine = r.of('publication').filter((p) => p.data.conn === conn).map((p) => p.data.i);
+      assert.deepEqual(mine, [...Array(25).keys()]);
+    }
   });
 });
 

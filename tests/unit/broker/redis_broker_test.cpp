@@ -6,12 +6,17 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <future>
 #include <mutex>
 #include <set>
 #include <thread>
 
 #include "broker/broker_suite.hpp"
+#include "broker/pb_wire.hpp"
+#include "broker/redis/lua_scripts.hpp"
 #include "broker/redis/redis_address.hpp"
+#include "broker/redis/redis_broker.hpp"
 #include "config/config.hpp"
 #include "core/random.hpp"
 #include "protocol/client.pb.h"
@@ -763,6 +768,156 @@ TEST(redis_engine, stream_tops_complete_after_the_publications_up_to_them_reache
   }
   e->broker->stop();
   other->broker->stop();
+}
+
+// ---------------------------------------------------------------------------------------
+// Publish batching (redis_broker.hpp): concurrent publishes share round trips.
+
+// Calls of a command Redis counted so far (INFO commandstats).
+uint64_t command_calls(raw_client& raw, const std::string& command) {
+  const std::string info = raw.cmd({"INFO", "commandstats"}).str;
+  const std::string tag = "cmdstat_" + command + ":calls=";
+  const auto at = info.find(tag);
+  if (at == std::string::npos) return 0;
+  return std::stoull(info.substr(at + tag.size()));
+}
+
+// 8 threads publish 50 publications each without waiting, two threads per channel: every
+// publication is acknowledged with its own offset, offsets per channel are 1..100, each
+// thread's publications keep its order, everything acknowledged is in the history, and
+// Redis ran far fewer scripts than there were publications (they were batched).
+TEST(redis_engine, concurrent_publishes_are_batched_keep_their_order_and_are_stored) {
+  auto e = make_engine(single_cfg());
+  ASSERT_NE(e, nullptr);
+  raw_client raw(port_of(single_address()));
+  ASSERT_TRUE(raw.ok());
+  std::vector<std::string> channels;
+  for (int c = 0; c < 4; ++c) channels.push_back(unique_channel("batch" + std::to_string(c)));
+  constexpr int threads = 8, per_thread = 50;
+  const uint64_t scripts_before = command_calls(raw, "evalsha") + command_calls(raw, "eval");
+  std::mutex mu;
+  std::condition_variable cv;
+  int answered = 0, failed = 0;
+  // offsets[t][i]: the offset publication i of thread t got.
+  std::vector<std::vector<uint64_t>> offsets(threads, std::vector<uint64_t>(per_thread, 0));
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      for (int i = 0; i < per_thread; ++i) {
+        e->broker->publish(channels[t % 4], make_pub(std::to_string(t) + ":" + std::to_string(i)),
+                           with_history(1000), [&, t, i](result<publish_outcome> r) {
+                             std::lock_guard lock(mu);
+                             if (r)
+                               offsets[t][i] = r->position.offset;
+                             else
+                               ++failed;
+                             ++answered;
+                             cv.notify_all();
+                           });
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 10s, [&] { return answered == threads * per_thread; }))
+        << answered << " answered";
+  }
+  EXPECT_EQ(failed, 0);
+  for (int t = 0; t < threads; ++t)
+    for (int i = 1; i < per_thread; ++i)
+      EXPECT_GT(offsets[t][i], offsets[t][i - 1]) << "thread " << t << " publication " << i;
+  for (int c = 0; c < 4; ++c) {
+    std::set<uint64_t> seen;
+    for (int t = c; t < threads; t += 4) seen.insert(offsets[t].begin(), offsets[t].end());
+    EXPECT_EQ(seen.size(), 100u);
+    EXPECT_EQ(*seen.begin(), 1u);
+    EXPECT_EQ(*seen.rbegin(), 100u);
+    history_query q;
+    q.limit = -1;
+    auto page = history(*e->broker, channels[c], q);
+    ASSERT_TRUE(page.ok());
+    ASSERT_EQ(page->publications.size(), 100u);
+    for (size_t k = 0; k < page->publications.size(); ++k) {
+      const auto& p = page->publications[k];
+      EXPECT_EQ(p.offset, k + 1);
+      // The stored publication is the one acknowledged with that offset.
+      const int t = std::stoi(p.data.substr(0, p.data.find(':')));
+      const int i = std::stoi(p.data.substr(p.data.find(':') + 1));
+      EXPECT_EQ(offsets[t][i], p.offset) << p.data;
+    }
+  }
+  const uint64_t scripts =
+      command_calls(raw, "evalsha") + command_calls(raw, "eval") - scripts_before;
+  EXPECT_LT(scripts, static_cast<uint64_t>(threads * per_thread) / 2)
+      << "400 publications in " << scripts << " scripts: not batched";
+}
+
+// The batch script runs each publication under pcall: one that fails (its channel's meta
+// key holds a string, so HGET answers WRONGTYPE) gets its own error and the others of the
+// same call are stored.
+TEST(redis_engine, one_failing_publication_of_a_batch_fails_alone) {
+  auto e = make_engine(single_cfg());
+  ASSERT_NE(e, nullptr);
+  raw_client raw(port_of(single_address()));
+  ASSERT_TRUE(raw.ok());
+  auto* rb = dynamic_cast<redis::redis_broker*>(e->broker.get());
+  ASSERT_NE(rb, nullptr);
+  redis::engine_core& core = rb->core();
+  const auto good = unique_channel("good"), bad = unique_channel("bad");
+  ASSERT_EQ(raw.cmd({"SET", core.key("stream.meta", bad), "not a hash"}).text(), "OK");
+
+  // Directly: one call with good, bad, good.
+  std::vector<std::string> keys, argv{"3"};
+  for (const auto& ch : {good, bad, good}) {
+    for (auto k : {core.key("stream", ch), core.key("stream.meta", ch), core.key("stream", ch)})
+      keys.push_back(k);
+    for (auto a :
+         {pb_wire::encode_publication(make_pub("direct"), false), std::string("10"),
+          std::string("60"), std::string(), std::string("3600"), std::string("epoch1"),
+          std::string("publish"), std::string(), std::string("0"), std::string("0"), std::string()})
+      argv.push_back(a);
+  }
+  std::promise<redis::reply> p;
+  core.shard_of(good).exec_script(redis::add_history_stream_batch_script(), keys, argv,
+                                  [&p](redis::reply&& r) { p.set_value(std::move(r)); });
+  auto f = p.get_future();
+  ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
+  redis::reply r = f.get();
+  ASSERT_EQ(r.type, redis::reply::kind::array) << r.str;
+  ASSERT_EQ(r.elements.size(), 3u);
+  EXPECT_EQ(r.elements[0].type, redis::reply::kind::array);
+  EXPECT_EQ(r.elements[0].elements[0].as_int(), 1);
+  EXPECT_EQ(r.elements[1].type, redis::reply::kind::error);
+  EXPECT_NE(r.elements[1].str.find("WRONGTYPE"), std::string::npos) << r.elements[1].str;
+  EXPECT_EQ(r.elements[2].type, redis::reply::kind::array);
+  EXPECT_EQ(r.elements[2].elements[0].as_int(), 2);
+
+  // Through the broker: publications to both channels made together; the good ones are
+  // acknowledged and stored, the bad ones fail.
+  std::mutex mu;
+  std::condition_variable cv;
+  int answered = 0;
+  std::vector<bool> ok(20, false);
+  for (int i = 0; i < 20; ++i) {
+    e->broker->publish(i % 2 ? bad : good, make_pub("x"), with_history(100),
+                       [&, i](result<publish_outcome> res) {
+                         std::lock_guard lock(mu);
+                         ok[i] = res.ok();
+                         ++answered;
+                         cv.notify_all();
+                       });
+  }
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 10s, [&] { return answered == 20; }));
+  }
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(ok[i], i % 2 == 0) << "publication " << i;
+  history_query q;
+  q.limit = -1;
+  auto page = history(*e->broker, good, q);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->publications.size(), 12u);  // 2 from the direct call, 10 from the broker
 }
 
 }  // namespace

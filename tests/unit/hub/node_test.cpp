@@ -192,6 +192,38 @@ TEST_F(fanout, work_posted_before_the_loop_attaches_is_drained_once_it_does) {
   EXPECT_EQ(ran, 3);
 }
 
+// The interest filter: a publication (or join/leave) of a channel that no loop holds is
+// dropped by the node before it is posted, so an API publish to such a channel wakes no
+// loop; once a loop holds the channel its events are posted again, and after its last
+// subscriber left they are dropped again.
+TEST_F(fanout, events_of_a_channel_without_local_subscribers_are_not_posted_to_the_loops) {
+  auto queued = [&] {
+    size_t n = 0;
+    for (unsigned i = 0; i < node_->shard_count(); ++i) n += node_->shard_at(i).inbox_events();
+    return n;
+  };
+  ASSERT_TRUE(publish("nobody", "1"));
+  node_->on_join("nobody", client_info{});
+  EXPECT_EQ(queued(), 0u);
+  EXPECT_FALSE(node_->may_have_local_subscribers("nobody"));
+
+  fake_transport& t = connect(1);
+  t.send(R"({"subscribe":{"channel":"nobody","recoverable":true,"positioned":true},"id":2})");
+  ASSERT_TRUE(t.saw(R"("id":2,"subscribe":{)")) << t.all();
+  EXPECT_TRUE(node_->may_have_local_subscribers("nobody"));
+  ASSERT_TRUE(publish("nobody", "2"));
+  EXPECT_EQ(queued(), node_->shard_count()) << "posted to every loop";
+  drain();
+  EXPECT_TRUE(t.saw(R"("data":2,"offset":2)")) << t.all();
+
+  t.send(R"({"unsubscribe":{"channel":"nobody"},"id":3})");
+  ASSERT_TRUE(t.saw(R"("id":3)")) << t.all();
+  drain();
+  EXPECT_FALSE(node_->may_have_local_subscribers("nobody"));
+  ASSERT_TRUE(publish("nobody", "3"));
+  EXPECT_EQ(queued(), 0u);
+}
+
 TEST_F(fanout, info_counts_clients_users_channels_and_subscriptions) {
   fake_transport& a = connect(0);
   a.send(R"({"subscribe":{"channel":"x"},"id":2})");
