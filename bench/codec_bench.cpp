@@ -56,7 +56,8 @@ void BM_EncodePubPushWithOffset(benchmark::State& state) {
   std::string out;
   for (auto _ : state) {
     out.clear();
-    c.encode_pub_push("news:sports", pub, pub.data, {.epoch = "AbCdEfGh"}, protocol::push_envelope::reply, out);
+    c.encode_pub_push("news:sports", pub, pub.data, {.epoch = "AbCdEfGh"},
+                      protocol::push_envelope::reply, out);
     benchmark::DoNotOptimize(out.data());
   }
   state.SetLabel(name_of(state));

@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build ccache pkg-config git clang libclang-rt-14-dev
+  build-essential cmake ninja-build ccache pkg-config git clang libclang-rt-14-dev clang-format
   libboost1.81-dev libssl-dev libsimdjson-dev libspdlog-dev libfmt-dev libcli11-dev
   libyaml-cpp-dev libtomlplusplus-dev libre2-dev
   libprotobuf-dev protobuf-compiler

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one command that runs every test (CI runs it through .ci/run):
-#   1. installs dependencies (scripts/deps.sh),
+#   1. installs dependencies (scripts/deps.sh) and checks the formatting (scripts/lint.sh),
 #   2. release build: unit tests (ctest) and end-to-end tests (Node, real SDKs) against build/gyre,
 #   3. ASan+UBSan build: the same unit and end-to-end tests,
 #   4. each libFuzzer target for a bounded time (clang).
@@ -15,6 +15,8 @@ stage() { echo; echo "=== $* ($(( $(date +%s) - started ))s)"; }
 
 stage "dependencies"
 scripts/deps.sh
+stage "formatting"
+scripts/lint.sh
 
 e2e() {
   local bin=$1

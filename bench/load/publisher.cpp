@@ -343,7 +343,8 @@ struct publisher::impl {
     req = "POST " + target + " HTTP/1.1\r\nHost: " + o.host_header +
           "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
           "\r\n";
-    if (!o.api_key.empty() && o.via != pub_via::nchan) req += "Authorization: apikey " + o.api_key + "\r\n";
+    if (!o.api_key.empty() && o.via != pub_via::nchan)
+      req += "Authorization: apikey " + o.api_key + "\r\n";
     req += "\r\n";
     req += body;
   }

@@ -36,7 +36,9 @@ struct engines {
   void maintain() {
     if (maintain_fn) maintain_fn();
   }
-  std::vector<std::string> problems() const { return problems_fn ? problems_fn() : std::vector<std::string>{}; }
+  std::vector<std::string> problems() const {
+    return problems_fn ? problems_fn() : std::vector<std::string>{};
+  }
 };
 
 // Returns null and sets `error` (naming the config key) when the engines cannot be built;

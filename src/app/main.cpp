@@ -2,8 +2,8 @@
 // `centrifugo`; the subcommands mirror Centrifugo's (genconfig, checkconfig, gentoken,
 // gensubtoken, checktoken, checksubtoken, defaultconfig, defaultenv, version).
 // Every CLI error exits with status 1 and a one-line message.
-#include <CLI/CLI.hpp>
 #include <google/protobuf/stubs/logging.h>
+#include <CLI/CLI.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -33,8 +33,9 @@ int fail(const std::string& message) {
 }
 
 // Loads and validates the config; prints warnings. Returns false with `error` set.
-bool load_config(const std::string& path, bool path_given, const std::map<std::string, std::string>& flags,
-                 config::config& out, std::string& error, std::vector<std::string>* unknown = nullptr,
+bool load_config(const std::string& path, bool path_given,
+                 const std::map<std::string, std::string>& flags, config::config& out,
+                 std::string& error, std::vector<std::string>* unknown = nullptr,
                  bool quiet_warnings = false) {
   config::load_options lo;
   lo.path_ = path;
@@ -65,12 +66,13 @@ std::string format_ttl(int64_t seconds) {
 }
 
 int64_t now_unix() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
-int make_token(const config::config& cfg, const config::token_config& block, const std::string& user,
-               const std::string& channel, int64_t ttl, bool quiet) {
+int make_token(const config::config& cfg, const config::token_config& block,
+               const std::string& user, const std::string& channel, int64_t ttl, bool quiet) {
   if (block.hmac_secret_key_.empty())
     return fail("no HMAC secret key set in configuration (client.token.hmac_secret_key)");
   (void)cfg;
@@ -78,7 +80,8 @@ int make_token(const config::config& cfg, const config::token_config& block, con
   std::string payload;
   json_writer w(payload);
   w.begin_object().member("sub", user);
-  if (!block.user_id_claim_.empty() && block.user_id_claim_ != "sub") w.member(block.user_id_claim_, user);
+  if (!block.user_id_claim_.empty() && block.user_id_claim_ != "sub")
+    w.member(block.user_id_claim_, user);
   if (!channel.empty()) w.member("channel", channel);
   w.member("iat", now);
   if (ttl > 0) w.member("exp", now + ttl);
@@ -94,7 +97,8 @@ int make_token(const config::config& cfg, const config::token_config& block, con
                 format_ttl(ttl > 0 ? ttl : -1).c_str(), token.value().c_str());
   } else {
     std::printf("HMAC SHA-256 JWT for user \"%s\" and channel \"%s\" with expiration TTL %s:\n%s\n",
-                user.c_str(), channel.c_str(), format_ttl(ttl > 0 ? ttl : -1).c_str(), token.value().c_str());
+                user.c_str(), channel.c_str(), format_ttl(ttl > 0 ? ttl : -1).c_str(),
+                token.value().c_str());
   }
   return 0;
 }
@@ -104,13 +108,15 @@ int make_token(const config::config& cfg, const config::token_config& block, con
 int main(int argc, char** argv) {
   // libprotobuf logs to stderr on its own (e.g. invalid UTF-8 in a client's string field):
   // route it through our logger at debug level, the client gets its 3501 anyway.
-  google::protobuf::SetLogHandler([](google::protobuf::LogLevel, const char* file, int line, const std::string& msg) {
-    log::debug("protobuf: {} ({}:{})", msg, file, line);
-  });
+  google::protobuf::SetLogHandler(
+      [](google::protobuf::LogLevel, const char* file, int line, const std::string& msg) {
+        log::debug("protobuf: {} ({}:{})", msg, file, line);
+      });
   CLI::App app{"Gyre: a Centrifugo-compatible real-time messaging server"};
   app.set_version_flag("--version", "Gyre v" + node::version());
   std::string config_path = "config.json";
-  auto* config_opt = app.add_option("-c,--config", config_path, "path to the config file")->capture_default_str();
+  auto* config_opt =
+      app.add_option("-c,--config", config_path, "path to the config file")->capture_default_str();
 
   // Command-line flags for the common keys (configuration.md §8). Only flags given
   // explicitly override the file and the environment.
@@ -150,8 +156,10 @@ int main(int argc, char** argv) {
   for (const auto& f : flag_defs) {
     CLI::Option* o;
     std::string help = "sets " + f.key;
-    if (f.boolean) o = app.add_flag(f.names, help);
-    else o = app.add_option(f.names, flag_values[f.key], help);
+    if (f.boolean)
+      o = app.add_flag(f.names, help);
+    else
+      o = app.add_option(f.names, flag_values[f.key], help);
     flag_opts.emplace_back(&f, o);
   }
   auto explicit_flags = [&] {
@@ -170,9 +178,11 @@ int main(int argc, char** argv) {
   bool strict = false;
   checkconfig->add_option("-c,--config", config_path, "config file");
   checkconfig->add_flag("-s,--strict", strict, "fail on unknown keys");
-  auto* defaultconfig = app.add_subcommand("defaultconfig", "print the full effective config with defaults");
+  auto* defaultconfig =
+      app.add_subcommand("defaultconfig", "print the full effective config with defaults");
   defaultconfig->add_option("-c,--config", config_path, "config file to merge with the defaults");
-  auto* defaultenv = app.add_subcommand("defaultenv", "print every CENTRIFUGO_* variable with its value");
+  auto* defaultenv =
+      app.add_subcommand("defaultenv", "print every CENTRIFUGO_* variable with its value");
   defaultenv->add_option("-c,--config", config_path, "config file to take values from");
 
   std::string user, channel;
@@ -225,26 +235,30 @@ int main(int argc, char** argv) {
     std::string err;
     std::vector<std::string> unknown;
     if (!load_config(config_path, true, {}, cfg, err, &unknown)) return fail(err);
-    if (strict && !unknown.empty()) return fail("unknown keys in configuration: " + unknown.front());
+    if (strict && !unknown.empty())
+      return fail("unknown keys in configuration: " + unknown.front());
     std::printf("config is valid\n");
     return 0;
   }
   if (*defaultconfig || *defaultenv) {
     config::config cfg;
     std::string err;
-    if (!load_config(config_path, given(*defaultconfig ? defaultconfig : defaultenv), {}, cfg, err, nullptr, true))
+    if (!load_config(config_path, given(*defaultconfig ? defaultconfig : defaultenv), {}, cfg, err,
+                     nullptr, true))
       return fail(err);
     if (*defaultconfig) {
       std::printf("%s\n", config::dump_config(cfg).c_str());
     } else {
-      for (const auto& [k, v] : config::env_listing(cfg)) std::printf("%s=%s\n", k.c_str(), v.c_str());
+      for (const auto& [k, v] : config::env_listing(cfg))
+        std::printf("%s=%s\n", k.c_str(), v.c_str());
     }
     return 0;
   }
   if (*gentoken || *gensubtoken) {
     config::config cfg;
     std::string err;
-    if (!load_config(config_path, given(*gentoken ? gentoken : gensubtoken), {}, cfg, err, nullptr, true))
+    if (!load_config(config_path, given(*gentoken ? gentoken : gensubtoken), {}, cfg, err, nullptr,
+                     true))
       return fail(err);
     if (*gentoken) return make_token(cfg, cfg.client_.token_, user, "", ttl, quiet);
     return make_token(cfg, subscription_token_block(cfg), user, channel, ttl, quiet);
@@ -252,23 +266,26 @@ int main(int argc, char** argv) {
   if (*checktoken || *checksubtoken) {
     config::config cfg;
     std::string err;
-    if (!load_config(config_path, given(*checktoken ? checktoken : checksubtoken), {}, cfg, err, nullptr, true))
+    if (!load_config(config_path, given(*checktoken ? checktoken : checksubtoken), {}, cfg, err,
+                     nullptr, true))
       return fail(err);
     const bool sub = checksubtoken->parsed();
     auto verifier = auth::token_verifier::create(
         to_auth_config(sub ? subscription_token_block(cfg) : cfg.client_.token_, false),
-        sub && cfg.client_.subscription_token_.enabled_ ? "client.subscription_token" : "client.token");
+        sub && cfg.client_.subscription_token_.enabled_ ? "client.subscription_token"
+                                                        : "client.token");
     if (!verifier) return fail(verifier.error());
     if (sub) {
       auto claims = verifier->verify_subscription_token(token, now_unix());
       if (!claims) return fail("token is not valid: " + claims.error().reason);
-      std::printf("valid subscription token for user \"%s\" and channel \"%s\"\n", claims->user.c_str(),
-                  claims->channel.c_str());
+      std::printf("valid subscription token for user \"%s\" and channel \"%s\"\n",
+                  claims->user.c_str(), claims->channel.c_str());
     } else {
       auto claims = verifier->verify_connection_token(token, now_unix());
       if (!claims) return fail("token is not valid: " + claims.error().reason);
       std::printf("valid token for user \"%s\"", claims->user.c_str());
-      if (claims->exp) std::printf(" with expiration at %lld", static_cast<long long>(*claims->exp));
+      if (claims->exp)
+        std::printf(" with expiration at %lld", static_cast<long long>(*claims->exp));
       std::printf("\n");
     }
     return 0;

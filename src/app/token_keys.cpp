@@ -32,7 +32,8 @@ const config::token_config& subscription_token_block(const config::config& cfg) 
 
 std::string install_token_verifiers(node& n, const config::config& cfg) {
   bool skip = cfg.client_.insecure_skip_token_signature_verify_;
-  auto conn = auth::token_verifier::create(to_auth_config(cfg.client_.token_, skip), "client.token");
+  auto conn =
+      auth::token_verifier::create(to_auth_config(cfg.client_.token_, skip), "client.token");
   if (!conn) return conn.error();
   std::shared_ptr<const auth::token_verifier> sub;
   auto conn_ptr = std::make_shared<const auth::token_verifier>(std::move(conn.value()));

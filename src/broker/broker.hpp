@@ -62,8 +62,8 @@ struct delivered_publication {
   // Wildcard subscriptions only: the concrete channel the publication was made in, for
   // the client's Publication.channel (field 10), e.g. "news.sport". Empty otherwise.
   std::string specific_channel;
-  publication pub;              // offset set when the channel keeps history
-  std::string epoch;            // stream epoch (empty without history)
+  publication pub;    // offset set when the channel keeps history
+  std::string epoch;  // stream epoch (empty without history)
   bool use_delta = false;
   // Previous publication payload of this stream, for delta encoding (null when absent).
   std::shared_ptr<const std::string> prev_data;

@@ -27,8 +27,8 @@ class presence_manager {
   virtual void stop() = 0;
   // Adds or refreshes the entry of `info.client` in `channel`.
   virtual void add(std::string_view channel, const client_info& info, status_callback done) = 0;
-  virtual void remove(std::string_view channel, std::string_view client_id,
-                      std::string_view user, status_callback done) = 0;
+  virtual void remove(std::string_view channel, std::string_view client_id, std::string_view user,
+                      status_callback done) = 0;
   virtual void presence(std::string_view channel, callback<presence_map> done) = 0;
   virtual void stats(std::string_view channel, callback<presence_stats> done) = 0;
 };

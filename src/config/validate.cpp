@@ -96,7 +96,8 @@ class validator {
     check_non_negative("gyre.http_server.max_header_size", c.gyre_.http_server_.max_header_size_);
     if (c.gyre_.http_server_.max_header_size_ > 0xffffffffLL)
       error("gyre.http_server.max_header_size", "must be at most 4294967295");
-    check_non_negative("gyre.http_api.max_request_body_size", c.gyre_.http_api_.max_request_body_size_);
+    check_non_negative("gyre.http_api.max_request_body_size",
+                       c.gyre_.http_api_.max_request_body_size_);
     check_non_negative("gyre.http_api.max_batch_commands", c.gyre_.http_api_.max_batch_commands_);
     check_non_negative("gyre.http_api.max_response_size", c.gyre_.http_api_.max_response_size_);
     // A turn's command count lives in 16 bits of every connection.
@@ -105,7 +106,8 @@ class validator {
             "must be between 1 and 65535, got " + std::to_string(c.gyre_.read_budget_commands_));
     for (auto [k, v] : {std::pair{"gyre.read_budget_bytes", c.gyre_.read_budget_bytes_},
                         {"gyre.event_loop_inbox_size", c.gyre_.event_loop_inbox_size_}})
-      if (v <= 0 || v > UINT32_MAX) error(k, "must be between 1 and 4294967295, got " + std::to_string(v));
+      if (v <= 0 || v > UINT32_MAX)
+        error(k, "must be between 1 and 4294967295, got " + std::to_string(v));
     check_non_negative("shutdown.timeout", c.shutdown_.timeout_);
   }
 

@@ -81,8 +81,12 @@ const std::array<int8_t, 256> url_table = make_table(url_alphabet);
 
 }  // namespace
 
-std::string base64_encode(std::string_view bytes) { return encode(bytes, std_alphabet, true); }
-std::string base64url_encode(std::string_view bytes) { return encode(bytes, url_alphabet, false); }
+std::string base64_encode(std::string_view bytes) {
+  return encode(bytes, std_alphabet, true);
+}
+std::string base64url_encode(std::string_view bytes) {
+  return encode(bytes, url_alphabet, false);
+}
 std::optional<std::string> base64_decode(std::string_view text) {
   return decode(text, std_table, true);
 }

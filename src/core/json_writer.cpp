@@ -9,7 +9,6 @@
 
 namespace gyre {
 
-
 void json_writer::escape_into(std::string& out, std::string_view s) {
   static constexpr char hex[] = "0123456789abcdef";
   size_t i = 0;
@@ -43,13 +42,27 @@ void json_writer::escape_into(std::string& out, std::string_view s) {
       continue;
     }
     switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
-      case '\b': out.append("\\b"); break;
-      case '\f': out.append("\\f"); break;
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
+      case '\b':
+        out.append("\\b");
+        break;
+      case '\f':
+        out.append("\\f");
+        break;
       default: {
         char buf[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xF]};
         out.append(buf, 6);
@@ -149,7 +162,8 @@ json_writer& json_writer::raw(std::string_view json) {
     return *this;
   }
   // Almost every payload has no raw newline: two memchr scans decide that at memory speed.
-  if (!std::memchr(json.data(), '\n', json.size()) && !std::memchr(json.data(), '\r', json.size())) {
+  if (!std::memchr(json.data(), '\n', json.size()) &&
+      !std::memchr(json.data(), '\r', json.size())) {
     out_.append(json.data(), json.size());
     return *this;
   }

@@ -10,13 +10,20 @@ namespace gyre::log {
 
 bool setup(std::string_view level, std::string_view file) {
   spdlog::level::level_enum lvl;
-  if (level == "none") lvl = spdlog::level::off;
-  else if (level == "trace") lvl = spdlog::level::trace;
-  else if (level == "debug") lvl = spdlog::level::debug;
-  else if (level == "info" || level.empty()) lvl = spdlog::level::info;
-  else if (level == "warn") lvl = spdlog::level::warn;
-  else if (level == "error") lvl = spdlog::level::err;
-  else return false;
+  if (level == "none")
+    lvl = spdlog::level::off;
+  else if (level == "trace")
+    lvl = spdlog::level::trace;
+  else if (level == "debug")
+    lvl = spdlog::level::debug;
+  else if (level == "info" || level.empty())
+    lvl = spdlog::level::info;
+  else if (level == "warn")
+    lvl = spdlog::level::warn;
+  else if (level == "error")
+    lvl = spdlog::level::err;
+  else
+    return false;
   std::shared_ptr<spdlog::logger> logger;
   if (file.empty())
     logger = spdlog::stderr_color_mt("gyre");

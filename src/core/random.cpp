@@ -32,9 +32,13 @@ struct xoshiro {
 thread_local xoshiro generator;
 }  // namespace
 
-uint64_t random_u64() { return generator.next(); }
+uint64_t random_u64() {
+  return generator.next();
+}
 
-uint64_t random_below(uint64_t bound) { return bound == 0 ? 0 : random_u64() % bound; }
+uint64_t random_below(uint64_t bound) {
+  return bound == 0 ? 0 : random_u64() % bound;
+}
 
 uuid_bytes uuid_v4_bytes() {
   uuid_bytes u;
@@ -60,7 +64,9 @@ std::string uuid_to_string(const uuid_bytes& u) {
   return s;
 }
 
-std::string uuid_v4() { return uuid_to_string(uuid_v4_bytes()); }
+std::string uuid_v4() {
+  return uuid_to_string(uuid_v4_bytes());
+}
 
 std::string random_epoch() {
   static constexpr char letters[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";

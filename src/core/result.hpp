@@ -13,7 +13,7 @@ namespace gyre {
 template <typename T>
 class result {
  public:
-  result(T value) : v_(std::move(value)) {}                  // NOLINT: implicit by design
+  result(T value) : v_(std::move(value)) {}                    // NOLINT: implicit by design
   result(protocol_error error) : v_(error) { assert(error); }  // NOLINT
   // A disconnect outcome (for operations whose failure ends the connection).
   result(disconnect d) : v_(d) { assert(d); }  // NOLINT

@@ -47,7 +47,9 @@ class shared_buffer {
   const char* data() const { return h_ ? h_->data() : nullptr; }
   size_t size() const { return h_ ? h_->size : 0; }
   bool empty() const { return size() == 0; }
-  std::string_view view() const { return h_ ? std::string_view(h_->data(), h_->size) : std::string_view{}; }
+  std::string_view view() const {
+    return h_ ? std::string_view(h_->data(), h_->size) : std::string_view{};
+  }
   explicit operator bool() const { return h_ != nullptr; }
   uint32_t use_count() const { return h_ ? h_->refs.load(std::memory_order_relaxed) : 0; }
 

@@ -21,7 +21,7 @@ size_t utf8_sequence_length(std::string_view s, size_t i) {
   }
   if (c >= 0xF0 && c <= 0xF4) {
     if (n < 4 || !cont(i + 1) || !cont(i + 2) || !cont(i + 3)) return 0;
-    if (c == 0xF0 && b(i + 1) < 0x90) return 0;  // overlong
+    if (c == 0xF0 && b(i + 1) < 0x90) return 0;   // overlong
     if (c == 0xF4 && b(i + 1) >= 0x90) return 0;  // above U+10FFFF
     return 4;
   }
@@ -77,8 +77,8 @@ bool utf8_validator::feed(std::string_view chunk) {
     } else {
       // Check the partial prefix for early rejection (overlongs, surrogates).
       unsigned char c0 = pending_[0], c1 = pending_[1];
-      if ((c0 == 0xE0 && c1 < 0xA0) || (c0 == 0xED && c1 >= 0xA0) ||
-          (c0 == 0xF0 && c1 < 0x90) || (c0 == 0xF4 && c1 >= 0x90))
+      if ((c0 == 0xE0 && c1 < 0xA0) || (c0 == 0xED && c1 >= 0xA0) || (c0 == 0xF0 && c1 < 0x90) ||
+          (c0 == 0xF4 && c1 >= 0x90))
         return false;
     }
   }

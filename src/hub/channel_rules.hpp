@@ -29,8 +29,7 @@ struct channel_rules {
   bool user_limited = false;                    // ns allows it and the name has the boundary
 
   // True when `user` is listed after the last user boundary of a user-limited channel.
-  bool lists_user(const config::config& cfg, std::string_view channel,
-                  std::string_view user) const;
+  bool lists_user(const config::config& cfg, std::string_view channel, std::string_view user) const;
 };
 
 // Resolves the namespace of `channel` (server-api.md §6).

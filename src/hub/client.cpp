@@ -216,7 +216,8 @@ void client::on_frame(std::string_view frame) {
   if (extra_ && extra_->parked_pos < extra_->parked.size()) {
     // Commands of an earlier message still wait (the transport should not have read
     // more): these run after them.
-    if (encoding_ == protocol::encoding::json && extra_->parked.back() != '\n') extra_->parked.push_back('\n');
+    if (encoding_ == protocol::encoding::json && extra_->parked.back() != '\n')
+      extra_->parked.push_back('\n');
     extra_->parked.append(frame);
     extra_->parked.reserve(extra_->parked.size() + protocol::decode_padding);
     return;
@@ -234,7 +235,9 @@ bool client::may_run_command() const {
   return busy_ == 0 && turn_left_ > 0 && !over_queue_limit();
 }
 
-bool client::over_queue_limit() const { return out_.queued_bytes() > shard_.owner().opts().queue_max_size; }
+bool client::over_queue_limit() const {
+  return out_.queued_bytes() > shard_.owner().opts().queue_max_size;
+}
 
 bool client::accepting_input() const {
   // A client that failed or is closing drops what it gets (waiting commands included):
@@ -1191,7 +1194,8 @@ void client::lost_continuity(subscription& sub) {
 }
 
 void client::on_events_lost(subscription& sub) {
-  if (sub.positioned && sub.state != subscription::phase::closing && !sub.broken) lost_continuity(sub);
+  if (sub.positioned && sub.state != subscription::phase::closing && !sub.broken)
+    lost_continuity(sub);
 }
 
 void client::run_deferred() {

@@ -320,7 +320,7 @@ class client {
   uint32_t inflight_ = 0;
   state state_ = state::initial;
   protocol::encoding encoding_;
-  uint16_t busy_ = 0;  // commands waiting for an engine
+  uint16_t busy_ = 0;       // commands waiting for an engine
   uint16_t turn_left_ = 0;  // commands this read turn may still run (gyre.read_budget_commands)
   bool slow_ = false;
   bool transport_closed_ = false;

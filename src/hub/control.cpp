@@ -13,19 +13,30 @@ using protocol::json_object;
 
 const char* kind_name(control_message::kind k) {
   switch (k) {
-    case control_message::kind::info: return "info";
-    case control_message::kind::disconnect: return "disconnect";
-    case control_message::kind::unsubscribe: return "unsubscribe";
-    case control_message::kind::subscribe: return "subscribe";
-    case control_message::kind::refresh: return "refresh";
-    case control_message::kind::survey: return "survey";
-    case control_message::kind::survey_reply: return "survey_reply";
+    case control_message::kind::info:
+      return "info";
+    case control_message::kind::disconnect:
+      return "disconnect";
+    case control_message::kind::unsubscribe:
+      return "unsubscribe";
+    case control_message::kind::subscribe:
+      return "subscribe";
+    case control_message::kind::refresh:
+      return "refresh";
+    case control_message::kind::survey:
+      return "survey";
+    case control_message::kind::survey_reply:
+      return "survey_reply";
   }
   return "";
 }
 
 void write_filter(json_writer& w, const connection_filter& f) {
-  w.key("f").begin_object().member("user", f.user).member("client", f.client).member("session", f.session);
+  w.key("f")
+      .begin_object()
+      .member("user", f.user)
+      .member("client", f.client)
+      .member("session", f.session);
   w.key("whitelist").begin_array();
   for (const auto& c : f.whitelist) w.value(c);
   w.end_array().end_object();
@@ -90,7 +101,8 @@ std::string encode_control(const control_message& m) {
       const auto& s = m.subscribe;
       w.member("channel", s.channel).member("expire_at", s.expire_at);
       w.member("info", base64_encode(s.info)).member("data", base64_encode(s.data));
-      if (s.recover_since) w.member("offset", s.recover_since->offset).member("epoch", s.recover_since->epoch);
+      if (s.recover_since)
+        w.member("offset", s.recover_since->offset).member("epoch", s.recover_since->epoch);
       write_opt_bool(w, "presence", s.presence);
       write_opt_bool(w, "join_leave", s.join_leave);
       write_opt_bool(w, "force_push_join_leave", s.force_push_join_leave);
@@ -129,10 +141,11 @@ std::optional<control_message> decode_control(std::string_view payload) {
   bool ok = true;
   if (t == "info") {
     m.type = control_message::kind::info;
-    ok = o->get("uid", m.info.uid) && o->get("name", m.info.name) && o->get("version", m.info.version) &&
-         o->get("clients", m.info.num_clients) && o->get("users", m.info.num_users) &&
-         o->get("subs", m.info.num_subs) && o->get("channels", m.info.num_channels) &&
-         o->get("uptime", m.info.uptime_seconds) && !m.info.uid.empty();
+    ok = o->get("uid", m.info.uid) && o->get("name", m.info.name) &&
+         o->get("version", m.info.version) && o->get("clients", m.info.num_clients) &&
+         o->get("users", m.info.num_users) && o->get("subs", m.info.num_subs) &&
+         o->get("channels", m.info.num_channels) && o->get("uptime", m.info.uptime_seconds) &&
+         !m.info.uid.empty();
   } else if (t == "disconnect") {
     m.type = control_message::kind::disconnect;
     ok = read_filter(*o, m.filter) && o->get("code", m.code) && o->get("reason", m.reason);
@@ -142,9 +155,10 @@ std::optional<control_message> decode_control(std::string_view payload) {
   } else if (t == "subscribe") {
     m.type = control_message::kind::subscribe;
     auto& s = m.subscribe;
-    ok = read_filter(*o, m.filter) && o->get("channel", s.channel) && o->get("expire_at", s.expire_at) &&
-         read_b64(*o, "info", s.info) && read_b64(*o, "data", s.data) &&
-         read_opt_bool(*o, "presence", s.presence) && read_opt_bool(*o, "join_leave", s.join_leave) &&
+    ok = read_filter(*o, m.filter) && o->get("channel", s.channel) &&
+         o->get("expire_at", s.expire_at) && read_b64(*o, "info", s.info) &&
+         read_b64(*o, "data", s.data) && read_opt_bool(*o, "presence", s.presence) &&
+         read_opt_bool(*o, "join_leave", s.join_leave) &&
          read_opt_bool(*o, "force_push_join_leave", s.force_push_join_leave) &&
          read_opt_bool(*o, "force_recovery", s.force_recovery) &&
          read_opt_bool(*o, "force_positioning", s.force_positioning);
@@ -155,7 +169,8 @@ std::optional<control_message> decode_control(std::string_view payload) {
     }
   } else if (t == "refresh") {
     m.type = control_message::kind::refresh;
-    ok = read_filter(*o, m.filter) && o->get("expired", m.expired) && o->get("expire_at", m.expire_at);
+    ok = read_filter(*o, m.filter) && o->get("expired", m.expired) &&
+         o->get("expire_at", m.expire_at);
     if (ok && o->has("info")) {
       std::string info;
       ok = read_b64(*o, "info", info);
@@ -170,7 +185,8 @@ std::optional<control_message> decode_control(std::string_view payload) {
     std::vector<std::string> names;
     std::vector<uint64_t> counts;
     ok = ok && o->get("names", names) && o->get("counts", counts) && names.size() == counts.size();
-    for (size_t i = 0; ok && i < names.size(); ++i) m.channels[names[i]] = static_cast<uint32_t>(counts[i]);
+    for (size_t i = 0; ok && i < names.size(); ++i)
+      m.channels[names[i]] = static_cast<uint32_t>(counts[i]);
   } else {
     return std::nullopt;
   }

@@ -48,21 +48,29 @@ struct connection_filter {
 };
 
 struct control_message {
-  enum class kind : uint8_t { info, disconnect, unsubscribe, subscribe, refresh, survey, survey_reply };
+  enum class kind : uint8_t {
+    info,
+    disconnect,
+    unsubscribe,
+    subscribe,
+    refresh,
+    survey,
+    survey_reply
+  };
   kind type = kind::info;
 
-  node_info_entry info;          // info
-  connection_filter filter;      // disconnect, unsubscribe, subscribe, refresh
-  uint32_t code = 0;             // disconnect
-  std::string reason;            // disconnect
-  std::string channel;           // unsubscribe
-  server_subscribe_options subscribe;  // subscribe
-  bool expired = false;                // refresh
-  int64_t expire_at = 0;               // refresh
-  std::optional<std::string> conn_info;  // refresh
-  uint64_t survey_id = 0;        // survey, survey_reply
-  std::string from;              // survey, survey_reply: the node that sent it
-  std::string op;                // survey: "channels"
+  node_info_entry info;                      // info
+  connection_filter filter;                  // disconnect, unsubscribe, subscribe, refresh
+  uint32_t code = 0;                         // disconnect
+  std::string reason;                        // disconnect
+  std::string channel;                       // unsubscribe
+  server_subscribe_options subscribe;        // subscribe
+  bool expired = false;                      // refresh
+  int64_t expire_at = 0;                     // refresh
+  std::optional<std::string> conn_info;      // refresh
+  uint64_t survey_id = 0;                    // survey, survey_reply
+  std::string from;                          // survey, survey_reply: the node that sent it
+  std::string op;                            // survey: "channels"
   std::map<std::string, uint32_t> channels;  // survey_reply
 };
 

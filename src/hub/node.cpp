@@ -30,7 +30,9 @@ uint32_t seconds_of(config::duration d) {
   return static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(d).count());
 }
 
-uint32_t clamp_u32(int64_t v) { return static_cast<uint32_t>(std::clamp<int64_t>(v, 0, UINT32_MAX)); }
+uint32_t clamp_u32(int64_t v) {
+  return static_cast<uint32_t>(std::clamp<int64_t>(v, 0, UINT32_MAX));
+}
 
 runtime_options make_options(const config::config& c) {
   runtime_options o;
@@ -52,7 +54,8 @@ runtime_options make_options(const config::config& c) {
   // Like Centrifugo, a zero write timeout means the default (1 s).
   o.drain_timeout_ms = ms_of(c.websocket_.write_timeout_);
   if (o.drain_timeout_ms <= 0) o.drain_timeout_ms = 1000;
-  o.read_budget_commands = static_cast<uint16_t>(std::clamp<int64_t>(c.gyre_.read_budget_commands_, 1, UINT16_MAX));
+  o.read_budget_commands =
+      static_cast<uint16_t>(std::clamp<int64_t>(c.gyre_.read_budget_commands_, 1, UINT16_MAX));
   o.read_budget_bytes = clamp_u32(c.gyre_.read_budget_bytes_);
   o.inbox_size = clamp_u32(c.gyre_.event_loop_inbox_size_);
   return o;
@@ -68,22 +71,24 @@ std::string default_node_name(const config::config& c) {
 }  // namespace
 
 node::metric_families::metric_families(metrics::registry& r)
-    : commands(r.add_counter("centrifugo_client_commands_total", "Client commands received by method.",
-                             {"method"})),
-      reply_errors(r.add_counter("centrifugo_client_num_reply_errors", "Error replies sent to clients.",
-                                 {"code"})),
+    : commands(r.add_counter("centrifugo_client_commands_total",
+                             "Client commands received by method.", {"method"})),
+      reply_errors(r.add_counter("centrifugo_client_num_reply_errors",
+                                 "Error replies sent to clients.", {"code"})),
       disconnects(r.add_counter("centrifugo_client_num_server_disconnects",
                                 "Connections closed by the server, by code.", {"code"})),
       accepted(r.add_counter("centrifugo_client_connections_accepted", "Connections accepted.",
                              {"transport", "accept_protocol"})),
-      recover(r.add_counter("centrifugo_client_recover", "Recovery attempts by outcome.", {"recovered"})),
-      command_duration(r.add_histogram("centrifugo_client_command_duration_seconds_histogram",
-                                       "Time to process a client command (until its reply is queued, or "
-                                       "until it waits for an engine).",
-                                       {"method"}, metrics::default_latency_buckets())) {
-  static const char* names[13] = {"pong",     "connect", "subscribe", "unsubscribe",    "publish",
-                                  "presence", "presence_stats", "history", "ping", "send", "rpc",
-                                  "refresh", "sub_refresh"};
+      recover(r.add_counter("centrifugo_client_recover", "Recovery attempts by outcome.",
+                            {"recovered"})),
+      command_duration(
+          r.add_histogram("centrifugo_client_command_duration_seconds_histogram",
+                          "Time to process a client command (until its reply is queued, or "
+                          "until it waits for an engine).",
+                          {"method"}, metrics::default_latency_buckets())) {
+  static const char* names[13] = {
+      "pong",    "connect", "subscribe", "unsubscribe", "publish", "presence",   "presence_stats",
+      "history", "ping",    "send",      "rpc",         "refresh", "sub_refresh"};
   for (size_t i = 0; i < 13; ++i) {
     command_counters[i] = &commands.with({names[i]});
     command_durations[i] = &command_duration.with({names[i]});
@@ -130,17 +135,24 @@ node::node(std::shared_ptr<const config::config> cfg, broker& b, presence_manage
       f.samples.push_back({"", {}, v});
       out.push_back(std::move(f));
     };
-    gauge("centrifugo_node_num_clients", "Connections on this node.", static_cast<double>(t.connections));
-    gauge("centrifugo_node_num_users", "Distinct users connected to this node.", static_cast<double>(t.users));
-    gauge("centrifugo_node_num_subscriptions", "Subscriptions on this node.", static_cast<double>(t.subscriptions));
-    gauge("centrifugo_node_num_channels", "Channels with subscribers on this node.", static_cast<double>(t.channels));
+    gauge("centrifugo_node_num_clients", "Connections on this node.",
+          static_cast<double>(t.connections));
+    gauge("centrifugo_node_num_users", "Distinct users connected to this node.",
+          static_cast<double>(t.users));
+    gauge("centrifugo_node_num_subscriptions", "Subscriptions on this node.",
+          static_cast<double>(t.subscriptions));
+    gauge("centrifugo_node_num_channels", "Channels with subscribers on this node.",
+          static_cast<double>(t.channels));
     metrics::collected_family sentf{"centrifugo_node_messages_sent_count",
                                     "Messages queued to clients (replies and pushes).",
-                                    metrics::kind::counter, {}};
+                                    metrics::kind::counter,
+                                    {}};
     sentf.samples.push_back({"", {}, static_cast<double>(t.sent)});
     out.push_back(std::move(sentf));
     metrics::collected_family recvf{"centrifugo_node_messages_received_count",
-                                    "Commands received from clients.", metrics::kind::counter, {}};
+                                    "Commands received from clients.",
+                                    metrics::kind::counter,
+                                    {}};
     recvf.samples.push_back({"", {}, static_cast<double>(t.received)});
     out.push_back(std::move(recvf));
     // Flow control (docs/design/flow-control.md); Centrifugo has no such metrics. Slow
@@ -166,8 +178,8 @@ node::node(std::shared_ptr<const config::config> cfg, broker& b, presence_manage
           static_cast<double>(t.conflating));
     gauge("gyre_event_loop_inbox_events", "Events waiting in the event loops' inboxes.",
           static_cast<double>(t.inbox_events));
-    metrics::collected_family build{"centrifugo_node_build", "Node build information.",
-                                    metrics::kind::gauge, {}};
+    metrics::collected_family build{
+        "centrifugo_node_build", "Node build information.", metrics::kind::gauge, {}};
     build.samples.push_back({"", {{"version", version()}}, 1});
     out.push_back(std::move(build));
   });
@@ -259,7 +271,8 @@ void node::on_join(std::string_view channel, const client_info& info) {
 
 void node::on_leave(std::string_view channel, const client_info& info) {
   if (!may_have_local_subscribers(channel)) return;
-  post_to_all(std::make_shared<const prepared_event>(event_kind::leave, std::string(channel), info));
+  post_to_all(
+      std::make_shared<const prepared_event>(event_kind::leave, std::string(channel), info));
 }
 
 void node::on_subscriptions_restored(std::vector<std::string> channels) {
@@ -318,8 +331,7 @@ void node::check_restored_positions() {
   });
 }
 
-std::function<void()> node::begin_subscribe_locked(std::string_view channel,
-                                                   channel_state& st) {
+std::function<void()> node::begin_subscribe_locked(std::string_view channel, channel_state& st) {
   st.subscribing = true;
   st.attempt = ++subscribe_attempts_;
   return [this, ch = std::string(channel), attempt = st.attempt] {
@@ -459,8 +471,10 @@ void node::stop_control() {
 
 void node::send_control(const control_message& m) {
   control_bus* bus = bus_.load();
-  if (bus) bus->broadcast(encode_control(m));
-  else apply(m);
+  if (bus)
+    bus->broadcast(encode_control(m));
+  else
+    apply(m);
 }
 
 void node::tick_control() {
@@ -515,41 +529,53 @@ void node::apply(const control_message& m) {
       return;
     }
     case kind::disconnect:
-      for_each_shard([f = m.filter, code = m.code, reason = m.reason](shard& s) {
-        for (client* c : matching(s, f)) c->disconnect(gyre::disconnect{code, reason});
-        s.flush_dirty();
-      }, nullptr);
+      for_each_shard(
+          [f = m.filter, code = m.code, reason = m.reason](shard& s) {
+            for (client* c : matching(s, f)) c->disconnect(gyre::disconnect{code, reason});
+            s.flush_dirty();
+          },
+          nullptr);
       return;
     case kind::unsubscribe:
-      for_each_shard([f = m.filter, channel = m.channel](shard& s) {
-        for (client* c : matching(s, f)) c->server_unsubscribe(channel, unsubscribes::server);
-        s.flush_dirty();
-      }, nullptr);
+      for_each_shard(
+          [f = m.filter, channel = m.channel](shard& s) {
+            for (client* c : matching(s, f)) c->server_unsubscribe(channel, unsubscribes::server);
+            s.flush_dirty();
+          },
+          nullptr);
       return;
     case kind::subscribe:
-      for_each_shard([f = m.filter, opts = m.subscribe](shard& s) {
-        for (client* c : matching(s, f)) c->server_subscribe(opts);
-        s.flush_dirty();
-      }, nullptr);
+      for_each_shard(
+          [f = m.filter, opts = m.subscribe](shard& s) {
+            for (client* c : matching(s, f)) c->server_subscribe(opts);
+            s.flush_dirty();
+          },
+          nullptr);
       return;
     case kind::refresh:
-      for_each_shard([f = m.filter, expired = m.expired, expire_at = m.expire_at, info = m.conn_info](shard& s) {
-        for (client* c : matching(s, f)) c->server_refresh(expired, expire_at, info);
-        s.flush_dirty();
-      }, nullptr);
+      for_each_shard(
+          [f = m.filter, expired = m.expired, expire_at = m.expire_at,
+           info = m.conn_info](shard& s) {
+            for (client* c : matching(s, f)) c->server_refresh(expired, expire_at, info);
+            s.flush_dirty();
+          },
+          nullptr);
       return;
     case kind::survey:
       if (m.op != "channels") return;
-      local_channels([this, id = m.survey_id, from = m.from](std::map<std::string, uint32_t> counts) {
-        control_message reply;
-        reply.type = control_message::kind::survey_reply;
-        reply.survey_id = id;
-        reply.from = uid_;
-        reply.channels = std::move(counts);
-        control_bus* bus = bus_.load();
-        if (bus) bus->send_to(from, encode_control(reply));
-        else apply(reply);
-      });
+      local_channels(
+          [this, id = m.survey_id, from = m.from](std::map<std::string, uint32_t> counts) {
+            control_message reply;
+            reply.type = control_message::kind::survey_reply;
+            reply.survey_id = id;
+            reply.from = uid_;
+            reply.channels = std::move(counts);
+            control_bus* bus = bus_.load();
+            if (bus)
+              bus->send_to(from, encode_control(reply));
+            else
+              apply(reply);
+          });
       return;
     case kind::survey_reply: {
       std::function<void(result<std::map<std::string, uint32_t>>)> done;
@@ -586,7 +612,8 @@ void node::disconnect(const connection_filter& f, gyre::disconnect d, std::funct
   if (done) done();
 }
 
-void node::unsubscribe(const connection_filter& f, std::string channel, std::function<void()> done) {
+void node::unsubscribe(const connection_filter& f, std::string channel,
+                       std::function<void()> done) {
   control_message m;
   m.type = control_message::kind::unsubscribe;
   m.filter = f;
@@ -595,7 +622,8 @@ void node::unsubscribe(const connection_filter& f, std::string channel, std::fun
   if (done) done();
 }
 
-void node::subscribe(const connection_filter& f, server_subscribe_options opts, std::function<void()> done) {
+void node::subscribe(const connection_filter& f, server_subscribe_options opts,
+                     std::function<void()> done) {
   control_message m;
   m.type = control_message::kind::subscribe;
   m.filter = f;
@@ -625,7 +653,9 @@ void node::local_channels(std::function<void(std::map<std::string, uint32_t>)> d
   for_each_shard(
       [g](shard& s) {
         std::vector<std::pair<std::string, uint32_t>> local;
-        s.for_each_channel([&](const std::string& ch, size_t n) { local.emplace_back(ch, static_cast<uint32_t>(n)); });
+        s.for_each_channel([&](const std::string& ch, size_t n) {
+          local.emplace_back(ch, static_cast<uint32_t>(n));
+        });
         std::lock_guard lock(g->mu);
         for (auto& [ch, n] : local) g->counts[ch] += n;
       },
@@ -635,7 +665,8 @@ void node::local_channels(std::function<void(std::map<std::string, uint32_t>)> d
 void node::channels(std::function<void(result<std::map<std::string, uint32_t>>)> done) {
   control_bus* bus = bus_.load();
   if (!bus) {
-    local_channels([done = std::move(done)](std::map<std::string, uint32_t> c) { done(std::move(c)); });
+    local_channels(
+        [done = std::move(done)](std::map<std::string, uint32_t> c) { done(std::move(c)); });
     return;
   }
   control_message m;
@@ -719,8 +750,10 @@ void node::user_connected(std::string_view user) {
   if (user.empty() || opts_.user_connection_limit == 0) return;
   std::lock_guard lock(users_mu_);
   auto it = user_connections_.find(user);
-  if (it == user_connections_.end()) user_connections_.emplace(std::string(user), 1);
-  else ++it->second;
+  if (it == user_connections_.end())
+    user_connections_.emplace(std::string(user), 1);
+  else
+    ++it->second;
 }
 
 void node::user_disconnected(std::string_view user) {
@@ -732,12 +765,14 @@ void node::user_disconnected(std::string_view user) {
 }
 
 void node::shutdown(std::function<void()> done) {
-  for_each_shard([](shard& s) {
-    std::vector<client*> all;
-    s.for_each_client([&](client& c) { all.push_back(&c); });
-    for (client* c : all) c->disconnect(disconnects::shutdown);
-    s.flush_dirty();
-  }, std::move(done));
+  for_each_shard(
+      [](shard& s) {
+        std::vector<client*> all;
+        s.for_each_client([&](client& c) { all.push_back(&c); });
+        for (client* c : all) c->disconnect(disconnects::shutdown);
+        s.flush_dirty();
+      },
+      std::move(done));
 }
 
 }  // namespace gyre

@@ -284,11 +284,11 @@ struct node::metric_families {
     (void)transport;
   }
 
-  metrics::family<metrics::counter>& commands;      // by method
-  metrics::family<metrics::counter>& reply_errors;  // by code
-  metrics::family<metrics::counter>& disconnects;   // by code
-  metrics::family<metrics::counter>& accepted;      // by transport, accept_protocol
-  metrics::family<metrics::counter>& recover;       // by recovered
+  metrics::family<metrics::counter>& commands;            // by method
+  metrics::family<metrics::counter>& reply_errors;        // by code
+  metrics::family<metrics::counter>& disconnects;         // by code
+  metrics::family<metrics::counter>& accepted;            // by transport, accept_protocol
+  metrics::family<metrics::counter>& recover;             // by recovered
   metrics::family<metrics::histogram>& command_duration;  // by method
   metrics::counter* command_counters[13] = {};
   metrics::histogram* command_durations[13] = {};

@@ -151,7 +151,6 @@ class outbox {
     head_ = 0;
   }
 
-
   out_chunk* inline_[inline_capacity] = {};
   std::unique_ptr<out_chunk*[]> heap_;
   uint32_t heap_capacity_ = 0;

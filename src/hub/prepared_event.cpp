@@ -15,7 +15,8 @@ const std::string& prepared_event::patch_bytes() const {
   std::call_once(patch_once_, [this] {
     if (!pub_ || !pub_->use_delta || !pub_->prev_data) return;
     // UTF-8 aligned: the same patch is then valid for JSON and Protobuf subscribers.
-    patch_ = protocol::fossil_delta(*pub_->prev_data, pub_->pub.data, protocol::delta_alignment::utf8);
+    patch_ =
+        protocol::fossil_delta(*pub_->prev_data, pub_->pub.data, protocol::delta_alignment::utf8);
     patch_ok_ = protocol::delta_worth_sending(patch_.size(), pub_->pub.data.size());
   });
   return patch_;

@@ -11,7 +11,10 @@
 namespace gyre {
 
 shard::shard(node& n, unsigned index, int64_t now_ms)
-    : node_(n), index_(index), inbox_limit_(std::max<size_t>(1, n.opts().inbox_size)), wheel_(now_ms) {}
+    : node_(n),
+      index_(index),
+      inbox_limit_(std::max<size_t>(1, n.opts().inbox_size)),
+      wheel_(now_ms) {}
 
 shard::~shard() = default;
 
@@ -37,10 +40,11 @@ void shard::post_event(std::shared_ptr<const prepared_event> ev) {
   }
   if (first_drop) {
     static log::limiter site;
-    log::limited(site, spdlog::level::warn,
-                 "event loop {}: inbox full ({} events, gyre.event_loop_inbox_size): dropping events until "
-                 "it drains; positioned subscribers of the affected channels will recover",
-                 index_, inbox_limit_);
+    log::limited(
+        site, spdlog::level::warn,
+        "event loop {}: inbox full ({} events, gyre.event_loop_inbox_size): dropping events until "
+        "it drains; positioned subscribers of the affected channels will recover",
+        index_, inbox_limit_);
   }
   if (wake) wake_();
 }
@@ -148,7 +152,8 @@ void shard::deliver(const std::shared_ptr<const prepared_event>& ev) {
 // ---------------------------------------------------------------------------- timers
 
 void shard::tick(int64_t now_ms) {
-  wheel_.advance(now_ms, [now_ms](timer_node& n) { static_cast<client*>(n.owner)->on_timer(now_ms); });
+  wheel_.advance(now_ms,
+                 [now_ms](timer_node& n) { static_cast<client*>(n.owner)->on_timer(now_ms); });
   if (!held_.empty()) judge_held(now_ms);
   if (!deferred_.empty()) {
     flush_dirty();
@@ -208,12 +213,15 @@ size_t shard::local_subscriber_count(std::string_view channel) const {
 
 // ---------------------------------------------------------------------------- connections
 
-void shard::attach(client&) { counters_.connections.fetch_add(1, std::memory_order_relaxed); }
+void shard::attach(client&) {
+  counters_.connections.fetch_add(1, std::memory_order_relaxed);
+}
 
 void shard::detach(client& c) {
   if (c.counted()) counters_.connections.fetch_sub(1, std::memory_order_relaxed);
   if (c.dirty_) std::replace(dirty_.begin(), dirty_.end(), &c, static_cast<client*>(nullptr));
-  if (c.deferred_) std::replace(deferred_.begin(), deferred_.end(), &c, static_cast<client*>(nullptr));
+  if (c.deferred_)
+    std::replace(deferred_.begin(), deferred_.end(), &c, static_cast<client*>(nullptr));
   if (!held_.empty()) release(c);
 }
 
@@ -232,8 +240,10 @@ void shard::index_user(client& c) {
   }
   c.user_prev_ = nullptr;
   c.user_next_ = head;
-  if (head) head->user_prev_ = &c;
-  else if (!c.user().empty()) counters_.users.fetch_add(1, std::memory_order_relaxed);
+  if (head)
+    head->user_prev_ = &c;
+  else if (!c.user().empty())
+    counters_.users.fetch_add(1, std::memory_order_relaxed);
   users_.emplace(std::string_view(c.user()), &c);
 }
 

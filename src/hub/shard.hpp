@@ -25,6 +25,7 @@
 // touched only by the owning loop's thread.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -35,14 +36,13 @@
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
-#include <algorithm>
 #include <variant>
 #include <vector>
 
+#include "hub/client.hpp"
 #include "hub/out_chunk.hpp"
 #include "hub/prepared_event.hpp"
 #include "hub/subscription.hpp"
-#include "hub/client.hpp"
 #include "hub/timer_wheel.hpp"
 
 namespace gyre {
@@ -148,7 +148,7 @@ class shard {
   // The first client of a user on this shard ("" = anonymous), or null; the others
   // follow through client::next_of_user().
   client* first_of(std::string_view user) const;
-  void index_user(client& c);    // after the client's user becomes known
+  void index_user(client& c);  // after the client's user becomes known
   void unindex_user(client& c);
   // Distinct named users on this shard.
   size_t user_count() const { return users_.size() - (users_.count(std::string_view{}) ? 1 : 0); }
@@ -186,8 +186,10 @@ class shard {
     sub_list(const sub_list&) = delete;
     sub_list& operator=(const sub_list&) = delete;
     sub_list(sub_list&& o) noexcept : size_(o.size_), cap_(o.cap_) {
-      if (cap_ == 1) one_ = o.one_;
-      else many_ = o.many_;
+      if (cap_ == 1)
+        one_ = o.one_;
+      else
+        many_ = o.many_;
       o.size_ = 0;
       o.cap_ = 1;
     }

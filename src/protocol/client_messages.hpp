@@ -17,7 +17,7 @@ namespace gyre::protocol {
 
 // Tags filter tree (§4.14). Leaf when op is empty.
 struct filter_node {
-  std::string op;   // "", "and", "or", "not"
+  std::string op;  // "", "and", "or", "not"
   std::string key;
   std::string cmp;  // eq neq in nin ex nex sw ew ct lt lte gt gte
   std::string val;
@@ -165,9 +165,13 @@ struct command {
       request;
 
   template <typename T>
-  T& as() { return std::get<T>(request); }
+  T& as() {
+    return std::get<T>(request);
+  }
   template <typename T>
-  const T& as() const { return std::get<T>(request); }
+  const T& as() const {
+    return std::get<T>(request);
+  }
 
   friend bool operator==(const command&, const command&) = default;
 };
@@ -269,9 +273,9 @@ struct sub_refresh_result {
 struct reply {
   uint32_t id = 0;
   std::optional<error_reply> error;  // set => no result
-  std::variant<std::monostate, connect_result, subscribe_result, unsubscribe_result,
-               publish_result, presence_result, presence_stats_result, history_result,
-               rpc_result, refresh_result, sub_refresh_result>
+  std::variant<std::monostate, connect_result, subscribe_result, unsubscribe_result, publish_result,
+               presence_result, presence_stats_result, history_result, rpc_result, refresh_result,
+               sub_refresh_result>
       result;
   friend bool operator==(const reply&, const reply&) = default;
 };

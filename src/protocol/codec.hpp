@@ -32,7 +32,8 @@ struct pub_encoding {
   bool patch = false;        // data is a fossil patch: write delta=true
   bool json_string = false;  // JSON only: write data as a JSON string (delta subscriptions)
   std::string_view epoch;    // Publication.epoch (14): set on the first publication of a stream
-  std::string_view channel;  // Publication.channel (10): concrete channel of a wildcard subscription
+  std::string_view
+      channel;  // Publication.channel (10): concrete channel of a wildcard subscription
 };
 
 enum class decode_status : uint8_t {

@@ -102,7 +102,9 @@ bool read(od::value& v, Int& out) {
 }
 
 // A `bytes` field: the exact JSON text of the value, trimmed of surrounding whitespace.
-bool read_raw(od::value& v, std::string& out) { return json_scan::read_raw(v, out); }
+bool read_raw(od::value& v, std::string& out) {
+  return json_scan::read_raw(v, out);
+}
 
 // Calls on_field(key, value) for every member of object `v` (which must not be null).
 template <typename F>

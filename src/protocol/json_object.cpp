@@ -21,12 +21,18 @@ std::string lower(std::string_view s) {
 
 json_kind kind_of(od::json_type t) {
   switch (t) {
-    case od::json_type::array: return json_kind::array;
-    case od::json_type::object: return json_kind::object;
-    case od::json_type::number: return json_kind::number;
-    case od::json_type::string: return json_kind::string;
-    case od::json_type::boolean: return json_kind::boolean;
-    case od::json_type::null: return json_kind::null;
+    case od::json_type::array:
+      return json_kind::array;
+    case od::json_type::object:
+      return json_kind::object;
+    case od::json_type::number:
+      return json_kind::number;
+    case od::json_type::string:
+      return json_kind::string;
+    case od::json_type::boolean:
+      return json_kind::boolean;
+    case od::json_type::null:
+      return json_kind::null;
   }
   return json_kind::null;
 }
@@ -168,7 +174,8 @@ bool json_object::get(std::string_view key, std::vector<uint64_t>& out) const {
   return true;
 }
 
-bool json_object::get(std::string_view key, std::vector<std::pair<std::string, std::string>>& out) const {
+bool json_object::get(std::string_view key,
+                      std::vector<std::pair<std::string, std::string>>& out) const {
   const member* m = find(key);
   if (!m || m->kind == json_kind::null) return true;
   if (m->kind != json_kind::object) return false;

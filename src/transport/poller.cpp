@@ -55,7 +55,9 @@ bool poller::add(int fd, poll_target* target) {
   return true;
 }
 
-void poller::remove(int fd) { ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr); }
+void poller::remove(int fd) {
+  ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+}
 
 void poller::retire(poll_target* target) {
   if (target->again_) {
@@ -124,7 +126,8 @@ void poller::dispatch() {
   for (int round = 0; round < 64; ++round) {
     int n = ::epoll_wait(epfd_, events, batch_size, 0);
     if (n <= 0) break;
-    for (int i = 0; i < n; ++i) static_cast<poll_target*>(events[i].data.ptr)->on_poll(events[i].events);
+    for (int i = 0; i < n; ++i)
+      static_cast<poll_target*>(events[i].data.ptr)->on_poll(events[i].events);
     if (after_batch_) after_batch_();
     if (n < batch_size) break;
   }

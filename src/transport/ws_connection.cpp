@@ -38,8 +38,8 @@ constexpr int max_iov = 516;
 
 }  // namespace
 
-void ws_connection::start(shard& s, poller& p, int fd, protocol::encoding enc, std::string handshake,
-                          std::string leftover, ws_connection_options opts) {
+void ws_connection::start(shard& s, poller& p, int fd, protocol::encoding enc,
+                          std::string handshake, std::string leftover, ws_connection_options opts) {
   auto* c = new ws_connection(s, p, fd, enc, std::move(opts));
   if (!p.add(fd, c)) {
     log::warn("epoll registration failed");
@@ -54,9 +54,16 @@ void ws_connection::start(shard& s, poller& p, int fd, protocol::encoding enc, s
   if (c->partial_) c->on_turn();
 }
 
-ws_connection::ws_connection(shard& s, poller& p, int fd, protocol::encoding enc, ws_connection_options opts)
-    : shard_(s), poller_(p), client_(s, *this, enc), parser_(opts.max_message_size), fd_(fd), encoding_(enc) {
-  if (!opts.user_id_header.empty()) opts_ = std::make_unique<ws_connection_options>(std::move(opts));
+ws_connection::ws_connection(shard& s, poller& p, int fd, protocol::encoding enc,
+                             ws_connection_options opts)
+    : shard_(s),
+      poller_(p),
+      client_(s, *this, enc),
+      parser_(opts.max_message_size),
+      fd_(fd),
+      encoding_(enc) {
+  if (!opts.user_id_header.empty())
+    opts_ = std::make_unique<ws_connection_options>(std::move(opts));
   int one = 1;
   ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
@@ -178,10 +185,11 @@ void ws_connection::hold() {
   read_state_ = reading::held;
   shard_.hold(client_);
   static log::limiter site;
-  log::limited(site, spdlog::level::info,
-               "client {}: queue over client.queue_max_size {} ({} bytes): not reading from it until it "
-               "drains (3008 after websocket.write_timeout)",
-               client_.client_id(), shard_.owner().opts().queue_max_size, client_.out().queued_bytes());
+  log::limited(
+      site, spdlog::level::info,
+      "client {}: queue over client.queue_max_size {} ({} bytes): not reading from it until it "
+      "drains (3008 after websocket.write_timeout)",
+      client_.client_id(), shard_.owner().opts().queue_max_size, client_.out().queued_bytes());
 }
 
 bool ws_connection::process_input(char* buf, size_t len, bool& paused) {
@@ -207,8 +215,10 @@ bool ws_connection::process_input(char* buf, size_t len, bool& paused) {
         char frame[ws::max_control_frame_size];
         size_t n = ws::write_pong_frame(frame, ev.payload);
         // Answering only the latest ping is enough (RFC 6455): one pong at most waits.
-        if (pending_pong_) client_.out().rewrite(pending_pong_, std::string_view(frame, n));
-        else pending_pong_ = queue_control_frame(std::string_view(frame, n));
+        if (pending_pong_)
+          client_.out().rewrite(pending_pong_, std::string_view(frame, n));
+        else
+          pending_pong_ = queue_control_frame(std::string_view(frame, n));
         break;
       }
       case ws::event_type::pong:
@@ -248,7 +258,8 @@ bool ws_connection::process_input(char* buf, size_t len, bool& paused) {
     flush();
     return !socket_closed_;
   }
-  if (r.consumed < len) partial_ = std::make_unique<std::string>(buf + r.consumed, len - r.consumed);
+  if (r.consumed < len)
+    partial_ = std::make_unique<std::string>(buf + r.consumed, len - r.consumed);
   return true;
 }
 
@@ -271,12 +282,15 @@ out_chunk* ws_connection::queue_control_frame(std::string_view frame) {
   return c;
 }
 
-void ws_connection::flush() { write_some(); }
+void ws_connection::flush() {
+  write_some();
+}
 
 void ws_connection::write_some() {
   outbox& ob = client_.out();
   const int fd = fd_;
-  const ws::opcode data_op = encoding_ == protocol::encoding::json ? ws::opcode::text : ws::opcode::binary;
+  const ws::opcode data_op =
+      encoding_ == protocol::encoding::json ? ws::opcode::text : ws::opcode::binary;
   // One writev carries several frames: [header][chunks...][header][chunks...]...
   // Headers of frames not started yet live in a per-thread array; only the header of a
   // frame interrupted by a partial write is kept in the connection (header_).
@@ -294,7 +308,7 @@ void ws_connection::write_some() {
   while (!write_blocked_ && !socket_closed_ &&
          (in_frame_ || !ob.empty() || (client_.holding_back() && client_.release_held()))) {
     int cnt = 0, frames = 0;
-    size_t k = 0;                    // next outbox chunk to describe
+    size_t k = 0;                      // next outbox chunk to describe
     size_t k_off = ob.front_offset();  // bytes of chunk k already written
     auto add_payload = [&](size_t len) {
       while (len > 0 && cnt < max_iov) {
@@ -310,8 +324,10 @@ void ws_connection::write_some() {
       }
     };
     if (in_frame_) {
-      plan[frames++] = {header_ + header_sent_, static_cast<uint32_t>(header_len_ - header_sent_), frame_left_};
-      if (header_sent_ < header_len_) iov[cnt++] = {header_ + header_sent_, static_cast<size_t>(header_len_ - header_sent_)};
+      plan[frames++] = {header_ + header_sent_, static_cast<uint32_t>(header_len_ - header_sent_),
+                        frame_left_};
+      if (header_sent_ < header_len_)
+        iov[cnt++] = {header_ + header_sent_, static_cast<size_t>(header_len_ - header_sent_)};
       add_payload(frame_left_);
     }
     bool pong_planned = false;

@@ -105,10 +105,10 @@ class ws_connection final : public client_transport, public poll_target {
   poller& poller_;
   client client_;
   ws::frame_parser parser_;
-  std::unique_ptr<std::string> partial_;  // incomplete frame bytes between reads
-  std::unique_ptr<std::string> message_;  // fragmented message being assembled
+  std::unique_ptr<std::string> partial_;         // incomplete frame bytes between reads
+  std::unique_ptr<std::string> message_;         // fragmented message being assembled
   std::unique_ptr<ws_connection_options> opts_;  // only when there is something to keep
-  out_chunk* pending_pong_ = nullptr;  // queued pong not started on the wire yet
+  out_chunk* pending_pong_ = nullptr;            // queued pong not started on the wire yet
   // Current outgoing data frame: header bytes left to write and payload bytes left.
   char header_[ws::max_server_header_size];
   uint8_t header_len_ = 0;
@@ -118,10 +118,10 @@ class ws_connection final : public client_transport, public poll_target {
   bool in_frame_ = false;
   bool write_blocked_ = false;  // the socket is full: wait for an EPOLLOUT edge
   reading read_state_ = reading::armed;
-  bool closing_ = false;       // close frame queued: flush it, then shut down writes
+  bool closing_ = false;  // close frame queued: flush it, then shut down writes
   bool close_sent_ = false;
   bool socket_closed_ = false;
-  bool client_done_ = false;   // the client allowed destruction
+  bool client_done_ = false;  // the client allowed destruction
   // >0 while a handler of this connection runs: hard_close() inside it must not delete the
   // object under the handler's feet; the handler calls try_destroy() on its way out.
   protocol::encoding encoding_;

@@ -90,7 +90,8 @@ inline void encode_replies_for(const codec& c, const command& cmd, std::string& 
       publication p = make_pub(cmd.id, q.data, q.key, q.channel, q.removed);
       c.encode_pub_push(q.channel, p, q.data, {}, env, out);
       c.encode_pub_push(q.channel, p, q.data,
-                        {.patch = false, .json_string = true, .epoch = q.key, .channel = q.key}, env, out);
+                        {.patch = false, .json_string = true, .epoch = q.key, .channel = q.key},
+                        env, out);
       c.encode_pub_push(q.channel, p, q.key, {.patch = true, .json_string = true}, env, out);
       r.result = publish_result{};
       break;

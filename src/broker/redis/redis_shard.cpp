@@ -27,7 +27,7 @@ struct shard::cluster_state {
   std::array<int16_t, 16384> slots;  // node index, -1 = unknown (first node tries)
   std::vector<std::shared_ptr<connection>> nodes;
   std::vector<endpoint> eps;
-  bool refreshing = false;  // I/O thread
+  bool refreshing = false;                                    // I/O thread
   std::chrono::steady_clock::time_point last_tick_refresh{};  // I/O thread
   asio::steady_timer timer;
   size_t pubsub_next = 0;

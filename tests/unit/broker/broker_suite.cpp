@@ -137,7 +137,8 @@ void broker_suite::TearDown() {
 
 std::string broker_suite::channel(std::string_view name) {
   std::string ch = channel_name(name);
-  auto st = await_result<ok_t>([&](callback<ok_t> cb) { broker_->subscribe(ch, std::move(cb)); }, timeout());
+  auto st = await_result<ok_t>([&](callback<ok_t> cb) { broker_->subscribe(ch, std::move(cb)); },
+                               timeout());
   EXPECT_TRUE(st.ok()) << "subscribe " << ch;
   return ch;
 }

@@ -110,7 +110,8 @@ TEST(pb_wire, reads_what_other_writers_may_write) {
 TEST(pb_wire, malformed_bytes_are_refused) {
   std::string d;
   for (const std::string& bad : {
-           "\x22\x05" "ab"s,                                     // truncated bytes
+           "\x22\x05"
+           "ab"s,                                                // truncated bytes
            "\xff"s,                                              // truncated tag
            "\x30"s,                                              // no value
            "\x30\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01"s,  // 11-byte varint

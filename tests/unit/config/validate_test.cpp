@@ -261,18 +261,19 @@ TEST(validate, api_error_modes) {
 }
 
 TEST(validate, gyre_http_limits_are_not_negative) {
-  expect_single_error(R"({"gyre": {"http_api": {"max_batch_commands": -1}}})", "gyre.http_api.max_batch_commands",
-                      "must not be negative");
-  expect_single_error(R"({"gyre": {"http_api": {"max_response_size": -5}}})", "gyre.http_api.max_response_size",
-                      "must not be negative");
+  expect_single_error(R"({"gyre": {"http_api": {"max_batch_commands": -1}}})",
+                      "gyre.http_api.max_batch_commands", "must not be negative");
+  expect_single_error(R"({"gyre": {"http_api": {"max_response_size": -5}}})",
+                      "gyre.http_api.max_response_size", "must not be negative");
   expect_single_error(R"({"gyre": {"http_api": {"max_request_body_size": -5}}})",
                       "gyre.http_api.max_request_body_size", "must not be negative");
   expect_single_error(R"({"gyre": {"http_server": {"max_header_size": 5000000000}}})",
                       "gyre.http_server.max_header_size", "at most");
-  EXPECT_THAT(errors_of(R"({"gyre": {"http_api": {"max_batch_commands": 5, "max_response_size": 1000,
+  EXPECT_THAT(
+      errors_of(R"({"gyre": {"http_api": {"max_batch_commands": 5, "max_response_size": 1000,
                                                    "max_request_body_size": 100},
                                       "http_server": {"max_header_size": 65536}}})"),
-              IsEmpty());
+      IsEmpty());
 }
 
 TEST(validate, engine_and_broker_types) {

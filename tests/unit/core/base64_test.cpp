@@ -16,11 +16,11 @@ TEST(base64, round_trips_standard_and_url) {
 }
 
 TEST(base64, rejects_malformed) {
-  EXPECT_FALSE(base64_decode("Zm8"));     // missing padding
-  EXPECT_FALSE(base64_decode("Zm9v!"));   // bad character
-  EXPECT_FALSE(base64_decode("Z==="));    // too much padding
-  EXPECT_FALSE(base64url_decode("a"));    // impossible length
-  EXPECT_TRUE(base64url_decode("Zm8"));   // url form: padding optional
+  EXPECT_FALSE(base64_decode("Zm8"));    // missing padding
+  EXPECT_FALSE(base64_decode("Zm9v!"));  // bad character
+  EXPECT_FALSE(base64_decode("Z==="));   // too much padding
+  EXPECT_FALSE(base64url_decode("a"));   // impossible length
+  EXPECT_TRUE(base64url_decode("Zm8"));  // url form: padding optional
 }
 
 }  // namespace

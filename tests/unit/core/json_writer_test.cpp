@@ -23,7 +23,10 @@ TEST(json_writer, escapes_strings) {
 TEST(json_writer, replaces_invalid_utf8_and_escapes_line_separators) {
   std::string out;
   json_writer w(out);
-  w.string("a\xff" "b\xe2\x80\xa8" "c\xc3\xa9");
+  w.string(
+      "a\xff"
+      "b\xe2\x80\xa8"
+      "c\xc3\xa9");
   EXPECT_EQ(out, "\"a\\ufffdb\\u2028c\xc3\xa9\"");
 }
 
@@ -37,7 +40,11 @@ TEST(json_writer, raw_strips_newlines_and_empty_becomes_null) {
 TEST(json_writer, numbers) {
   std::string out;
   json_writer w(out);
-  w.begin_array().value(int64_t{-5}).value(uint64_t{18446744073709551615ull}).value(1.5).end_array();
+  w.begin_array()
+      .value(int64_t{-5})
+      .value(uint64_t{18446744073709551615ull})
+      .value(1.5)
+      .end_array();
   EXPECT_EQ(out, "[-5,18446744073709551615,1.5]");
 }
 

@@ -71,7 +71,8 @@ TEST(control, malformed_messages_are_refused) {
   EXPECT_FALSE(decode_control(R"({"t":"nope"})"));
   EXPECT_FALSE(decode_control(R"({"t":"disconnect","code":"x"})"));
   EXPECT_FALSE(decode_control(R"({"t":"info","uid":""})"));
-  EXPECT_FALSE(decode_control(R"({"t":"survey_reply","id":1,"from":"a","names":["x"],"counts":[]})"));
+  EXPECT_FALSE(
+      decode_control(R"({"t":"survey_reply","id":1,"from":"a","names":["x"],"counts":[]})"));
 }
 
 }  // namespace

@@ -97,7 +97,8 @@ TEST_F(flow_control, a_malformed_command_behind_waiting_ones_still_ends_the_conn
   EXPECT_EQ(count_of(t.all(), R"("unsubscribe":{})"), 6u);
 }
 
-TEST_F(flow_control, replies_over_the_queue_limit_stop_the_commands_without_making_the_client_slow) {
+TEST_F(flow_control,
+       replies_over_the_queue_limit_stop_the_commands_without_making_the_client_slow) {
   config::config c = make_config();
   c.client_.queue_max_size_ = 1000;
   c.gyre_.read_budget_commands_ = 256;

@@ -23,7 +23,8 @@ TEST_F(fanout, one_encoding_is_shared_by_every_subscriber_on_every_loop) {
   drain();
   const char* first = nullptr;
   for (auto* t : subs) {
-    ASSERT_TRUE(t->saw(R"({"push":{"channel":"news","pub":{"data":{"n":1},"offset":1)")) << t->all();
+    ASSERT_TRUE(t->saw(R"({"push":{"channel":"news","pub":{"data":{"n":1},"offset":1)"))
+        << t->all();
     const char* mine = t->chunk_ptrs.back();
     if (!first) first = mine;
     EXPECT_EQ(mine, first) << "every subscriber must receive the same encoded bytes";
@@ -61,7 +62,9 @@ TEST_F(fanout, a_gap_in_offsets_unsubscribes_a_positioned_subscriber_with_2500) 
   dp->epoch = page->value().top.epoch;
   node_->on_publication(dp);
   drain();
-  EXPECT_TRUE(t.saw(R"({"push":{"channel":"c","unsubscribe":{"code":2500,"reason":"insufficient state"}}})")) << t.all();
+  EXPECT_TRUE(t.saw(
+      R"({"push":{"channel":"c","unsubscribe":{"code":2500,"reason":"insufficient state"}}})"))
+      << t.all();
   EXPECT_FALSE(t.client().is_subscribed("c"));
 }
 
@@ -242,7 +245,9 @@ TEST_F(fanout, info_counts_clients_users_channels_and_subscriptions) {
 // Two nodes joined by an in-process bus: what the Redis or NATS bus does across machines.
 class pair_bus final : public control_bus {
  public:
-  void start(control_handler& h, std::string_view uid) override { nodes_.emplace_back(std::string(uid), &h); }
+  void start(control_handler& h, std::string_view uid) override {
+    nodes_.emplace_back(std::string(uid), &h);
+  }
   void stop() override {}
   void broadcast(std::string_view payload) override {
     for (auto& [uid, h] : nodes_) h->on_control(payload);

@@ -34,9 +34,11 @@ TEST(outbox, queues_consumes_and_releases_chunks) {
 TEST(outbox, grows_beyond_inline_slots_keeps_order_and_trims_when_idle) {
   chunk_pool pool;
   outbox q;
-  for (int i = 0; i < 100; ++i) q.push(pool.acquire(shared_buffer::copy_of(std::string(1, char('a' + i % 26)))));
+  for (int i = 0; i < 100; ++i)
+    q.push(pool.acquire(shared_buffer::copy_of(std::string(1, char('a' + i % 26)))));
   ASSERT_EQ(q.size(), 100u);
-  for (int i = 0; i < 100; ++i) EXPECT_EQ(q.at(static_cast<size_t>(i))->view()[0], char('a' + i % 26));
+  for (int i = 0; i < 100; ++i)
+    EXPECT_EQ(q.at(static_cast<size_t>(i))->view()[0], char('a' + i % 26));
   q.consume(100, pool);
   EXPECT_TRUE(q.empty());
   q.trim();
@@ -68,15 +70,25 @@ TEST(outbox, rewrite_replaces_a_queued_chunk_and_keeps_the_count_exact) {
   chunk_pool pool;
   outbox q;
   q.push(pool.acquire(shared_buffer::copy_of("data")));
-  out_chunk* pong = pool.acquire(shared_buffer::copy_of("\x8a\x01" "a"), true);
+  out_chunk* pong = pool.acquire(shared_buffer::copy_of("\x8a\x01"
+                                                        "a"),
+                                 true);
   q.push(pong);
   const char* storage = pong->bytes.data();
-  q.rewrite(pong, "\x8a\x01" "b");  // same size: written in place
+  q.rewrite(pong,
+            "\x8a\x01"
+            "b");  // same size: written in place
   EXPECT_EQ(pong->bytes.data(), storage);
-  EXPECT_EQ(q.at(1)->view(), "\x8a\x01" "b");
+  EXPECT_EQ(q.at(1)->view(),
+            "\x8a\x01"
+            "b");
   EXPECT_EQ(q.unwritten_bytes(), 7u);
-  q.rewrite(pong, "\x8a\x03" "xyz");  // another size: a new buffer
-  EXPECT_EQ(q.at(1)->view(), "\x8a\x03" "xyz");
+  q.rewrite(pong,
+            "\x8a\x03"
+            "xyz");  // another size: a new buffer
+  EXPECT_EQ(q.at(1)->view(),
+            "\x8a\x03"
+            "xyz");
   EXPECT_EQ(q.unwritten_bytes(), 9u);
   EXPECT_EQ(q.size(), 2u);
   q.consume(q.unwritten_bytes(), pool);

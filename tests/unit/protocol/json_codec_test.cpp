@@ -319,7 +319,8 @@ TEST(json_codec_decode, next_command_size_walks_a_batch_line_by_line) {
   EXPECT_EQ(json.next_command_size(""), 0u);
   EXPECT_EQ(json.next_command_size("\n{}"), 0u);  // empty line
   std::vector<command> out;
-  EXPECT_EQ(decode_padded(json, std::string_view("{\"id\":1}\n{\"id\":22}").substr(0, 9), out), decode_status::ok);
+  EXPECT_EQ(decode_padded(json, std::string_view("{\"id\":1}\n{\"id\":22}").substr(0, 9), out),
+            decode_status::ok);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].id, 1u);
 }
@@ -707,8 +708,8 @@ TEST(json_codec_encode, pub_push_all_fields) {
   p.delta = true;  // publisher permission: never written outside delta mode
   p.time = 1700000000123;
   std::string out;
-  json.encode_pub_push("ch", p, "[1]", {.epoch = "EPOCH", .channel = "ch.concrete"}, push_envelope::reply,
-                       out);
+  json.encode_pub_push("ch", p, "[1]", {.epoch = "EPOCH", .channel = "ch.concrete"},
+                       push_envelope::reply, out);
   EXPECT_EQ(out, R"({"push":{"channel":"ch","pub":{"data":[1],"info":{"user":"u","client":"c",)"
                  R"("conn_info":{"ci":1}},"offset":1,"tags":{"k":"v","q\"":"\n"},)"
                  R"("time":1700000000123,"channel":"ch.concrete","epoch":"EPOCH"}}})"

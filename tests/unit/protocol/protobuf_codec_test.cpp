@@ -114,8 +114,9 @@ TEST(protobuf_codec_decode, next_command_size_walks_a_batch_by_varint_prefix) {
   std::string batch = from_hex("02 08 05 00 03 08 06");
   EXPECT_EQ(proto.next_command_size(batch), 3u);
   EXPECT_EQ(proto.next_command_size(std::string_view(batch).substr(3)), 1u);  // a pong
-  EXPECT_EQ(proto.next_command_size(std::string_view(batch).substr(4)), 0u);  // 3 bytes announced, 2 there
-  EXPECT_EQ(proto.next_command_size(from_hex("80")), 0u);                     // truncated varint
+  EXPECT_EQ(proto.next_command_size(std::string_view(batch).substr(4)),
+            0u);                                           // 3 bytes announced, 2 there
+  EXPECT_EQ(proto.next_command_size(from_hex("80")), 0u);  // truncated varint
   EXPECT_EQ(proto.next_command_size(""), 0u);
   auto cmds = decode_ok(batch.substr(0, 3));
   ASSERT_EQ(cmds.size(), 1u);

@@ -71,7 +71,8 @@ TEST(poller, a_failed_registration_leaves_nothing_live) {
 
 // Records its turns; asks for `more` further turns.
 struct turn_target final : poll_target {
-  turn_target(poller& p, std::vector<std::string>& log, std::string name) : p_(p), log_(log), name_(std::move(name)) {}
+  turn_target(poller& p, std::vector<std::string>& log, std::string name)
+      : p_(p), log_(log), name_(std::move(name)) {}
   void on_poll(uint32_t) override { turn("ready"); }
   void on_again() override { turn("again"); }
   void turn(const char* how) {
@@ -107,16 +108,19 @@ TEST(poller, a_target_that_asks_again_gets_one_turn_per_pass_behind_queued_handl
   };
   ASSERT_TRUE(p.add(a.fd[0], greedy));
   ASSERT_TRUE(p.add(b.fd[0], other));  // both are writable: both are ready at once
-  io.run_one();                          // the first pass
+  io.run_one();                        // the first pass
   ASSERT_EQ(log.size(), 2u);
   EXPECT_EQ(p.waiting_again(), 1u);
   io.poll();
   std::vector<std::string> turns_of_greedy;
   for (const auto& l : log)
     if (l.rfind("greedy", 0) == 0) turns_of_greedy.push_back(l);
-  EXPECT_EQ(turns_of_greedy, (std::vector<std::string>{"greedy:ready", "greedy:again", "greedy:again"}));
+  EXPECT_EQ(turns_of_greedy,
+            (std::vector<std::string>{"greedy:ready", "greedy:again", "greedy:again"}));
   // The promised turn came only after the handler queued before it.
-  auto at = [&](const std::string& what) { return std::find(log.begin(), log.end(), what) - log.begin(); };
+  auto at = [&](const std::string& what) {
+    return std::find(log.begin(), log.end(), what) - log.begin();
+  };
   EXPECT_LT(at("queued handler"), at("greedy:again"));
   EXPECT_EQ(p.waiting_again(), 0u);
 }

@@ -101,9 +101,11 @@ class ws_connection_test : public ::testing::Test {
   int open(int server_sndbuf = 0) {
     int fd[2];
     EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fd), 0);
-    if (server_sndbuf) ::setsockopt(fd[0], SOL_SOCKET, SO_SNDBUF, &server_sndbuf, sizeof server_sndbuf);
+    if (server_sndbuf)
+      ::setsockopt(fd[0], SOL_SOCKET, SO_SNDBUF, &server_sndbuf, sizeof server_sndbuf);
     peers_.push_back(fd[1]);
-    ws_connection::start(loop(), *poller_, fd[0], protocol::encoding::json, std::string(handshake), "", {});
+    ws_connection::start(loop(), *poller_, fd[0], protocol::encoding::json, std::string(handshake),
+                         "", {});
     io_.poll();
     io_.restart();
     std::string got = read_all(fd[1]);
@@ -182,7 +184,8 @@ TEST_F(ws_connection_test, a_read_turn_takes_one_budget_and_the_rest_waits_for_t
   io_.restart();
   EXPECT_LE(loop().counters().bytes_received.load() - before, budget);
   EXPECT_EQ(poller_->waiting_again(), 1u) << "input is left: the connection asked for another turn";
-  for (int pass = 0; pass < 100 && loop().counters().bytes_received.load() - before < written; ++pass) {
+  for (int pass = 0; pass < 100 && loop().counters().bytes_received.load() - before < written;
+       ++pass) {
     io_.run_one();
     io_.restart();
   }
@@ -209,7 +212,8 @@ TEST_F(ws_connection_test, pings_from_a_peer_that_does_not_read_leave_one_pong_q
   EXPECT_EQ(last, std::to_string(count - 1)) << "the pong answers the latest ping";
 }
 
-TEST_F(ws_connection_test, a_peer_that_pipelines_commands_without_reading_is_held_then_closed_with_3008) {
+TEST_F(ws_connection_test,
+       a_peer_that_pipelines_commands_without_reading_is_held_then_closed_with_3008) {
   config::config c;
   c.client_.queue_max_size_ = 8192;
   c.websocket_.write_timeout_ = std::chrono::milliseconds(1000);
@@ -240,7 +244,8 @@ TEST_F(ws_connection_test, a_peer_that_pipelines_commands_without_reading_is_hel
   const server_frame& close = frames.back();
   ASSERT_EQ(close.opcode, 0x8);
   ASSERT_GE(close.payload.size(), 2u);
-  EXPECT_EQ((static_cast<uint8_t>(close.payload[0]) << 8) | static_cast<uint8_t>(close.payload[1]), 3008);
+  EXPECT_EQ((static_cast<uint8_t>(close.payload[0]) << 8) | static_cast<uint8_t>(close.payload[1]),
+            3008);
 }
 
 TEST_F(ws_connection_test,
