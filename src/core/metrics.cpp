@@ -13,7 +13,8 @@ histogram::histogram(const std::vector<double>& bounds)
 }
 
 void histogram::observe(double v) {
-  size_t i = static_cast<size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), v) - bounds_.begin());
+  size_t i =
+      static_cast<size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), v) - bounds_.begin());
   buckets_[i].fetch_add(1, std::memory_order_relaxed);
   count_.fetch_add(1, std::memory_order_relaxed);
   double cur = sum_.load(std::memory_order_relaxed);
@@ -36,14 +37,16 @@ histogram::snapshot histogram::snap() const {
 family<counter>& registry::add_counter(std::string name, std::string help,
                                        std::vector<std::string> labels) {
   std::lock_guard lock(mu_);
-  counters_.push_back(std::make_unique<family<counter>>(std::move(name), std::move(help), std::move(labels)));
+  counters_.push_back(
+      std::make_unique<family<counter>>(std::move(name), std::move(help), std::move(labels)));
   return *counters_.back();
 }
 
 family<gauge>& registry::add_gauge(std::string name, std::string help,
                                    std::vector<std::string> labels) {
   std::lock_guard lock(mu_);
-  gauges_.push_back(std::make_unique<family<gauge>>(std::move(name), std::move(help), std::move(labels)));
+  gauges_.push_back(
+      std::make_unique<family<gauge>>(std::move(name), std::move(help), std::move(labels)));
   return *gauges_.back();
 }
 
@@ -59,6 +62,26 @@ family<histogram>& registry::add_histogram(std::string name, std::string help,
 void registry::add_collector(collector c) {
   std::lock_guard lock(mu_);
   collectors_.push_back(std::move(c));
+}
+
+void registry::add_summary_view(std::string name, std::string help, const family<histogram>& source,
+                                std::vector<double> quantiles) {
+  std::lock_guard lock(mu_);
+  summaries_.push_back({std::move(name), std::move(help), &source, std::move(quantiles)});
+}
+
+double estimate_quantile(const std::vector<double>& bounds, const histogram::snapshot& s,
+                         double q) {
+  if (s.count == 0 || s.cumulative.empty()) return std::nan("");
+  double rank = q * static_cast<double>(s.count);
+  size_t i = 0;
+  while (i + 1 < s.cumulative.size() && static_cast<double>(s.cumulative[i]) < rank) ++i;
+  if (i >= bounds.size()) return bounds.empty() ? std::nan("") : bounds.back();
+  double lower = i == 0 ? 0 : bounds[i - 1];
+  double below = i == 0 ? 0 : static_cast<double>(s.cumulative[i - 1]);
+  double in_bucket = static_cast<double>(s.cumulative[i]) - below;
+  if (in_bucket <= 0) return bounds[i];
+  return lower + (bounds[i] - lower) * ((rank - below) / in_bucket);
 }
 
 namespace {
@@ -81,10 +104,14 @@ void append_number(std::string& out, double v) {
 
 void append_label_value(std::string& out, std::string_view v) {
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
 }
 
@@ -106,11 +133,13 @@ void append_labels(std::string& out, const std::vector<std::pair<std::string, st
 std::vector<std::pair<std::string, std::string>> zip(const std::vector<std::string>& names,
                                                      const label_values& values) {
   std::vector<std::pair<std::string, std::string>> l;
-  for (size_t i = 0; i < names.size() && i < values.size(); ++i) l.emplace_back(names[i], values[i]);
+  for (size_t i = 0; i < names.size() && i < values.size(); ++i)
+    l.emplace_back(names[i], values[i]);
   return l;
 }
 
-void header(std::string& out, const std::string& name, const std::string& help, std::string_view type) {
+void header(std::string& out, const std::string& name, const std::string& help,
+            std::string_view type) {
   out += "# HELP " + name + " " + help + "\n# TYPE " + name + " ";
   out += type;
   out += '\n';
@@ -151,8 +180,10 @@ std::string registry::render() const {
         for (size_t i = 0; i <= f->bounds().size(); ++i) {
           auto l = base;
           std::string le;
-          if (i < f->bounds().size()) append_number(le, f->bounds()[i]);
-          else le = "+Inf";
+          if (i < f->bounds().size())
+            append_number(le, f->bounds()[i]);
+          else
+            le = "+Inf";
           l.emplace_back("le", le);
           out += f->name() + "_bucket";
           append_labels(out, l);
@@ -165,6 +196,33 @@ std::string registry::render() const {
         out += ' ';
         append_number(out, s.sum);
         out += '\n' + f->name() + "_count";
+        append_labels(out, base);
+        out += ' ';
+        append_number(out, static_cast<double>(s.count));
+        out += '\n';
+      });
+    }
+    for (const auto& v : summaries_) {
+      header(out, v.name, v.help, "summary");
+      v.source->for_each([&](const label_values& lv, const histogram& h) {
+        auto s = h.snap();
+        auto base = zip(v.source->labels(), lv);
+        for (double q : v.quantiles) {
+          auto l = base;
+          std::string qs;
+          append_number(qs, q);
+          l.emplace_back("quantile", qs);
+          out += v.name;
+          append_labels(out, l);
+          out += ' ';
+          append_number(out, estimate_quantile(v.source->bounds(), s, q));
+          out += '\n';
+        }
+        out += v.name + "_sum";
+        append_labels(out, base);
+        out += ' ';
+        append_number(out, s.sum);
+        out += '\n' + v.name + "_count";
         append_labels(out, base);
         out += ' ';
         append_number(out, static_cast<double>(s.count));
@@ -187,7 +245,8 @@ std::string registry::render() const {
 }
 
 std::vector<double> default_latency_buckets() {
-  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+          0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
 }
 
 }  // namespace gyre::metrics

@@ -76,7 +76,9 @@ class family {
  public:
   family(std::string name, std::string help, std::vector<std::string> labels,
          std::vector<double> bounds = {})
-      : name_(std::move(name)), help_(std::move(help)), labels_(std::move(labels)),
+      : name_(std::move(name)),
+        help_(std::move(help)),
+        labels_(std::move(labels)),
         bounds_(std::move(bounds)) {}
 
   T& with(const label_values& values) {
@@ -137,6 +139,13 @@ class registry {
   family<histogram>& add_histogram(std::string name, std::string help,
                                    std::vector<std::string> labels, std::vector<double> bounds);
   void add_collector(collector c);
+  // Exposes `source` a second time as a summary named `name` (Centrifugo keeps such
+  // summaries next to its histograms for older dashboards that read {quantile=...}). The
+  // quantiles are estimated at scrape time from the histogram's buckets by linear
+  // interpolation over every observation since start; _sum and _count are exact. Nothing
+  // is added to the observing path.
+  void add_summary_view(std::string name, std::string help, const family<histogram>& source,
+                        std::vector<double> quantiles);
 
   // Renders every metric in the Prometheus text format.
   std::string render() const;
@@ -147,7 +156,18 @@ class registry {
   std::vector<std::unique_ptr<family<gauge>>> gauges_;
   std::vector<std::unique_ptr<family<histogram>>> histograms_;
   std::vector<collector> collectors_;
+  struct summary_view {
+    std::string name, help;
+    const family<histogram>* source;
+    std::vector<double> quantiles;
+  };
+  std::vector<summary_view> summaries_;
 };
+
+// The q-quantile (0..1) of a histogram snapshot, interpolated linearly inside the bucket
+// that holds it (the first bucket starts at 0; a rank in +Inf answers the last bound).
+// NaN without observations.
+double estimate_quantile(const std::vector<double>& bounds, const histogram::snapshot& s, double q);
 
 // Default latency buckets (seconds), as Prometheus client libraries use.
 std::vector<double> default_latency_buckets();
