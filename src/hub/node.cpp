@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <functional>
 
@@ -67,34 +68,107 @@ std::string default_node_name(const config::config& c) {
 
 }  // namespace
 
-node::metric_families::metric_families(metrics::registry& r)
-    : commands(r.add_counter("centrifugo_client_commands_total", "Client commands received by method.",
-                             {"method"})),
-      reply_errors(r.add_counter("centrifugo_client_num_reply_errors", "Error replies sent to clients.",
-                                 {"code"})),
+namespace {
+constexpr const char* method_names[13] = {
+    "pong",    "connect", "subscribe", "unsubscribe", "publish", "presence",   "presence_stats",
+    "history", "ping",    "send",      "rpc",         "refresh", "sub_refresh"};
+}  // namespace
+
+const char* node::metric_families::method_name(protocol::command_kind k) {
+  size_t i = static_cast<size_t>(k);
+  return i < 13 ? method_names[i] : "unknown";
+}
+
+node::metric_families::metric_families(metrics::registry& r, bool recovered_publications_histogram)
+    : commands(r.add_counter("centrifugo_client_commands_total",
+                             "Client commands received by method.", {"method"})),
+      reply_errors(r.add_counter("centrifugo_client_num_reply_errors",
+                                 "Number of errors in replies sent to clients.",
+                                 {"method", "code", "channel_namespace"})),
       disconnects(r.add_counter("centrifugo_client_num_server_disconnects",
-                                "Connections closed by the server, by code.", {"code"})),
-      accepted(r.add_counter("centrifugo_client_connections_accepted", "Connections accepted.",
-                             {"transport", "accept_protocol"})),
-      recover(r.add_counter("centrifugo_client_recover", "Recovery attempts by outcome.", {"recovered"})),
-      command_duration(r.add_histogram("centrifugo_client_command_duration_seconds_histogram",
-                                       "Time to process a client command (until its reply is queued, or "
-                                       "until it waits for an engine).",
-                                       {"method"}, metrics::default_latency_buckets())) {
-  static const char* names[13] = {"pong",     "connect", "subscribe", "unsubscribe",    "publish",
-                                  "presence", "presence_stats", "history", "ping", "send", "rpc",
-                                  "refresh", "sub_refresh"};
+                                "Number of server initiated disconnects.", {"code"})),
+      accepted(r.add_counter("centrifugo_client_connections_accepted",
+                             "Count of accepted transports.",
+                             {"transport", "accept_protocol", "client_name", "client_version"})),
+      recover(r.add_counter("centrifugo_client_recover",
+                            "Count of recover operations with success/fail resolution.",
+                            {"recovered", "channel_namespace", "has_recovered_publications"})),
+      command_duration(
+          r.add_histogram("centrifugo_client_command_duration_seconds_histogram",
+                          "Client command duration histogram (until its reply is queued, "
+                          "or until it waits for an engine).",
+                          {"method", "channel_namespace"}, metrics::default_latency_buckets())),
+      messages_sent(r.add_counter("centrifugo_node_messages_sent_count",
+                                  "Number of messages sent by node to broker.",
+                                  {"type", "channel_namespace"})),
+      messages_received(r.add_counter("centrifugo_node_messages_received_count",
+                                      "Number of messages received from broker.",
+                                      {"type", "channel_namespace"})),
+      actions(r.add_counter("centrifugo_node_action_count", "Number of various actions called.",
+                            {"action", "channel_namespace"})) {
+  r.add_summary_view("centrifugo_client_command_duration_seconds",
+                     "Client command duration summary (quantiles estimated from the histogram).",
+                     command_duration, {0.5, 0.99, 0.999});
   for (size_t i = 0; i < 13; ++i) {
-    command_counters[i] = &commands.with({names[i]});
-    command_durations[i] = &command_duration.with({names[i]});
+    command_counters[i] = &commands.with({method_names[i]});
+    command_durations[i] = &command_duration.with({method_names[i], ""});
   }
-  recovered_yes = &recover.with({"yes"});
-  recovered_no = &recover.with({"no"});
+  for (int rec = 0; rec < 2; ++rec)
+    for (int has = 0; has < 2; ++has)
+      recover_counters[rec][has] = &recover.with({rec ? "yes" : "no", "", has ? "yes" : "no"});
+  if (recovered_publications_histogram) {
+    recovered_publications = &r.add_histogram(
+        "centrifugo_client_recovered_publications",
+        "Number of publications recovered during subscription recovery.", {"channel_namespace"},
+        {0, 1, 2, 3, 5, 10, 20, 50, 100, 250, 500, 1000, 2000, 5000, 10000});
+    recovered_publications_all = &recovered_publications->with({""});
+  }
   sends = &r.add_counter("centrifugo_client_messages_sent_by_clients_total",
                          "Asynchronous send commands received from clients.")
                .get();
-  accepted_json = &accepted.with({"websocket", "json"});
-  accepted_protobuf = &accepted.with({"websocket", "protobuf"});
+  auto sent = [&](const char* type) { return &messages_sent.with({type, ""}); };
+  auto received = [&](const char* type) { return &messages_received.with({type, ""}); };
+  auto action = [&](const char* name) { return &actions.with({name, ""}); };
+  received_publication = received("publication");
+  received_join = received("join");
+  received_leave = received("leave");
+  received_control = received("control");
+  sent_control = sent("control");
+  action_survey = action("survey");
+  engine.sent_publication = sent("publication");
+  engine.sent_join = sent("join");
+  engine.sent_leave = sent("leave");
+  engine.publish = action("publish");
+  engine.history = action("history");
+  engine.history_remove = action("history_remove");
+  engine.history_stream_top = action("history_stream_top");
+  engine.broker_subscribe = action("broker_subscribe");
+  engine.broker_unsubscribe = action("broker_unsubscribe");
+  engine.add_presence = action("add_presence");
+  engine.remove_presence = action("remove_presence");
+  engine.presence = action("presence");
+  engine.presence_stats = action("presence_stats");
+}
+
+void node::metric_families::count_reply_error(protocol::command_kind k, uint32_t code) {
+  char buf[12];
+  auto r = std::to_chars(buf, buf + sizeof buf, code);
+  reply_errors.with({method_name(k), std::string(buf, r.ptr), ""}).inc();
+}
+
+void node::metric_families::count_recover(bool recovered, size_t publications) {
+  recover_counters[recovered ? 1 : 0][publications > 0 ? 1 : 0]->inc();
+  if (recovered_publications_all)
+    recovered_publications_all->observe(static_cast<double>(publications));
+}
+
+void node::metric_families::connection_accepted(std::string_view transport,
+                                                protocol::encoding enc) {
+  // Client name and version stay empty: they come from the client, and a label value a
+  // peer chooses would make the number of series unbounded.
+  accepted
+      .with({std::string(transport), enc == protocol::encoding::json ? "json" : "protobuf", "", ""})
+      .inc();
 }
 
 const std::string& node::version() {
@@ -106,14 +180,15 @@ node::node(std::shared_ptr<const config::config> cfg, broker& b, presence_manage
            metrics::registry& reg, unsigned shard_count)
     : cfg_(std::move(cfg)),
       opts_(make_options(*cfg_)),
-      broker_(b),
-      presence_(p),
       clock_(clk),
       uid_(uuid_v4()),
       name_(default_node_name(*cfg_)),
       started_unix_(clk.now_unix()),
       track_channels_(b.needs_channel_subscriptions()),
-      metrics_(std::make_unique<metric_families>(reg)) {
+      metrics_(std::make_unique<metric_families>(
+          reg, cfg_->prometheus_.recovered_publications_histogram_)),
+      broker_(b, metrics_->engine),
+      presence_(p, metrics_->engine) {
   if (shard_count == 0) shard_count = 1;
   for (unsigned i = 0; i < shard_count; ++i)
     shards_.push_back(std::make_unique<shard>(*this, i, clk.now_mono_ms()));
@@ -128,19 +203,21 @@ node::node(std::shared_ptr<const config::config> cfg, broker& b, presence_manage
       f.samples.push_back({"", {}, v});
       out.push_back(std::move(f));
     };
-    gauge("centrifugo_node_num_clients", "Connections on this node.", static_cast<double>(t.connections));
-    gauge("centrifugo_node_num_users", "Distinct users connected to this node.", static_cast<double>(t.users));
-    gauge("centrifugo_node_num_subscriptions", "Subscriptions on this node.", static_cast<double>(t.subscriptions));
-    gauge("centrifugo_node_num_channels", "Channels with subscribers on this node.", static_cast<double>(t.channels));
-    metrics::collected_family sentf{"centrifugo_node_messages_sent_count",
-                                    "Messages queued to clients (replies and pushes).",
-                                    metrics::kind::counter, {}};
-    sentf.samples.push_back({"", {}, static_cast<double>(t.sent)});
-    out.push_back(std::move(sentf));
-    metrics::collected_family recvf{"centrifugo_node_messages_received_count",
-                                    "Commands received from clients.", metrics::kind::counter, {}};
-    recvf.samples.push_back({"", {}, static_cast<double>(t.received)});
-    out.push_back(std::move(recvf));
+    gauge("centrifugo_node_num_clients", "Connections on this node.",
+          static_cast<double>(t.connections));
+    gauge("centrifugo_node_num_users", "Distinct users connected to this node.",
+          static_cast<double>(t.users));
+    gauge("centrifugo_node_num_subscriptions", "Subscriptions on this node.",
+          static_cast<double>(t.subscriptions));
+    gauge("centrifugo_node_num_channels", "Channels with subscribers on this node.",
+          static_cast<double>(t.channels));
+    size_t nodes = 1;
+    {
+      std::lock_guard lock(control_mu_);
+      nodes += nodes_.size();
+    }
+    gauge("centrifugo_node_num_nodes", "Number of nodes in the cluster.",
+          static_cast<double>(nodes));
     // Flow control (docs/design/flow-control.md); Centrifugo has no such metrics. Slow
     // disconnects are centrifugo_client_num_server_disconnects{code="3008"}.
     auto counter = [&](const char* name, const char* help, double v) {
@@ -148,6 +225,13 @@ node::node(std::shared_ptr<const config::config> cfg, broker& b, presence_manage
       f.samples.push_back({"", {}, v});
       out.push_back(std::move(f));
     };
+    // Per-loop totals of the delivery path (Centrifugo's per-transport frame counters are
+    // not kept: they would cost a labelled counter per delivered message).
+    counter("gyre_client_messages_queued_total",
+            "Messages queued to client connections (replies and pushes).",
+            static_cast<double>(t.sent));
+    counter("gyre_client_commands_received_total", "Commands received from clients.",
+            static_cast<double>(t.received));
     counter("gyre_client_backpressure_total",
             "Times a connection was not read because its queue was over client.queue_max_size.",
             static_cast<double>(t.read_holds));
@@ -228,15 +312,19 @@ void node::post_to_all(std::shared_ptr<const prepared_event> ev) {
 }
 
 void node::on_publication(std::shared_ptr<const delivered_publication> p) {
+  metrics_->received_publication->inc();
   post_to_all(std::make_shared<const prepared_event>(std::move(p)));
 }
 
 void node::on_join(std::string_view channel, const client_info& info) {
+  metrics_->received_join->inc();
   post_to_all(std::make_shared<const prepared_event>(event_kind::join, std::string(channel), info));
 }
 
 void node::on_leave(std::string_view channel, const client_info& info) {
-  post_to_all(std::make_shared<const prepared_event>(event_kind::leave, std::string(channel), info));
+  metrics_->received_leave->inc();
+  post_to_all(
+      std::make_shared<const prepared_event>(event_kind::leave, std::string(channel), info));
 }
 
 void node::on_subscriptions_restored(std::vector<std::string> channels) {
@@ -436,8 +524,12 @@ void node::stop_control() {
 
 void node::send_control(const control_message& m) {
   control_bus* bus = bus_.load();
-  if (bus) bus->broadcast(encode_control(m));
-  else apply(m);
+  if (bus) {
+    metrics_->sent_control->inc();
+    bus->broadcast(encode_control(m));
+  } else {
+    apply(m);
+  }
 }
 
 void node::tick_control() {
@@ -469,11 +561,13 @@ void node::tick_control() {
     control_message m;
     m.type = control_message::kind::info;
     m.info = std::move(self);
+    metrics_->sent_control->inc();
     bus->broadcast(encode_control(m));
   });
 }
 
 void node::on_control(std::string_view payload) {
+  metrics_->received_control->inc();
   auto m = decode_control(payload);
   if (!m) {
     log::warn("ignoring a malformed control message ({} bytes)", payload.size());
@@ -492,41 +586,54 @@ void node::apply(const control_message& m) {
       return;
     }
     case kind::disconnect:
-      for_each_shard([f = m.filter, code = m.code, reason = m.reason](shard& s) {
-        for (client* c : matching(s, f)) c->disconnect(gyre::disconnect{code, reason});
-        s.flush_dirty();
-      }, nullptr);
+      for_each_shard(
+          [f = m.filter, code = m.code, reason = m.reason](shard& s) {
+            for (client* c : matching(s, f)) c->disconnect(gyre::disconnect{code, reason});
+            s.flush_dirty();
+          },
+          nullptr);
       return;
     case kind::unsubscribe:
-      for_each_shard([f = m.filter, channel = m.channel](shard& s) {
-        for (client* c : matching(s, f)) c->server_unsubscribe(channel, unsubscribes::server);
-        s.flush_dirty();
-      }, nullptr);
+      for_each_shard(
+          [f = m.filter, channel = m.channel](shard& s) {
+            for (client* c : matching(s, f)) c->server_unsubscribe(channel, unsubscribes::server);
+            s.flush_dirty();
+          },
+          nullptr);
       return;
     case kind::subscribe:
-      for_each_shard([f = m.filter, opts = m.subscribe](shard& s) {
-        for (client* c : matching(s, f)) c->server_subscribe(opts);
-        s.flush_dirty();
-      }, nullptr);
+      for_each_shard(
+          [f = m.filter, opts = m.subscribe](shard& s) {
+            for (client* c : matching(s, f)) c->server_subscribe(opts);
+            s.flush_dirty();
+          },
+          nullptr);
       return;
     case kind::refresh:
-      for_each_shard([f = m.filter, expired = m.expired, expire_at = m.expire_at, info = m.conn_info](shard& s) {
-        for (client* c : matching(s, f)) c->server_refresh(expired, expire_at, info);
-        s.flush_dirty();
-      }, nullptr);
+      for_each_shard(
+          [f = m.filter, expired = m.expired, expire_at = m.expire_at,
+           info = m.conn_info](shard& s) {
+            for (client* c : matching(s, f)) c->server_refresh(expired, expire_at, info);
+            s.flush_dirty();
+          },
+          nullptr);
       return;
     case kind::survey:
       if (m.op != "channels") return;
-      local_channels([this, id = m.survey_id, from = m.from](std::map<std::string, uint32_t> counts) {
-        control_message reply;
-        reply.type = control_message::kind::survey_reply;
-        reply.survey_id = id;
-        reply.from = uid_;
-        reply.channels = std::move(counts);
-        control_bus* bus = bus_.load();
-        if (bus) bus->send_to(from, encode_control(reply));
-        else apply(reply);
-      });
+      local_channels(
+          [this, id = m.survey_id, from = m.from](std::map<std::string, uint32_t> counts) {
+            control_message reply;
+            reply.type = control_message::kind::survey_reply;
+            reply.survey_id = id;
+            reply.from = uid_;
+            reply.channels = std::move(counts);
+            control_bus* bus = bus_.load();
+            if (bus) {
+              metrics_->sent_control->inc();
+              bus->send_to(from, encode_control(reply));
+            } else
+              apply(reply);
+          });
       return;
     case kind::survey_reply: {
       std::function<void(result<std::map<std::string, uint32_t>>)> done;
@@ -628,6 +735,8 @@ void node::channels(std::function<void(result<std::map<std::string, uint32_t>>)>
     sv.deadline_ms = clock_.now_mono_ms() + survey_timeout_ms;
     sv.done = std::move(done);
   }
+  metrics_->action_survey->inc();
+  metrics_->sent_control->inc();
   bus->broadcast(encode_control(m));
 }
 
