@@ -148,6 +148,24 @@ void header(std::string& out, const std::string& name, const std::string& help,
 }  // namespace
 
 std::string registry::render() const {
+  return render_at(std::chrono::steady_clock::now());
+}
+
+namespace {
+
+// The observations of `cur` after `base` (both cumulative).
+histogram::snapshot since(const histogram::snapshot& cur, const histogram::snapshot& base) {
+  histogram::snapshot d = cur;
+  for (size_t i = 0; i < d.cumulative.size() && i < base.cumulative.size(); ++i)
+    d.cumulative[i] -= std::min(d.cumulative[i], base.cumulative[i]);
+  d.count = d.cumulative.empty() ? 0 : d.cumulative.back();
+  d.sum = cur.sum - base.sum;
+  return d;
+}
+
+}  // namespace
+
+std::string registry::render_at(std::chrono::steady_clock::time_point now) const {
   std::string out;
   std::vector<collected_family> collected;
   {
@@ -207,6 +225,15 @@ std::string registry::render() const {
       v.source->for_each([&](const label_values& lv, const histogram& h) {
         auto s = h.snap();
         auto base = zip(v.source->labels(), lv);
+        // Keep a snapshot now and then; the newest one at least a window old is the base
+        // of the window (none yet: every observation since start).
+        auto& past = v.past[lv];
+        const auto step = summary_window / (summary_snapshots - 1);
+        if (past.empty() || now - past.back().first >= step) past.emplace_back(now, s);
+        while (past.size() >= 2 && past[1].first <= now - summary_window) past.erase(past.begin());
+        while (past.size() > summary_snapshots) past.erase(past.begin());
+        histogram::snapshot window =
+            past.front().first <= now - summary_window ? since(s, past.front().second) : s;
         for (double q : v.quantiles) {
           auto l = base;
           std::string qs;
@@ -215,7 +242,7 @@ std::string registry::render() const {
           out += v.name;
           append_labels(out, l);
           out += ' ';
-          append_number(out, estimate_quantile(v.source->bounds(), s, q));
+          append_number(out, estimate_quantile(v.source->bounds(), window, q));
           out += '\n';
         }
         out += v.name + "_sum";

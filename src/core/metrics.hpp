@@ -13,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -141,14 +142,21 @@ class registry {
   void add_collector(collector c);
   // Exposes `source` a second time as a summary named `name` (Centrifugo keeps such
   // summaries next to its histograms for older dashboards that read {quantile=...}). The
-  // quantiles are estimated at scrape time from the histogram's buckets by linear
-  // interpolation over every observation since start; _sum and _count are exact. Nothing
-  // is added to the observing path.
+  // quantiles are estimated at scrape time from the histogram's buckets, by linear
+  // interpolation, over the observations of about the last `summary_window` (the
+  // difference to a bucket snapshot kept from an earlier scrape; at most
+  // summary_snapshots of them per label set); _sum and _count are exact and cumulative.
+  // Nothing is added to the observing path.
   void add_summary_view(std::string name, std::string help, const family<histogram>& source,
                         std::vector<double> quantiles);
 
   // Renders every metric in the Prometheus text format.
   std::string render() const;
+  // The same at a given time (tests).
+  std::string render_at(std::chrono::steady_clock::time_point now) const;
+
+  static constexpr std::chrono::seconds summary_window{600};
+  static constexpr size_t summary_snapshots = 6;
 
  private:
   mutable std::mutex mu_;
@@ -160,6 +168,10 @@ class registry {
     std::string name, help;
     const family<histogram>* source;
     std::vector<double> quantiles;
+    // Per label set: snapshots taken at earlier scrapes, oldest first, one per
+    // summary_window / (summary_snapshots - 1) at most.
+    using stamped = std::pair<std::chrono::steady_clock::time_point, histogram::snapshot>;
+    mutable std::map<label_values, std::vector<stamped>> past;
   };
   std::vector<summary_view> summaries_;
 };

@@ -46,6 +46,31 @@ TEST(MetricsRegistry, SummaryViewOfAHistogram) {
   EXPECT_NE(t.find("# TYPE d_seconds_histogram histogram\n"), std::string::npos) << t;
 }
 
+TEST(MetricsRegistry, SummaryQuantilesCoverAboutTheLastWindow) {
+  using namespace std::chrono;
+  registry r;
+  auto& h = r.add_histogram("w_histogram", "H.", {}, {1, 2, 4});
+  r.add_summary_view("w", "S.", h, {0.5});
+  auto t0 = steady_clock::time_point{} + hours(1);
+  for (int i = 0; i < 10; ++i) h.get().observe(3);  // old and slow
+  EXPECT_NE(r.render_at(t0).find("\nw{quantile=\"0.5\"} 3\n"), std::string::npos)
+      << r.render_at(t0);
+  // Scrapes every minute for more than a window; then fast observations only.
+  for (int m = 1; m <= 11; ++m) r.render_at(t0 + minutes(m));
+  for (int i = 0; i < 10; ++i) h.get().observe(0.5);
+  // The window's base is a snapshot taken after the slow observations: only the fast
+  // ones count.
+  std::string t = r.render_at(t0 + minutes(12));
+  EXPECT_NE(t.find("\nw{quantile=\"0.5\"} 0.5\n"), std::string::npos) << t;
+  // _sum and _count stay cumulative.
+  EXPECT_NE(t.find("\nw_count 20\n"), std::string::npos) << t;
+  EXPECT_NE(t.find("\nw_sum 35\n"), std::string::npos) << t;
+  // A window without observations answers NaN, as a Prometheus summary does.
+  for (int m = 13; m <= 30; ++m) r.render_at(t0 + minutes(m));
+  t = r.render_at(t0 + minutes(31));
+  EXPECT_NE(t.find("\nw{quantile=\"0.5\"} NaN\n"), std::string::npos) << t;
+}
+
 TEST(MetricsQuantile, InterpolatesInsideTheBucket) {
   std::vector<double> bounds{1, 2, 4};
   histogram h(bounds);
