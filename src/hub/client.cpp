@@ -1640,6 +1640,7 @@ void client::send_bytes(std::string_view bytes) {
 }
 
 void client::send_unsubscribe_push(std::string_view channel, unsubscribe_code code) {
+  shard_.owner().metrics().count_server_unsubscribe(code.code);
   std::string& out = scratch();
   protocol::codec_for(encoding_).encode_unsubscribe_push(channel, code.code, code.reason,
                                                          transport_.envelope(), out);

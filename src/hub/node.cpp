@@ -87,6 +87,9 @@ node::metric_families::metric_families(metrics::registry& r, bool recovered_publ
                                  {"method", "code", "channel_namespace"})),
       disconnects(r.add_counter("centrifugo_client_num_server_disconnects",
                                 "Number of server initiated disconnects.", {"code"})),
+      unsubscribes(r.add_counter("centrifugo_client_num_server_unsubscribes",
+                                 "Number of server initiated unsubscribes.",
+                                 {"code", "channel_namespace"})),
       accepted(r.add_counter("centrifugo_client_connections_accepted",
                              "Count of accepted transports.",
                              {"transport", "accept_protocol", "client_name", "client_version"})),
@@ -151,9 +154,20 @@ node::metric_families::metric_families(metrics::registry& r, bool recovered_publ
 }
 
 void node::metric_families::count_reply_error(protocol::command_kind k, uint32_t code) {
+  const size_t kind = static_cast<size_t>(k);
+  std::atomic<metrics::counter*>* slot = nullptr;
+  if (kind < 13 && code >= 100 && code < 132) {
+    slot = &reply_error_cache[kind][code - 100];
+    if (metrics::counter* c = slot->load(std::memory_order_acquire)) {
+      c->inc();
+      return;
+    }
+  }
   char buf[12];
   auto r = std::to_chars(buf, buf + sizeof buf, code);
-  reply_errors.with({method_name(k), std::string(buf, r.ptr), ""}).inc();
+  metrics::counter& c = reply_errors.with({method_name(k), std::string(buf, r.ptr), ""});
+  if (slot) slot->store(&c, std::memory_order_release);
+  c.inc();
 }
 
 void node::metric_families::count_recover(bool recovered, size_t publications) {

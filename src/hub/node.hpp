@@ -270,6 +270,9 @@ struct node::metric_families {
   }
   void count_reply_error(protocol::command_kind k, uint32_t code);
   void count_disconnect(uint32_t code) { disconnects.with({std::to_string(code)}).inc(); }
+  void count_server_unsubscribe(uint32_t code) {
+    unsubscribes.with({std::to_string(code), ""}).inc();
+  }
   // A recovery attempt: whether it recovered and how many publications it sent.
   void count_recover(bool recovered, size_t publications);
   void count_send() { sends->inc(); }
@@ -280,6 +283,7 @@ struct node::metric_families {
   metrics::family<metrics::counter>& commands;      // by method
   metrics::family<metrics::counter>& reply_errors;  // by method, code, channel_namespace
   metrics::family<metrics::counter>& disconnects;   // by code
+  metrics::family<metrics::counter>& unsubscribes;  // by code, channel_namespace
   metrics::family<metrics::counter>&
       accepted;  // transport, accept_protocol, client_name, client_version
   metrics::family<metrics::counter>&
@@ -290,6 +294,9 @@ struct node::metric_families {
   metrics::family<metrics::counter>& actions;             // by action
   metrics::family<metrics::histogram>* recovered_publications = nullptr;  // when enabled
   metrics::counter* command_counters[13] = {};
+  // Reply error children of the client error codes (100..131) by method, found on first
+  // use: later errors of the same kind cost no lookup and no lock.
+  std::atomic<metrics::counter*> reply_error_cache[13][32] = {};
   metrics::histogram* command_durations[13] = {};
   metrics::counter* recover_counters[2][2] = {};  // [recovered][has publications]
   metrics::histogram* recovered_publications_all = nullptr;

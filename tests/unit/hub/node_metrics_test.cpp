@@ -71,15 +71,18 @@ TEST_F(node_metrics, reply_errors_by_method_and_code) {
   t.send(R"({"publish":{"channel":"nope:a","data":{}},"id":2})");
   drain();
   ASSERT_TRUE(t.saw(R"("code":102)")) << t.all();
+  // The second one goes to the same series (found once, then cached).
+  t.send(R"({"publish":{"channel":"nope:b","data":{}},"id":3})");
+  drain();
   EXPECT_TRUE(has(
-      R"(centrifugo_client_num_reply_errors{method="publish",code="102",channel_namespace=""} 1)"))
+      R"(centrifugo_client_num_reply_errors{method="publish",code="102",channel_namespace=""} 2)"))
       << render();
   // The duration summary has the same count as the histogram it is derived from.
   EXPECT_TRUE(has(
-      R"(centrifugo_client_command_duration_seconds_count{method="publish",channel_namespace=""} 1)"))
+      R"(centrifugo_client_command_duration_seconds_count{method="publish",channel_namespace=""} 2)"))
       << render();
   EXPECT_TRUE(has(
-      R"(centrifugo_client_command_duration_seconds_histogram_count{method="publish",channel_namespace=""} 1)"))
+      R"(centrifugo_client_command_duration_seconds_histogram_count{method="publish",channel_namespace=""} 2)"))
       << render();
 }
 
