@@ -945,6 +945,7 @@ void client::activate(uint32_t attempt) {
   subscription& sub = *found;
   sub.state = subscription::phase::subscribed;
   shard_.counters().subscriptions.fetch_add(1, std::memory_order_relaxed);
+  shard_.owner().metrics().count_subscription_accepted();
   subscription_extra& x = *sub.extra;
   auto pending = std::move(x.pending);
   x.pending = {};

@@ -129,6 +129,10 @@ node::metric_families::metric_families(metrics::registry& r, bool recovered_publ
   sends = &r.add_counter("centrifugo_client_messages_sent_by_clients_total",
                          "Asynchronous send commands received from clients.")
                .get();
+  subscriptions_accepted = &r.add_counter("centrifugo_client_subscriptions_accepted",
+                                          "Count of accepted client subscriptions.",
+                                          {"client_name", "channel_namespace"})
+                                .with({"", ""});
   auto sent = [&](const char* type) { return &messages_sent.with({type, ""}); };
   auto received = [&](const char* type) { return &messages_received.with({type, ""}); };
   auto action = [&](const char* name) { return &actions.with({name, ""}); };
@@ -223,6 +227,14 @@ node::node(std::shared_ptr<const config::config> cfg, broker& b, presence_manage
           static_cast<double>(t.users));
     gauge("centrifugo_node_num_subscriptions", "Subscriptions on this node.",
           static_cast<double>(t.subscriptions));
+    metrics::collected_family inflight{"centrifugo_client_subscriptions_inflight",
+                                       "Number of inflight client subscriptions.",
+                                       metrics::kind::gauge,
+                                       {}};
+    inflight.samples.push_back({"",
+                                {{"client_name", ""}, {"channel_namespace", ""}},
+                                static_cast<double>(t.subscriptions)});
+    out.push_back(std::move(inflight));
     gauge("centrifugo_node_num_channels", "Channels with subscribers on this node.",
           static_cast<double>(t.channels));
     size_t nodes = 1;

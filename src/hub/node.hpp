@@ -276,6 +276,7 @@ struct node::metric_families {
   // A recovery attempt: whether it recovered and how many publications it sent.
   void count_recover(bool recovered, size_t publications);
   void count_send() { sends->inc(); }
+  void count_subscription_accepted() { subscriptions_accepted->inc(); }
   void connection_accepted(std::string_view transport, protocol::encoding enc);
 
   static const char* method_name(protocol::command_kind k);
@@ -301,6 +302,7 @@ struct node::metric_families {
   metrics::counter* recover_counters[2][2] = {};  // [recovered][has publications]
   metrics::histogram* recovered_publications_all = nullptr;
   metrics::counter* sends = nullptr;
+  metrics::counter* subscriptions_accepted = nullptr;
   metrics::counter* received_publication = nullptr;
   metrics::counter* received_join = nullptr;
   metrics::counter* received_leave = nullptr;

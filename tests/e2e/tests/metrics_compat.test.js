@@ -28,6 +28,7 @@ const CENTRIFUGO_LINT_EXCEPTIONS = new Set([
   'centrifugo_client_num_reply_errors',
   'centrifugo_client_num_server_disconnects',
   'centrifugo_client_num_server_unsubscribes',
+  'centrifugo_client_subscriptions_accepted',
   'centrifugo_client_connections_accepted',
   'centrifugo_client_recover',
   'centrifugo_client_command_duration_seconds_histogram',
@@ -184,6 +185,8 @@ describe('metrics: Centrifugo compatibility', () => {
       centrifugo_client_command_duration_seconds_histogram: ['histogram', ['channel_namespace', 'method']],
       centrifugo_client_num_reply_errors: ['counter', ['channel_namespace', 'code', 'method']],
       centrifugo_client_num_server_disconnects: ['counter', ['code']],
+      centrifugo_client_subscriptions_accepted: ['counter', ['channel_namespace', 'client_name']],
+      centrifugo_client_subscriptions_inflight: ['gauge', ['channel_namespace', 'client_name']],
       centrifugo_client_num_server_unsubscribes: ['counter', ['channel_namespace', 'code']],
       centrifugo_client_recover: ['counter', ['channel_namespace', 'has_recovered_publications', 'recovered']],
       centrifugo_client_recovered_publications: ['histogram', ['channel_namespace']],
@@ -218,6 +221,8 @@ describe('metrics: Centrifugo compatibility', () => {
       assert.ok(v(name, labels) - b(name, labels) >= n, `${name}${JSON.stringify(labels)}: ${b(name, labels)} -> ${v(name, labels)}, want +${n}`);
     moved('centrifugo_client_connections_accepted', { transport: 'websocket', accept_protocol: 'json' }, 3);
     moved('centrifugo_client_connections_accepted', { transport: 'websocket', accept_protocol: 'protobuf' }, 1);
+    moved('centrifugo_client_subscriptions_accepted', {}, 3);
+    assert.ok(v('centrifugo_client_subscriptions_inflight') >= 2);
     moved('centrifugo_node_messages_sent_count', { type: 'publication' }, 3);
     moved('centrifugo_node_messages_received_count', { type: 'publication' }, 3);
     moved('centrifugo_node_action_count', { action: 'publish' }, 3);
