@@ -248,6 +248,8 @@ describe('metrics: Centrifugo compatibility', () => {
     assert.ok(v('process_resident_memory_bytes') > 0);
     assert.ok(v('process_open_fds') > 0 && v('process_open_fds') <= v('process_max_fds'));
     assert.ok(Math.abs(v('process_start_time_seconds') - Date.now() / 1000) < 3600, 'start time');
+    // Both options are supported now: no "not supported" warning at start.
+    assert.doesNotMatch(h.srv.logTail(200), /instrument_http_handlers|recovered_publications_histogram/);
   });
 });
 
