@@ -587,6 +587,7 @@ void client::establish(uint32_t id, const protocol::connect_request& req, identi
   n.user_connected(user_);
   user_indexed_ = true;
   n.metrics().connection_accepted(transport_.name(), encoding_);
+  inflight_counted_ = true;
 
   auto join = std::make_shared<connect_join>();
   join->id = id;
@@ -1673,6 +1674,12 @@ void client::schedule_flush() {
 // ---------------------------------------------------------------------------- lifecycle
 
 void client::stop_counting() {
+  // Every transport reports its end (on_transport_closed/_error) before destroying the
+  // client, which is the last moment transport_ can still be asked its name.
+  if (inflight_counted_) {
+    inflight_counted_ = false;
+    shard_.owner().metrics().connection_closed(transport_.name(), encoding_);
+  }
   if (!counted_) return;
   counted_ = false;
   shard_.counters().connections.fetch_sub(1, std::memory_order_relaxed);

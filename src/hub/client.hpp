@@ -328,6 +328,7 @@ class client {
   bool counted_ = true;        // counted in the shard's connections gauge
   bool user_indexed_ = false;  // in the shard's per-user index and the node's user counts
   bool holding_back_ = false;  // behind: extra_->held holds publications (conflation)
+  bool inflight_counted_ = false;  // in centrifugo_client_connections_inflight
 };
 
 }  // namespace gyre

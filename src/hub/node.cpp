@@ -93,6 +93,10 @@ node::metric_families::metric_families(metrics::registry& r, bool recovered_publ
       accepted(r.add_counter("centrifugo_client_connections_accepted",
                              "Count of accepted transports.",
                              {"transport", "accept_protocol", "client_name", "client_version"})),
+      connections_inflight(
+          r.add_gauge("centrifugo_client_connections_inflight",
+                      "Number of inflight client connections.",
+                      {"transport", "accept_protocol", "client_name", "client_version"})),
       recover(r.add_counter("centrifugo_client_recover",
                             "Count of recover operations with success/fail resolution.",
                             {"recovered", "channel_namespace", "has_recovered_publications"})),
@@ -184,9 +188,16 @@ void node::metric_families::connection_accepted(std::string_view transport,
                                                 protocol::encoding enc) {
   // Client name and version stay empty: they come from the client, and a label value a
   // peer chooses would make the number of series unbounded.
-  accepted
+  metrics::label_values labels{std::string(transport),
+                               enc == protocol::encoding::json ? "json" : "protobuf", "", ""};
+  accepted.with(labels).inc();
+  connections_inflight.with(labels).add(1);
+}
+
+void node::metric_families::connection_closed(std::string_view transport, protocol::encoding enc) {
+  connections_inflight
       .with({std::string(transport), enc == protocol::encoding::json ? "json" : "protobuf", "", ""})
-      .inc();
+      .add(-1);
 }
 
 const std::string& node::version() {

@@ -277,7 +277,9 @@ struct node::metric_families {
   void count_recover(bool recovered, size_t publications);
   void count_send() { sends->inc(); }
   void count_subscription_accepted() { subscriptions_accepted->inc(); }
+  // A connection completed connect / such a connection ended (the inflight gauge).
   void connection_accepted(std::string_view transport, protocol::encoding enc);
+  void connection_closed(std::string_view transport, protocol::encoding enc);
 
   static const char* method_name(protocol::command_kind k);
 
@@ -285,10 +287,11 @@ struct node::metric_families {
   metrics::family<metrics::counter>& reply_errors;  // by method, code, channel_namespace
   metrics::family<metrics::counter>& disconnects;   // by code
   metrics::family<metrics::counter>& unsubscribes;  // by code, channel_namespace
-  metrics::family<metrics::counter>&
-      accepted;  // transport, accept_protocol, client_name, client_version
-  metrics::family<metrics::counter>&
-      recover;  // recovered, channel_namespace, has_recovered_publications
+  // transport, accept_protocol, client_name, client_version:
+  metrics::family<metrics::counter>& accepted;
+  metrics::family<metrics::gauge>& connections_inflight;
+  // recovered, channel_namespace, has_recovered_publications:
+  metrics::family<metrics::counter>& recover;
   metrics::family<metrics::histogram>& command_duration;  // by method, channel_namespace
   metrics::family<metrics::counter>& messages_sent;       // node to broker, by type
   metrics::family<metrics::counter>& messages_received;   // broker to node, by type

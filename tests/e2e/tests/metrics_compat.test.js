@@ -186,6 +186,7 @@ describe('metrics: Centrifugo compatibility', () => {
       centrifugo_client_num_reply_errors: ['counter', ['channel_namespace', 'code', 'method']],
       centrifugo_client_num_server_disconnects: ['counter', ['code']],
       centrifugo_client_subscriptions_accepted: ['counter', ['channel_namespace', 'client_name']],
+      centrifugo_client_connections_inflight: ['gauge', ['accept_protocol', 'client_name', 'client_version', 'transport']],
       centrifugo_client_subscriptions_inflight: ['gauge', ['channel_namespace', 'client_name']],
       centrifugo_client_num_server_unsubscribes: ['counter', ['channel_namespace', 'code']],
       centrifugo_client_recover: ['counter', ['channel_namespace', 'has_recovered_publications', 'recovered']],
@@ -222,6 +223,10 @@ describe('metrics: Centrifugo compatibility', () => {
     moved('centrifugo_client_connections_accepted', { transport: 'websocket', accept_protocol: 'json' }, 3);
     moved('centrifugo_client_connections_accepted', { transport: 'websocket', accept_protocol: 'protobuf' }, 1);
     moved('centrifugo_client_subscriptions_accepted', {}, 3);
+    // c, p and q are still connected (gone was disconnected).
+    assert.ok(v('centrifugo_client_connections_inflight', { transport: 'websocket', accept_protocol: 'json' }) >= 2);
+    assert.ok(v('centrifugo_client_connections_inflight', { transport: 'websocket', accept_protocol: 'protobuf' }) >= 1);
+    assert.ok(v('centrifugo_client_connections_inflight') <= v('centrifugo_node_num_clients'));
     assert.ok(v('centrifugo_client_subscriptions_inflight') >= 2);
     moved('centrifugo_node_messages_sent_count', { type: 'publication' }, 3);
     moved('centrifugo_node_messages_received_count', { type: 'publication' }, 3);

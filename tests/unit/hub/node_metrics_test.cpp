@@ -60,6 +60,13 @@ TEST_F(node_metrics, broker_messages_and_actions_by_type) {
   EXPECT_TRUE(has(
       R"(centrifugo_client_connections_accepted{transport="websocket",accept_protocol="json",client_name="",client_version=""} 1)"))
       << render();
+  EXPECT_TRUE(has(
+      R"(centrifugo_client_connections_inflight{transport="websocket",accept_protocol="json",client_name="",client_version=""} 1)"))
+      << render();
+  t.close(disconnects::connection_closed);
+  EXPECT_TRUE(has(
+      R"(centrifugo_client_connections_inflight{transport="websocket",accept_protocol="json",client_name="",client_version=""} 0)"))
+      << render();
   // join/leave/control children exist from the start (0), so rate() works at once.
   EXPECT_TRUE(has(R"(centrifugo_node_messages_sent_count{type="join",channel_namespace=""} 0)"))
       << render();
