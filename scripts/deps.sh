@@ -18,6 +18,9 @@ packages=(
   # bench/api.sh: h2load, the HTTP/1.1 load tool the server API is measured with.
   nghttp2-client
   nodejs npm curl jq procps
+  # promtool (tests/e2e/tests/metrics_compat.test.js checks the /metrics exposition with
+  # it); Debian ships it only inside the prometheus server package.
+  prometheus
 )
 
 missing=()
@@ -42,7 +45,7 @@ $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # The packages start their servers as system services on some machines; the tests start
 # their own instances on loopback ports.
-for svc in redis-server nats-server nginx; do
+for svc in redis-server nats-server nginx prometheus; do
   $SUDO service "$svc" stop >/dev/null 2>&1 || true
 done
 echo "deps: done"

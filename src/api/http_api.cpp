@@ -105,6 +105,10 @@ http_api::http_api(api_executor& exec, http_api_options opts, metrics::registry&
       errors_(metrics.add_counter("centrifugo_api_command_errors_total",
                                   "Server API command errors.", {"protocol", "method", "error"})) {
   if (opts_.prefix.size() > 1 && opts_.prefix.back() == '/') opts_.prefix.pop_back();
+  metrics.add_summary_view(
+      "centrifugo_api_command_duration_seconds",
+      "Server API command duration summary (quantiles estimated from the histogram).", duration_,
+      {0.5, 0.99, 0.999});
   durations_ = std::make_unique<std::atomic<metrics::histogram*>[]>(api_executor::methods().size());
   for (size_t i = 0; i < api_executor::methods().size(); ++i) durations_[i].store(nullptr);
 }

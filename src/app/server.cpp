@@ -22,6 +22,7 @@
 #include "core/json_writer.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "core/process_metrics.hpp"
 #include "hub/node.hpp"
 #include "transport/event_loop.hpp"
 #include "transport/http_server.hpp"
@@ -62,6 +63,45 @@ class metrics_handler final : public http_handler {
 
  private:
   metrics::registry& registry_;
+};
+
+// prometheus.instrument_http_handlers: counts the requests a plain HTTP endpoint answers
+// in centrifugo_node_incoming_http_requests_total{path, method, status}. `path` is the
+// route's prefix (never the requested path, which a client chooses), methods outside the
+// standard ones count as "other": the number of series stays bounded.
+class counted_handler final : public http_handler {
+ public:
+  counted_handler(std::shared_ptr<http_handler> inner, std::string path,
+                  metrics::family<metrics::counter>& requests)
+      : inner_(std::move(inner)), path_(std::move(path)), requests_(requests) {}
+
+  http_admission admit(const http_request& head) override {
+    auto a = inner_->admit(head);
+    if (a.refusal) count(head.method, a.refusal->status);
+    return a;
+  }
+  void handle(http_request req, http_reply reply) override {
+    std::string method = req.method;
+    inner_->handle(std::move(req),
+                   [this, method = std::move(method), reply = std::move(reply)](http_response r) {
+                     count(method, r.status);
+                     reply(std::move(r));
+                   });
+  }
+
+ private:
+  void count(std::string_view method, unsigned status) {
+    static constexpr std::string_view known[] = {"GET",  "POST",    "PUT",  "DELETE",
+                                                 "HEAD", "OPTIONS", "PATCH"};
+    std::string_view m = "other";
+    for (auto k : known)
+      if (method == k) m = k;
+    requests_.with({path_, std::string(m), std::to_string(status)}).inc();
+  }
+
+  std::shared_ptr<http_handler> inner_;
+  std::string path_;
+  metrics::family<metrics::counter>& requests_;
 };
 
 // Raises the soft descriptor limit to the hard one: every connection is a descriptor.
@@ -128,6 +168,7 @@ std::string server::impl::start() {
 
   unsigned n = static_cast<unsigned>(cfg.gyre_.num_event_loops_);
   if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
+  metrics::add_process_collector(registry);
   hub = std::make_unique<node>(shared_cfg, *eng->broker, *eng->presence, clk, registry, n);
   if (std::string e = install_token_verifiers(*hub, *shared_cfg); !e.empty()) return e;
   registry.add_collector([e = eng.get()](std::vector<metrics::collected_family>& out) {
@@ -176,6 +217,14 @@ std::string server::impl::start() {
   if (cfg.prometheus_.enabled_)
     internal_routes.push_back({with_slash(cfg.prometheus_.handler_prefix_), false,
                                std::make_shared<metrics_handler>(registry)});
+  if (cfg.prometheus_.enabled_ && cfg.prometheus_.instrument_http_handlers_) {
+    auto& requests =
+        registry.add_counter("centrifugo_node_incoming_http_requests_total",
+                             "Number of incoming HTTP requests", {"path", "method", "status"});
+    for (auto* routes : {&internal_routes, &external_routes})
+      for (auto& r : *routes)
+        r.handler = std::make_shared<counted_handler>(r.handler, r.path, requests);
+  }
 
   http_server_options ext;
   ext.address = cfg.http_server_.address_;

@@ -70,8 +70,6 @@ std::vector<std::string> unsupported_settings(const config::config& c) {
   flag(c.debug_.enabled_, "debug.enabled", "pprof debug endpoints");
   flag(c.opentelemetry_.enabled_, "opentelemetry.enabled", "OpenTelemetry");
   flag(c.graphite_.enabled_, "graphite.enabled", "Graphite export");
-  flag(c.prometheus_.instrument_http_handlers_, "prometheus.instrument_http_handlers",
-       "HTTP handler instrumentation");
   flag(c.prometheus_.native_histograms_, "prometheus.native_histograms", "native histograms");
   return out;
 }

@@ -64,6 +64,26 @@ void registry::add_collector(collector c) {
   collectors_.push_back(std::move(c));
 }
 
+void registry::add_summary_view(std::string name, std::string help, const family<histogram>& source,
+                                std::vector<double> quantiles) {
+  std::lock_guard lock(mu_);
+  summaries_.push_back({std::move(name), std::move(help), &source, std::move(quantiles)});
+}
+
+double estimate_quantile(const std::vector<double>& bounds, const histogram::snapshot& s,
+                         double q) {
+  if (s.count == 0 || s.cumulative.empty()) return std::nan("");
+  double rank = q * static_cast<double>(s.count);
+  size_t i = 0;
+  while (i + 1 < s.cumulative.size() && static_cast<double>(s.cumulative[i]) < rank) ++i;
+  if (i >= bounds.size()) return bounds.empty() ? std::nan("") : bounds.back();
+  double lower = i == 0 ? 0 : bounds[i - 1];
+  double below = i == 0 ? 0 : static_cast<double>(s.cumulative[i - 1]);
+  double in_bucket = static_cast<double>(s.cumulative[i]) - below;
+  if (in_bucket <= 0) return bounds[i];
+  return lower + (bounds[i] - lower) * ((rank - below) / in_bucket);
+}
+
 namespace {
 
 void append_number(std::string& out, double v) {
@@ -128,6 +148,24 @@ void header(std::string& out, const std::string& name, const std::string& help,
 }  // namespace
 
 std::string registry::render() const {
+  return render_at(std::chrono::steady_clock::now());
+}
+
+namespace {
+
+// The observations of `cur` after `base` (both cumulative).
+histogram::snapshot since(const histogram::snapshot& cur, const histogram::snapshot& base) {
+  histogram::snapshot d = cur;
+  for (size_t i = 0; i < d.cumulative.size() && i < base.cumulative.size(); ++i)
+    d.cumulative[i] -= std::min(d.cumulative[i], base.cumulative[i]);
+  d.count = d.cumulative.empty() ? 0 : d.cumulative.back();
+  d.sum = cur.sum - base.sum;
+  return d;
+}
+
+}  // namespace
+
+std::string registry::render_at(std::chrono::steady_clock::time_point now) const {
   std::string out;
   std::vector<collected_family> collected;
   {
@@ -176,6 +214,42 @@ std::string registry::render() const {
         out += ' ';
         append_number(out, s.sum);
         out += '\n' + f->name() + "_count";
+        append_labels(out, base);
+        out += ' ';
+        append_number(out, static_cast<double>(s.count));
+        out += '\n';
+      });
+    }
+    for (const auto& v : summaries_) {
+      header(out, v.name, v.help, "summary");
+      v.source->for_each([&](const label_values& lv, const histogram& h) {
+        auto s = h.snap();
+        auto base = zip(v.source->labels(), lv);
+        // Keep a snapshot now and then; the newest one at least a window old is the base
+        // of the window (none yet: every observation since start).
+        auto& past = v.past[lv];
+        const auto step = summary_window / (summary_snapshots - 1);
+        if (past.empty() || now - past.back().first >= step) past.emplace_back(now, s);
+        while (past.size() >= 2 && past[1].first <= now - summary_window) past.erase(past.begin());
+        while (past.size() > summary_snapshots) past.erase(past.begin());
+        histogram::snapshot window =
+            past.front().first <= now - summary_window ? since(s, past.front().second) : s;
+        for (double q : v.quantiles) {
+          auto l = base;
+          std::string qs;
+          append_number(qs, q);
+          l.emplace_back("quantile", qs);
+          out += v.name;
+          append_labels(out, l);
+          out += ' ';
+          append_number(out, estimate_quantile(v.source->bounds(), window, q));
+          out += '\n';
+        }
+        out += v.name + "_sum";
+        append_labels(out, base);
+        out += ' ';
+        append_number(out, s.sum);
+        out += '\n' + v.name + "_count";
         append_labels(out, base);
         out += ' ';
         append_number(out, static_cast<double>(s.count));

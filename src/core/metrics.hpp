@@ -13,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -139,9 +140,23 @@ class registry {
   family<histogram>& add_histogram(std::string name, std::string help,
                                    std::vector<std::string> labels, std::vector<double> bounds);
   void add_collector(collector c);
+  // Exposes `source` a second time as a summary named `name` (Centrifugo keeps such
+  // summaries next to its histograms for older dashboards that read {quantile=...}). The
+  // quantiles are estimated at scrape time from the histogram's buckets, by linear
+  // interpolation, over the observations of about the last `summary_window` (the
+  // difference to a bucket snapshot kept from an earlier scrape; at most
+  // summary_snapshots of them per label set); _sum and _count are exact and cumulative.
+  // Nothing is added to the observing path.
+  void add_summary_view(std::string name, std::string help, const family<histogram>& source,
+                        std::vector<double> quantiles);
 
   // Renders every metric in the Prometheus text format.
   std::string render() const;
+  // The same at a given time (tests).
+  std::string render_at(std::chrono::steady_clock::time_point now) const;
+
+  static constexpr std::chrono::seconds summary_window{600};
+  static constexpr size_t summary_snapshots = 6;
 
  private:
   mutable std::mutex mu_;
@@ -149,7 +164,22 @@ class registry {
   std::vector<std::unique_ptr<family<gauge>>> gauges_;
   std::vector<std::unique_ptr<family<histogram>>> histograms_;
   std::vector<collector> collectors_;
+  struct summary_view {
+    std::string name, help;
+    const family<histogram>* source;
+    std::vector<double> quantiles;
+    // Per label set: snapshots taken at earlier scrapes, oldest first, one per
+    // summary_window / (summary_snapshots - 1) at most.
+    using stamped = std::pair<std::chrono::steady_clock::time_point, histogram::snapshot>;
+    mutable std::map<label_values, std::vector<stamped>> past;
+  };
+  std::vector<summary_view> summaries_;
 };
+
+// The q-quantile (0..1) of a histogram snapshot, interpolated linearly inside the bucket
+// that holds it (the first bucket starts at 0; a rank in +Inf answers the last bound).
+// NaN without observations.
+double estimate_quantile(const std::vector<double>& bounds, const histogram::snapshot& s, double q);
 
 // Default latency buckets (seconds), as Prometheus client libraries use.
 std::vector<double> default_latency_buckets();

@@ -361,15 +361,16 @@ void client::run_command(protocol::command& cmd) {
 // ---------------------------------------------------------------------------- failure paths
 
 template <typename T>
-void client::fail_command(uint32_t id, const result<T>& failed) {
+void client::fail_command(protocol::command_kind k, uint32_t id, const result<T>& failed) {
   if (failed.is_disconnect()) return disconnect(failed.as_disconnect());
-  send_error(id, failed.error() ? failed.error() : errors::internal);
+  send_error(k, id, failed.error() ? failed.error() : errors::internal);
 }
 
 template <typename T>
 void client::fail_connect(uint32_t id, const result<T>& failed) {
   if (failed.is_disconnect()) return disconnect(failed.as_disconnect());
-  send_error(id, failed.error() ? failed.error() : errors::internal);
+  send_error(protocol::command_kind::connect, id,
+             failed.error() ? failed.error() : errors::internal);
   // Undo what establish() did (subscriptions being set up, the user index).
   cleanup();
   state_ = state::failed;
@@ -589,6 +590,7 @@ void client::establish(uint32_t id, const protocol::connect_request& req, identi
   n.user_connected(user_);
   user_indexed_ = true;
   n.metrics().connection_accepted(transport_.name(), encoding_);
+  inflight_counted_ = true;
 
   auto join = std::make_shared<connect_join>();
   join->id = id;
@@ -661,13 +663,13 @@ void client::finish_connect(connect_join& join) {
 
 void client::handle_subscribe(uint32_t id, protocol::subscribe_request& req) {
   auto plan = plan_subscription(req);
-  if (!plan) return fail_command(id, plan);
+  if (!plan) return fail_command(protocol::command_kind::subscribe, id, plan);
   // The subscribe proxy goes here: an asynchronous step between the plan and the
   // subscription (begin_async, call, continue with start_subscription() on this loop).
   start_subscription(std::move(plan.value()),
                      [this, id](result<protocol::subscribe_result> r, uint32_t attempt) {
                        if (state_ != state::connected) return;
-                       if (!r) return fail_command(id, r);
+                       if (!r) return fail_command(protocol::command_kind::subscribe, id, r);
                        protocol::reply reply;
                        reply.id = id;
                        reply.result = std::move(r.value());
@@ -899,7 +901,8 @@ void client::on_stream_read(std::shared_ptr<subscribe_flow> flow, result<history
 
   auto decided = recovery::decide(recovery_request(p, *sub), std::move(r.value()));
   if (p.recover && (decided || decided.error() == errors::unrecoverable_position))
-    n.metrics().count_recover(decided && decided->recovered);
+    n.metrics().count_recover(decided && decided->recovered,
+                              decided ? decided->publications.size() : 0);
   if (!decided)
     return abort_subscription(*flow, sub, failure_of<protocol::subscribe_result>(decided));
   recovery::outcome& o = decided.value();
@@ -946,6 +949,7 @@ void client::activate(uint32_t attempt) {
   subscription& sub = *found;
   sub.state = subscription::phase::subscribed;
   shard_.counters().subscriptions.fetch_add(1, std::memory_order_relaxed);
+  shard_.owner().metrics().count_subscription_accepted();
   subscription_extra& x = *sub.extra;
   auto pending = std::move(x.pending);
   x.pending = {};
@@ -1231,15 +1235,15 @@ void client::run_deferred() {
 
 void client::handle_publish(uint32_t id, protocol::publish_request& req) {
   auto plan = plan_publish(req);
-  if (!plan) return fail_command(id, plan);
+  if (!plan) return fail_command(protocol::command_kind::publish, id, plan);
   // The publish proxy goes here: an asynchronous step between the plan and the broker
   // that may change the data or refuse the publication.
   publish_plan& p = plan.value();
   begin_async();
-  shard_.owner().engine().publish(p.channel, std::move(p.pub), p.opts,
-                                  reply_when_done<publish_outcome>(id, [](publish_outcome) {
-                                    return protocol::publish_result{};
-                                  }));
+  shard_.owner().engine().publish(
+      p.channel, std::move(p.pub), p.opts,
+      reply_when_done<publish_outcome>(protocol::command_kind::publish, id,
+                                       [](publish_outcome) { return protocol::publish_result{}; }));
 }
 
 result<client::publish_plan> client::plan_publish(protocol::publish_request& req) {
@@ -1272,9 +1276,10 @@ result<client::publish_plan> client::plan_publish(protocol::publish_request& req
 }
 
 template <typename T, typename Make>
-std::function<void(result<T>)> client::reply_when_done(uint32_t id, Make make) {
-  return [this, id, make = std::move(make)](result<T> r) mutable {
-    on_loop([this, id, make = std::move(make), r = std::move(r)]() mutable {
+std::function<void(result<T>)> client::reply_when_done(protocol::command_kind k, uint32_t id,
+                                                       Make make) {
+  return [this, k, id, make = std::move(make)](result<T> r) mutable {
+    on_loop([this, k, id, make = std::move(make), r = std::move(r)]() mutable {
       if (state_ == state::connected) {
         if (r) {
           protocol::reply reply;
@@ -1282,7 +1287,7 @@ std::function<void(result<T>)> client::reply_when_done(uint32_t id, Make make) {
           reply.result = make(std::move(r.value()));
           send_reply(reply);
         } else {
-          fail_command(id, r);
+          fail_command(k, id, r);
         }
       }
       end_async();
@@ -1314,34 +1319,37 @@ void client::handle_presence(uint32_t id, protocol::presence_request& req) {
   node& n = shard_.owner();
   auto cfg = n.cfg();
   auto access = check_read_access(req.channel, read_kind::presence, *cfg);
-  if (!access) return fail_command(id, access);
+  if (!access) return fail_command(protocol::command_kind::presence, id, access);
   begin_async();
-  n.presence().presence(req.channel, reply_when_done<presence_map>(id, [](presence_map m) {
-                          protocol::presence_result pr;
-                          pr.presence = std::move(m);
-                          return pr;
-                        }));
+  n.presence().presence(req.channel, reply_when_done<presence_map>(protocol::command_kind::presence,
+                                                                   id, [](presence_map m) {
+                                                                     protocol::presence_result pr;
+                                                                     pr.presence = std::move(m);
+                                                                     return pr;
+                                                                   }));
 }
 
 void client::handle_presence_stats(uint32_t id, protocol::presence_stats_request& req) {
   node& n = shard_.owner();
   auto cfg = n.cfg();
   auto access = check_read_access(req.channel, read_kind::presence, *cfg);
-  if (!access) return fail_command(id, access);
+  if (!access) return fail_command(protocol::command_kind::presence_stats, id, access);
   begin_async();
-  n.presence().stats(req.channel, reply_when_done<presence_stats>(id, [](presence_stats s) {
-                       return protocol::presence_stats_result{s.num_clients, s.num_users};
-                     }));
+  n.presence().stats(req.channel,
+                     reply_when_done<presence_stats>(
+                         protocol::command_kind::presence_stats, id, [](presence_stats s) {
+                           return protocol::presence_stats_result{s.num_clients, s.num_users};
+                         }));
 }
 
 void client::handle_history(uint32_t id, protocol::history_request& req) {
   node& n = shard_.owner();
   auto cfg = n.cfg();
   auto access = check_read_access(req.channel, read_kind::history, *cfg);
-  if (!access) return fail_command(id, access);
+  if (!access) return fail_command(protocol::command_kind::history, id, access);
   const config::channel_options& ns = *access.value();
   if (req.reverse && req.since && req.since->offset == 0)
-    return fail_command(id, status(errors::bad_request));
+    return fail_command(protocol::command_kind::history, id, status(errors::bad_request));
   history_query q;
   q.since = req.since;
   q.reverse = req.reverse;
@@ -1350,15 +1358,17 @@ void client::handle_history(uint32_t id, protocol::history_request& req) {
   if (q.limit < 0 || q.limit > max) q.limit = max;
   q.meta_ttl_seconds = meta_ttl_seconds(ns, *cfg);
   begin_async();
-  n.engine().history(req.channel, q, reply_when_done<history_page>(id, [](history_page page) {
-                       protocol::history_result hr;
-                       hr.publications = std::move(page.publications);
-                       for (auto& p : hr.publications) p.delta = false;
-                       hr.epoch = std::move(page.top.epoch);
-                       hr.offset = page.top.offset;
-                       hr.epoch_on_first = page.epoch_on_first;
-                       return hr;
-                     }));
+  n.engine().history(
+      req.channel, q,
+      reply_when_done<history_page>(protocol::command_kind::history, id, [](history_page page) {
+        protocol::history_result hr;
+        hr.publications = std::move(page.publications);
+        for (auto& p : hr.publications) p.delta = false;
+        hr.epoch = std::move(page.top.epoch);
+        hr.offset = page.top.offset;
+        hr.epoch_on_first = page.epoch_on_first;
+        return hr;
+      }));
 }
 
 void client::handle_rpc(uint32_t id, protocol::rpc_request& req) {
@@ -1372,7 +1382,8 @@ void client::handle_rpc(uint32_t id, protocol::rpc_request& req) {
   }
   // No RPC proxy exists in Gyre yet: Centrifugo answers 104 when only the ping method is
   // configured and 108 when no RPC handler is configured at all.
-  fail_command(id, status(ping.enabled_ ? errors::method_not_found : errors::not_available));
+  fail_command(protocol::command_kind::rpc, id,
+               status(ping.enabled_ ? errors::method_not_found : errors::not_available));
 }
 
 void client::handle_send(protocol::send_request&) {
@@ -1382,7 +1393,7 @@ void client::handle_send(protocol::send_request&) {
 
 void client::handle_refresh(uint32_t id, protocol::refresh_request& req) {
   auto renewed = verify_refresh(req);
-  if (!renewed) return fail_command(id, renewed);
+  if (!renewed) return fail_command(protocol::command_kind::refresh, id, renewed);
   // The refresh proxy goes here: an asynchronous step in place of the token check.
   renewal& r = renewed.value();
   if (!r.info.empty() || !r.meta.empty() || extra_) {
@@ -1448,7 +1459,7 @@ result<client::renewal> client::verify_refresh(const protocol::refresh_request& 
 
 void client::handle_sub_refresh(uint32_t id, protocol::sub_refresh_request& req) {
   auto renewed = verify_sub_refresh(req);
-  if (!renewed) return fail_command(id, renewed);
+  if (!renewed) return fail_command(protocol::command_kind::sub_refresh, id, renewed);
   // The sub_refresh proxy goes here: an asynchronous step in place of the token check.
   subscription* sub = find_sub(req.channel);
   renewal& r = renewed.value();
@@ -1616,13 +1627,13 @@ client_info client::info_for(const subscription* sub) const {
 // ---------------------------------------------------------------------------- output
 
 void client::send_reply(const protocol::reply& r) {
-  if (r.error) shard_.owner().metrics().count_reply_error(r.error->code);
   std::string& out = scratch();
   protocol::codec_for(encoding_).encode_reply(r, out);
   enqueue_owned(shard_.pool().acquire(shared_buffer::copy_of(out)), true);
 }
 
-void client::send_error(uint32_t id, protocol_error e) {
+void client::send_error(protocol::command_kind k, uint32_t id, protocol_error e) {
+  shard_.owner().metrics().count_reply_error(k, e.code);
   protocol::reply r;
   r.id = id;
   r.error = protocol::error_reply{e.code, std::string(e.message), e.temporary};
@@ -1635,6 +1646,7 @@ void client::send_bytes(std::string_view bytes) {
 }
 
 void client::send_unsubscribe_push(std::string_view channel, unsubscribe_code code) {
+  shard_.owner().metrics().count_server_unsubscribe(code.code);
   std::string& out = scratch();
   protocol::codec_for(encoding_).encode_unsubscribe_push(channel, code.code, code.reason,
                                                          transport_.envelope(), out);
@@ -1666,6 +1678,12 @@ void client::schedule_flush() {
 // ---------------------------------------------------------------------------- lifecycle
 
 void client::stop_counting() {
+  // Every transport reports its end (on_transport_closed/_error) before destroying the
+  // client, which is the last moment transport_ can still be asked its name.
+  if (inflight_counted_) {
+    inflight_counted_ = false;
+    shard_.owner().metrics().connection_closed(transport_.name(), encoding_);
+  }
   if (!counted_) return;
   counted_ = false;
   shard_.counters().connections.fetch_sub(1, std::memory_order_relaxed);

@@ -194,7 +194,7 @@ class client {
   void resume_commands();
   // The one failure path of a command: an error reply, or the disconnect it asks for.
   template <typename T>
-  void fail_command(uint32_t id, const result<T>& failed);
+  void fail_command(protocol::command_kind k, uint32_t id, const result<T>& failed);
   // The one failure path of connect: an error reply leaves the connection `failed` until
   // the peer closes (bounded by the close deadline); a disconnect closes it.
   template <typename T>
@@ -266,7 +266,8 @@ class client {
 
   // Output.
   void send_reply(const protocol::reply& r);
-  void send_error(uint32_t id, protocol_error e);
+  // `k`: the command answered, for centrifugo_client_num_reply_errors{method}.
+  void send_error(protocol::command_kind k, uint32_t id, protocol_error e);
   void send_bytes(std::string_view bytes);
   void send_unsubscribe_push(std::string_view channel, unsubscribe_code code);
   // Queues a chunk (nothing once the connection is closing). enqueue_owned() is for a
@@ -286,7 +287,7 @@ class client {
   // The engine callback of an asynchronous command: back on this loop, replies with
   // make(value) or with the error, and ends the command.
   template <typename T, typename Make>
-  std::function<void(result<T>)> reply_when_done(uint32_t id, Make make);
+  std::function<void(result<T>)> reply_when_done(protocol::command_kind k, uint32_t id, Make make);
 
   // Async plumbing: run `f` on this loop (inline when already there).
   void begin_async();
@@ -324,9 +325,10 @@ class client {
   uint16_t turn_left_ = 0;  // commands this read turn may still run (gyre.read_budget_commands)
   bool slow_ = false;
   bool transport_closed_ = false;
-  bool counted_ = true;        // counted in the shard's connections gauge
-  bool user_indexed_ = false;  // in the shard's per-user index and the node's user counts
-  bool holding_back_ = false;  // behind: extra_->held holds publications (conflation)
+  bool counted_ = true;            // counted in the shard's connections gauge
+  bool user_indexed_ = false;      // in the shard's per-user index and the node's user counts
+  bool holding_back_ = false;      // behind: extra_->held holds publications (conflation)
+  bool inflight_counted_ = false;  // in centrifugo_client_connections_inflight
 };
 
 }  // namespace gyre

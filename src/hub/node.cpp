@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <functional>
 
@@ -70,36 +71,135 @@ std::string default_node_name(const config::config& c) {
 
 }  // namespace
 
-node::metric_families::metric_families(metrics::registry& r)
+namespace {
+constexpr const char* method_names[13] = {
+    "pong",    "connect", "subscribe", "unsubscribe", "publish", "presence",   "presence_stats",
+    "history", "ping",    "send",      "rpc",         "refresh", "sub_refresh"};
+}  // namespace
+
+const char* node::metric_families::method_name(protocol::command_kind k) {
+  size_t i = static_cast<size_t>(k);
+  return i < 13 ? method_names[i] : "unknown";
+}
+
+node::metric_families::metric_families(metrics::registry& r, bool recovered_publications_histogram)
     : commands(r.add_counter("centrifugo_client_commands_total",
                              "Client commands received by method.", {"method"})),
       reply_errors(r.add_counter("centrifugo_client_num_reply_errors",
-                                 "Error replies sent to clients.", {"code"})),
+                                 "Number of errors in replies sent to clients.",
+                                 {"method", "code", "channel_namespace"})),
       disconnects(r.add_counter("centrifugo_client_num_server_disconnects",
-                                "Connections closed by the server, by code.", {"code"})),
-      accepted(r.add_counter("centrifugo_client_connections_accepted", "Connections accepted.",
-                             {"transport", "accept_protocol"})),
-      recover(r.add_counter("centrifugo_client_recover", "Recovery attempts by outcome.",
-                            {"recovered"})),
+                                "Number of server initiated disconnects.", {"code"})),
+      unsubscribes(r.add_counter("centrifugo_client_num_server_unsubscribes",
+                                 "Number of server initiated unsubscribes.",
+                                 {"code", "channel_namespace"})),
+      accepted(r.add_counter("centrifugo_client_connections_accepted",
+                             "Count of accepted transports.",
+                             {"transport", "accept_protocol", "client_name", "client_version"})),
+      connections_inflight(r.add_gauge(
+          "centrifugo_client_connections_inflight", "Number of inflight client connections.",
+          {"transport", "accept_protocol", "client_name", "client_version"})),
+      recover(r.add_counter("centrifugo_client_recover",
+                            "Count of recover operations with success/fail resolution.",
+                            {"recovered", "channel_namespace", "has_recovered_publications"})),
       command_duration(
           r.add_histogram("centrifugo_client_command_duration_seconds_histogram",
-                          "Time to process a client command (until its reply is queued, or "
-                          "until it waits for an engine).",
-                          {"method"}, metrics::default_latency_buckets())) {
-  static const char* names[13] = {
-      "pong",    "connect", "subscribe", "unsubscribe", "publish", "presence",   "presence_stats",
-      "history", "ping",    "send",      "rpc",         "refresh", "sub_refresh"};
+                          "Client command duration histogram (until its reply is queued, "
+                          "or until it waits for an engine).",
+                          {"method", "channel_namespace"}, metrics::default_latency_buckets())),
+      messages_sent(r.add_counter("centrifugo_node_messages_sent_count",
+                                  "Number of messages sent by node to broker.",
+                                  {"type", "channel_namespace"})),
+      messages_received(r.add_counter("centrifugo_node_messages_received_count",
+                                      "Number of messages received from broker.",
+                                      {"type", "channel_namespace"})),
+      actions(r.add_counter("centrifugo_node_action_count", "Number of various actions called.",
+                            {"action", "channel_namespace"})) {
+  r.add_summary_view("centrifugo_client_command_duration_seconds",
+                     "Client command duration summary (quantiles estimated from the histogram).",
+                     command_duration, {0.5, 0.99, 0.999});
   for (size_t i = 0; i < 13; ++i) {
-    command_counters[i] = &commands.with({names[i]});
-    command_durations[i] = &command_duration.with({names[i]});
+    command_counters[i] = &commands.with({method_names[i]});
+    command_durations[i] = &command_duration.with({method_names[i], ""});
   }
-  recovered_yes = &recover.with({"yes"});
-  recovered_no = &recover.with({"no"});
+  for (int rec = 0; rec < 2; ++rec)
+    for (int has = 0; has < 2; ++has)
+      recover_counters[rec][has] = &recover.with({rec ? "yes" : "no", "", has ? "yes" : "no"});
+  if (recovered_publications_histogram) {
+    recovered_publications = &r.add_histogram(
+        "centrifugo_client_recovered_publications",
+        "Number of publications recovered during subscription recovery.", {"channel_namespace"},
+        {0, 1, 2, 3, 5, 10, 20, 50, 100, 250, 500, 1000, 2000, 5000, 10000});
+    recovered_publications_all = &recovered_publications->with({""});
+  }
   sends = &r.add_counter("centrifugo_client_messages_sent_by_clients_total",
                          "Asynchronous send commands received from clients.")
                .get();
-  accepted_json = &accepted.with({"websocket", "json"});
-  accepted_protobuf = &accepted.with({"websocket", "protobuf"});
+  subscriptions_accepted = &r.add_counter("centrifugo_client_subscriptions_accepted",
+                                          "Count of accepted client subscriptions.",
+                                          {"client_name", "channel_namespace"})
+                                .with({"", ""});
+  auto sent = [&](const char* type) { return &messages_sent.with({type, ""}); };
+  auto received = [&](const char* type) { return &messages_received.with({type, ""}); };
+  auto action = [&](const char* name) { return &actions.with({name, ""}); };
+  received_publication = received("publication");
+  received_join = received("join");
+  received_leave = received("leave");
+  received_control = received("control");
+  sent_control = sent("control");
+  action_survey = action("survey");
+  engine.sent_publication = sent("publication");
+  engine.sent_join = sent("join");
+  engine.sent_leave = sent("leave");
+  engine.publish = action("publish");
+  engine.history = action("history");
+  engine.history_remove = action("history_remove");
+  engine.history_stream_top = action("history_stream_top");
+  engine.broker_subscribe = action("broker_subscribe");
+  engine.broker_unsubscribe = action("broker_unsubscribe");
+  engine.add_presence = action("add_presence");
+  engine.remove_presence = action("remove_presence");
+  engine.presence = action("presence");
+  engine.presence_stats = action("presence_stats");
+}
+
+void node::metric_families::count_reply_error(protocol::command_kind k, uint32_t code) {
+  const size_t kind = static_cast<size_t>(k);
+  std::atomic<metrics::counter*>* slot = nullptr;
+  if (kind < 13 && code >= 100 && code < 132) {
+    slot = &reply_error_cache[kind][code - 100];
+    if (metrics::counter* c = slot->load(std::memory_order_acquire)) {
+      c->inc();
+      return;
+    }
+  }
+  char buf[12];
+  auto r = std::to_chars(buf, buf + sizeof buf, code);
+  metrics::counter& c = reply_errors.with({method_name(k), std::string(buf, r.ptr), ""});
+  if (slot) slot->store(&c, std::memory_order_release);
+  c.inc();
+}
+
+void node::metric_families::count_recover(bool recovered, size_t publications) {
+  recover_counters[recovered ? 1 : 0][publications > 0 ? 1 : 0]->inc();
+  if (recovered_publications_all)
+    recovered_publications_all->observe(static_cast<double>(publications));
+}
+
+void node::metric_families::connection_accepted(std::string_view transport,
+                                                protocol::encoding enc) {
+  // Client name and version stay empty: they come from the client, and a label value a
+  // peer chooses would make the number of series unbounded.
+  metrics::label_values labels{std::string(transport),
+                               enc == protocol::encoding::json ? "json" : "protobuf", "", ""};
+  accepted.with(labels).inc();
+  connections_inflight.with(labels).add(1);
+}
+
+void node::metric_families::connection_closed(std::string_view transport, protocol::encoding enc) {
+  connections_inflight
+      .with({std::string(transport), enc == protocol::encoding::json ? "json" : "protobuf", "", ""})
+      .add(-1);
 }
 
 const std::string& node::version() {
@@ -111,14 +211,15 @@ node::node(std::shared_ptr<const config::config> cfg, broker& b, presence_manage
            metrics::registry& reg, unsigned shard_count)
     : cfg_(std::move(cfg)),
       opts_(make_options(*cfg_)),
-      broker_(b),
-      presence_(p),
       clock_(clk),
       uid_(uuid_v4()),
       name_(default_node_name(*cfg_)),
       started_unix_(clk.now_unix()),
       track_channels_(b.needs_channel_subscriptions()),
-      metrics_(std::make_unique<metric_families>(reg)) {
+      metrics_(std::make_unique<metric_families>(
+          reg, cfg_->prometheus_.recovered_publications_histogram_)),
+      broker_(b, metrics_->engine),
+      presence_(p, metrics_->engine) {
   interest_ = std::make_unique<std::atomic<uint32_t>[]>(interest_slots);
   for (size_t i = 0; i < interest_slots; ++i) interest_[i].store(0, std::memory_order_relaxed);
   if (shard_count == 0) shard_count = 1;
@@ -141,20 +242,23 @@ node::node(std::shared_ptr<const config::config> cfg, broker& b, presence_manage
           static_cast<double>(t.users));
     gauge("centrifugo_node_num_subscriptions", "Subscriptions on this node.",
           static_cast<double>(t.subscriptions));
+    metrics::collected_family inflight{"centrifugo_client_subscriptions_inflight",
+                                       "Number of inflight client subscriptions.",
+                                       metrics::kind::gauge,
+                                       {}};
+    inflight.samples.push_back({"",
+                                {{"client_name", ""}, {"channel_namespace", ""}},
+                                static_cast<double>(t.subscriptions)});
+    out.push_back(std::move(inflight));
     gauge("centrifugo_node_num_channels", "Channels with subscribers on this node.",
           static_cast<double>(t.channels));
-    metrics::collected_family sentf{"centrifugo_node_messages_sent_count",
-                                    "Messages queued to clients (replies and pushes).",
-                                    metrics::kind::counter,
-                                    {}};
-    sentf.samples.push_back({"", {}, static_cast<double>(t.sent)});
-    out.push_back(std::move(sentf));
-    metrics::collected_family recvf{"centrifugo_node_messages_received_count",
-                                    "Commands received from clients.",
-                                    metrics::kind::counter,
-                                    {}};
-    recvf.samples.push_back({"", {}, static_cast<double>(t.received)});
-    out.push_back(std::move(recvf));
+    size_t nodes = 1;
+    {
+      std::lock_guard lock(control_mu_);
+      nodes += nodes_.size();
+    }
+    gauge("centrifugo_node_num_nodes", "Number of nodes in the cluster.",
+          static_cast<double>(nodes));
     // Flow control (docs/design/flow-control.md); Centrifugo has no such metrics. Slow
     // disconnects are centrifugo_client_num_server_disconnects{code="3008"}.
     auto counter = [&](const char* name, const char* help, double v) {
@@ -162,6 +266,13 @@ node::node(std::shared_ptr<const config::config> cfg, broker& b, presence_manage
       f.samples.push_back({"", {}, v});
       out.push_back(std::move(f));
     };
+    // Per-loop totals of the delivery path (Centrifugo's per-transport frame counters are
+    // not kept: they would cost a labelled counter per delivered message).
+    counter("gyre_client_messages_queued_total",
+            "Messages queued to client connections (replies and pushes).",
+            static_cast<double>(t.sent));
+    counter("gyre_client_commands_received_total", "Commands received from clients.",
+            static_cast<double>(t.received));
     counter("gyre_client_backpressure_total",
             "Times a connection was not read because its queue was over client.queue_max_size.",
             static_cast<double>(t.read_holds));
@@ -260,16 +371,19 @@ bool node::may_have_local_subscribers(std::string_view channel) const {
 }
 
 void node::on_publication(std::shared_ptr<const delivered_publication> p) {
+  metrics_->received_publication->inc();
   if (!may_have_local_subscribers(p->channel)) return;
   post_to_all(std::make_shared<const prepared_event>(std::move(p)));
 }
 
 void node::on_join(std::string_view channel, const client_info& info) {
+  metrics_->received_join->inc();
   if (!may_have_local_subscribers(channel)) return;
   post_to_all(std::make_shared<const prepared_event>(event_kind::join, std::string(channel), info));
 }
 
 void node::on_leave(std::string_view channel, const client_info& info) {
+  metrics_->received_leave->inc();
   if (!may_have_local_subscribers(channel)) return;
   post_to_all(
       std::make_shared<const prepared_event>(event_kind::leave, std::string(channel), info));
@@ -471,10 +585,12 @@ void node::stop_control() {
 
 void node::send_control(const control_message& m) {
   control_bus* bus = bus_.load();
-  if (bus)
+  if (bus) {
+    metrics_->sent_control->inc();
     bus->broadcast(encode_control(m));
-  else
+  } else {
     apply(m);
+  }
 }
 
 void node::tick_control() {
@@ -506,11 +622,13 @@ void node::tick_control() {
     control_message m;
     m.type = control_message::kind::info;
     m.info = std::move(self);
+    metrics_->sent_control->inc();
     bus->broadcast(encode_control(m));
   });
 }
 
 void node::on_control(std::string_view payload) {
+  metrics_->received_control->inc();
   auto m = decode_control(payload);
   if (!m) {
     log::warn("ignoring a malformed control message ({} bytes)", payload.size());
@@ -571,9 +689,10 @@ void node::apply(const control_message& m) {
             reply.from = uid_;
             reply.channels = std::move(counts);
             control_bus* bus = bus_.load();
-            if (bus)
+            if (bus) {
+              metrics_->sent_control->inc();
               bus->send_to(from, encode_control(reply));
-            else
+            } else
               apply(reply);
           });
       return;
@@ -682,6 +801,8 @@ void node::channels(std::function<void(result<std::map<std::string, uint32_t>>)>
     sv.deadline_ms = clock_.now_mono_ms() + survey_timeout_ms;
     sv.done = std::move(done);
   }
+  metrics_->action_survey->inc();
+  metrics_->sent_control->inc();
   bus->broadcast(encode_control(m));
 }
 

@@ -38,6 +38,7 @@
 #include "hub/channel_rules.hpp"
 #include "hub/client.hpp"
 #include "hub/control.hpp"
+#include "hub/counting_engine.hpp"
 #include "hub/shard.hpp"
 
 namespace gyre {
@@ -198,8 +199,6 @@ class node final : public broker_event_handler, public control_handler {
   std::shared_ptr<const auth::token_verifier> sub_verifier_;
   runtime_options opts_;
 
-  broker& broker_;
-  presence_manager& presence_;
   clock& clock_;
   std::string uid_;
   std::string name_;
@@ -245,6 +244,9 @@ class node final : public broker_event_handler, public control_handler {
   std::map<std::string, uint32_t, std::less<>> user_connections_;
 
   std::unique_ptr<metric_families> metrics_;
+  // The engines, counted for the node metrics (counting_engine.hpp).
+  counting_broker broker_;
+  counting_presence presence_;
   regex_cache regexes_;
 
   // Control plane.
@@ -266,37 +268,63 @@ class node final : public broker_event_handler, public control_handler {
   int64_t last_heartbeat_ms_ = 0;
 };
 
-// Metric families the hub updates (names and labels as Centrifugo exposes them). The
-// per-command counters are resolved once so that counting a command is one atomic add.
+// Metric families the hub updates (names and labels as Centrifugo exposes them;
+// docs/metrics.md). What a command or a connection counts is resolved once here, so that
+// counting is one relaxed atomic add; label sets looked up at run time (reply error codes,
+// transports) are bounded by the server's own codes and transports. channel_namespace is
+// always "" (as in Centrifugo, which resolves no namespace label by default).
 struct node::metric_families {
-  explicit metric_families(metrics::registry& r);
+  metric_families(metrics::registry& r, bool recovered_publications_histogram);
 
   void count_command(protocol::command_kind k) { command_counters[static_cast<size_t>(k)]->inc(); }
   void observe_command(protocol::command_kind k, double seconds) {
     command_durations[static_cast<size_t>(k)]->observe(seconds);
   }
-  void count_reply_error(uint32_t code) { reply_errors.with({std::to_string(code)}).inc(); }
+  void count_reply_error(protocol::command_kind k, uint32_t code);
   void count_disconnect(uint32_t code) { disconnects.with({std::to_string(code)}).inc(); }
-  void count_recover(bool recovered) { (recovered ? recovered_yes : recovered_no)->inc(); }
-  void count_send() { sends->inc(); }
-  void connection_accepted(std::string_view transport, protocol::encoding enc) {
-    (enc == protocol::encoding::json ? accepted_json : accepted_protobuf)->inc();
-    (void)transport;
+  void count_server_unsubscribe(uint32_t code) {
+    unsubscribes.with({std::to_string(code), ""}).inc();
   }
+  // A recovery attempt: whether it recovered and how many publications it sent.
+  void count_recover(bool recovered, size_t publications);
+  void count_send() { sends->inc(); }
+  void count_subscription_accepted() { subscriptions_accepted->inc(); }
+  // A connection completed connect / such a connection ended (the inflight gauge).
+  void connection_accepted(std::string_view transport, protocol::encoding enc);
+  void connection_closed(std::string_view transport, protocol::encoding enc);
 
-  metrics::family<metrics::counter>& commands;            // by method
-  metrics::family<metrics::counter>& reply_errors;        // by code
-  metrics::family<metrics::counter>& disconnects;         // by code
-  metrics::family<metrics::counter>& accepted;            // by transport, accept_protocol
-  metrics::family<metrics::counter>& recover;             // by recovered
-  metrics::family<metrics::histogram>& command_duration;  // by method
+  static const char* method_name(protocol::command_kind k);
+
+  metrics::family<metrics::counter>& commands;      // by method
+  metrics::family<metrics::counter>& reply_errors;  // by method, code, channel_namespace
+  metrics::family<metrics::counter>& disconnects;   // by code
+  metrics::family<metrics::counter>& unsubscribes;  // by code, channel_namespace
+  // transport, accept_protocol, client_name, client_version:
+  metrics::family<metrics::counter>& accepted;
+  metrics::family<metrics::gauge>& connections_inflight;
+  // recovered, channel_namespace, has_recovered_publications:
+  metrics::family<metrics::counter>& recover;
+  metrics::family<metrics::histogram>& command_duration;  // by method, channel_namespace
+  metrics::family<metrics::counter>& messages_sent;       // node to broker, by type
+  metrics::family<metrics::counter>& messages_received;   // broker to node, by type
+  metrics::family<metrics::counter>& actions;             // by action
+  metrics::family<metrics::histogram>* recovered_publications = nullptr;  // when enabled
   metrics::counter* command_counters[13] = {};
+  // Reply error children of the client error codes (100..131) by method, found on first
+  // use: later errors of the same kind cost no lookup and no lock.
+  std::atomic<metrics::counter*> reply_error_cache[13][32] = {};
   metrics::histogram* command_durations[13] = {};
-  metrics::counter* recovered_yes = nullptr;
-  metrics::counter* recovered_no = nullptr;
+  metrics::counter* recover_counters[2][2] = {};  // [recovered][has publications]
+  metrics::histogram* recovered_publications_all = nullptr;
   metrics::counter* sends = nullptr;
-  metrics::counter* accepted_json = nullptr;
-  metrics::counter* accepted_protobuf = nullptr;
+  metrics::counter* subscriptions_accepted = nullptr;
+  metrics::counter* received_publication = nullptr;
+  metrics::counter* received_join = nullptr;
+  metrics::counter* received_leave = nullptr;
+  metrics::counter* received_control = nullptr;
+  metrics::counter* sent_control = nullptr;
+  metrics::counter* action_survey = nullptr;
+  engine_counters engine;
 };
 
 }  // namespace gyre
