@@ -6,6 +6,7 @@
 #include "broker/nats/nats_broker.hpp"
 #include "broker/nats/nats_control_bus.hpp"
 #include "broker/nats/nats_factory.hpp"
+#include "broker/redis/redis_broker.hpp"
 #include "broker/redis/redis_engine.hpp"
 #include "config/config.hpp"
 #include "core/log.hpp"
@@ -21,8 +22,11 @@ void add_health(engines& e, std::shared_ptr<redis::engine_health> health, std::s
   health->on_change([health, what](size_t shard, bool ok) {
     auto shards = health->shards();
     std::string name = shard < shards.size() ? shards[shard].name : std::to_string(shard);
-    if (ok) log::info("{} {} is available again", what, name);
-    else log::error("{} {} is unavailable: publications and history calls fail until it is back", what, name);
+    if (ok)
+      log::info("{} {} is available again", what, name);
+    else
+      log::error("{} {} is unavailable: publications and history calls fail until it is back", what,
+                 name);
   });
   auto previous = std::move(e.problems_fn);
   e.problems_fn = [previous, health, what] {
@@ -92,10 +96,12 @@ std::unique_ptr<engines> make_engines(const config::config& cfg, clock& clk, std
       nats_broker* raw_broker = nb.get();
       nats_control_bus* raw_bus = bus.get();
       auto previous = std::move(e->problems_fn);
-      e->problems_fn = [previous, raw_broker, raw_bus, url = redact_url_passwords(cfg.broker_.nats_.url_)] {
+      e->problems_fn = [previous, raw_broker, raw_bus,
+                        url = redact_url_passwords(cfg.broker_.nats_.url_)] {
         std::vector<std::string> out = previous ? previous() : std::vector<std::string>{};
         if (!raw_broker->healthy()) out.push_back("broker.nats " + url + " is unavailable");
-        if (!raw_bus->healthy()) out.push_back("broker.nats control connection to " + url + " is unavailable");
+        if (!raw_bus->healthy())
+          out.push_back("broker.nats control connection to " + url + " is unavailable");
         return out;
       };
       e->broker = std::move(nb);
@@ -108,7 +114,8 @@ std::unique_ptr<engines> make_engines(const config::config& cfg, clock& clk, std
   }
 
   if (cfg.presence_manager_.enabled_) {
-    const std::string& t = cfg.presence_manager_.type_.empty() ? std::string("memory") : cfg.presence_manager_.type_;
+    const std::string& t =
+        cfg.presence_manager_.type_.empty() ? std::string("memory") : cfg.presence_manager_.type_;
     if (t == "memory") {
       e->presence = std::make_unique<memory_presence>();
       parts.push_back("memory presence");
@@ -127,7 +134,14 @@ std::unique_ptr<engines> make_engines(const config::config& cfg, clock& clk, std
 
   if (!e->control) e->control = std::make_unique<loopback_control_bus>();
   // The final broker decides: a memory engine's broker may have been replaced above.
-  if (auto* memory = dynamic_cast<memory_broker*>(e->broker.get())) e->maintain_fn = [memory] { memory->sweep(); };
+  if (auto* memory = dynamic_cast<memory_broker*>(e->broker.get()))
+    e->maintain_fn = [memory] { memory->sweep(); };
+  if (auto* rb = dynamic_cast<redis::redis_broker*>(e->broker.get())) {
+    e->use_requests_threads_fn = [rb](const std::vector<boost::asio::io_context*>& ios) {
+      rb->use_local_threads(ios);
+    };
+    e->release_requests_threads_fn = [rb] { rb->release_local_threads(); };
+  }
   for (size_t i = 0; i < parts.size(); ++i) e->description += (i ? ", " : "") + parts[i];
   return e;
 }

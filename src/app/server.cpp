@@ -1,8 +1,8 @@
 // server: wiring and lifecycle; see server.hpp.
 #include "app/server.hpp"
 
-#include <sys/resource.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -74,9 +74,10 @@ void raise_fd_limit() {
     if (setrlimit(RLIMIT_NOFILE, &want) == 0) rl = want;
   }
   if (rl.rlim_cur < 65536)
-    log::warn("open file limit is {}: the server cannot hold more connections than that "
-              "(raise it with ulimit -n or LimitNOFILE)",
-              static_cast<unsigned long long>(rl.rlim_cur));
+    log::warn(
+        "open file limit is {}: the server cannot hold more connections than that "
+        "(raise it with ulimit -n or LimitNOFILE)",
+        static_cast<unsigned long long>(rl.rlim_cur));
 }
 
 std::string with_slash(std::string prefix) {
@@ -102,12 +103,18 @@ struct server::impl {
   std::unique_ptr<api_executor> executor;
   std::vector<std::unique_ptr<http_server>> listeners;
 
+  // A start that failed half way: the broker lets go of the requests threads before they
+  // are destroyed (after shutdown() it already has).
+  ~impl() {
+    if (eng) eng->release_requests_threads();
+  }
   std::string start();
   void shutdown();
   void reload();
 };
 
-server::server(config::config cfg, std::string config_path, std::map<std::string, std::string> flags)
+server::server(config::config cfg, std::string config_path,
+               std::map<std::string, std::string> flags)
     : impl_(std::make_unique<impl>()) {
   impl_->cfg = std::move(cfg);
   impl_->config_path = std::move(config_path);
@@ -129,8 +136,10 @@ std::string server::impl::start() {
   hub = std::make_unique<node>(shared_cfg, *eng->broker, *eng->presence, clk, registry, n);
   if (std::string e = install_token_verifiers(*hub, *shared_cfg); !e.empty()) return e;
   registry.add_collector([e = eng.get()](std::vector<metrics::collected_family>& out) {
-    metrics::collected_family f{"gyre_engine_healthy", "1 while every engine part (broker, presence, control) is up.",
-                                metrics::kind::gauge, {}};
+    metrics::collected_family f{"gyre_engine_healthy",
+                                "1 while every engine part (broker, presence, control) is up.",
+                                metrics::kind::gauge,
+                                {}};
     f.samples.push_back({"", {}, e->problems().empty() ? 1.0 : 0.0});
     out.push_back(std::move(f));
   });
@@ -145,6 +154,7 @@ std::string server::impl::start() {
     requests.back()->start();
     requests_ios.push_back(&requests.back()->io());
   }
+  eng->use_requests_threads(requests_ios);
 
   api_limits limits;
   limits.max_batch_commands = static_cast<size_t>(cfg.gyre_.http_api_.max_batch_commands_);
@@ -160,16 +170,18 @@ std::string server::impl::start() {
     ao.transport_error_mode = cfg.http_api_.error_mode_ == "transport";
     ao.max_request_body_size = static_cast<uint64_t>(cfg.gyre_.http_api_.max_request_body_size_);
     if (!ao.insecure && ao.key.empty())
-      log::warn("http_api.key is empty and http_api.insecure is off: every API request will get 401");
+      log::warn(
+          "http_api.key is empty and http_api.insecure is off: every API request will get 401");
     if (ao.prefix.size() > 1 && ao.prefix.back() == '/') ao.prefix.pop_back();
     http_route r{ao.prefix, true, std::make_shared<http_api>(*executor, ao, registry)};
     (cfg.http_api_.external_ ? external_routes : internal_routes).push_back(std::move(r));
   }
   if (cfg.health_.enabled_)
-    internal_routes.push_back({with_slash(cfg.health_.handler_prefix_), false, std::make_shared<health_handler>(*eng)});
-  if (cfg.prometheus_.enabled_)
     internal_routes.push_back(
-        {with_slash(cfg.prometheus_.handler_prefix_), false, std::make_shared<metrics_handler>(registry)});
+        {with_slash(cfg.health_.handler_prefix_), false, std::make_shared<health_handler>(*eng)});
+  if (cfg.prometheus_.enabled_)
+    internal_routes.push_back({with_slash(cfg.prometheus_.handler_prefix_), false,
+                               std::make_shared<metrics_handler>(registry)});
 
   http_server_options ext;
   ext.address = cfg.http_server_.address_;
@@ -185,7 +197,8 @@ std::string server::impl::start() {
 
   std::string internal_address = cfg.http_server_.effective_internal_address();
   std::string internal_port = cfg.http_server_.effective_internal_port();
-  bool same = internal_address == cfg.http_server_.address_ && internal_port == std::to_string(cfg.http_server_.port_);
+  bool same = internal_address == cfg.http_server_.address_ &&
+              internal_port == std::to_string(cfg.http_server_.port_);
   std::vector<event_loop*> loop_ptrs;
   for (auto& l : loops) loop_ptrs.push_back(l.get());
   if (same) {
@@ -205,8 +218,8 @@ std::string server::impl::start() {
   for (auto& l : listeners)
     if (std::string e = l->start(); !e.empty()) return e;
 
-  log::info("Gyre {} started: {} event loops, engine {}, node {}", node::version(), n, eng->description,
-            hub->name());
+  log::info("Gyre {} started: {} event loops, engine {}, node {}", node::version(), n,
+            eng->description, hub->name());
   log::info("serving on {}:{} (websocket {}{}{}{})", ext.address.empty() ? "*" : ext.address,
             listeners[0]->bound_port(), ext.websocket_path,
             cfg.http_api_.disabled_ ? "" : ", api " + with_slash(cfg.http_api_.handler_prefix_),
@@ -220,8 +233,9 @@ std::string server::impl::start() {
 void server::impl::shutdown() {
   log::info("shutting down");
   for (auto& l : listeners) l->stop();
-  auto deadline = std::chrono::steady_clock::now() +
-                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(cfg.shutdown_.timeout_);
+  auto deadline =
+      std::chrono::steady_clock::now() +
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(cfg.shutdown_.timeout_);
   std::atomic<bool> done{false};
   hub->shutdown([&done] { done = true; });
   while (!done && std::chrono::steady_clock::now() < deadline)
