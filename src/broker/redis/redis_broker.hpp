@@ -32,7 +32,10 @@
 // docs/design/api-threading.md §5.
 //
 // Threads: every method may be called from any thread. The handler and all callbacks run
-// on the engine's I/O thread; the handler must not block (hand events to an event loop).
+// on the engine's I/O thread (except the callbacks of publishes, joins and leaves made on a
+// requests thread given to use_local_threads(): those run on that thread, or on the I/O
+// thread when they wait for the PUB/SUB delivery); the handler must not block (hand
+// events to an event loop).
 // After stop() returns neither the handler nor any callback of this broker runs: replies
 // still in flight are dropped.
 #pragma once
