@@ -6,6 +6,7 @@
 #include "broker/nats/nats_broker.hpp"
 #include "broker/nats/nats_control_bus.hpp"
 #include "broker/nats/nats_factory.hpp"
+#include "broker/redis/redis_broker.hpp"
 #include "broker/redis/redis_engine.hpp"
 #include "config/config.hpp"
 #include "core/log.hpp"
@@ -135,6 +136,12 @@ std::unique_ptr<engines> make_engines(const config::config& cfg, clock& clk, std
   // The final broker decides: a memory engine's broker may have been replaced above.
   if (auto* memory = dynamic_cast<memory_broker*>(e->broker.get()))
     e->maintain_fn = [memory] { memory->sweep(); };
+  if (auto* rb = dynamic_cast<redis::redis_broker*>(e->broker.get())) {
+    e->use_requests_threads_fn = [rb](const std::vector<boost::asio::io_context*>& ios) {
+      rb->use_local_threads(ios);
+    };
+    e->release_requests_threads_fn = [rb] { rb->release_local_threads(); };
+  }
   for (size_t i = 0; i < parts.size(); ++i) e->description += (i ? ", " : "") + parts[i];
   return e;
 }

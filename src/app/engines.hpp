@@ -15,6 +15,10 @@
 #include "broker/presence_manager.hpp"
 #include "core/clock.hpp"
 
+namespace boost::asio {
+class io_context;
+}
+
 namespace gyre {
 
 namespace config {
@@ -30,9 +34,21 @@ struct engines {
   std::function<void()> maintain_fn;
   // Parts that are down right now ("redis shard 0 (…)"); empty when all is well.
   std::function<std::vector<std::string>()> problems_fn;
+  // Gives the broker the requests threads' io_contexts (the Redis broker opens a data
+  // connection per requests thread: docs/design/api-threading.md §5). The broker stops
+  // using them in its stop() or release_requests_threads(), one of which must come before
+  // they are destroyed.
+  std::function<void(const std::vector<boost::asio::io_context*>&)> use_requests_threads_fn;
+  std::function<void()> release_requests_threads_fn;
   // Keeps engine objects (health trackers, …) alive for the engines' lifetime.
   std::vector<std::shared_ptr<void>> keep_alive;
 
+  void use_requests_threads(const std::vector<boost::asio::io_context*>& ios) {
+    if (use_requests_threads_fn) use_requests_threads_fn(ios);
+  }
+  void release_requests_threads() {
+    if (release_requests_threads_fn) release_requests_threads_fn();
+  }
   void maintain() {
     if (maintain_fn) maintain_fn();
   }

@@ -143,6 +143,11 @@ struct server::impl {
   std::unique_ptr<api_executor> executor;
   std::vector<std::unique_ptr<http_server>> listeners;
 
+  // A start that failed half way: the broker lets go of the requests threads before they
+  // are destroyed (after shutdown() it already has).
+  ~impl() {
+    if (eng) eng->release_requests_threads();
+  }
   std::string start();
   void shutdown();
   void reload();
@@ -190,6 +195,7 @@ std::string server::impl::start() {
     requests.back()->start();
     requests_ios.push_back(&requests.back()->io());
   }
+  eng->use_requests_threads(requests_ios);
 
   api_limits limits;
   limits.max_batch_commands = static_cast<size_t>(cfg.gyre_.http_api_.max_batch_commands_);

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include <future>
+
 #include <boost/asio/post.hpp>
 
 #include "broker/pb_wire.hpp"
@@ -83,8 +85,70 @@ bool parse_entry(const reply& e, publication& out) {
 redis_broker::redis_broker(std::shared_ptr<engine_core> core, options opts)
     : core_(std::move(core)), opts_(opts), alive_(std::make_shared<std::atomic<bool>>(true)) {
   sweep_timer_ = std::make_unique<asio::steady_timer>(core_->io());
-  for (size_t i = 0; i < core_->shard_count(); ++i)
+  for (size_t i = 0; i < core_->shard_count(); ++i) {
     queues_.push_back(std::make_unique<publish_queue>());
+    queues_.back()->io = &core_->io();
+  }
+}
+
+void redis_broker::use_local_threads(const std::vector<asio::io_context*>& ios) {
+  if (!locals_.empty() || stopped_.load()) return;
+  bool any = false;
+  for (size_t t = 0; t < ios.size(); ++t) {
+    auto l = std::make_unique<local_thread>();
+    l->io = ios[t];
+    for (size_t i = 0; i < core_->shard_count(); ++i) {
+      auto conn = core_->shard_at(i).make_local_data(*ios[t], t);
+      if (!conn) {
+        l->queues.push_back(nullptr);
+        continue;
+      }
+      auto q = std::make_unique<publish_queue>();
+      q->io = ios[t];
+      q->conn = std::move(conn);
+      l->queues.push_back(std::move(q));
+      any = true;
+    }
+    locals_.push_back(std::move(l));
+  }
+  if (any) locals_on_.store(true, std::memory_order_release);
+}
+
+void redis_broker::release_local_threads() {
+  locals_on_.store(false, std::memory_order_release);
+  for (auto& l : locals_) {
+    std::vector<std::shared_ptr<connection>> conns;
+    for (auto& q : l->queues) {
+      if (q && q->conn) conns.push_back(std::move(q->conn));
+    }
+    if (conns.empty()) continue;
+    auto stop = [conns] {
+      for (auto& c : conns) c->stop_on_io();
+    };
+    if (l->io->stopped() || l->io->get_executor().running_in_this_thread()) {
+      stop();
+      continue;
+    }
+    auto done = std::make_shared<std::promise<void>>();
+    auto f = done->get_future();
+    asio::post(*l->io, [stop, done] {
+      stop();
+      done->set_value();
+    });
+    if (f.wait_for(std::chrono::seconds(30)) != std::future_status::ready)
+      log::error("redis: a requests thread did not stop its connections within 30 s");
+  }
+}
+
+redis_broker::publish_queue& redis_broker::queue_for(size_t shard_index) {
+  if (locals_on_.load(std::memory_order_acquire)) {
+    for (auto& l : locals_) {
+      if (!l->io->get_executor().running_in_this_thread()) continue;
+      if (auto& q = l->queues[shard_index]; q && q->conn) return *q;
+      break;
+    }
+  }
+  return *queues_[shard_index];
 }
 
 redis_broker::~redis_broker() {
@@ -104,6 +168,7 @@ void redis_broker::stop() {
   if (stopped_.exchange(true)) return;
   handler_.store(nullptr);
   alive_->store(false);
+  release_local_threads();
   core_->set_client_sink(nullptr);
   core_->run_on_io([this] { sweep_timer_->cancel(); });
   std::lock_guard lock(mu_);
@@ -228,7 +293,7 @@ void redis_broker::publish(std::string_view channel_view, publication pub,
         if (done) done(std::move(out));
       });
     };
-    enqueue(si, std::move(c));
+    enqueue(queue_for(si), si, std::move(c));
     return;
   }
   if (opts.idempotency_key.empty()) {
@@ -249,7 +314,7 @@ void redis_broker::publish(std::string_view channel_view, publication pub,
     c.key = pubsub_ch;
     c.argv = {"PUBLISH", pubsub_ch, std::move(pb)};
     c.cb = std::move(on_reply);
-    enqueue(si, std::move(c));
+    enqueue(queue_for(si), si, std::move(c));
     return;
   }
   queued_command c;
@@ -274,11 +339,10 @@ void redis_broker::publish(std::string_view channel_view, publication pub,
       if (done) done(std::move(out));
     });
   };
-  enqueue(si, std::move(c));
+  enqueue(queue_for(si), si, std::move(c));
 }
 
-void redis_broker::enqueue(size_t shard_index, queued_command c) {
-  publish_queue& q = *queues_[shard_index];
+void redis_broker::enqueue(publish_queue& q, size_t shard_index, queued_command c) {
   {
     std::lock_guard lock(q.mu);
     q.items.push_back(std::move(c));
@@ -286,13 +350,12 @@ void redis_broker::enqueue(size_t shard_index, queued_command c) {
     q.posted = true;
   }
   auto alive = alive_;
-  asio::post(core_->io(), [this, alive, shard_index] {
-    if (alive->load()) send_queued(shard_index);
+  asio::post(*q.io, [this, alive, qp = &q, shard_index] {
+    if (alive->load()) send_queued(*qp, shard_index);
   });
 }
 
-void redis_broker::send_queued(size_t shard_index) {
-  publish_queue& q = *queues_[shard_index];
+void redis_broker::send_queued(publish_queue& q, size_t shard_index) {
   std::vector<queued_command> items;
   {
     std::lock_guard lock(q.mu);
@@ -305,15 +368,15 @@ void redis_broker::send_queued(size_t shard_index) {
   auto alive = alive_;
   // Every reply (or failure) of a command sent here counts down; the last one sends what
   // queued up meanwhile.
-  auto answered = [this, alive, shard_index] {
+  auto answered = [this, alive, qp = &q, shard_index] {
     if (!alive->load()) return;
-    publish_queue& pq = *queues_[shard_index];
+    publish_queue& pq = *qp;
     bool more = false;
     {
       std::lock_guard lock(pq.mu);
       more = --pq.waiting == 0 && !pq.items.empty() && !pq.posted && !pq.sending;
     }
-    if (more) send_queued(shard_index);
+    if (more) send_queued(pq, shard_index);
   };
   // Count first: a reply may come (and call answered) before the last command is sent.
   size_t commands = 0;
@@ -338,7 +401,11 @@ void redis_broker::send_queued(size_t shard_index) {
         cb(std::move(r));
         answered();
       };
-      if (c.script) {
+      if (q.conn && c.script) {
+        sh.exec_script_on(q.conn, *c.script, std::move(c.keys), std::move(c.argv), std::move(cb));
+      } else if (q.conn) {
+        sh.exec_on(q.conn, std::move(c.argv), std::move(cb));
+      } else if (c.script) {
         sh.exec_script(*c.script, std::move(c.keys), std::move(c.argv), std::move(cb));
       } else {
         sh.exec(c.key, std::move(c.argv), std::move(cb));
@@ -357,22 +424,27 @@ void redis_broker::send_queued(size_t shard_index) {
       for (auto& a : items[k].argv) argv.push_back(std::move(a));
       cbs->push_back(std::move(items[k].cb));
     }
-    sh.exec_script(add_history_stream_batch_script(), std::move(keys), std::move(argv),
-                   [answered, cbs](reply&& r) {
-                     // One result per publication; anything else (no reply at all, an
-                     // error of the whole call) is every publication's answer.
-                     const bool each =
-                         r.type == reply::kind::array && r.elements.size() == cbs->size();
-                     for (size_t k = 0; k < cbs->size(); ++k) {
-                       if (each) {
-                         (*cbs)[k](std::move(r.elements[k]));
-                       } else {
-                         reply copy = r;
-                         (*cbs)[k](std::move(copy));
-                       }
-                     }
-                     answered();
-                   });
+    auto on_batch = [answered, cbs](reply&& r) {
+      // One result per publication; anything else (no reply at all, an
+      // error of the whole call) is every publication's answer.
+      const bool each = r.type == reply::kind::array && r.elements.size() == cbs->size();
+      for (size_t k = 0; k < cbs->size(); ++k) {
+        if (each) {
+          (*cbs)[k](std::move(r.elements[k]));
+        } else {
+          reply copy = r;
+          (*cbs)[k](std::move(copy));
+        }
+      }
+      answered();
+    };
+    if (q.conn) {
+      sh.exec_script_on(q.conn, add_history_stream_batch_script(), std::move(keys), std::move(argv),
+                        std::move(on_batch));
+    } else {
+      sh.exec_script(add_history_stream_batch_script(), std::move(keys), std::move(argv),
+                     std::move(on_batch));
+    }
     i = j;
   }
   bool more = false;
@@ -381,7 +453,7 @@ void redis_broker::send_queued(size_t shard_index) {
     q.sending = false;
     more = q.waiting == 0 && !q.items.empty() && !q.posted;
   }
-  if (more) send_queued(shard_index);
+  if (more) send_queued(q, shard_index);
 }
 
 void redis_broker::finish(const std::string& channel, const waiter_ptr& w, bool published,
@@ -619,7 +691,8 @@ void redis_broker::publish_event(std::string_view channel, std::string_view pref
     if (r.is_error()) return done(errors::internal);
     done(ok_v);
   };
-  enqueue(core_->shard_for(channel), std::move(c));
+  const size_t si = core_->shard_for(channel);
+  enqueue(queue_for(si), si, std::move(c));
 }
 
 void redis_broker::publish_join(std::string_view channel, const client_info& info,

@@ -38,7 +38,10 @@
 // docs/design/api-threading.md §5.
 //
 // Threads: every method may be called from any thread. The handler and all callbacks run
-// on the engine's I/O thread; the handler must not block (hand events to an event loop).
+// on the engine's I/O thread (except the callbacks of publishes, joins and leaves made on a
+// requests thread given to use_local_threads(): those run on that thread, or on the I/O
+// thread when they wait for the PUB/SUB delivery); the handler must not block (hand
+// events to an event loop).
 // After stop() returns neither the handler nor any callback of this broker runs: replies
 // still in flight are dropped.
 #pragma once
@@ -88,6 +91,19 @@ class redis_broker final : public broker, private message_sink {
 
   engine_core& core() { return *core_; }
 
+  // Requests threads (docs/design/api-threading.md §5): each gets its own data connection
+  // to every standalone shard, living on that thread's io_context; a publish, join or
+  // leave made on one of these threads goes through that thread's own publish queue and
+  // connection, so its reply (and the caller's callback) comes on the same thread, without
+  // a hop through the engine's I/O thread. Other threads, and shards behind Sentinel or in
+  // a Cluster, use the engine's I/O thread as before. Call once, before requests are
+  // served; the io_contexts must outlive release_local_threads().
+  void use_local_threads(const std::vector<asio::io_context*>& ios);
+  // Stops those connections (their in-flight commands fail). Call when the requests
+  // threads have stopped running (or from a thread that is none of them: it then waits for
+  // each to stop its connections), before their io_contexts are destroyed.
+  void release_local_threads();
+
  private:
   struct waiter {
     std::string pb;  // Publication bytes, as they will come back on PUB/SUB
@@ -117,6 +133,10 @@ class redis_broker final : public broker, private message_sink {
     reply_callback cb;
   };
   struct publish_queue {
+    // Where send_queued runs and what it sends on: the engine's I/O thread and the shard's
+    // own connection(s) (null), or a requests thread and its connection to the shard.
+    asio::io_context* io = nullptr;
+    std::shared_ptr<connection> conn;
     std::mutex mu;
     std::vector<queued_command> items;
     bool posted = false;   // a send_queued() is posted to the I/O thread
@@ -124,9 +144,13 @@ class redis_broker final : public broker, private message_sink {
     bool sending = false;  // I/O thread: inside send_queued (a reply that comes at once,
                            // a failure, must not send the next round in between)
   };
-  void enqueue(size_t shard, queued_command c);
-  // I/O thread: sends what the queue holds unless earlier commands still wait for Redis.
-  void send_queued(size_t shard);
+  // The queue of the calling thread for `shard`: its own when it is a requests thread with
+  // a connection to the shard, else the shard's queue on the I/O thread.
+  publish_queue& queue_for(size_t shard);
+  void enqueue(publish_queue& q, size_t shard, queued_command c);
+  // On q.io's thread: sends what the queue holds unless earlier commands still wait for
+  // Redis.
+  void send_queued(publish_queue& q, size_t shard);
   // After the reply: completes now or when the message has gone through the handler.
   void finish(const std::string& channel, const waiter_ptr& w, bool published,
               std::function<void()> complete);
@@ -145,6 +169,14 @@ class redis_broker final : public broker, private message_sink {
   std::mutex mu_;
   std::unordered_map<std::string, std::deque<waiter_ptr>> waiters_;
   std::vector<std::unique_ptr<publish_queue>> queues_;  // one per shard
+  struct local_thread {
+    asio::io_context* io = nullptr;
+    std::vector<std::unique_ptr<publish_queue>> queues;  // per shard; null: no connection
+  };
+  // Written by use_local_threads() before locals_on_ is set; the queues stay until the
+  // broker is destroyed (release only stops their connections).
+  std::vector<std::unique_ptr<local_thread>> locals_;
+  std::atomic<bool> locals_on_{false};
 };
 
 // Publications of one add_history_stream_batch call at most: bounds how long one call

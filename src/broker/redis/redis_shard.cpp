@@ -213,6 +213,44 @@ void shard::exec_script(const lua_script& s, std::vector<std::string> keys,
   exec_args(key, args, std::move(on_reply));
 }
 
+void shard::exec_on(const std::shared_ptr<connection>& c, std::vector<std::string> args,
+                    reply_callback cb) {
+  send_to(c, std::make_shared<std::vector<std::string>>(std::move(args)), false, std::move(cb));
+}
+
+void shard::exec_script_on(const std::shared_ptr<connection>& c, const lua_script& s,
+                           std::vector<std::string> keys, std::vector<std::string> argv,
+                           reply_callback cb) {
+  auto args = std::make_shared<std::vector<std::string>>();
+  args->reserve(3 + keys.size() + argv.size());
+  args->push_back("EVALSHA");
+  args->push_back(s.sha);
+  args->push_back(std::to_string(keys.size()));
+  for (auto& k : keys) args->push_back(std::move(k));
+  for (auto& a : argv) args->push_back(std::move(a));
+  std::weak_ptr<connection> weak = c;
+  auto on_reply = [this, weak, &s, args, cb = std::move(cb)](reply&& r) mutable {
+    if (r.type == reply::kind::error && r.str.starts_with("NOSCRIPT")) {
+      if (auto conn = weak.lock()) {
+        (*args)[0] = "EVAL";
+        (*args)[1] = s.text;
+        return send_to(conn, args, false, std::move(cb));
+      }
+    }
+    cb(std::move(r));
+  };
+  send_to(c, std::move(args), false, std::move(on_reply));
+}
+
+std::shared_ptr<connection> shard::make_local_data(asio::io_context& io, size_t thread_index) {
+  if (spec_.kind != shard_kind::standalone) return nullptr;
+  auto c = connection::create(
+      io, spec_.seeds[0],
+      options_for("data (requests thread " + std::to_string(thread_index) + ")", false));
+  c->start();
+  return c;
+}
+
 void shard::send_to(const std::shared_ptr<connection>& c, args_ptr args, bool asking,
                     reply_callback cb) {
   std::weak_ptr<connection> weak = c;

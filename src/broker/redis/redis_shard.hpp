@@ -57,7 +57,20 @@ class shard {
   void exec(std::string_view key, std::vector<std::string> args, reply_callback cb);
   void exec_script(const lua_script& s, std::vector<std::string> keys,
                    std::vector<std::string> argv, reply_callback cb);
-  // Round trip to every data connection, for start-up checks (XRANGE on the check key).
+  // The same, on a data connection the caller owns (make_local_data): the reply comes on
+  // that connection's thread. NOSCRIPT falls back to EVAL on it.
+  void exec_on(const std::shared_ptr<connection>& c, std::vector<std::string> args,
+               reply_callback cb);
+  void exec_script_on(const std::shared_ptr<connection>& c, const lua_script& s,
+                      std::vector<std::string> keys, std::vector<std::string> argv,
+                      reply_callback cb);
+  // A further data connection to this shard's server, living on `io` (a requests thread:
+  // docs/design/api-threading.md §5), started; same handshake and scripts as the shard's
+  // own. Only for a standalone server: null for Sentinel (the master lookup runs on the
+  // engine's I/O thread) and Cluster (routing per slot). The caller stops it on `io`'s
+  // thread (connection::stop_on_io) before `io` is destroyed. It does not count for
+  // healthy().
+  std::shared_ptr<connection> make_local_data(asio::io_context& io, size_t thread_index);
   subscriber& pubsub() { return *sub_; }
 
   bool healthy() const { return healthy_.load(std::memory_order_acquire); }

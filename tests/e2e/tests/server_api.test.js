@@ -3,14 +3,16 @@
 // transport error mode and malformed bodies. Effects are observed with SDK clients. Also the
 // bounds of docs/design/server-api.md: too many commands (106, nothing runs; 413 on the
 // legacy endpoint) and replies within gyre.http_api.max_response_size (reads beyond it
-// get 106, writes are always reported).
+// get 106, writes are always reported). Keep-alive publishers on the memory and Redis
+// engines (on Redis each requests thread publishes on its own connection).
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { describe, test, useServer } from '../lib/test.js';
+import { after, describe, test, useServer } from '../lib/test.js';
 import { connToken } from '../lib/tokens.js';
 import { connected, subscribed } from '../lib/sdk.js';
 import { api, apiRaw, cent } from '../lib/api.js';
 import { nextEvent, record, sleep, waitFor } from '../lib/wait.js';
+import { startRedis } from '../lib/redis.js';
 
 const config = {
   channel: {
@@ -320,6 +322,61 @@ describe('server API on keep-alive connections', () => {
       const mine = r.of('publication').filter((p) => p.data.conn === conn).map((p) => p.data.i);
       assert.deepEqual(mine, [...Array(25).keys()]);
     }
+  });
+});
+
+// On the Redis engine a requests thread publishes on its own Redis connection
+// (docs/design/api-threading.md §5): publishes from keep-alive connections on both requests
+// threads still share one channel's offsets, each connection's publications are stored in
+// the order it sent them, and a bad request on such a connection fails alone.
+describe('server API on keep-alive connections, Redis engine', () => {
+  let redis;
+  const h = useServer(async () => {
+    redis = await startRedis({ name: 'redis-server-api' });
+    return {
+      name: 'server-api-keepalive-redis',
+      config: {
+        engine: { type: 'redis', redis: { address: [redis.url] } },
+        channel: {
+          without_namespace: { allow_subscribe_for_client: true },
+          namespaces: [{ name: 'rk', allow_subscribe_for_client: true, history_size: 1000, history_ttl: '300s' }],
+        },
+      },
+    };
+  });
+  after(async () => {
+    if (redis) await redis.stop();
+  });
+
+  test('8 connections × 25 publishes: offsets 1..200 once, stored in each connection\'s order', async (t) => {
+    const c = await connected('json', h.wsUrl, { token: connToken('rk1') }, t);
+    const s = await subscribed(c, 'rk:ka');
+    const r = record(s, ['publication']);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+    t.after(() => agent.destroy());
+    const offsets = [];
+    await Promise.all([...Array(8).keys()].map(async (conn) => {
+      for (let i = 0; i < 25; i++) {
+        const res = await keepAlivePost(h.srv, agent, 'publish', { channel: 'rk:ka', data: { conn, i } });
+        assert.equal(res.status, 200);
+        assert.equal(res.json.error, undefined);
+        offsets.push(res.json.result.offset);
+      }
+      // Bad input on the same connection: an error for it alone, the connection goes on.
+      const bad = await keepAlivePost(h.srv, agent, 'publish', { channel: '', data: { conn } });
+      assert.equal(bad.status, 200);
+      assert.ok(bad.json.error, JSON.stringify(bad.json));
+    }));
+    assert.deepEqual([...offsets].sort((a, b) => a - b), [...Array(200).keys()].map((i) => i + 1));
+    const hist = await api(h.srv, 'history', { channel: 'rk:ka', limit: -1 });
+    assert.equal(hist.publications.length, 200);
+    assert.deepEqual(hist.publications.map((p) => p.offset), [...Array(200).keys()].map((i) => i + 1));
+    for (let conn = 0; conn < 8; conn++) {
+      const mine = hist.publications.filter((p) => p.data.conn === conn).map((p) => p.data.i);
+      assert.deepEqual(mine, [...Array(25).keys()]);
+    }
+    await r.waitCount('publication', 200);
+    assert.deepEqual(r.of('publication').map((p) => p.offset), [...Array(200).keys()].map((i) => i + 1));
   });
 });
 

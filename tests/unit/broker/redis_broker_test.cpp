@@ -1,6 +1,7 @@
 // The Redis engine against real redis-server processes: the shared engine suite (single
 // server, two shards, a three-master cluster; real-time TTLs), wire compatibility with
-// Centrifugo's layout, two nodes on one Redis, start-up failure, and a server restart.
+// Centrifugo's layout, two nodes on one Redis, start-up failure, a server restart, and
+// publishes from requests threads on their own connections.
 #include "broker/redis/redis_engine.hpp"
 
 #include <gtest/gtest.h>
@@ -11,6 +12,11 @@
 #include <mutex>
 #include <set>
 #include <thread>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "broker/broker_suite.hpp"
 #include "broker/pb_wire.hpp"
@@ -786,6 +792,10 @@ uint64_t command_calls(raw_client& raw, const std::string& command) {
 // publication is acknowledged with its own offset, offsets per channel are 1..100, each
 // thread's publications keep its order, everything acknowledged is in the history, and
 // Redis ran far fewer scripts than there were publications (they were batched).
+redis::engine_core& rb_core(redis::redis_engine& e) {
+  return dynamic_cast<redis::redis_broker&>(*e.broker).core();
+}
+
 TEST(redis_engine, concurrent_publishes_are_batched_keep_their_order_and_are_stored) {
   auto e = make_engine(single_cfg());
   ASSERT_NE(e, nullptr);
@@ -846,6 +856,17 @@ TEST(redis_engine, concurrent_publishes_are_batched_keep_their_order_and_are_sto
       const int i = std::stoi(p.data.substr(p.data.find(':') + 1));
       EXPECT_EQ(offsets[t][i], p.offset) << p.data;
     }
+  }
+  // The batch sets each key's TTL once, at its end (deferred EXPIREs): as after one script
+  // per publication, the stream keeps history_ttl and the meta hash history_meta_ttl.
+  for (const auto& ch : channels) {
+    const auto stream_ttl = raw.cmd({"TTL", rb_core(*e).key("stream", ch)}).as_int();
+    const auto meta_ttl = raw.cmd({"TTL", rb_core(*e).key("stream.meta", ch)}).as_int();
+    ASSERT_TRUE(stream_ttl && meta_ttl);
+    EXPECT_GT(*stream_ttl, 50);
+    EXPECT_LE(*stream_ttl, 60);
+    EXPECT_GT(*meta_ttl, 3590);
+    EXPECT_LE(*meta_ttl, 3600);
   }
   const uint64_t scripts =
       command_calls(raw, "evalsha") + command_calls(raw, "eval") - scripts_before;
@@ -918,6 +939,141 @@ TEST(redis_engine, one_failing_publication_of_a_batch_fails_alone) {
   auto page = history(*e->broker, good, q);
   ASSERT_TRUE(page.ok());
   EXPECT_EQ(page->publications.size(), 12u);  // 2 from the direct call, 10 from the broker
+}
+
+// A thread running an io_context, standing for one of the server's requests threads.
+struct requests_thread {
+  boost::asio::io_context io{1};
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{io.get_executor()};
+  std::thread thread{[this] { io.run(); }};
+  std::thread::id id() const { return thread.get_id(); }
+  void stop() {
+    work.reset();
+    io.stop();
+    if (thread.joinable()) thread.join();
+  }
+  ~requests_thread() { stop(); }
+};
+
+// Publishes made on requests threads go on that thread's own connection: the answers come
+// on the thread that published (no hop through the engine's I/O thread), each thread's
+// publications to one channel keep their order, all of them are stored once with the
+// offset acknowledged, and a publish from any other thread still goes through the engine.
+TEST(redis_engine, publishes_from_requests_threads_use_their_own_connection_in_order) {
+  auto e = make_engine(single_cfg());
+  ASSERT_NE(e, nullptr);
+  auto* rb = dynamic_cast<redis::redis_broker*>(e->broker.get());
+  ASSERT_NE(rb, nullptr);
+  constexpr int threads = 2, per_thread = 100;
+  std::vector<std::unique_ptr<requests_thread>> rt;
+  for (int t = 0; t < threads; ++t) rt.push_back(std::make_unique<requests_thread>());
+  rb->use_local_threads({&rt[0]->io, &rt[1]->io});
+  const auto ch = unique_channel("local");
+  std::mutex mu;
+  std::condition_variable cv;
+  int answered = 0, failed = 0, elsewhere = 0;
+  std::vector<std::vector<uint64_t>> offsets(threads, std::vector<uint64_t>(per_thread, 0));
+  for (int t = 0; t < threads; ++t) {
+    boost::asio::post(rt[t]->io, [&, t] {
+      for (int i = 0; i < per_thread; ++i) {
+        e->broker->publish(ch, make_pub(std::to_string(t) + ":" + std::to_string(i)),
+                           with_history(1000), [&, t, i](result<publish_outcome> r) {
+                             const bool here = std::this_thread::get_id() == rt[t]->id();
+                             std::lock_guard lock(mu);
+                             if (r)
+                               offsets[t][i] = r->position.offset;
+                             else
+                               ++failed;
+                             if (!here) ++elsewhere;
+                             ++answered;
+                             cv.notify_all();
+                           });
+      }
+    });
+  }
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 10s, [&] { return answered == threads * per_thread; }))
+        << answered << " answered";
+  }
+  EXPECT_EQ(failed, 0);
+  EXPECT_EQ(elsewhere, 0) << "answers must come on the requests thread that published";
+  for (int t = 0; t < threads; ++t)
+    for (int i = 1; i < per_thread; ++i)
+      EXPECT_GT(offsets[t][i], offsets[t][i - 1]) << "thread " << t << " publication " << i;
+  // A publish from a thread that is no requests thread.
+  auto other = publish(*e->broker, ch, make_pub("other"), with_history(1000));
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(other->position.offset, static_cast<uint64_t>(threads * per_thread + 1));
+  history_query q;
+  q.limit = -1;
+  auto page = history(*e->broker, ch, q);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->publications.size(), static_cast<size_t>(threads * per_thread + 1));
+  for (size_t k = 0; k + 1 < page->publications.size(); ++k) {
+    const auto& p = page->publications[k];
+    EXPECT_EQ(p.offset, k + 1);
+    const int t = std::stoi(p.data.substr(0, p.data.find(':')));
+    const int i = std::stoi(p.data.substr(p.data.find(':') + 1));
+    EXPECT_EQ(offsets[t][i], p.offset) << p.data;
+  }
+  // Stopping the broker lets go of the requests threads' connections while they run.
+  e->broker->stop();
+  for (auto& r : rt) r->stop();
+}
+
+// Redis goes away while a requests thread publishes on its own connection: the publishes
+// then fail with an error (on that thread), and once Redis is back they succeed again on it.
+TEST(redis_engine, a_requests_thread_connection_fails_its_publishes_in_an_outage_and_recovers) {
+  server srv;
+  ASSERT_TRUE(srv.start());
+  config::redis_config cfg;
+  cfg.address_ = {srv.address()};
+  cfg.connect_timeout_ = 300ms;
+  cfg.io_timeout_ = 1s;
+  auto e = make_engine(cfg);
+  ASSERT_NE(e, nullptr);
+  auto* rb = dynamic_cast<redis::redis_broker*>(e->broker.get());
+  ASSERT_NE(rb, nullptr);
+  requests_thread rt;
+  rb->use_local_threads({&rt.io});
+  const auto ch = unique_channel("local_outage");
+  std::atomic<bool> run{true};
+  std::atomic<int> ok_count{0}, failed_count{0}, elsewhere{0}, ok_after{0};
+  std::atomic<bool> restarted{false};
+  // One publish at a time, the next one issued from the previous one's answer, 5 ms apart.
+  std::function<void()> next;
+  boost::asio::steady_timer pause(rt.io);
+  next = [&] {
+    if (!run.load()) return;
+    e->broker->publish(ch, make_pub("x"), with_history(), [&](result<publish_outcome> r) {
+      if (std::this_thread::get_id() != rt.id()) ++elsewhere;
+      if (r) {
+        ++ok_count;
+        if (restarted.load()) ++ok_after;
+      } else {
+        EXPECT_EQ(r.error(), errors::internal);
+        ++failed_count;
+      }
+      pause.expires_after(5ms);
+      pause.async_wait([&](const boost::system::error_code& ec) {
+        if (!ec) next();
+      });
+    });
+  };
+  boost::asio::post(rt.io, next);
+  ASSERT_TRUE(eventually([&] { return ok_count.load() > 5; }, 5s)) << "no publish went through";
+  srv.stop(SIGTERM);
+  EXPECT_TRUE(eventually([&] { return failed_count.load() > 0; }, 5s))
+      << "publishes kept succeeding";
+  ASSERT_TRUE(srv.start(srv.port()));
+  restarted = true;
+  EXPECT_TRUE(eventually([&] { return ok_after.load() > 5; }, 10s))
+      << "no publish after the restart";
+  run = false;
+  e->broker->stop();
+  rt.stop();
+  EXPECT_EQ(elsewhere.load(), 0);
 }
 
 }  // namespace
