@@ -192,8 +192,11 @@ void shard::exec_args(std::string_view key, args_ptr args, reply_callback cb) {
   send_to(data_, std::move(args), false, std::move(cb));
 }
 
-void shard::exec_script(const lua_script& s, std::vector<std::string> keys,
-                        std::vector<std::string> argv, reply_callback cb) {
+namespace {
+// EVALSHA sha numkeys keys... argv...; a NOSCRIPT reply turns it into EVAL in place.
+std::shared_ptr<std::vector<std::string>> evalsha_args(const lua_script& s,
+                                                       std::vector<std::string> keys,
+                                                       std::vector<std::string> argv) {
   auto args = std::make_shared<std::vector<std::string>>();
   args->reserve(3 + keys.size() + argv.size());
   args->push_back("EVALSHA");
@@ -201,7 +204,14 @@ void shard::exec_script(const lua_script& s, std::vector<std::string> keys,
   args->push_back(std::to_string(keys.size()));
   for (auto& k : keys) args->push_back(std::move(k));
   for (auto& a : argv) args->push_back(std::move(a));
-  std::string key = keys.empty() ? std::string() : (*args)[3];
+  return args;
+}
+}  // namespace
+
+void shard::exec_script(const lua_script& s, std::vector<std::string> keys,
+                        std::vector<std::string> argv, reply_callback cb) {
+  auto args = evalsha_args(s, std::move(keys), std::move(argv));
+  std::string key = (*args)[2] == "0" ? std::string() : (*args)[3];
   auto on_reply = [this, &s, args, key, cb = std::move(cb)](reply&& r) mutable {
     if (r.type == reply::kind::error && r.str.starts_with("NOSCRIPT")) {
       (*args)[0] = "EVAL";
@@ -221,13 +231,7 @@ void shard::exec_on(const std::shared_ptr<connection>& c, std::vector<std::strin
 void shard::exec_script_on(const std::shared_ptr<connection>& c, const lua_script& s,
                            std::vector<std::string> keys, std::vector<std::string> argv,
                            reply_callback cb) {
-  auto args = std::make_shared<std::vector<std::string>>();
-  args->reserve(3 + keys.size() + argv.size());
-  args->push_back("EVALSHA");
-  args->push_back(s.sha);
-  args->push_back(std::to_string(keys.size()));
-  for (auto& k : keys) args->push_back(std::move(k));
-  for (auto& a : argv) args->push_back(std::move(a));
+  auto args = evalsha_args(s, std::move(keys), std::move(argv));
   std::weak_ptr<connection> weak = c;
   auto on_reply = [this, weak, &s, args, cb = std::move(cb)](reply&& r) mutable {
     if (r.type == reply::kind::error && r.str.starts_with("NOSCRIPT")) {

@@ -45,6 +45,28 @@ class node_channels : public ::testing::Test {
 
   shard& loop() { return node_->shard_at(0); }
   void tick() { loop().tick(clock_.now_mono_ms()); }
+  // A connected client subscribed to "c" (positioned: the namespace forces recovery).
+  fake_transport& subscribed_to_c() {
+    conns_.push_back(std::make_unique<fake_transport>(loop(), protocol::encoding::json));
+    fake_transport& t = *conns_.back();
+    t.send(R"({"connect":{},"id":1})");
+    t.send(R"({"subscribe":{"channel":"c","recover":false},"id":2})");
+    broker_.confirm();
+    tick();
+    broker_.take();
+    broker_.answer();
+    tick();
+    return t;
+  }
+  // Moves time until the client's periodic position check reads the stream (answering
+  // the pings meanwhile); at most 76 s.
+  void until_position_check(fake_transport& t) {
+    for (int i = 0; i < 3 && broker_.reads.empty(); ++i) {
+      clock_.advance_ms(25'500);  // a ping each time
+      tick();
+      t.send("{}");  // its pong
+    }
+  }
   // Runs what the engine's answers posted to the loop, and what that posted in turn.
   void settle() {
     for (int i = 0; i < 4; ++i) {
@@ -121,23 +143,11 @@ TEST_F(node_channels, the_confirmation_of_an_earlier_attempt_does_not_make_a_new
 // The periodic check reads the top on the data connection; a publication below it still
 // in flight on the PUB/SUB connection is not a loss.
 TEST_F(node_channels, the_position_check_does_not_take_a_publication_in_flight_for_a_loss) {
-  conns_.push_back(std::make_unique<fake_transport>(loop(), protocol::encoding::json));
-  fake_transport& t = *conns_.back();
-  t.send(R"({"connect":{},"id":1})");
-  t.send(R"({"subscribe":{"channel":"c","recover":false},"id":2})");
-  broker_.confirm();
-  tick();
-  broker_.take();
-  broker_.answer();
-  tick();
+  fake_transport& t = subscribed_to_c();
   ASSERT_TRUE(t.saw(R"({"id":2,"subscribe":{)")) << t.all();
 
   broker_.make_publication("c");  // offset 1, not delivered yet
-  for (int i = 0; i < 3 && broker_.reads.empty(); ++i) {
-    clock_.advance_ms(25'500);  // a ping each time
-    tick();
-    t.send("{}");  // its pong
-  }
+  until_position_check(t);
   ASSERT_EQ(broker_.reads.size(), 1u) << "no position check within 76 s: " << t.all();
   broker_.take();
   broker_.answer();  // top 1, the subscriber is at 0
@@ -149,22 +159,10 @@ TEST_F(node_channels, the_position_check_does_not_take_a_publication_in_flight_f
 // A publication the node never received (its PUB/SUB connection dropped it) is a loss:
 // the subscriber is unsubscribed with 2500 to recover.
 TEST_F(node_channels, the_position_check_finds_a_publication_that_never_arrived) {
-  conns_.push_back(std::make_unique<fake_transport>(loop(), protocol::encoding::json));
-  fake_transport& t = *conns_.back();
-  t.send(R"({"connect":{},"id":1})");
-  t.send(R"({"subscribe":{"channel":"c","recover":false},"id":2})");
-  broker_.confirm();
-  tick();
-  broker_.take();
-  broker_.answer();
-  tick();
+  fake_transport& t = subscribed_to_c();
   broker_.make_publication("c");
   broker_.in_flight.clear();  // lost on the way
-  for (int i = 0; i < 3 && broker_.reads.empty(); ++i) {
-    clock_.advance_ms(25'500);  // a ping each time
-    tick();
-    t.send("{}");  // its pong
-  }
+  until_position_check(t);
   ASSERT_EQ(broker_.reads.size(), 1u);
   broker_.take();
   broker_.answer();
