@@ -116,7 +116,6 @@ class validator {
       if (c.graphite_.interval_.count() <= 0)
         error("graphite.interval",
               "must be positive, got " + format_go_duration(c.graphite_.interval_));
-      if (c.graphite_.host_.empty()) error("graphite.host", "must not be empty");
     }
   }
 
