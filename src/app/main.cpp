@@ -301,10 +301,14 @@ int main(int argc, char** argv) {
   lo.flags_ = flags;
   auto loaded = config::load(lo);
   std::string level = loaded.ok() ? loaded.config_.log_.level_ : "info";
-  if (!log::setup(level, loaded.ok() ? loaded.config_.log_.file_ : "")) {
-    log::setup("info");
+  log::format format = log::format::auto_detect;
+  bool format_known = !loaded.ok() || log::parse_format(loaded.config_.gyre_.log_format_, format);
+  if (!log::setup(level, loaded.ok() ? loaded.config_.log_.file_ : "", format)) {
+    log::setup("info", {}, format);
     log::warn("unknown log.level \"{}\", using info", level);
   }
+  if (!format_known)
+    log::warn("unknown gyre.log_format \"{}\", using auto", loaded.config_.gyre_.log_format_);
   for (const auto& w : loaded.warnings_) log::warn("{}", w);
   if (!loaded.ok()) {
     log::error("{}", loaded.error_);

@@ -19,6 +19,7 @@
 #include "config/loader.hpp"
 #include "config/validate.hpp"
 #include "core/clock.hpp"
+#include "core/graphite_exporter.hpp"
 #include "core/json_writer.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
@@ -142,6 +143,7 @@ struct server::impl {
   std::vector<std::unique_ptr<io_thread>> requests;
   std::unique_ptr<api_executor> executor;
   std::vector<std::unique_ptr<http_server>> listeners;
+  std::unique_ptr<graphite::exporter> graphite_exporter;  // graphite.enabled
 
   // A start that failed half way: the broker lets go of the requests threads before they
   // are destroyed (after shutdown() it already has).
@@ -267,8 +269,12 @@ std::string server::impl::start() {
   for (auto& l : listeners)
     if (std::string e = l->start(); !e.empty()) return e;
 
-  log::info("Gyre {} started: {} event loops, engine {}, node {}", node::version(), n,
-            eng->description, hub->name());
+  log::write(spdlog::level::info, "Gyre started",
+             {{"version", node::version()},
+              {"pid", static_cast<int64_t>(getpid())},
+              {"event_loops", n},
+              {"engine", eng->description},
+              {"node", hub->name()}});
   log::info("serving on {}:{} (websocket {}{}{}{})", ext.address.empty() ? "*" : ext.address,
             listeners[0]->bound_port(), ext.websocket_path,
             cfg.http_api_.disabled_ ? "" : ", api " + with_slash(cfg.http_api_.handler_prefix_),
@@ -276,11 +282,22 @@ std::string server::impl::start() {
   if (!same)
     log::info("internal endpoints on {}:{}", internal_address.empty() ? "*" : internal_address,
               listeners[1]->bound_port());
+  if (cfg.graphite_.enabled_) {
+    graphite::exporter_options go;
+    go.host = cfg.graphite_.host_;
+    go.port = static_cast<uint16_t>(cfg.graphite_.port_);
+    go.interval = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.graphite_.interval_);
+    go.names = {cfg.graphite_.prefix_, hub->name(), cfg.graphite_.tags_};
+    graphite_exporter =
+        std::make_unique<graphite::exporter>(go, [this] { return registry.render(); });
+    graphite_exporter->start();
+  }
   return {};
 }
 
 void server::impl::shutdown() {
   log::info("shutting down");
+  if (graphite_exporter) graphite_exporter->stop();
   for (auto& l : listeners) l->stop();
   auto deadline =
       std::chrono::steady_clock::now() +

@@ -69,7 +69,6 @@ std::vector<std::string> unsupported_settings(const config::config& c) {
   flag(c.swagger_.enabled_, "swagger.enabled", "Swagger UI");
   flag(c.debug_.enabled_, "debug.enabled", "pprof debug endpoints");
   flag(c.opentelemetry_.enabled_, "opentelemetry.enabled", "OpenTelemetry");
-  flag(c.graphite_.enabled_, "graphite.enabled", "Graphite export");
   flag(c.prometheus_.native_histograms_, "prometheus.native_histograms", "native histograms");
   return out;
 }

@@ -637,6 +637,9 @@ struct gyre_config {
   // dropped, and positioned subscribers of their channels recover. About a second of a
   // storm of 60,000 publications/s. Env: CENTRIFUGO_GYRE_EVENT_LOOP_INBOX_SIZE.
   int64_t event_loop_inbox_size_ = 65536;
+  // Log line format (docs/logging.md): "auto" = human-readable text when the log goes to a
+  // terminal, JSON lines otherwise; "text"; "json". Env: CENTRIFUGO_GYRE_LOG_FORMAT.
+  std::string log_format_ = "auto";
   bool operator==(const gyre_config&) const = default;
 };
 

@@ -109,6 +109,14 @@ class validator {
       if (v <= 0 || v > UINT32_MAX)
         error(k, "must be between 1 and 4294967295, got " + std::to_string(v));
     check_non_negative("shutdown.timeout", c.shutdown_.timeout_);
+    check_enum("gyre.log_format", c.gyre_.log_format_, {"auto", "text", "json"});
+    if (c.graphite_.enabled_) {
+      if (c.graphite_.port_ < 1 || c.graphite_.port_ > 65535)
+        error("graphite.port", "port out of range: " + std::to_string(c.graphite_.port_));
+      if (c.graphite_.interval_.count() <= 0)
+        error("graphite.interval",
+              "must be positive, got " + format_go_duration(c.graphite_.interval_));
+    }
   }
 
   void check_port(const std::string& key, int64_t port) {

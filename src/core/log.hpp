@@ -1,6 +1,14 @@
 // Logging: a thin layer over spdlog so that the rest of the code does not include it
 // directly. Levels follow Centrifugo's `log.level`: none, trace, debug, info, warn, error.
 //
+// Every line has a level, a time, a message and optional fields (docs/logging.md), in one
+// of two formats chosen at setup (`gyre.log_format`): human-readable text
+// (`2026-01-02 03:04:05.678 [info] message key="value" n=3`, coloured on a terminal), or
+// one JSON object per line (`{"level":"info","time":"2026-01-02T03:04:05.678Z",
+// "message":"message","key":"value","n":3}`). `auto` picks text when the log goes to a
+// terminal and JSON otherwise. Fields come from `log::write(level, message, {fields})`;
+// the fmt-style calls (`log::info("x {}", y)`) write lines without fields.
+//
 // Log sites that a peer can trigger at will (a flood of bad requests, slow clients, limit
 // refusals) go through a `log::limiter` with `log::limited(...)`: at most `per_second`
 // lines a second from that site, the rest counted and reported as "(N similar lines
@@ -10,15 +18,57 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <initializer_list>
+#include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace gyre::log {
 
+enum class format { auto_detect, text, json };
+
+// Parses a `log.level` name ("" = info); false for an unknown one.
+bool parse_level(std::string_view name, spdlog::level::level_enum& out);
+// Parses a `gyre.log_format` value ("auto", "text", "json"); false for an unknown one.
+bool parse_format(std::string_view name, format& out);
+
 // Configures the default logger; `file` empty means stderr. Returns false for an
-// unknown level name.
-bool setup(std::string_view level, std::string_view file = {});
+// unknown level name (then nothing changes). May be called again (the new logger replaces
+// the old one), but not while other threads log: use set_level for a running server.
+bool setup(std::string_view level, std::string_view file = {}, format f = format::auto_detect);
+
+// Changes the level of the running logger (a `log.level` name), from any thread, at any
+// time; false for an unknown name (the level stays).
+bool set_level(std::string_view level);
+
+// One structured field of a line; the value is kept JSON-encoded (a string, a number or a
+// boolean).
+struct field {
+  field(std::string_view k, std::string_view v);
+  field(std::string_view k, const char* v) : field(k, std::string_view(v)) {}
+  field(std::string_view k, const std::string& v) : field(k, std::string_view(v)) {}
+  field(std::string_view k, bool v) : key(k), json(v ? "true" : "false") {}
+  field(std::string_view k, int64_t v) : key(k), json(std::to_string(v)) {}
+  field(std::string_view k, uint64_t v) : key(k), json(std::to_string(v)) {}
+  field(std::string_view k, int v) : key(k), json(std::to_string(v)) {}
+  field(std::string_view k, unsigned v) : key(k), json(std::to_string(v)) {}
+  std::string_view key;
+  std::string json;
+};
+
+// Writes one line with fields.
+void write(spdlog::level::level_enum level, std::string_view message,
+           std::initializer_list<field> fields);
+
+// The formatters (exposed for tests): the line `message` at `level`, time `t` with
+// `fields` would be written as.
+std::string json_line(spdlog::level::level_enum level, std::chrono::system_clock::time_point t,
+                      std::string_view message, const std::vector<field>& fields);
+std::string text_line(spdlog::level::level_enum level, std::chrono::system_clock::time_point t,
+                      std::string_view message, const std::vector<field>& fields);
 
 using spdlog::debug;
 using spdlog::error;

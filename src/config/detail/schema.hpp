@@ -782,6 +782,7 @@ void describe(V& v, gyre_config& s) {
   v("read_budget_commands", s.read_budget_commands_);
   v("read_budget_bytes", s.read_budget_bytes_);
   v("event_loop_inbox_size", s.event_loop_inbox_size_);
+  v("log_format", s.log_format_);
 }
 
 template <class V>

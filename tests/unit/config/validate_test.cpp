@@ -294,6 +294,17 @@ TEST(validate, engine_and_broker_types) {
   expect_single_error(R"({"log": {"level": "verbose"}})", "log.level", "unknown value \"verbose\"");
 }
 
+TEST(validate, log_format_and_graphite) {
+  expect_single_error(R"({"gyre": {"log_format": "xml"}})", "gyre.log_format",
+                      "unknown value \"xml\"");
+  expect_single_error(R"({"graphite": {"enabled": true, "port": 70000}})", "graphite.port",
+                      "out of range");
+  expect_single_error(R"({"graphite": {"enabled": true, "interval": "-1s"}})", "graphite.interval",
+                      "must be positive");
+  // Only checked when the export is on.
+  EXPECT_THAT(errors_of(R"({"graphite": {"port": 70000}})"), IsEmpty());
+}
+
 TEST(validate, client_proxies_need_endpoint_and_timeout) {
   expect_single_error(R"({"client": {"proxy": {"connect": {"enabled": true}}}})",
                       "client.proxy.connect.endpoint", "must be set");
