@@ -130,8 +130,8 @@ describe('tracing to an OTLP receiver', () => {
     await api(srv, 'publish', { channel: 'fresh', data: {} }); // no header at all
     const r = await apiRaw(srv, 'publish', { channel: 'fresh', data: {} }, { headers: { traceparent: `00-${tid}-${PARENT}-00` } });
     assert.equal(r.status, 200);
-    // A marker request after it: spans of one thread are queued in order, so once the
-    // marker arrived the unsampled one would have too.
+    // A marker request after it: a span is queued before its response is written and the
+    // queue is FIFO, so once the marker's span arrived the unsampled one would have too.
     const marker = 'eeeeeeeeeeeeeeeeeeeeeeeeeeeeeee5';
     await apiRaw(srv, 'info', {}, { headers: { traceparent: `00-${marker}-${PARENT}-01` } });
     await rx.waitSpan((x) => x.traceId === marker, 'marker span');

@@ -104,10 +104,10 @@ class fake_collector {
 };
 
 double counter(metrics::registry& m, const std::string& line) {
-  std::string text = m.render();
-  size_t at = text.find(line + " ");
+  std::string text = "\n" + m.render();
+  size_t at = text.find("\n" + line + " ");
   if (at == std::string::npos) return -1;
-  return std::stod(text.substr(at + line.size() + 1));
+  return std::stod(text.substr(at + line.size() + 2));
 }
 
 TEST(OtlpExporter, ExportsBatchesToTheCollector) {
@@ -131,9 +131,10 @@ TEST(OtlpExporter, ExportsBatchesToTheCollector) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   t.stop();
   EXPECT_EQ(col.spans(), 7u);
-  for (const auto& r : col.requests())
-    EXPECT_LE(r.resource_spans(0).scope_spans(0).spans_size(), 3);
-  const auto& first = col.requests().at(0).resource_spans(0).scope_spans(0).spans(0);
+  const auto requests = col.requests();
+  for (const auto& r : requests) EXPECT_LE(r.resource_spans(0).scope_spans(0).spans_size(), 3);
+  ASSERT_FALSE(requests.empty());
+  const auto& first = requests[0].resource_spans(0).scope_spans(0).spans(0);
   EXPECT_EQ(first.name(), "op0");
   EXPECT_EQ(first.trace_id(), std::string(reinterpret_cast<const char*>(parent->trace.data()), 16));
   EXPECT_EQ(first.parent_span_id(),
