@@ -126,6 +126,10 @@ bool otlp_exporter::send(void* handle, const std::vector<span>& batch) {
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &discard_body);
   CURLcode rc = curl_easy_perform(curl);
+  // A kept-alive connection the collector closed while idle fails at once (nothing sent or
+  // nothing received); one more try opens a fresh one.
+  if (rc == CURLE_GOT_NOTHING || rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR)
+    rc = curl_easy_perform(curl);
   long status = 0;
   if (rc == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, nullptr);

@@ -8,8 +8,9 @@
 //    and counted (gyre_tracing_spans_dropped_total{reason="queue_full"}).
 //  * A batch is sent when max_export_batch_size spans wait or schedule_delay passed; one
 //    request at a time, each bounded by the exporter timeout. A failed request (connection
-//    refused, timeout, non-2xx) drops its spans (reason="export_failed"); nothing is retried,
-//    so a collector that is down costs one failed request per batch.
+//    refused, timeout, non-2xx) drops its spans (reason="export_failed"); nothing is retried
+//    (except once at once when a kept-alive connection turns out closed), so a collector that
+//    is down costs one failed request per batch.
 //  * stop() sends what is queued, for at most one exporter timeout, drops the rest, and
 //    joins the thread. push() after stop() drops.
 // Threading: push() from any thread; everything else on the owner's thread.
