@@ -10,6 +10,8 @@ packages=(
   libyaml-cpp-dev libtomlplusplus-dev libre2-dev
   libprotobuf-dev protobuf-compiler
   libhiredis-dev libnats-dev
+  # the OTLP/HTTP span exporter (src/tracing/otlp_exporter.cpp)
+  libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server nats-server nginx libnginx-mod-nchan
   # bench/memory.sh and bench/allocators.sh compare glibc (what Gyre uses, with a periodic

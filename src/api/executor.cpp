@@ -7,6 +7,7 @@
 #include <mutex>
 #include <vector>
 
+#include "api/api_tracing.hpp"
 #include "config/channel_resolution.hpp"
 #include "config/config.hpp"
 #include "core/base64.hpp"
@@ -17,6 +18,7 @@
 #include "hub/node.hpp"
 #include "protocol/data_format.hpp"
 #include "protocol/json_object.hpp"
+#include "tracing/tracer.hpp"
 
 namespace gyre {
 
@@ -668,9 +670,20 @@ size_t left_of(size_t budget, size_t used) {
 
 }  // namespace
 
-// Runs the commands one after another (or all at once with "parallel"). The reply is
-// built as the commands finish, within `reply_budget` (see executor.hpp).
 void api_executor::batch(std::string_view params, size_t reply_budget, api_done done) {
+  run_batch(params, reply_budget, std::move(done), nullptr, nullptr);
+}
+
+void api_executor::execute_batch(std::string_view params, tracing::tracer& t,
+                                 const tracing::span& parent, api_done done) {
+  run_batch(params, limits_.max_response_size, std::move(done), &t, &parent);
+}
+
+// Runs the commands one after another (or all at once with "parallel"). The reply is
+// built as the commands finish, within `reply_budget` (see executor.hpp). With a tracer,
+// each command that runs gets a span, a child of `parent`.
+void api_executor::run_batch(std::string_view params, size_t reply_budget, api_done done,
+                             tracing::tracer* t, const tracing::span* parent) {
   auto o = json_object::parse(params);
   if (!o) return done(malformed());
   bool parallel = false;
@@ -705,9 +718,19 @@ void api_executor::batch(std::string_view params, size_t reply_budget, api_done 
     std::vector<api_outcome> replies;
     std::atomic<size_t> remaining{0};
     std::atomic<size_t> budget{0};
+    // tracing (null: off): the parent's identity, copied (the parent outlives the batch
+    // but is not ours to read from other threads)
+    tracing::tracer* tracer = nullptr;
+    tracing::span parent;
   };
   auto st = std::make_shared<state>();
   st->done = std::move(done);
+  if (t && parent) {
+    st->tracer = t;
+    st->parent.context = parent->context;
+    st->parent.trace_state = parent->trace_state;
+    st->parent.recording = parent->recording;
+  }
   st->jobs.reserve(commands.size());
   for (auto& c : commands) {
     job j;
@@ -731,6 +754,20 @@ void api_executor::batch(std::string_view params, size_t reply_budget, api_done 
   }
   commands.clear();
   st->out = "{\"replies\":[";
+  // Runs one command, inside a span of its own when tracing.
+  auto run_job = [this](const std::shared_ptr<state>& st, const job& j, size_t budget,
+                        api_done store) {
+    if (!st->tracer) return execute(*j.method, j.params, budget, std::move(store));
+    auto sp = std::make_shared<tracing::span>(st->tracer->start_child(
+        std::string(j.method->name), tracing::span_kind::internal, st->parent));
+    api_tracing::describe_command(*sp, j.method->name, j.params);
+    execute(*j.method, j.params, budget,
+            [tracer = st->tracer, sp, store = std::move(store)](api_outcome r) {
+              api_tracing::record_outcome(*sp, r);
+              tracer->end(std::move(*sp));
+              store(std::move(r));
+            });
+  };
 
   if (parallel) {
     st->replies.resize(st->jobs.size());
@@ -770,7 +807,7 @@ void api_executor::batch(std::string_view params, size_t reply_budget, api_done 
         store(j.preset);
         continue;
       }
-      execute(*j.method, j.params, reply_budget, store);
+      run_job(st, j, reply_budget, std::move(store));
     }
     return;
   }
@@ -779,7 +816,7 @@ void api_executor::batch(std::string_view params, size_t reply_budget, api_done 
   // the budget. The counter is a trampoline: only the call that takes it from 0 runs the
   // loop, so commands completing synchronously do not grow the stack and ones completing
   // on another thread are safe.
-  st->step = [this, st, reply_budget] {
+  st->step = [st, reply_budget, run_job] {
     if (st->pending.fetch_add(1) != 0) return;
     do {
       size_t i = st->next++;
@@ -803,7 +840,7 @@ void api_executor::batch(std::string_view params, size_t reply_budget, api_done 
       } else if (j.method->read_only && left == 0) {
         store(reply_too_large(reply_budget));  // nothing would fit: not run
       } else {
-        execute(*j.method, j.params, j.method->read_only ? left : reply_budget, store);
+        run_job(st, j, j.method->read_only ? left : reply_budget, std::move(store));
       }
     } while (st->pending.fetch_sub(1) != 1);
   };

@@ -35,6 +35,10 @@
 namespace gyre {
 
 class node;
+namespace tracing {
+class tracer;
+struct span;
+}  // namespace tracing
 
 struct api_error {
   uint32_t code = 0;
@@ -99,6 +103,10 @@ class api_executor {
   void execute(const api_method& m, std::string_view params, api_done done) {
     execute(m, params, limits_.max_response_size, std::move(done));
   }
+  // A batch whose commands each get a span, children of `parent` (opentelemetry.api;
+  // docs/tracing.md).
+  void execute_batch(std::string_view params, tracing::tracer& t, const tracing::span& parent,
+                     api_done done);
   // By name: unknown methods and methods without a handler yield 104.
   void execute(std::string_view method, std::string_view params, api_done done);
 
@@ -120,6 +128,8 @@ class api_executor {
   void info(std::string_view params, size_t reply_budget, api_done done);
   void rpc(std::string_view params, size_t reply_budget, api_done done);
   void batch(std::string_view params, size_t reply_budget, api_done done);
+  void run_batch(std::string_view params, size_t reply_budget, api_done done, tracing::tracer* t,
+                 const tracing::span* parent);
   void not_a_stream_method(std::string_view params, size_t reply_budget, api_done done);
   std::optional<std::string> presence_channel(std::string_view params, api_done& done);
 

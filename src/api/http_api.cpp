@@ -11,9 +11,11 @@
 #include <optional>
 #include <vector>
 
+#include "api/api_tracing.hpp"
 #include "core/json_writer.hpp"
 #include "core/log.hpp"
 #include "protocol/json_object.hpp"
+#include "tracing/tracer.hpp"
 
 namespace gyre {
 
@@ -192,11 +194,32 @@ void http_api::handle(http_request req, http_reply reply) {
   if (req.body.size() > opts_.max_request_body_size)
     return reply(http_response::text(413, "request body too large\n"));
   const api_method* m = *route_of(req.path);
-  if (!m) return handle_legacy(std::move(req), std::move(reply));
-  handle_method(*m, std::move(req), std::move(reply));
+  tracing::span* trace = nullptr;
+  if (opts_.tracer) {
+    // The span ends when the response is handed to the transport; the reply function owns it.
+    tracing::tracer* tracer = opts_.tracer;
+    auto parent = tracing::parse_traceparent(req.header("traceparent"));
+    auto sp = std::make_shared<tracing::span>(
+        tracer->start(req.path, tracing::span_kind::server, parent ? &*parent : nullptr,
+                      parent ? std::string(req.header("tracestate")) : std::string()));
+    sp->set("http.request.method", req.method);
+    sp->set("url.path", req.path);
+    trace = sp.get();
+    reply = [tracer, sp, reply = std::move(reply)](http_response r) {
+      sp->set_int("http.response.status_code", r.status);
+      if (r.status >= 400 && sp->status != tracing::status_code::error)
+        sp->fail("HTTP " + std::to_string(r.status));
+      r.headers.emplace_back("traceresponse", tracing::format_traceparent(sp->context));
+      tracer->end(std::move(*sp));
+      reply(std::move(r));
+    };
+  }
+  if (!m) return handle_legacy(std::move(req), std::move(reply), trace);
+  handle_method(*m, std::move(req), std::move(reply), trace);
 }
 
-void http_api::handle_method(const api_method& m, http_request req, http_reply reply) {
+void http_api::handle_method(const api_method& m, http_request req, http_reply reply,
+                             tracing::span* trace) {
   std::string method(m.name);
   if (req.body.empty()) {
     errors_.with({"http", method, "unmarshal"}).inc();
@@ -207,35 +230,43 @@ void http_api::handle_method(const api_method& m, http_request req, http_reply r
   const bool batch = m.name == "batch";  // its reply is the replies object, no envelope
   auto started = std::chrono::steady_clock::now();
   auto& hist = duration_of(m);
-  exec_.execute(
-      m, req.body,
-      [this, method, batch, transport_mode, started, &hist,
-       reply = std::move(reply)](api_outcome r) {
-        hist.observe(
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-        if (r.malformed) {
-          errors_.with({"http", method, "unmarshal"}).inc();
-          return reply(http_response::text(400, "Bad Request\n"));
-        }
-        if (r.ok && batch) return reply(http_response::json(std::move(r.result)));
-        if (r.ok) {
-          std::string body;
-          body.reserve(r.result.size() + 11);
-          body.append("{\"result\":").append(r.result).push_back('}');
-          return reply(http_response::json(std::move(body)));
-        }
-        errors_.with({"http", method, std::to_string(r.error.code)}).inc();
-        if (transport_mode && !batch)
-          return reply(
-              http_response::json(error_object(r.error), http_status_for_api_error(r.error.code)));
-        reply(http_response::json("{\"error\":" + error_object(r.error) + "}"));
-      });
+  if (trace) {
+    if (batch)
+      trace->set("centrifugo.method", "batch");
+    else
+      api_tracing::describe_command(*trace, m.name, req.body);
+  }
+  auto done = [this, method, batch, transport_mode, started, &hist, trace,
+               reply = std::move(reply)](api_outcome r) {
+    hist.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    if (trace) api_tracing::record_outcome(*trace, r);
+    if (r.malformed) {
+      errors_.with({"http", method, "unmarshal"}).inc();
+      return reply(http_response::text(400, "Bad Request\n"));
+    }
+    if (r.ok && batch) return reply(http_response::json(std::move(r.result)));
+    if (r.ok) {
+      std::string body;
+      body.reserve(r.result.size() + 11);
+      body.append("{\"result\":").append(r.result).push_back('}');
+      return reply(http_response::json(std::move(body)));
+    }
+    errors_.with({"http", method, std::to_string(r.error.code)}).inc();
+    if (transport_mode && !batch)
+      return reply(
+          http_response::json(error_object(r.error), http_status_for_api_error(r.error.code)));
+    reply(http_response::json("{\"error\":" + error_object(r.error) + "}"));
+  };
+  if (trace && batch)
+    exec_.execute_batch(req.body, *opts_.tracer, *trace, std::move(done));
+  else
+    exec_.execute(m, req.body, std::move(done));
 }
 
 // The legacy endpoint: one reply line per command, in order, each command run when the
 // previous one finished, all within max_response_size (read results that do not fit get
 // 106, as in a batch).
-void http_api::handle_legacy(http_request req, http_reply reply) {
+void http_api::handle_legacy(http_request req, http_reply reply, tracing::span* trace) {
   const size_t max_commands = exec_.limits().max_batch_commands;
   std::vector<std::string_view> items;
   split_result split =
@@ -295,7 +326,7 @@ void http_api::handle_legacy(http_request req, http_reply reply) {
   st->reply = std::move(reply);
   const size_t budget = exec_.limits().max_response_size;
   // The counter is a trampoline, as in api_executor::batch.
-  st->step = [this, st, budget] {
+  st->step = [this, st, budget, trace] {
     if (st->pending.fetch_add(1) != 0) return;
     do {
       size_t i = st->next++;
@@ -306,7 +337,19 @@ void http_api::handle_legacy(http_request req, http_reply reply) {
         return reply(http_response::json(std::move(body)));
       }
       const command& c = st->commands[i];
-      auto finish = [st, i, id = c.id](api_outcome r) {
+      // With tracing, each command's span is a child of the request's (which outlives the
+      // loop: it ends with the reply).
+      std::shared_ptr<tracing::span> child;
+      if (trace) {
+        child = std::make_shared<tracing::span>(opts_.tracer->start_child(
+            std::string(c.method->name), tracing::span_kind::internal, *trace));
+        api_tracing::describe_command(*child, c.method->name, c.params);
+      }
+      auto finish = [st, i, id = c.id, child, tracer = opts_.tracer](api_outcome r) {
+        if (child) {
+          api_tracing::record_outcome(*child, r);
+          tracer->end(std::move(*child));
+        }
         if (i) st->body += '\n';
         json_writer w(st->body);
         w.begin_object();

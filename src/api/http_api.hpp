@@ -11,6 +11,11 @@
 //    within api_limits::max_response_size (see executor.hpp).
 //  * Refusals a peer can repeat at will (401, limits) are logged through log::limited.
 //
+// Tracing (opentelemetry.api, docs/tracing.md): a request that passed admit() gets a span
+// named after its path, a child of the request's W3C `traceparent` when it has a valid
+// one; a batch's and the legacy endpoint's commands get child spans. The response carries
+// the span's identity in a `traceresponse` header.
+//
 // Threading: admit() and handle() run on the connection's thread; replies go through the
 // transport's reply function, which posts back to the connection's thread.
 #pragma once
@@ -27,12 +32,20 @@
 
 namespace gyre {
 
+namespace tracing {
+class tracer;
+struct span;
+}  // namespace tracing
+
 struct http_api_options {
   std::string prefix = "/api";
   std::string key;
   bool insecure = false;
   bool transport_error_mode = false;
   uint64_t max_request_body_size = 16 * 1024 * 1024;  // gyre.http_api.max_request_body_size
+  // opentelemetry.enabled and opentelemetry.api: a span per request (docs/tracing.md);
+  // nullptr: none.
+  tracing::tracer* tracer = nullptr;
 };
 
 class http_api final : public http_handler {
@@ -46,8 +59,9 @@ class http_api final : public http_handler {
   // What a path under the prefix names: a served method, nullptr for the legacy endpoint,
   // nullopt for nothing (404).
   std::optional<const api_method*> route_of(std::string_view path) const;
-  void handle_method(const api_method& m, http_request req, http_reply reply);
-  void handle_legacy(http_request req, http_reply reply);
+  // `trace`: the request's span while tracing (alive until `reply` is called), else null.
+  void handle_method(const api_method& m, http_request req, http_reply reply, tracing::span* trace);
+  void handle_legacy(http_request req, http_reply reply, tracing::span* trace);
 
   // The duration histogram of a method (index in api_executor::methods()), looked up in
   // its family once: the family's lookup takes a lock every requests thread would share.

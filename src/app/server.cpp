@@ -14,6 +14,7 @@
 #include "app/engines.hpp"
 #include "app/memory_release.hpp"
 #include "app/token_keys.hpp"
+#include "app/tracing_setup.hpp"
 #include "app/unsupported.hpp"
 #include "auth/token_verifier.hpp"
 #include "config/loader.hpp"
@@ -25,6 +26,7 @@
 #include "core/metrics.hpp"
 #include "core/process_metrics.hpp"
 #include "hub/node.hpp"
+#include "tracing/tracer.hpp"
 #include "transport/event_loop.hpp"
 #include "transport/http_server.hpp"
 #include "transport/io_thread.hpp"
@@ -135,6 +137,8 @@ struct server::impl {
 
   system_clock& clk = system_clock::instance();
   metrics::registry registry;
+  // Outlives the hub and the API (their spans end into it); stopped after the loops.
+  std::unique_ptr<tracing::tracer> tracer;
   std::unique_ptr<engines> eng;
   std::unique_ptr<node> hub;
   std::vector<std::unique_ptr<event_loop>> loops;
@@ -178,6 +182,12 @@ std::string server::impl::start() {
   metrics::add_process_collector(registry);
   hub = std::make_unique<node>(shared_cfg, *eng->broker, *eng->presence, clk, registry, n);
   if (std::string e = install_token_verifiers(*hub, *shared_cfg); !e.empty()) return e;
+  tracer = make_tracer(cfg, *hub, registry, err);
+  if (!err.empty()) return err;
+  if (tracer) {
+    tracer->start();
+    if (tracer->client_commands()) hub->set_tracer(tracer.get());
+  }
   registry.add_collector([e = eng.get()](std::vector<metrics::collected_family>& out) {
     metrics::collected_family f{"gyre_engine_healthy",
                                 "1 while every engine part (broker, presence, control) is up.",
@@ -212,6 +222,7 @@ std::string server::impl::start() {
     ao.insecure = cfg.http_api_.insecure_;
     ao.transport_error_mode = cfg.http_api_.error_mode_ == "transport";
     ao.max_request_body_size = static_cast<uint64_t>(cfg.gyre_.http_api_.max_request_body_size_);
+    ao.tracer = tracer && tracer->api() ? tracer.get() : nullptr;
     if (!ao.insecure && ao.key.empty())
       log::warn(
           "http_api.key is empty and http_api.insecure is off: every API request will get 401");
@@ -329,6 +340,8 @@ void server::impl::shutdown() {
   requests.clear();
   listeners.clear();
   loops.clear();
+  // Every span has ended (the loops and requests threads are gone): send what is queued.
+  if (tracer) tracer->stop();
 }
 
 void server::impl::reload() {

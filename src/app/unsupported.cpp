@@ -68,7 +68,8 @@ std::vector<std::string> unsupported_settings(const config::config& c) {
   flag(c.admin_.enabled_, "admin.enabled", "the admin web UI");
   flag(c.swagger_.enabled_, "swagger.enabled", "Swagger UI");
   flag(c.debug_.enabled_, "debug.enabled", "pprof debug endpoints");
-  flag(c.opentelemetry_.enabled_, "opentelemetry.enabled", "OpenTelemetry");
+  flag(c.opentelemetry_.enabled_ && c.opentelemetry_.google_cloud_adc_auth_,
+       "opentelemetry.google_cloud_adc_auth", "Google Cloud credentials for the OTLP exporter");
   flag(c.prometheus_.native_histograms_, "prometheus.native_histograms", "native histograms");
   return out;
 }

@@ -11,18 +11,6 @@ namespace {
 // libprotobuf's default recursion limit, shared by nested messages and the groups it skips.
 constexpr int recursion_limit = 100;
 
-void put_varint(std::string& out, uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-}
-
-void put_tag(std::string& out, uint32_t field, wire_type t) {
-  put_varint(out, (static_cast<uint64_t>(field) << 3) | t);
-}
-
 void put_varint_field(std::string& out, uint32_t field, uint64_t v) {
   if (v == 0) return;  // proto3 default
   put_tag(out, field, varint);
@@ -62,6 +50,24 @@ bool decode_entry(std::string_view in, std::string& key, std::string& value, int
 }  // namespace
 
 // ---- pieces ----
+
+void put_varint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+void put_tag(std::string& out, uint32_t field, wire_type t) {
+  put_varint(out, (static_cast<uint64_t>(field) << 3) | t);
+}
+
+void put_fixed(std::string& out, uint32_t field, uint64_t v, wire_type t) {
+  put_tag(out, field, t);
+  const int bytes = t == fixed32 ? 4 : 8;
+  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
 
 void put_length_header(std::string& out, uint32_t field, size_t size) {
   put_tag(out, field, length);

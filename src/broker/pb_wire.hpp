@@ -56,6 +56,11 @@ bool decode_publication_data(std::string_view in, std::string& data);
 
 enum wire_type : uint32_t { varint = 0, fixed64 = 1, length = 2, fixed32 = 5 };
 
+// Appends a base-128 varint; a field's tag (number and wire type).
+void put_varint(std::string& out, uint64_t v);
+void put_tag(std::string& out, uint32_t field, wire_type t);
+// Appends a fixed32 (`t` = fixed32, the low 32 bits of `v`) or fixed64 field, little endian.
+void put_fixed(std::string& out, uint32_t field, uint64_t v, wire_type t);
 // Appends a length-delimited field (also when `bytes` is empty: a present message).
 void put_length_delimited(std::string& out, uint32_t field, std::string_view bytes);
 // Appends the tag and length of a length-delimited field whose `size` bytes follow.

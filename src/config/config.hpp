@@ -610,6 +610,14 @@ struct gyre_http_api_config {
   bool operator==(const gyre_http_api_config&) const = default;
 };
 
+// `gyre.opentelemetry`: what Gyre traces beyond Centrifugo (docs/tracing.md).
+struct gyre_opentelemetry_config {
+  // A span per client command that reaches the broker (subscribe, publish, history,
+  // presence, presence_stats). Needs opentelemetry.enabled.
+  bool client_commands_ = false;
+  bool operator==(const gyre_opentelemetry_config&) const = default;
+};
+
 // `gyre`: settings that only Gyre has (Centrifugo warns about and ignores this section).
 struct gyre_config {
   // Number of I/O event loops (threads that own connections). 0 = one per CPU core
@@ -640,6 +648,7 @@ struct gyre_config {
   // Log line format (docs/logging.md): "auto" = human-readable text when the log goes to a
   // terminal, JSON lines otherwise; "text"; "json". Env: CENTRIFUGO_GYRE_LOG_FORMAT.
   std::string log_format_ = "auto";
+  gyre_opentelemetry_config opentelemetry_;
   bool operator==(const gyre_config&) const = default;
 };
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 #include "auth/token_verifier.hpp"
 #include "config/channel_resolution.hpp"
@@ -19,6 +20,7 @@
 #include "hub/token_expiry.hpp"
 #include "protocol/data_format.hpp"
 #include "protocol/tags_filter.hpp"
+#include "tracing/tracer.hpp"
 
 namespace gyre {
 
@@ -115,11 +117,14 @@ struct client::extra {
   // While the connection is behind (client::holding_back_): the latest publication held
   // back for each conflated subscription (hub/conflation.hpp).
   std::unique_ptr<conflation> held;
+  // The span of the command in progress (tracing on) and that command's id.
+  std::optional<tracing::span> command_span;
+  uint32_t command_span_id = 0;
 
   // Nothing kept: the connection may give this object back.
   bool unused() const {
     return conn_info.empty() && meta.empty() && token_channels.empty() && parked.empty() &&
-           subscribes_after_unsubscribe.empty() && !held;
+           subscribes_after_unsubscribe.empty() && !held && !command_span;
   }
 };
 
@@ -312,6 +317,8 @@ void client::dispatch(protocol::command& cmd) {
   node& n = shard_.owner();
   n.metrics().count_command(cmd.kind);
   auto started = std::chrono::steady_clock::now();
+  if (tracing::tracer* t = n.tracer(); t && state_ == state::connected && cmd.id != 0)
+    start_command_span(*t, cmd);
   run_command(cmd);
   n.metrics().observe_command(
       cmd.kind, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
@@ -1626,7 +1633,61 @@ client_info client::info_for(const subscription* sub) const {
 
 // ---------------------------------------------------------------------------- output
 
+void client::start_command_span(tracing::tracer& t, const protocol::command& cmd) {
+  using protocol::command_kind;
+  const std::string* channel = nullptr;
+  const protocol::subscribe_request* sub = nullptr;
+  switch (cmd.kind) {
+    case command_kind::subscribe:
+      sub = &cmd.as<protocol::subscribe_request>();
+      channel = &sub->channel;
+      break;
+    case command_kind::publish:
+      channel = &cmd.as<protocol::publish_request>().channel;
+      break;
+    case command_kind::history:
+      channel = &cmd.as<protocol::history_request>().channel;
+      break;
+    case command_kind::presence:
+      channel = &cmd.as<protocol::presence_request>().channel;
+      break;
+    case command_kind::presence_stats:
+      channel = &cmd.as<protocol::presence_stats_request>().channel;
+      break;
+    default:
+      return;  // does not reach the broker
+  }
+  if (!extra_) extra_ = std::make_unique<extra>();
+  if (extra_->command_span) {  // the previous command ended without a reply
+    extra_->command_span->fail("no reply");
+    t.end(std::move(*extra_->command_span));
+  }
+  const char* method = node::metric_families::method_name(cmd.kind);
+  tracing::span sp = t.start(std::string("client.") + method, tracing::span_kind::server);
+  sp.set("centrifugo.method", method);
+  sp.set("centrifugo.channel", *channel);
+  sp.set("centrifugo.client", client_id());
+  sp.set("centrifugo.user", user_);
+  if (sub) sp.set_bool("centrifugo.recover", sub->recover);
+  extra_->command_span = std::move(sp);
+  extra_->command_span_id = cmd.id;
+}
+
+void client::end_command_span(const protocol::reply& r) {
+  tracing::span& sp = *extra_->command_span;
+  if (r.error) {
+    sp.set_int("centrifugo.error.code", r.error->code);
+    sp.fail(r.error->message);
+  } else if (const auto* s = std::get_if<protocol::subscribe_result>(&r.result);
+             s && s->was_recovering) {
+    sp.set_bool("centrifugo.recovered", s->recovered);
+  }
+  if (tracing::tracer* t = shard_.owner().tracer()) t->end(std::move(sp));
+  extra_->command_span.reset();
+}
+
 void client::send_reply(const protocol::reply& r) {
+  if (extra_ && extra_->command_span && r.id == extra_->command_span_id) end_command_span(r);
   std::string& out = scratch();
   protocol::codec_for(encoding_).encode_reply(r, out);
   enqueue_owned(shard_.pool().acquire(shared_buffer::copy_of(out)), true);

@@ -68,6 +68,9 @@ class client_transport;
 class fanout_chunks;
 class prepared_event;
 struct channel_rules;
+namespace tracing {
+class tracer;
+}
 
 // Options of a server-side subscription made by the API or a token.
 struct server_subscribe_options {
@@ -263,6 +266,12 @@ class client {
   // Whether `data` (from a token's b64data) can go into a reply of this connection: any
   // bytes on Protobuf, only JSON on a JSON connection.
   bool reply_can_carry(std::string_view data) const;
+
+  // Tracing (gyre.opentelemetry.client_commands, docs/tracing.md): a command that reaches
+  // the broker gets a span, kept in extra_ until its reply is sent (commands of a
+  // connection run one at a time, so one span is open at most).
+  void start_command_span(tracing::tracer& t, const protocol::command& cmd);
+  void end_command_span(const protocol::reply& r);
 
   // Output.
   void send_reply(const protocol::reply& r);

@@ -50,6 +50,9 @@ struct channel_options;
 namespace auth {
 class token_verifier;
 }
+namespace tracing {
+class tracer;
+}
 
 // Values read on hot or frequent paths, copied out of the config once.
 struct runtime_options {
@@ -168,6 +171,12 @@ class node final : public broker_event_handler, public control_handler {
   // Disconnects every client (shutdown) and waits until the shards report done.
   void shutdown(std::function<void()> done);
 
+  // ---- tracing ----
+  // A span per client command that reaches the broker (gyre.opentelemetry.client_commands,
+  // docs/tracing.md); nullptr: none. Set before the loops start; outlives the clients.
+  void set_tracer(tracing::tracer* t) { tracer_ = t; }
+  tracing::tracer* tracer() const { return tracer_; }
+
   // ---- metrics ----
   struct metric_families;
   metric_families& metrics() { return *metrics_; }
@@ -244,6 +253,7 @@ class node final : public broker_event_handler, public control_handler {
   std::map<std::string, uint32_t, std::less<>> user_connections_;
 
   std::unique_ptr<metric_families> metrics_;
+  tracing::tracer* tracer_ = nullptr;
   // The engines, counted for the node metrics (counting_engine.hpp).
   counting_broker broker_;
   counting_presence presence_;

@@ -774,6 +774,11 @@ void describe(V& v, gyre_http_api_config& s) {
 }
 
 template <class V>
+void describe(V& v, gyre_opentelemetry_config& s) {
+  v("client_commands", s.client_commands_);
+}
+
+template <class V>
 void describe(V& v, gyre_config& s) {
   v("num_event_loops", s.num_event_loops_);
   v("position_check_batch_size", s.position_check_batch_size_);
@@ -783,6 +788,7 @@ void describe(V& v, gyre_config& s) {
   v("read_budget_bytes", s.read_budget_bytes_);
   v("event_loop_inbox_size", s.event_loop_inbox_size_);
   v("log_format", s.log_format_);
+  v("opentelemetry", s.opentelemetry_);
 }
 
 template <class V>
