@@ -192,7 +192,7 @@ void http_api::handle(http_request req, http_reply reply) {
   if (req.body.size() > opts_.max_request_body_size)
     return reply(http_response::text(413, "request body too large\n"));
   const api_method* m = *route_of(req.path);
-  if (!m) return handle_legacy(std::move(req), std::move(reply));
+  if (!m) return run_legacy_api(exec_, std::move(req), std::move(reply));
   handle_method(*m, std::move(req), std::move(reply));
 }
 
@@ -235,8 +235,8 @@ void http_api::handle_method(const api_method& m, http_request req, http_reply r
 // The legacy endpoint: one reply line per command, in order, each command run when the
 // previous one finished, all within max_response_size (read results that do not fit get
 // 106, as in a batch).
-void http_api::handle_legacy(http_request req, http_reply reply) {
-  const size_t max_commands = exec_.limits().max_batch_commands;
+void run_legacy_api(api_executor& exec, http_request req, http_reply reply) {
+  const size_t max_commands = exec.limits().max_batch_commands;
   std::vector<std::string_view> items;
   split_result split =
       req.body.empty() ? split_result::malformed : split_json_stream(req.body, max_commands, items);
@@ -293,9 +293,9 @@ void http_api::handle_legacy(http_request req, http_reply reply) {
     st->commands.push_back(std::move(c));
   }
   st->reply = std::move(reply);
-  const size_t budget = exec_.limits().max_response_size;
+  const size_t budget = exec.limits().max_response_size;
   // The counter is a trampoline, as in api_executor::batch.
-  st->step = [this, st, budget] {
+  st->step = [&exec, st, budget] {
     if (st->pending.fetch_add(1) != 0) return;
     do {
       size_t i = st->next++;
@@ -327,7 +327,7 @@ void http_api::handle_legacy(http_request req, http_reply reply) {
       else if (c.method->read_only && left == 0)
         finish(reply_too_large(budget));
       else
-        exec_.execute(*c.method, c.params, c.method->read_only ? left : budget, finish);
+        exec.execute(*c.method, c.params, c.method->read_only ? left : budget, finish);
     } while (st->pending.fetch_sub(1) != 1);
   };
   auto start = st->step;
