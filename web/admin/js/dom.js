@@ -3,7 +3,7 @@
 // h('div.card#id', {attrs, on: {click}}, ...children): builds an element. Text children are
 // text nodes (never HTML), so no page ever injects markup from data.
 export function h(spec, props, ...children) {
-  if (props instanceof Node || typeof props === 'string' || Array.isArray(props)) {
+  if (props == null || typeof props !== 'object' || props instanceof Node || Array.isArray(props)) {
     children.unshift(props);
     props = {};
   }
