@@ -4,12 +4,17 @@
 // presence and history, the live view of a channel, tokens that a real SDK client connects
 // with, Swagger UI; no console errors on any page. The admin endpoints' bad input: 401
 // without or with a wrong token (body never read), 400 for malformed JSON, 405, the
-// `reload` action without a hook. Set GYRE_ADMIN_SCREENSHOTS=../../docs/admin to refresh
+// `reload` action without a hook. Then single servers: the admin on the internal listener
+// (or the external one with admin.external), handler_prefix, admin.web_path and
+// admin.insecure. Set GYRE_ADMIN_SCREENSHOTS=../../docs/admin to refresh
 // the screenshots in the docs.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, before, after } from 'node:test';
 import { test } from '../lib/test.js';
 import { useNodes } from '../lib/nodes.js';
+import { GyreServer, freePort, startServer, tempDir } from '../lib/server.js';
 import { startRedis } from '../lib/redis.js';
 import { api } from '../lib/api.js';
 import { connected, subscribed } from '../lib/sdk.js';
@@ -269,5 +274,76 @@ describe('admin: endpoints and web UI on a two-node Redis cluster', () => {
     assert.match(await page.textContent('.swagger-ui .info .title'), /Gyre/);
     await screenshot(page, 'swagger');
     assertNoProblems(page);
+  });
+});
+
+// A server with a separate internal listener: /health (readiness) is on the internal port.
+class SplitServer extends GyreServer {
+  constructor(opts, internalPort) {
+    super({ ...opts, config: merge2(opts.config, { http_server: { internal_port: String(internalPort) } }) });
+    this.internalUrl = `http://127.0.0.1:${internalPort}`;
+  }
+  async healthy() {
+    try {
+      const r = await fetch(`${this.internalUrl}/health`, { signal: AbortSignal.timeout(1000 * SCALE) });
+      await r.text();
+      return r.status === 200;
+    } catch {
+      return false;
+    }
+  }
+}
+
+function merge2(a, b) {
+  return { ...a, ...b, http_server: { ...(a.http_server || {}), ...(b.http_server || {}) } };
+}
+
+describe('admin: listeners, handler_prefix, web_path, insecure', () => {
+  test('on the internal listener unless admin.external', async (t) => {
+    const admin = { enabled: true, password: PASSWORD, secret: SECRET };
+    const internal = await freePort();
+    const srv = await new SplitServer({ name: 'admin-internal', config: { admin } }, internal).start();
+    t.defer(() => srv.stop());
+    assert.equal((await fetch(`${srv.url}/admin/init`)).status, 404);
+    const r = await fetch(`${srv.internalUrl}/admin/init`);
+    assert.equal(r.status, 200);
+    assert.equal((await r.json()).edition, 'oss');
+    assert.equal((await fetch(`${srv.internalUrl}/`)).status, 200, 'the UI on the internal port');
+
+    const ext = await new SplitServer({ name: 'admin-external', config: { admin: { ...admin, external: true } } }, await freePort()).start();
+    t.defer(() => ext.stop());
+    assert.equal((await fetch(`${ext.url}/admin/init`)).status, 200);
+    assert.equal((await fetch(`${ext.internalUrl}/admin/init`)).status, 404);
+    assert.equal((await fetch(`${ext.internalUrl}/health`)).status, 200, 'health stays internal');
+  });
+
+  test('handler_prefix, a web_path directory and admin.insecure', async (t) => {
+    const dir = tempDir('gyre-admin-web-');
+    fs.writeFileSync(path.join(dir, 'index.html'), '<!doctype html><title>from disk</title>');
+    fs.writeFileSync(path.join(dir, 'app.js'), 'console.log("disk");');
+    const srv = await startServer({
+      name: 'admin-prefix',
+      config: { admin: { enabled: true, insecure: true, handler_prefix: '/ops', web_path: dir } },
+    });
+    t.defer(() => srv.stop());
+    const redirect = await fetch(`${srv.url}/ops`, { redirect: 'manual' });
+    assert.equal(redirect.status, 301);
+    assert.equal(redirect.headers.get('location'), '/ops/');
+    const index = await fetch(`${srv.url}/ops/`);
+    assert.equal(index.status, 200);
+    assert.match(await index.text(), /from disk/);
+    const js = await fetch(`${srv.url}/ops/app.js`);
+    assert.match(js.headers.get('content-type'), /javascript/);
+    assert.equal((await fetch(`${srv.url}/ops/missing.js`)).status, 404);
+    assert.equal((await fetch(`${srv.url}/admin/init`)).status, 404, 'nothing outside the prefix');
+    // insecure: no token needed, and init says so.
+    assert.deepEqual((await (await fetch(`${srv.url}/ops/admin/init`)).json()).insecure, true);
+    const r = await fetch(`${srv.url}/ops/admin/api`, { method: 'POST', body: '{"method":"info"}' });
+    assert.equal(r.status, 200);
+    assert.equal((await r.json()).result.nodes.length, 1);
+    // No password configured: login is refused with 400.
+    assert.equal((await fetch(`${srv.url}/ops/admin/auth`, { method: 'POST', body: 'password=' })).status, 400);
+    // The other endpoints are still served next to the prefix.
+    assert.equal((await fetch(`${srv.url}/health`)).status, 200);
   });
 });
