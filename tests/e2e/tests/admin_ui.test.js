@@ -184,7 +184,10 @@ describe('admin: endpoints and web UI on a two-node Redis cluster', () => {
     const page = await newPage(browser);
     t.defer(() => page.closeAll());
     await login(page, a);
-    await page.click('nav a[data-page="actions"]');
+    // Keyboard only: the navigation link opens the page with Enter, the method list has focus.
+    await page.focus('nav a[data-page="actions"]');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#method:focus', { timeout: T });
     await page.selectOption('#method', 'publish');
     await page.fill('#params', JSON.stringify({ channel: 'chat:actions', data: { text: 'from the admin UI' } }, null, 2));
     const pub = nextEvent(sub, 'publication', { timeout: T });
