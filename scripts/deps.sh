@@ -23,6 +23,9 @@ packages=(
   # promtool (tests/e2e/tests/metrics_compat.test.js checks the /metrics exposition with
   # it); Debian ships it only inside the prometheus server package.
   prometheus
+  # The admin UI's end-to-end tests drive Debian's Chromium headless (npm playwright-core,
+  # tests/e2e/lib/browser.js looks for /usr/bin/chromium).
+  chromium
 )
 
 missing=()

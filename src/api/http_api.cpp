@@ -214,7 +214,7 @@ void http_api::handle(http_request req, http_reply reply) {
       reply(std::move(r));
     };
   }
-  if (!m) return handle_legacy(std::move(req), std::move(reply), trace);
+  if (!m) return run_legacy_api(exec_, std::move(req), std::move(reply), opts_.tracer, trace);
   handle_method(*m, std::move(req), std::move(reply), trace);
 }
 
@@ -266,8 +266,9 @@ void http_api::handle_method(const api_method& m, http_request req, http_reply r
 // The legacy endpoint: one reply line per command, in order, each command run when the
 // previous one finished, all within max_response_size (read results that do not fit get
 // 106, as in a batch).
-void http_api::handle_legacy(http_request req, http_reply reply, tracing::span* trace) {
-  const size_t max_commands = exec_.limits().max_batch_commands;
+void run_legacy_api(api_executor& exec, http_request req, http_reply reply,
+                    tracing::tracer* tracer, tracing::span* trace) {
+  const size_t max_commands = exec.limits().max_batch_commands;
   std::vector<std::string_view> items;
   split_result split =
       req.body.empty() ? split_result::malformed : split_json_stream(req.body, max_commands, items);
@@ -324,9 +325,9 @@ void http_api::handle_legacy(http_request req, http_reply reply, tracing::span* 
     st->commands.push_back(std::move(c));
   }
   st->reply = std::move(reply);
-  const size_t budget = exec_.limits().max_response_size;
+  const size_t budget = exec.limits().max_response_size;
   // The counter is a trampoline, as in api_executor::batch.
-  st->step = [this, st, budget, trace] {
+  st->step = [&exec, st, budget, tracer, trace] {
     if (st->pending.fetch_add(1) != 0) return;
     do {
       size_t i = st->next++;
@@ -341,11 +342,11 @@ void http_api::handle_legacy(http_request req, http_reply reply, tracing::span* 
       // loop: it ends with the reply).
       std::shared_ptr<tracing::span> child;
       if (trace) {
-        child = std::make_shared<tracing::span>(opts_.tracer->start_child(
+        child = std::make_shared<tracing::span>(tracer->start_child(
             std::string(c.method->name), tracing::span_kind::internal, *trace));
         api_tracing::describe_command(*child, c.method->name, c.params);
       }
-      auto finish = [st, i, id = c.id, child, tracer = opts_.tracer](api_outcome r) {
+      auto finish = [st, i, id = c.id, child, tracer](api_outcome r) {
         if (child) {
           api_tracing::record_outcome(*child, r);
           tracer->end(std::move(*child));
@@ -370,7 +371,7 @@ void http_api::handle_legacy(http_request req, http_reply reply, tracing::span* 
       else if (c.method->read_only && left == 0)
         finish(reply_too_large(budget));
       else
-        exec_.execute(*c.method, c.params, c.method->read_only ? left : budget, finish);
+        exec.execute(*c.method, c.params, c.method->read_only ? left : budget, finish);
     } while (st->pending.fetch_sub(1) != 1);
   };
   auto start = st->step;

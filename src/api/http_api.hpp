@@ -61,7 +61,6 @@ class http_api final : public http_handler {
   std::optional<const api_method*> route_of(std::string_view path) const;
   // `trace`: the request's span while tracing (alive until `reply` is called), else null.
   void handle_method(const api_method& m, http_request req, http_reply reply, tracing::span* trace);
-  void handle_legacy(http_request req, http_reply reply, tracing::span* trace);
 
   // The duration histogram of a method (index in api_executor::methods()), looked up in
   // its family once: the family's lookup takes a lock every requests thread would share.
@@ -73,6 +72,15 @@ class http_api final : public http_handler {
   std::unique_ptr<std::atomic<metrics::histogram*>[]> durations_;
   metrics::family<metrics::counter>& errors_;
 };
+
+// The legacy endpoint (POST {prefix} with a stream of {"id","method","params"} commands):
+// runs the commands of `req.body` in order and replies one JSON line per command; 400 for a
+// malformed body, 413 beyond api_limits::max_batch_commands. Also what the admin API
+// (POST {admin prefix}/admin/api) runs, after its own authentication. With `trace` (the
+// request's span while tracing, alive until `reply` is called; `tracer` its tracer), each
+// command gets a child span.
+void run_legacy_api(api_executor& exec, http_request req, http_reply reply,
+                    tracing::tracer* tracer = nullptr, tracing::span* trace = nullptr);
 
 // HTTP status for an API error code in transport error mode.
 unsigned http_status_for_api_error(uint32_t code);

@@ -73,32 +73,19 @@ int64_t now_unix() {
 
 int make_token(const config::config& cfg, const config::token_config& block,
                const std::string& user, const std::string& channel, int64_t ttl, bool quiet) {
-  if (block.hmac_secret_key_.empty())
-    return fail("no HMAC secret key set in configuration (client.token.hmac_secret_key)");
   (void)cfg;
-  int64_t now = now_unix();
-  std::string payload;
-  json_writer w(payload);
-  w.begin_object().member("sub", user);
-  if (!block.user_id_claim_.empty() && block.user_id_claim_ != "sub")
-    w.member(block.user_id_claim_, user);
-  if (!channel.empty()) w.member("channel", channel);
-  w.member("iat", now);
-  if (ttl > 0) w.member("exp", now + ttl);
-  w.end_object();
-  auto signer = auth::jwt_signer::hmac(auth::jwt_alg::hs256, block.hmac_secret_key_);
-  if (!signer) return fail(signer.error());
-  auto token = signer->sign(payload);
-  if (!token) return fail(token.error());
+  std::string token_text, error;
+  if (!sign_hmac_token(block, user, channel, "", ttl, now_unix(), token_text, error))
+    return fail(error);
   if (quiet) {
-    std::printf("%s\n", token.value().c_str());
+    std::printf("%s\n", token_text.c_str());
   } else if (channel.empty()) {
     std::printf("HMAC SHA-256 JWT for user \"%s\" with expiration TTL %s:\n%s\n", user.c_str(),
-                format_ttl(ttl > 0 ? ttl : -1).c_str(), token.value().c_str());
+                format_ttl(ttl > 0 ? ttl : -1).c_str(), token_text.c_str());
   } else {
     std::printf("HMAC SHA-256 JWT for user \"%s\" and channel \"%s\" with expiration TTL %s:\n%s\n",
                 user.c_str(), channel.c_str(), format_ttl(ttl > 0 ? ttl : -1).c_str(),
-                token.value().c_str());
+                token_text.c_str());
   }
   return 0;
 }

@@ -7,8 +7,10 @@
 
 #include <chrono>
 #include <fstream>
+#include <optional>
 #include <thread>
 
+#include "admin/admin_handler.hpp"
 #include "api/executor.hpp"
 #include "api/http_api.hpp"
 #include "app/engines.hpp"
@@ -30,6 +32,9 @@
 #include "transport/event_loop.hpp"
 #include "transport/http_server.hpp"
 #include "transport/io_thread.hpp"
+#include "web/embedded/admin.hpp"
+#include "web/embedded/swagger.hpp"
+#include "web/static_files.hpp"
 
 namespace gyre {
 
@@ -236,6 +241,47 @@ std::string server::impl::start() {
   if (cfg.prometheus_.enabled_)
     internal_routes.push_back({with_slash(cfg.prometheus_.handler_prefix_), false,
                                std::make_shared<metrics_handler>(registry)});
+  if (cfg.swagger_.enabled_) {
+    web::static_files_options so;
+    so.mount = with_slash(cfg.swagger_.handler_prefix_);
+    if (so.mount.size() > 1 && so.mount.back() == '/') so.mount.pop_back();
+    so.bundle = &web::embedded::swagger();
+    internal_routes.push_back({so.mount, true, std::make_shared<web::static_files>(so)});
+  }
+  // The admin UI may sit at the root: its route matches every path, so it goes last on its
+  // listener (below), after the routes it would otherwise shadow.
+  std::optional<http_route> admin_route;
+  if (cfg.admin_.enabled_) {
+    admin::admin_options ao;
+    ao.prefix = cfg.admin_.handler_prefix_.empty() ? "" : with_slash(cfg.admin_.handler_prefix_);
+    if (!ao.prefix.empty() && ao.prefix.back() == '/') ao.prefix.pop_back();
+    ao.password = cfg.admin_.password_;
+    ao.secret = cfg.admin_.secret_;
+    ao.insecure = cfg.admin_.insecure_;
+    ao.web_path = cfg.admin_.web_path_;
+    ao.bundle = &web::embedded::admin();
+    ao.max_request_body_size = static_cast<uint64_t>(cfg.gyre_.http_api_.max_request_body_size_);
+    ao.websocket_path = cfg.websocket_.disabled_ ? "" : with_slash(cfg.websocket_.handler_prefix_);
+    ao.websocket_port = static_cast<uint16_t>(cfg.http_server_.port_);
+    if (ao.insecure)
+      log::warn("admin.insecure is on: anyone who reaches the admin endpoints is an administrator");
+    else if (ao.password.empty() || ao.secret.empty())
+      log::warn("admin.password or admin.secret is empty: nobody can log in to the admin UI");
+    admin::admin_hooks hooks;
+    hooks.sign_token = [h = hub.get()](const admin::token_request& tr, std::string& token,
+                                       std::string& error) {
+      auto c = h->cfg();
+      const auto& block = tr.channel.empty() ? c->client_.token_ : subscription_token_block(*c);
+      auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count();
+      return sign_hmac_token(block, tr.user, tr.channel, tr.info, tr.ttl, now, token, error);
+    };
+    // hooks.reload (the admin API's `reload` action) stays unset until the configuration
+    // reload is wired here; unset, the action answers 108 "not available".
+    admin_route = http_route{ao.prefix.empty() ? "/" : ao.prefix, true,
+                             std::make_shared<admin::admin_handler>(*executor, ao, hooks)};
+  }
   if (cfg.prometheus_.enabled_ && cfg.prometheus_.instrument_http_handlers_) {
     auto& requests =
         registry.add_counter("centrifugo_node_incoming_http_requests_total",
@@ -243,6 +289,9 @@ std::string server::impl::start() {
     for (auto* routes : {&internal_routes, &external_routes})
       for (auto& r : *routes)
         r.handler = std::make_shared<counted_handler>(r.handler, r.path, requests);
+    if (admin_route)
+      admin_route->handler =
+          std::make_shared<counted_handler>(admin_route->handler, admin_route->path, requests);
   }
 
   http_server_options ext;
@@ -265,6 +314,7 @@ std::string server::impl::start() {
   for (auto& l : loops) loop_ptrs.push_back(l.get());
   if (same) {
     for (auto& r : internal_routes) ext.routes.push_back(r);
+    if (admin_route) ext.routes.push_back(*admin_route);
     listeners.push_back(std::make_unique<http_server>(loop_ptrs, ext));
   } else {
     http_server_options in;
@@ -274,6 +324,7 @@ std::string server::impl::start() {
     in.max_header_size = ext.max_header_size;
     in.routes = internal_routes;
     in.requests_ios = requests_ios;
+    if (admin_route) (cfg.admin_.external_ ? ext.routes : in.routes).push_back(*admin_route);
     listeners.push_back(std::make_unique<http_server>(loop_ptrs, ext));
     listeners.push_back(std::make_unique<http_server>(loop_ptrs, in));
   }
@@ -290,6 +341,10 @@ std::string server::impl::start() {
             listeners[0]->bound_port(), ext.websocket_path,
             cfg.http_api_.disabled_ ? "" : ", api " + with_slash(cfg.http_api_.handler_prefix_),
             cfg.health_.enabled_ ? ", health" : "", cfg.prometheus_.enabled_ ? ", metrics" : "");
+  if (admin_route)
+    log::info("admin web UI at {}/ ({} listener)",
+              admin_route->path == "/" ? "" : admin_route->path,
+              same || cfg.admin_.external_ ? "external" : "internal");
   if (!same)
     log::info("internal endpoints on {}:{}", internal_address.empty() ? "*" : internal_address,
               listeners[1]->bound_port());

@@ -1,8 +1,10 @@
 // token_keys implementation; see token_keys.hpp.
 #include "app/token_keys.hpp"
 
+#include "auth/jwt.hpp"
 #include "auth/token_verifier.hpp"
 #include "config/config.hpp"
+#include "core/json_writer.hpp"
 #include "hub/node.hpp"
 
 namespace gyre {
@@ -23,6 +25,37 @@ auth::token_config to_auth_config(const config::token_config& c, bool skip_signa
   a.insecure_skip_jwks_endpoint_safety_check = c.insecure_skip_jwks_endpoint_safety_check_;
   a.insecure_skip_token_signature_verify = skip_signature_verify;
   return a;
+}
+
+bool sign_hmac_token(const config::token_config& block, const std::string& user,
+                     const std::string& channel, const std::string& info, int64_t ttl,
+                     int64_t now_unix, std::string& token, std::string& error) {
+  if (block.hmac_secret_key_.empty()) {
+    error = "no HMAC secret key set in configuration (client.token.hmac_secret_key)";
+    return false;
+  }
+  std::string payload;
+  json_writer w(payload);
+  w.begin_object().member("sub", user);
+  if (!block.user_id_claim_.empty() && block.user_id_claim_ != "sub")
+    w.member(block.user_id_claim_, user);
+  if (!channel.empty()) w.member("channel", channel);
+  if (!info.empty()) w.member_raw("info", info);
+  w.member("iat", now_unix);
+  if (ttl > 0) w.member("exp", now_unix + ttl);
+  w.end_object();
+  auto signer = auth::jwt_signer::hmac(auth::jwt_alg::hs256, block.hmac_secret_key_);
+  if (!signer) {
+    error = signer.error();
+    return false;
+  }
+  auto signed_token = signer->sign(payload);
+  if (!signed_token) {
+    error = signed_token.error();
+    return false;
+  }
+  token = std::move(signed_token.value());
+  return true;
 }
 
 const config::token_config& subscription_token_block(const config::config& cfg) {

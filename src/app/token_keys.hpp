@@ -3,6 +3,7 @@
 // read the keys the same way.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "auth/token_config.hpp"
@@ -18,6 +19,14 @@ struct token_config;
 auth::token_config to_auth_config(const config::token_config& c, bool skip_signature_verify);
 // The key block that signs/verifies subscription tokens.
 const config::token_config& subscription_token_block(const config::config& cfg);
+
+// Signs an HS256 test token with `block`'s HMAC key (CLI gentoken/gensubtoken, the admin
+// token actions): claims sub (and user_id_claim), channel when not empty, info (raw JSON
+// object) when not empty, iat = now_unix, exp when ttl > 0. False with `error` set when the
+// block has no HMAC key.
+bool sign_hmac_token(const config::token_config& block, const std::string& user,
+                     const std::string& channel, const std::string& info, int64_t ttl,
+                     int64_t now_unix, std::string& token, std::string& error);
 
 // Builds both verifiers from `cfg` and installs them in `n`. Returns an error naming the
 // key, or "" on success.
