@@ -3,12 +3,16 @@
 // read the keys the same way.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "auth/token_config.hpp"
 
 namespace gyre {
 
+namespace auth {
+class token_verifier;
+}
 class node;
 namespace config {
 struct config;
@@ -19,8 +23,16 @@ auth::token_config to_auth_config(const config::token_config& c, bool skip_signa
 // The key block that signs/verifies subscription tokens.
 const config::token_config& subscription_token_block(const config::config& cfg);
 
-// Builds both verifiers from `cfg` and installs them in `n`. Returns an error naming the
-// key, or "" on success.
+struct token_verifiers {
+  std::shared_ptr<const auth::token_verifier> connection;
+  std::shared_ptr<const auth::token_verifier> subscription;  // = connection unless separate
+};
+
+// Builds both verifiers from `cfg` into `out`. Returns an error naming the key, or "" on
+// success.
+std::string make_token_verifiers(const config::config& cfg, token_verifiers& out);
+
+// The same, installed in `n` (start-up).
 std::string install_token_verifiers(node& n, const config::config& cfg);
 
 }  // namespace gyre

@@ -8,8 +8,9 @@
 
 namespace gyre::log {
 
-bool setup(std::string_view level, std::string_view file) {
-  spdlog::level::level_enum lvl;
+namespace {
+
+bool parse_level(std::string_view level, spdlog::level::level_enum& lvl) {
   if (level == "none")
     lvl = spdlog::level::off;
   else if (level == "trace")
@@ -24,6 +25,14 @@ bool setup(std::string_view level, std::string_view file) {
     lvl = spdlog::level::err;
   else
     return false;
+  return true;
+}
+
+}  // namespace
+
+bool setup(std::string_view level, std::string_view file) {
+  spdlog::level::level_enum lvl;
+  if (!parse_level(level, lvl)) return false;
   std::shared_ptr<spdlog::logger> logger;
   if (file.empty())
     logger = spdlog::stderr_color_mt("gyre");
@@ -32,6 +41,13 @@ bool setup(std::string_view level, std::string_view file) {
   logger->set_level(lvl);
   logger->set_pattern("%Y-%m-%d %H:%M:%S.%e [%^%l%$] %v");
   spdlog::set_default_logger(logger);
+  return true;
+}
+
+bool set_level(std::string_view level) {
+  spdlog::level::level_enum lvl;
+  if (!parse_level(level, lvl)) return false;
+  spdlog::default_logger_raw()->set_level(lvl);
   return true;
 }
 

@@ -20,6 +20,10 @@ namespace gyre::log {
 // unknown level name.
 bool setup(std::string_view level, std::string_view file = {});
 
+// Changes the level of the default logger (log.level on reload). Any thread: the level is
+// an atomic of the logger. Returns false for an unknown level name (nothing changes).
+bool set_level(std::string_view level);
+
 using spdlog::debug;
 using spdlog::error;
 using spdlog::info;
