@@ -1550,7 +1550,6 @@ void client::server_subscribe(server_subscribe_options opts) {
     }
     return;
   }
-  node& n = shard_.owner();
   if (subs_.size() >= shard_.opts().channel_limit) return;
   const auto& cfg = shard_.cfg();
   channel_rules rules = resolve_channel_rules(*cfg, opts.channel);
