@@ -212,14 +212,14 @@ bool admin_handler::try_action(std::string_view body, http_reply& reply) {
       answer(error_line(id, 108, "not available"));
       return true;
     }
-    std::string err = hooks_.reload();
-    if (!err.empty()) {
-      log::warn("admin reload failed: {}", err);
-      answer(error_line(id, 100, err));
-      return true;
-    }
-    log::info("configuration reloaded from the admin API");
-    answer(result_line(id, "{}"));
+    hooks_.reload([id, reply = std::move(reply)](std::string err) {
+      if (!err.empty()) {
+        log::warn("admin reload failed: {}", err);
+        return reply(http_response::json(error_line(id, 100, err)));
+      }
+      log::info("configuration reloaded from the admin API");
+      reply(http_response::json(result_line(id, "{}")));
+    });
     return true;
   }
   token_request tr;

@@ -66,10 +66,11 @@ struct token_request {
 };
 
 struct admin_hooks {
-  // The `reload` action. Returns "" when the new configuration took effect, else why not.
-  // Unset: the action answers error 108 "not available". The application must serialise
-  // it with its other reloads (SIGHUP).
-  std::function<std::string()> reload;
+  // The `reload` action: starts a reload and calls `done` with "" when the new
+  // configuration took effect, else why not, from any thread (reading the file is blocking
+  // work: the application runs it off the event loops). Unset: the action answers error
+  // 108 "not available". The application serialises it with its other reloads (SIGHUP).
+  std::function<void(std::function<void(std::string)> done)> reload;
   // Signs a test token; returns false with `error` set when it cannot. Unset: 108.
   std::function<bool(const token_request&, std::string& token, std::string& error)> sign_token;
   // Seconds since the epoch (tests set it).

@@ -475,7 +475,8 @@ std::optional<std::string> api_executor::presence_channel(std::string_view param
   if (channel.empty()) {
     e = errors::bad_request;
   } else {
-    channel_rules rules = resolve_channel_rules(*node_.cfg(), channel);
+    auto cfg = node_.cfg();  // rules.ns points into it
+    channel_rules rules = resolve_channel_rules(*cfg, channel);
     if (!rules.ns)
       e = errors::unknown_channel;
     else if (!rules.ns->presence_)
@@ -578,7 +579,8 @@ void api_executor::history_remove(std::string_view params, size_t, api_done done
   std::string channel;
   if (!o->get("channel", channel)) return done(malformed());
   if (channel.empty()) return done(fail(errors::bad_request));
-  channel_rules rules = resolve_channel_rules(*node_.cfg(), channel);
+  auto cfg = node_.cfg();  // rules.ns points into it
+  channel_rules rules = resolve_channel_rules(*cfg, channel);
   if (!rules.ns) return done(fail(errors::unknown_channel));
   if (!rules.ns->history_enabled()) return done(fail(errors::not_available));
   node_.engine().remove_history(channel, [done = std::move(done)](status s) {

@@ -5,9 +5,12 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <optional>
+#include <mutex>
 #include <thread>
 
 #include "admin/admin_handler.hpp"
@@ -20,6 +23,7 @@
 #include "app/unsupported.hpp"
 #include "auth/token_verifier.hpp"
 #include "config/loader.hpp"
+#include "config/reload_plan.hpp"
 #include "config/validate.hpp"
 #include "core/clock.hpp"
 #include "core/graphite_exporter.hpp"
@@ -136,9 +140,13 @@ std::string with_slash(std::string prefix) {
 }  // namespace
 
 struct server::impl {
+  // The running configuration; replaced by a reload (under reload_mu, which the main
+  // thread also takes to read it).
   config::config cfg;
   std::string config_path;
   std::map<std::string, std::string> flags;
+  bool had_file = false;  // the file existed at start: a reload then requires it
+  std::mutex reload_mu;
 
   system_clock& clk = system_clock::instance();
   metrics::registry registry;
@@ -161,7 +169,7 @@ struct server::impl {
   }
   std::string start();
   void shutdown();
-  void reload();
+  reload_result reload();
 };
 
 server::server(config::config cfg, std::string config_path,
@@ -170,6 +178,8 @@ server::server(config::config cfg, std::string config_path,
   impl_->cfg = std::move(cfg);
   impl_->config_path = std::move(config_path);
   impl_->flags = std::move(flags);
+  std::error_code ec;
+  impl_->had_file = !impl_->config_path.empty() && std::filesystem::exists(impl_->config_path, ec);
 }
 
 server::~server() = default;
@@ -277,8 +287,14 @@ std::string server::impl::start() {
                      .count();
       return sign_hmac_token(block, tr.user, tr.channel, tr.info, tr.ttl, now, token, error);
     };
-    // hooks.reload (the admin API's `reload` action) stays unset until the configuration
-    // reload is wired here; unset, the action answers 108 "not available".
+    // The admin API's `reload` action: the same reload as SIGHUP, run on a requests thread
+    // (it reads the file; the admin request may be on an event loop).
+    hooks.reload = [this](std::function<void(std::string)> done) {
+      boost::asio::post(requests.front()->io(), [this, done = std::move(done)] {
+        reload_result r = reload();
+        done(r.ok ? std::string() : r.message);
+      });
+    };
     admin_route = http_route{ao.prefix.empty() ? "/" : ao.prefix, true,
                              std::make_shared<admin::admin_handler>(*executor, ao, hooks)};
   }
@@ -300,7 +316,7 @@ std::string server::impl::start() {
   ext.websocket_enabled = !cfg.websocket_.disabled_;
   ext.websocket_path = with_slash(cfg.websocket_.handler_prefix_);
   ext.websocket_message_size_limit = static_cast<uint32_t>(cfg.websocket_.message_size_limit_);
-  ext.allowed_origins = cfg.client_.allowed_origins_;
+  ext.allowed_origins = [h = hub.get()] { return h->cfg()->client_.allowed_origins_; };
   ext.user_id_http_header = cfg.client_.user_id_http_header_;
   ext.max_header_size = static_cast<uint32_t>(cfg.gyre_.http_server_.max_header_size_);
   ext.routes = external_routes;
@@ -365,9 +381,13 @@ void server::impl::shutdown() {
   log::info("shutting down");
   if (graphite_exporter) graphite_exporter->stop();
   for (auto& l : listeners) l->stop();
-  auto deadline =
-      std::chrono::steady_clock::now() +
-      std::chrono::duration_cast<std::chrono::steady_clock::duration>(cfg.shutdown_.timeout_);
+  config::duration timeout;
+  {
+    std::lock_guard lock(reload_mu);
+    timeout = cfg.shutdown_.timeout_;
+  }
+  auto deadline = std::chrono::steady_clock::now() +
+                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout);
   std::atomic<bool> done{false};
   hub->shutdown([&done] { done = true; });
   while (!done && std::chrono::steady_clock::now() < deadline)
@@ -399,27 +419,58 @@ void server::impl::shutdown() {
   if (tracer) tracer->stop();
 }
 
-void server::impl::reload() {
+namespace {
+
+std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
+  return out;
+}
+
+reload_result kept(std::string why) {
+  log::error("config reload: keeping the running configuration: {}", why);
+  return {false, "keeping the running configuration: " + why};
+}
+
+}  // namespace
+
+reload_result server::impl::reload() {
+  std::lock_guard lock(reload_mu);
+  if (!hub) return {false, "the server is not running"};
   config::load_options lo;
   lo.path_ = config_path;
+  lo.require_file_ = had_file;
   lo.flags_ = flags;
   auto loaded = config::load(lo);
-  if (!loaded.ok()) {
-    log::error("config reload failed, keeping the current config: {}", loaded.error_);
-    return;
+  for (const auto& w : loaded.warnings_) log::warn("config reload: {}", w);
+  if (!loaded.ok()) return kept(loaded.error_);
+  if (auto problems = config::validate(loaded.config_); !problems.empty())
+    return kept(joined(problems));
+  auto plan = config::plan_reload(cfg, loaded.config_);
+  if (plan.changed.empty()) {
+    log::info("config reload: nothing changed");
+    return {true, "nothing changed"};
   }
-  auto problems = config::validate(loaded.config_);
-  if (!problems.empty()) {
-    log::error("config reload failed, keeping the current config: {}", problems.front());
-    return;
-  }
+  if (!plan.allowed())
+    return kept("these keys cannot change without a restart: " + joined(plan.refused));
+  token_verifiers verifiers;
+  if (std::string e = make_token_verifiers(loaded.config_, verifiers); !e.empty()) return kept(e);
+  if (loaded.config_.log_.level_ != cfg.log_.level_ && !log::set_level(loaded.config_.log_.level_))
+    return kept("log.level: unknown level \"" + loaded.config_.log_.level_ + "\"");
+
+  auto before = unsupported_settings(cfg);
   auto fresh = std::make_shared<const config::config>(loaded.config_);
-  if (std::string e = install_token_verifiers(*hub, *fresh); !e.empty()) {
-    log::error("config reload failed, keeping the current config: {}", e);
-    return;
-  }
-  hub->reload(fresh);
-  log::info("configuration reloaded: channel options and token keys");
+  hub->reload(fresh, std::move(verifiers.connection), std::move(verifiers.subscription));
+  cfg = std::move(loaded.config_);
+  for (const auto& w : unsupported_settings(cfg))
+    if (std::find(before.begin(), before.end(), w) == before.end()) log::warn("{}", w);
+  std::string message = "reloaded: " + joined(plan.changed);
+  log::info("config reload: {}", message);
+  return {true, message};
+}
+
+reload_result server::reload() {
+  return impl_->reload();
 }
 
 int server::run() {
@@ -437,7 +488,7 @@ int server::run() {
     log::error("{}", e);
     return 1;
   }
-  const std::string& pid_file = impl_->cfg.pid_file_;
+  const std::string pid_file = impl_->cfg.pid_file_;  // pid_file never reloads
   if (!pid_file.empty()) std::ofstream(pid_file) << getpid() << "\n";
 
   // Memory freed after a spike goes back to the OS within seconds (docs/design/memory.md:
@@ -448,7 +499,7 @@ int server::run() {
     int sig = sigtimedwait(&set, nullptr, &timeout);
     if (sig == SIGINT || sig == SIGTERM) break;
     if (sig == SIGHUP) {
-      impl_->reload();
+      reload();
       continue;
     }
     impl_->eng->maintain();

@@ -63,7 +63,7 @@ const config::token_config& subscription_token_block(const config::config& cfg) 
   return cfg.client_.token_;
 }
 
-std::string install_token_verifiers(node& n, const config::config& cfg) {
+std::string make_token_verifiers(const config::config& cfg, token_verifiers& out) {
   bool skip = cfg.client_.insecure_skip_token_signature_verify_;
   auto conn =
       auth::token_verifier::create(to_auth_config(cfg.client_.token_, skip), "client.token");
@@ -78,7 +78,15 @@ std::string install_token_verifiers(node& n, const config::config& cfg) {
   } else {
     sub = conn_ptr;
   }
-  n.set_verifiers(conn_ptr, sub);
+  out.connection = std::move(conn_ptr);
+  out.subscription = std::move(sub);
+  return {};
+}
+
+std::string install_token_verifiers(node& n, const config::config& cfg) {
+  token_verifiers v;
+  if (std::string e = make_token_verifiers(cfg, v); !e.empty()) return e;
+  n.set_verifiers(std::move(v.connection), std::move(v.subscription));
   return {};
 }
 

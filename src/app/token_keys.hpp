@@ -4,12 +4,16 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "auth/token_config.hpp"
 
 namespace gyre {
 
+namespace auth {
+class token_verifier;
+}
 class node;
 namespace config {
 struct config;
@@ -28,8 +32,16 @@ bool sign_hmac_token(const config::token_config& block, const std::string& user,
                      const std::string& channel, const std::string& info, int64_t ttl,
                      int64_t now_unix, std::string& token, std::string& error);
 
-// Builds both verifiers from `cfg` and installs them in `n`. Returns an error naming the
-// key, or "" on success.
+struct token_verifiers {
+  std::shared_ptr<const auth::token_verifier> connection;
+  std::shared_ptr<const auth::token_verifier> subscription;  // = connection unless separate
+};
+
+// Builds both verifiers from `cfg` into `out`. Returns an error naming the key, or "" on
+// success.
+std::string make_token_verifiers(const config::config& cfg, token_verifiers& out);
+
+// The same, installed in `n` (start-up).
 std::string install_token_verifiers(node& n, const config::config& cfg);
 
 }  // namespace gyre

@@ -197,10 +197,10 @@ struct client::publish_plan {
 
 client::client(shard& s, client_transport& t, protocol::encoding enc)
     : shard_(s), transport_(t), id_(uuid_v4_bytes()), encoding_(enc) {
-  turn_left_ = shard_.owner().opts().read_budget_commands;
+  turn_left_ = shard_.opts().read_budget_commands;
   timer_.owner = this;
   shard_.attach(*this);
-  stale_due_ms_ = shard_.now_ms() + shard_.owner().opts().stale_close_delay_ms;
+  stale_due_ms_ = shard_.now_ms() + shard_.opts().stale_close_delay_ms;
   rearm_timer();
 }
 
@@ -241,7 +241,7 @@ bool client::may_run_command() const {
 }
 
 bool client::over_queue_limit() const {
-  return out_.queued_bytes() > shard_.owner().opts().queue_max_size;
+  return out_.queued_bytes() > shard_.opts().queue_max_size;
 }
 
 bool client::accepting_input() const {
@@ -302,7 +302,7 @@ void client::run_parked() {
 }
 
 void client::begin_turn() {
-  turn_left_ = shard_.owner().opts().read_budget_commands;
+  turn_left_ = shard_.opts().read_budget_commands;
   run_parked();
   schedule_flush();
 }
@@ -429,13 +429,13 @@ void client::handle_connect(uint32_t id, protocol::connect_request& req) {
 
 result<client::identity> client::authenticate(const protocol::connect_request& req) {
   node& n = shard_.owner();
-  auto cfg = n.cfg();
+  const auto& cfg = shard_.cfg();
   const auto& cc = cfg->client_;
   const int64_t now = n.time().now_unix();
   identity who;
   bool credentials = false;
   if (!req.token.empty()) {
-    auto verifier = n.connection_verifier();
+    const auto& verifier = shard_.live().conn_verifier;
     if (!verifier) {
       log::limited(token_refusals, spdlog::level::info,
                    "client {}: connection token received but no token keys are configured",
@@ -481,12 +481,12 @@ result<client::identity> client::authenticate(const protocol::connect_request& r
 
 void client::establish(uint32_t id, const protocol::connect_request& req, identity who) {
   node& n = shard_.owner();
-  auto cfg = n.cfg();
+  const auto& cfg = shard_.cfg();
   const auto& cc = cfg->client_;
   const int64_t now = n.time().now_unix();
 
-  if (!who.user.empty() && n.opts().user_connection_limit > 0 &&
-      n.user_connection_count(who.user) >= n.opts().user_connection_limit)
+  if (!who.user.empty() && shard_.opts().user_connection_limit > 0 &&
+      n.user_connection_count(who.user) >= shard_.opts().user_connection_limit)
     return fail_connect(id, result<identity>(disconnects::connection_limit));
 
   // Server-side subscriptions: the personal channel, then the token's subs or channels,
@@ -571,7 +571,7 @@ void client::establish(uint32_t id, const protocol::connect_request& req, identi
       if (auto st = add_plan(ch, nullptr); !st) return fail_connect(id, st);
     }
   }
-  if (plans.size() > n.opts().channel_limit)
+  if (plans.size() > shard_.opts().channel_limit)
     return fail_connect(id, status(disconnects::channel_limit));
 
   if (single_connection) {
@@ -610,7 +610,7 @@ void client::establish(uint32_t id, const protocol::connect_request& req, identi
     res.ttl = ttl_until(expire_at_, now);
   }
   if (!transport_.native_pings()) {
-    res.ping = static_cast<uint32_t>(n.opts().ping_interval_ms / 1000);
+    res.ping = static_cast<uint32_t>(shard_.opts().ping_interval_ms / 1000);
     res.pong = true;
   }
   if (cc.connect_include_server_time_) res.time = n.time().now_unix_ms();
@@ -657,7 +657,7 @@ void client::finish_connect(connect_join& join) {
   for (uint32_t attempt : join.attempts)
     if (attempt) activate(attempt);
   // First ping at a random point of the first interval, as Centrifugo does.
-  const runtime_options& o = shard_.owner().opts();
+  const runtime_options& o = shard_.opts();
   const int64_t now_ms = shard_.now_ms();
   ping_due_ms_ =
       now_ms + o.ping_interval_ms / 2 +
@@ -689,11 +689,11 @@ result<client::subscribe_plan> client::plan_subscription(const protocol::subscri
   node& n = shard_.owner();
   if (req.channel.empty()) return disconnects::bad_request;
   if (!req.delta.empty() && req.delta != "fossil") return disconnects::bad_request;
-  auto cfg = n.cfg();
+  const auto& cfg = shard_.cfg();
   if (req.channel.size() > static_cast<size_t>(cfg->channel_.max_length_))
     return errors::bad_request;
   if (find_sub(req.channel)) return errors::already_subscribed;
-  if (subs_.size() >= n.opts().channel_limit) return errors::limit_exceeded;
+  if (subs_.size() >= shard_.opts().channel_limit) return errors::limit_exceeded;
 
   channel_rules rules = resolve_channel_rules(*cfg, req.channel);
   if (!rules.ns) return errors::unknown_channel;
@@ -715,7 +715,7 @@ result<client::subscribe_plan> client::plan_subscription(const protocol::subscri
 
   if (rules.is_private || !req.token.empty()) {
     if (req.token.empty()) return errors::permission_denied;
-    auto verifier = n.subscription_verifier();
+    const auto& verifier = shard_.live().sub_verifier;
     if (!verifier) return disconnects::invalid_token;
     const int64_t now = n.time().now_unix();
     auto claims = verifier->verify_subscription_token(req.token, now);
@@ -886,8 +886,9 @@ void client::on_channel_ready(std::shared_ptr<subscribe_flow> flow, status st) {
     n.engine().publish_join(p.channel, info, [](status) {});
   }
 
-  auto q = recovery::query_for(recovery_request(p, *sub), n.opts().recovery_max_publication_limit,
-                               static_cast<int64_t>(meta_ttl_seconds(*p.ns, *p.cfg)));
+  auto q =
+      recovery::query_for(recovery_request(p, *sub), shard_.opts().recovery_max_publication_limit,
+                          static_cast<int64_t>(meta_ttl_seconds(*p.ns, *p.cfg)));
   if (!q) return on_stream_read(std::move(flow), history_page{});
   begin_async();
   n.engine().history(p.channel, *q, [this, flow = std::move(flow)](result<history_page> r) mutable {
@@ -939,7 +940,7 @@ void client::on_stream_read(std::shared_ptr<subscribe_flow> flow, result<history
 void client::buffer_event(const std::shared_ptr<const prepared_event>& ev, subscription& sub) {
   subscription_extra& x = sub.ensure_extra();
   if (x.overflowed) return;
-  if (x.pending.size() >= shard_.owner().opts().subscribe_buffer_limit) {
+  if (x.pending.size() >= shard_.opts().subscribe_buffer_limit) {
     // Continuity cannot be kept: nothing more is buffered, and the subscription is given
     // up right after its reply (activate).
     x.overflowed = true;
@@ -1088,8 +1089,8 @@ void client::deliver_publication(const std::shared_ptr<const prepared_event>& ev
     sub.delta_ready = false;  // the client's delta base is no longer the previous publication
     return;
   }
-  if (sub.conflate && (holding_back_ || out_.queued_bytes() >
-                                            behind_threshold(shard_.owner().opts().queue_max_size)))
+  if (sub.conflate &&
+      (holding_back_ || out_.queued_bytes() > behind_threshold(shard_.opts().queue_max_size)))
     return hold_back(ev, sub);
   pub_variant v = pub_variant::full;
   if (sub.delta) {
@@ -1139,7 +1140,7 @@ bool client::release_held() {
     if (extra_->unused()) extra_.reset();
     return false;
   }
-  const size_t threshold = behind_threshold(shard_.owner().opts().queue_max_size);
+  const size_t threshold = behind_threshold(shard_.opts().queue_max_size);
   held.take([&](subscription* sub, std::shared_ptr<const prepared_event>&& ev) {
     // The full payload: what the client holds as a delta base is not the publication
     // before this one (it skipped some).
@@ -1219,7 +1220,7 @@ void client::run_deferred() {
       log::limited(site, spdlog::level::info,
                    "client {} (user '{}'): disconnected as slow (3008): {} bytes queued, over "
                    "client.queue_max_size {}",
-                   client_id(), user_, out_.queued_bytes(), shard_.owner().opts().queue_max_size);
+                   client_id(), user_, out_.queued_bytes(), shard_.opts().queue_max_size);
       return disconnect(disconnects::slow);
     }
     slow_ = false;
@@ -1256,7 +1257,7 @@ void client::handle_publish(uint32_t id, protocol::publish_request& req) {
 result<client::publish_plan> client::plan_publish(protocol::publish_request& req) {
   node& n = shard_.owner();
   if (req.channel.empty()) return disconnects::bad_request;
-  auto cfg = n.cfg();
+  const auto& cfg = shard_.cfg();
   channel_rules rules = resolve_channel_rules(*cfg, req.channel);
   if (!rules.ns) return errors::unknown_channel;
   if (auto e = check_channel_chars(rules, req.channel, n.regexes())) return e;
@@ -1324,7 +1325,7 @@ result<const config::channel_options*> client::check_read_access(const std::stri
 
 void client::handle_presence(uint32_t id, protocol::presence_request& req) {
   node& n = shard_.owner();
-  auto cfg = n.cfg();
+  const auto& cfg = shard_.cfg();
   auto access = check_read_access(req.channel, read_kind::presence, *cfg);
   if (!access) return fail_command(protocol::command_kind::presence, id, access);
   begin_async();
@@ -1338,7 +1339,7 @@ void client::handle_presence(uint32_t id, protocol::presence_request& req) {
 
 void client::handle_presence_stats(uint32_t id, protocol::presence_stats_request& req) {
   node& n = shard_.owner();
-  auto cfg = n.cfg();
+  const auto& cfg = shard_.cfg();
   auto access = check_read_access(req.channel, read_kind::presence, *cfg);
   if (!access) return fail_command(protocol::command_kind::presence_stats, id, access);
   begin_async();
@@ -1351,7 +1352,7 @@ void client::handle_presence_stats(uint32_t id, protocol::presence_stats_request
 
 void client::handle_history(uint32_t id, protocol::history_request& req) {
   node& n = shard_.owner();
-  auto cfg = n.cfg();
+  const auto& cfg = shard_.cfg();
   auto access = check_read_access(req.channel, read_kind::history, *cfg);
   if (!access) return fail_command(protocol::command_kind::history, id, access);
   const config::channel_options& ns = *access.value();
@@ -1360,7 +1361,7 @@ void client::handle_history(uint32_t id, protocol::history_request& req) {
   history_query q;
   q.since = req.since;
   q.reverse = req.reverse;
-  int32_t max = static_cast<int32_t>(n.opts().history_max_publication_limit);
+  int32_t max = static_cast<int32_t>(shard_.opts().history_max_publication_limit);
   q.limit = req.limit;
   if (q.limit < 0 || q.limit > max) q.limit = max;
   q.meta_ttl_seconds = meta_ttl_seconds(ns, *cfg);
@@ -1379,7 +1380,7 @@ void client::handle_history(uint32_t id, protocol::history_request& req) {
 }
 
 void client::handle_rpc(uint32_t id, protocol::rpc_request& req) {
-  auto cfg = shard_.owner().cfg();
+  const auto& cfg = shard_.cfg();
   const auto& ping = cfg->rpc_.ping_;
   if (ping.enabled_ && req.method == ping.method_) {
     protocol::reply reply;
@@ -1424,7 +1425,7 @@ result<client::renewal> client::verify_refresh(const protocol::refresh_request& 
   // Refresh is client-side (there is no refresh proxy): a valid token is accepted whether
   // or not the connection expires, as in Centrifugo.
   if (req.token.empty()) return disconnects::bad_request;
-  auto verifier = n.connection_verifier();
+  const auto& verifier = shard_.live().conn_verifier;
   if (!verifier) return disconnects::invalid_token;
   const int64_t now = n.time().now_unix();
   auto claims = verifier->verify_connection_token(req.token, now);
@@ -1434,7 +1435,7 @@ result<client::renewal> client::verify_refresh(const protocol::refresh_request& 
   }
   auto& c = claims.value();
   if (c.user != user_) return disconnects::invalid_token;
-  auto cfg = n.cfg();
+  const auto& cfg = shard_.cfg();
   renewal r;
   r.expire_at = effective_expiry(c.expire_at, c.exp);
   if (cfg->client_.insecure_) r.expire_at = 0;
@@ -1491,7 +1492,7 @@ result<client::renewal> client::verify_sub_refresh(const protocol::sub_refresh_r
   // valid token, whether or not it expires, as in Centrifugo.
   if (sub->server_side) return disconnects::bad_request;
   if (req.token.empty()) return errors::bad_request;
-  auto verifier = n.subscription_verifier();
+  const auto& verifier = shard_.live().sub_verifier;
   if (!verifier) return disconnects::invalid_token;
   const int64_t now = n.time().now_unix();
   auto claims = verifier->verify_subscription_token(req.token, now);
@@ -1556,9 +1557,8 @@ void client::server_subscribe(server_subscribe_options opts) {
     }
     return;
   }
-  node& n = shard_.owner();
-  if (subs_.size() >= n.opts().channel_limit) return;
-  auto cfg = n.cfg();
+  if (subs_.size() >= shard_.opts().channel_limit) return;
+  const auto& cfg = shard_.cfg();
   channel_rules rules = resolve_channel_rules(*cfg, opts.channel);
   if (!rules.ns) return;
   const auto& ns = *rules.ns;
@@ -1794,7 +1794,7 @@ void client::rearm_timer() {
       consider(close_due_ms_);
       break;
     case state::connected: {
-      const runtime_options& o = shard_.owner().opts();
+      const runtime_options& o = shard_.opts();
       consider(ping_due_ms_);
       consider(pong_due_ms_);
       // Expiry times are Unix seconds; the wheel runs on the monotonic clock.
@@ -1820,7 +1820,7 @@ void client::rearm_timer() {
 
 void client::on_timer(int64_t now_ms) {
   node& n = shard_.owner();
-  const runtime_options& o = n.opts();
+  const runtime_options& o = shard_.opts();
   switch (state_) {
     case state::initial:
       if (stale_due_ms_ > 0 && now_ms >= stale_due_ms_) return disconnect(disconnects::stale);

@@ -209,17 +209,17 @@ const std::string& node::version() {
 
 node::node(std::shared_ptr<const config::config> cfg, broker& b, presence_manager& p, clock& clk,
            metrics::registry& reg, unsigned shard_count)
-    : cfg_(std::move(cfg)),
-      opts_(make_options(*cfg_)),
+    : live_(std::make_shared<const live_config>(live_config{cfg, make_options(*cfg), {}, {}})),
       clock_(clk),
       uid_(uuid_v4()),
-      name_(default_node_name(*cfg_)),
+      name_(default_node_name(*cfg)),
       started_unix_(clk.now_unix()),
       track_channels_(b.needs_channel_subscriptions()),
       metrics_(std::make_unique<metric_families>(
-          reg, cfg_->prometheus_.recovered_publications_histogram_)),
+          reg, cfg->prometheus_.recovered_publications_histogram_)),
       broker_(b, metrics_->engine),
       presence_(p, metrics_->engine) {
+  count_users_ = cfg->client_.user_connection_limit_ > 0;
   interest_ = std::make_unique<std::atomic<uint32_t>[]>(interest_slots);
   for (size_t i = 0; i < interest_slots; ++i) interest_[i].store(0, std::memory_order_relaxed);
   if (shard_count == 0) shard_count = 1;
@@ -319,31 +319,34 @@ node::totals node::sum_shards() const {
 
 // ---------------------------------------------------------------------------- config
 
-std::shared_ptr<const config::config> node::cfg() const {
-  std::lock_guard lock(cfg_mu_);
-  return cfg_;
+void node::publish(std::shared_ptr<const live_config> next) {
+  // The snapshot first, then the generation: a loop that sees the new generation loads
+  // this snapshot or a later one.
+  const size_t inbox_size = next->opts.inbox_size;
+  live_.store(std::move(next), std::memory_order_release);
+  live_generation_.fetch_add(1, std::memory_order_acq_rel);
+  for (auto& s : shards_) s->set_inbox_limit(inbox_size);
 }
 
 void node::set_verifiers(std::shared_ptr<const auth::token_verifier> connection,
                          std::shared_ptr<const auth::token_verifier> subscription) {
-  std::lock_guard lock(cfg_mu_);
-  conn_verifier_ = std::move(connection);
-  sub_verifier_ = std::move(subscription);
+  std::lock_guard lock(publish_mu_);
+  auto next = std::make_shared<live_config>(*live());
+  next->conn_verifier = std::move(connection);
+  next->sub_verifier = subscription ? std::move(subscription) : next->conn_verifier;
+  publish(std::move(next));
 }
 
-std::shared_ptr<const auth::token_verifier> node::connection_verifier() const {
-  std::lock_guard lock(cfg_mu_);
-  return conn_verifier_;
-}
-
-std::shared_ptr<const auth::token_verifier> node::subscription_verifier() const {
-  std::lock_guard lock(cfg_mu_);
-  return sub_verifier_ ? sub_verifier_ : conn_verifier_;
-}
-
-void node::reload(std::shared_ptr<const config::config> cfg) {
-  std::lock_guard lock(cfg_mu_);
-  cfg_ = std::move(cfg);
+void node::reload(std::shared_ptr<const config::config> cfg,
+                  std::shared_ptr<const auth::token_verifier> connection,
+                  std::shared_ptr<const auth::token_verifier> subscription) {
+  std::lock_guard lock(publish_mu_);
+  auto next = std::make_shared<live_config>();
+  next->opts = make_options(*cfg);
+  next->cfg = std::move(cfg);
+  next->conn_verifier = std::move(connection);
+  next->sub_verifier = subscription ? std::move(subscription) : next->conn_verifier;
+  publish(std::move(next));
 }
 
 // ---------------------------------------------------------------------------- broker events
@@ -412,11 +415,12 @@ void node::on_subscriptions_restored(std::vector<std::string> channels) {
 
 void node::check_restored_positions() {
   auto batch = std::make_shared<std::vector<std::string>>();
+  const size_t batch_size = live()->opts.position_check_batch;
   {
     std::lock_guard lock(position_check_mu_);
     if (position_check_running_ || position_check_queue_.empty()) return;
     position_check_running_ = true;
-    while (!position_check_queue_.empty() && batch->size() < opts_.position_check_batch)
+    while (!position_check_queue_.empty() && batch->size() < batch_size)
       batch->push_back(
           std::move(position_check_queue_.extract(position_check_queue_.begin()).value()));
   }
@@ -868,7 +872,7 @@ uint32_t node::user_connection_count(std::string_view user) const {
 }
 
 void node::user_connected(std::string_view user) {
-  if (user.empty() || opts_.user_connection_limit == 0) return;
+  if (user.empty() || !count_users_) return;
   std::lock_guard lock(users_mu_);
   auto it = user_connections_.find(user);
   if (it == user_connections_.end())
@@ -878,7 +882,7 @@ void node::user_connected(std::string_view user) {
 }
 
 void node::user_disconnected(std::string_view user) {
-  if (user.empty() || opts_.user_connection_limit == 0) return;
+  if (user.empty() || !count_users_) return;
   std::lock_guard lock(users_mu_);
   auto it = user_connections_.find(user);
   if (it == user_connections_.end()) return;

@@ -12,9 +12,11 @@
 // positioned subscribers that are behind, so that they recover at once instead of at the
 // next publication or periodic position check (docs/design/resubscribe-position-check.md).
 //
-// Threading: methods may be called from any thread unless marked otherwise. The config
-// snapshot is replaced atomically on reload; readers hold a shared_ptr for as long as they
-// use it.
+// Threading: methods may be called from any thread unless marked otherwise. The reloadable
+// configuration (config, runtime options, token verifiers) is one immutable live_config
+// snapshot, replaced as a whole on reload (docs/design/config-reload.md): off-loop readers
+// load it atomically (live()); event loops read their shard's cached copy, which follows a
+// generation counter without a lock (shard::live()).
 #pragma once
 
 #include <atomic>
@@ -39,6 +41,7 @@
 #include "hub/client.hpp"
 #include "hub/control.hpp"
 #include "hub/counting_engine.hpp"
+#include "hub/live_config.hpp"
 #include "hub/shard.hpp"
 
 namespace gyre {
@@ -54,34 +57,6 @@ namespace tracing {
 class tracer;
 }
 
-// Values read on hot or frequent paths, copied out of the config once.
-struct runtime_options {
-  size_t queue_max_size = 1 << 20;
-  int64_t ping_interval_ms = 25'000;
-  int64_t pong_timeout_ms = 8'000;
-  int64_t stale_close_delay_ms = 10'000;
-  int64_t expired_close_delay_ms = 25'000;
-  int64_t expired_sub_close_delay_ms = 25'000;
-  int64_t presence_update_interval_ms = 27'000;
-  int64_t position_check_delay_ms = 40'000;
-  uint32_t channel_limit = 128;
-  uint32_t history_max_publication_limit = 300;
-  uint32_t recovery_max_publication_limit = 300;
-  uint32_t user_connection_limit = 0;
-  // Events buffered per subscription while its subscribe is in flight.
-  uint32_t subscribe_buffer_limit = 4096;
-  // Channels per stream-position read after a broker resubscription.
-  uint32_t position_check_batch = 1000;
-  // Flow control (docs/design/flow-control.md): how long a connection that is not read
-  // because its queue is over queue_max_size may take to drain (websocket.write_timeout),
-  // the read budget of one turn (gyre.read_budget_*), and the events one loop's inbox
-  // holds (gyre.event_loop_inbox_size).
-  int64_t drain_timeout_ms = 1000;
-  uint16_t read_budget_commands = 64;
-  uint32_t read_budget_bytes = 65536;
-  uint32_t inbox_size = 65536;
-};
-
 class node final : public broker_event_handler, public control_handler {
  public:
   node(std::shared_ptr<const config::config> cfg, broker& b, presence_manager& p, clock& clk,
@@ -89,14 +64,22 @@ class node final : public broker_event_handler, public control_handler {
   ~node() override;
 
   // ---- configuration ----
-  std::shared_ptr<const config::config> cfg() const;
-  const runtime_options& opts() const { return opts_; }
+  // The current snapshot (an atomic load; for threads other than the event loops, which
+  // use shard::live()).
+  std::shared_ptr<const live_config> live() const { return live_.load(std::memory_order_acquire); }
+  std::shared_ptr<const config::config> cfg() const { return live()->cfg; }
+  runtime_options opts() const { return live()->opts; }
+  // Bumped after each publication of a new snapshot (shard::live() follows it).
+  uint64_t live_generation() const { return live_generation_.load(std::memory_order_acquire); }
+  const std::atomic<uint64_t>& live_generation_source() const { return live_generation_; }
+  // Installs the token verifiers in the current snapshot (start-up).
   void set_verifiers(std::shared_ptr<const auth::token_verifier> connection,
                      std::shared_ptr<const auth::token_verifier> subscription);
-  std::shared_ptr<const auth::token_verifier> connection_verifier() const;
-  std::shared_ptr<const auth::token_verifier> subscription_verifier() const;
-  // Replaces the config (SIGHUP): channel options and verifiers; listeners stay.
-  void reload(std::shared_ptr<const config::config> cfg);
+  // Publishes a new snapshot (reload): the config with its verifiers, at once. Listeners,
+  // engines and loops stay; what a reload may change is config::plan_reload's business.
+  void reload(std::shared_ptr<const config::config> cfg,
+              std::shared_ptr<const auth::token_verifier> connection,
+              std::shared_ptr<const auth::token_verifier> subscription);
 
   regex_cache& regexes() { return regexes_; }
 
@@ -202,11 +185,11 @@ class node final : public broker_event_handler, public control_handler {
   // Reads the next batch of restored channels' stream tops, unless a read is running.
   void check_restored_positions();
 
-  mutable std::mutex cfg_mu_;
-  std::shared_ptr<const config::config> cfg_;
-  std::shared_ptr<const auth::token_verifier> conn_verifier_;
-  std::shared_ptr<const auth::token_verifier> sub_verifier_;
-  runtime_options opts_;
+  void publish(std::shared_ptr<const live_config> next);
+
+  std::mutex publish_mu_;  // serialises writers of live_ (never taken by readers)
+  std::atomic<std::shared_ptr<const live_config>> live_;
+  std::atomic<uint64_t> live_generation_{1};
 
   clock& clock_;
   std::string uid_;
@@ -248,7 +231,9 @@ class node final : public broker_event_handler, public control_handler {
   std::set<std::string, std::less<>> position_check_queue_;
   bool position_check_running_ = false;
 
-  // Connections per user, kept only when client.user_connection_limit is set.
+  // Connections per user, kept only when client.user_connection_limit is set at start-up
+  // (a reload may change the limit, not turn it on or off: config/reload_plan.hpp).
+  bool count_users_ = false;
   mutable std::mutex users_mu_;
   std::map<std::string, uint32_t, std::less<>> user_connections_;
 

@@ -13,18 +13,34 @@ namespace gyre {
 shard::shard(node& n, unsigned index, int64_t now_ms)
     : node_(n),
       index_(index),
-      inbox_limit_(std::max<size_t>(1, n.opts().inbox_size)),
+      live_source_(n.live_generation_source()),
+      live_generation_(n.live_generation()),
+      live_(n.live()),
+      inbox_limit_(std::max<size_t>(1, live_->opts.inbox_size)),
       wheel_(now_ms) {}
 
 shard::~shard() = default;
+
+void shard::refresh_live() {
+  live_generation_ = live_source_.load(std::memory_order_acquire);
+  retired_.push_back(std::move(live_));
+  live_ = node_.live();
+}
+
+void shard::set_inbox_limit(size_t events) {
+  std::lock_guard lock(inbox_mu_);
+  inbox_limit_ = std::max<size_t>(1, events);
+}
 
 // ---------------------------------------------------------------------------- inbox
 
 void shard::post_event(std::shared_ptr<const prepared_event> ev) {
   bool wake = false;
   bool first_drop = false;
+  size_t limit = 0;
   {
     std::lock_guard lock(inbox_mu_);
+    limit = inbox_limit_;
     if (inbox_events_ < inbox_limit_) {
       inbox_.emplace_back(std::move(ev));
       ++inbox_events_;
@@ -44,7 +60,7 @@ void shard::post_event(std::shared_ptr<const prepared_event> ev) {
         site, spdlog::level::warn,
         "event loop {}: inbox full ({} events, gyre.event_loop_inbox_size): dropping events until "
         "it drains; positioned subscribers of the affected channels will recover",
-        index_, inbox_limit_);
+        index_, limit);
   }
   if (wake) wake_();
 }
@@ -152,6 +168,8 @@ void shard::deliver(const std::shared_ptr<const prepared_event>& ev) {
 // ---------------------------------------------------------------------------- timers
 
 void shard::tick(int64_t now_ms) {
+  // No operation is running: snapshots replaced since the last tick may go.
+  if (!retired_.empty()) retired_.clear();
   wheel_.advance(now_ms,
                  [now_ms](timer_node& n) { static_cast<client*>(n.owner)->on_timer(now_ms); });
   if (!held_.empty()) judge_held(now_ms);
@@ -312,7 +330,7 @@ void shard::run_deferred() {
 void shard::hold(client& c) {
   for (const held_client& h : held_)
     if (h.c == &c) return;
-  held_.push_back({&c, now_ms() + node_.opts().drain_timeout_ms});
+  held_.push_back({&c, now_ms() + opts().drain_timeout_ms});
   counters_.read_holds.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -347,8 +365,8 @@ void shard::judge_held(int64_t now_ms) {
     log::limited(site, spdlog::level::info,
                  "client {} (user '{}'): disconnected as slow (3008): its queue stayed over "
                  "client.queue_max_size {} ({} bytes) for websocket.write_timeout ({} ms)",
-                 c->client_id(), c->user(), node_.opts().queue_max_size, c->out().queued_bytes(),
-                 node_.opts().drain_timeout_ms);
+                 c->client_id(), c->user(), opts().queue_max_size, c->out().queued_bytes(),
+                 opts().drain_timeout_ms);
     c->disconnect(disconnects::slow);
   }
   flush_dirty();

@@ -21,8 +21,14 @@
 // client.queue_max_size are held here and disconnected with 3008 when they do not drain
 // within websocket.write_timeout.
 //
-// Threading: everything except post_event()/post_task() and the atomic counters is
-// touched only by the owning loop's thread.
+// Configuration: live() is the loop's copy of the node's live_config snapshot. It follows
+// the node's generation counter (one acquire load, no lock, no shared reference count per
+// read); a snapshot it replaces stays alive until the next tick(), so that a reference
+// taken by an operation stays valid for the whole synchronous operation even if a reload
+// lands in the middle of it (docs/design/config-reload.md).
+//
+// Threading: everything except post_event()/post_task(), set_inbox_limit() and the atomic
+// counters is touched only by the owning loop's thread.
 #pragma once
 
 #include <algorithm>
@@ -40,6 +46,7 @@
 #include <vector>
 
 #include "hub/client.hpp"
+#include "hub/live_config.hpp"
 #include "hub/out_chunk.hpp"
 #include "hub/prepared_event.hpp"
 #include "hub/subscription.hpp"
@@ -120,6 +127,17 @@ class shard {
 
   // Events waiting in the inbox now (for the metrics scrape). Any thread.
   size_t inbox_events() const;
+  // gyre.event_loop_inbox_size after a reload. Any thread.
+  void set_inbox_limit(size_t events);
+
+  // ---- loop thread: configuration ----
+  const live_config& live() {
+    if (live_source_.load(std::memory_order_acquire) != live_generation_) [[unlikely]]
+      refresh_live();
+    return *live_;
+  }
+  const std::shared_ptr<const config::config>& cfg() { return live().cfg; }
+  const runtime_options& opts() { return live().opts; }
 
   // ---- loop thread ----
   void drain_inbox();
@@ -238,9 +256,14 @@ class shard {
   // lost publications recover.
   void recover_dropped(std::unordered_set<size_t>& lost, bool all);
   void judge_held(int64_t now_ms);
+  void refresh_live();
 
   node& node_;
   unsigned index_;
+  const std::atomic<uint64_t>& live_source_;
+  uint64_t live_generation_ = 0;
+  std::shared_ptr<const live_config> live_;
+  std::vector<std::shared_ptr<const live_config>> retired_;  // released by tick()
   std::unordered_map<std::string, channel_entry, string_hash, std::equal_to<>> channels_;
   // user -> first client of that user on this shard; the key views that client's user_.
   std::unordered_map<std::string_view, client*, string_hash> users_;
@@ -251,7 +274,7 @@ class shard {
   // Under inbox_mu_: events in inbox_ (tasks are not counted), and what was dropped since
   // the last drain: the hashes of the channels that lost a publication (at most
   // inbox_limit_ of them; beyond, every channel counts as having lost one).
-  const size_t inbox_limit_;
+  size_t inbox_limit_;
   size_t inbox_events_ = 0;
   std::unordered_set<size_t> lost_channels_;
   bool lost_all_ = false;

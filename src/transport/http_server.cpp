@@ -286,7 +286,9 @@ class http_session : public std::enable_shared_from_this<http_session> {
     if (auto e = ws::validate_upgrade(ur); e != ws::handshake_error::none)
       return write_string(ws::render_handshake_error(e));
     std::string origin = joined_header(req, "Origin");
-    if (!origin_allowed(opts_.allowed_origins, origin)) {
+    if (!origin.empty() &&
+        !origin_allowed(
+            opts_.allowed_origins ? opts_.allowed_origins() : std::vector<std::string>{}, origin)) {
       static log::limiter origins;
       log::limited(origins, spdlog::level::info, "request Origin is not allowed: {}", origin);
       return write_string(ws::render_http_error(403, "Forbidden\n"));

@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -48,7 +49,9 @@ struct http_server_options {
   bool websocket_enabled = true;
   std::string websocket_path = "/connection/websocket";
   uint32_t websocket_message_size_limit = 65536;
-  std::vector<std::string> allowed_origins;  // globs; "*" = any; empty = only without Origin
+  // client.allowed_origins, read at each upgrade (a reload may change it): globs; "*" =
+  // any; empty = only requests without Origin. Unset = only requests without Origin.
+  std::function<std::vector<std::string>()> allowed_origins;
   std::string user_id_http_header;
   uint32_t max_header_size = 16 * 1024;  // request line + header fields; 431 above
   std::vector<http_route> routes;

@@ -119,7 +119,7 @@ void ws_connection::on_turn() {
   }
   // One buffer per turn: at most gyre.read_budget_bytes, and always room for one whole
   // frame of the largest message (then a full buffer always holds a complete frame).
-  const size_t cap = std::max<size_t>(shard_.owner().opts().read_budget_bytes,
+  const size_t cap = std::max<size_t>(shard_.opts().read_budget_bytes,
                                       parser_.max_message_size() + ws::max_client_header_size);
   const size_t have = partial_ ? partial_->size() : 0;
   const size_t want = std::max(cap, have);
@@ -189,7 +189,7 @@ void ws_connection::hold() {
       site, spdlog::level::info,
       "client {}: queue over client.queue_max_size {} ({} bytes): not reading from it until it "
       "drains (3008 after websocket.write_timeout)",
-      client_.client_id(), shard_.owner().opts().queue_max_size, client_.out().queued_bytes());
+      client_.client_id(), shard_.opts().queue_max_size, client_.out().queued_bytes());
 }
 
 bool ws_connection::process_input(char* buf, size_t len, bool& paused) {

@@ -65,9 +65,12 @@ export function baseConfig() {
 }
 
 export class GyreServer {
-  constructor({ config = {}, name = 'gyre', env = {}, args = [], configFile, rawConfig, port } = {}) {
+  constructor({ config = {}, name = 'gyre', env = {}, args = [], configFile, rawConfig, port, portInFile = false } = {}) {
     this.name = name;
     this.fixedPort = port; // listen on this port instead of a fresh free one (restart tests)
+    // Address and port go into the config file (http_server.*) instead of -a/-p flags, so
+    // that a test can rewrite them (reload tests).
+    this.portInFile = portInFile;
     this.config = merge(baseConfig(), config);
     this.env = env;
     this.args = args;
@@ -94,10 +97,12 @@ export class GyreServer {
 
   async start() {
     this.port = this.fixedPort ?? (await freePort());
+    if (this.portInFile) this.config = merge(this.config, { http_server: { address: HOST, port: this.port } });
     fs.writeFileSync(this.configPath, this.rawConfig ?? JSON.stringify(this.config, null, 2));
     if (!fs.existsSync(GYRE_BIN)) throw new Error(`server binary not found: ${GYRE_BIN} (build it or set GYRE_BIN)`);
     const log = fs.openSync(this.logPath, 'a');
-    this.proc = spawn(GYRE_BIN, ['-c', this.configPath, '-p', String(this.port), '-a', HOST, ...this.args], {
+    const listen = this.portInFile ? [] : ['-p', String(this.port), '-a', HOST];
+    this.proc = spawn(GYRE_BIN, ['-c', this.configPath, ...listen, ...this.args], {
       cwd: this.dir,
       env: { ...cleanEnv(), ...this.env },
       stdio: ['ignore', log, log],

@@ -118,7 +118,9 @@ TEST_F(admin_handler_test, api_runs_commands_and_actions) {
   std::string tok = issue_admin_token("sec", now0);
   int reloads = 0;
   admin_hooks hooks;
-  hooks.reload = [&] { return ++reloads == 1 ? std::string() : std::string("bad file"); };
+  hooks.reload = [&](std::function<void(std::string)> done) {
+    done(++reloads == 1 ? std::string() : std::string("bad file"));
+  };
   hooks.sign_token = [](const token_request& tr, std::string& token, std::string& error) {
     if (tr.user == "nobody") {
       error = "no HMAC secret key";

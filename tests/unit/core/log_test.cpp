@@ -91,5 +91,15 @@ TEST(LogLimiter, SteadyClockOverloadAdmitsAtFirst) {
   EXPECT_TRUE(site.admit(suppressed));
 }
 
+TEST(LogLevel, SetLevelChangesTheDefaultLoggerAndRefusesUnknownNames) {
+  ASSERT_TRUE(set_level("error"));
+  EXPECT_FALSE(spdlog::should_log(spdlog::level::info));
+  EXPECT_FALSE(set_level("loud"));
+  EXPECT_FALSE(spdlog::should_log(spdlog::level::info));  // unchanged
+  ASSERT_TRUE(set_level("debug"));
+  EXPECT_TRUE(spdlog::should_log(spdlog::level::debug));
+  ASSERT_TRUE(set_level("info"));
+}
+
 }  // namespace
 }  // namespace gyre::log

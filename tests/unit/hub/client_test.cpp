@@ -376,6 +376,52 @@ TEST_F(client_steps, cache_recovery_with_a_filter_sends_the_newest_matching_publ
 
 // ---- timers ----
 
+// ---- reload (docs/design/config-reload.md) ----
+
+TEST_F(client_steps, a_reload_applies_to_new_operations_and_leaves_connections_alone) {
+  fake_transport& old_conn =
+      connected(R"({"connect":{"token":")" + token(R"({"sub":"u1"})") + R"("},"id":1})");
+  ASSERT_TRUE(old_conn.client().connected()) << old_conn.all();
+  const live_config& before = loop().live();
+  EXPECT_EQ(before.opts.channel_limit, 128u);
+
+  config::config c = make_config();
+  c.client_.channel_limit_ = 0;  // every new subscribe is over the limit
+  auth::token_config tc;
+  tc.hmac_secret_key = "rotated";
+  auto v = auth::token_verifier::create(tc);
+  ASSERT_TRUE(v);
+  node_->reload(std::make_shared<const config::config>(c),
+                std::make_shared<const auth::token_verifier>(std::move(v.value())), nullptr);
+
+  // The loop follows at once; what an operation already holds stays valid until a tick.
+  EXPECT_EQ(loop().live().opts.channel_limit, 0u);
+  EXPECT_EQ(before.opts.channel_limit, 128u);
+
+  // The connected client stays, and its next subscribe meets the new limit.
+  old_conn.send(R"({"subscribe":{"channel":"x"},"id":2})");
+  EXPECT_TRUE(old_conn.saw(R"({"id":2,"error":{"code":106,"message":"limit exceeded"}})"))
+      << old_conn.all();
+  EXPECT_FALSE(old_conn.closed());
+
+  // New connections: the new key signs, the old one does not.
+  auto signed_with = [](const char* key) {
+    return auth::jwt_signer::hmac(auth::jwt_alg::hs256, key)
+        .value()
+        .sign(R"({"sub":"u2"})")
+        .value();
+  };
+  fake_transport& fresh =
+      connected(R"({"connect":{"token":")" + signed_with("rotated") + R"("},"id":1})");
+  EXPECT_TRUE(fresh.client().connected()) << fresh.all();
+  fake_transport& stale =
+      connected(R"({"connect":{"token":")" + signed_with("secret") + R"("},"id":1})");
+  EXPECT_EQ(stale.close_code, disconnects::invalid_token.code);
+
+  advance_ms(1000);  // a tick releases the replaced snapshot
+  EXPECT_FALSE(old_conn.closed());
+}
+
 TEST_F(client_steps, a_connection_that_never_sends_connect_is_closed_as_stale) {
   fake_transport& t = open();
   advance_ms(9'000);
