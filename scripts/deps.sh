@@ -21,6 +21,9 @@ packages=(
   # promtool (tests/e2e/tests/metrics_compat.test.js checks the /metrics exposition with
   # it); Debian ships it only inside the prometheus server package.
   prometheus
+  # scripts/package-test.sh: a clean Debian root to install the .deb into (mmdebstrap),
+  # lintian, and systemd-analyze (package systemd) to verify the unit.
+  mmdebstrap lintian systemd
 )
 
 missing=()
