@@ -48,8 +48,10 @@ if command -v lintian >/dev/null; then
 fi
 
 # ---------------------------------------------------------------------------- clean root
-# The Depends list without versions, first alternative of each.
-depends=$(dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed 's/|.*//; s/(.*)//; s/ //g' | grep -v '^$' | sort -u)
+# The Depends list without versions, first alternative of each, and systemd (for
+# systemd-analyze verify, which needs the root's own units: sysinit.target, ...).
+depends=$( (dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed 's/|.*//; s/(.*)//; s/ //g' && echo systemd) |
+  grep -v '^$' | sort -u)
 key=$(printf 'bookworm minbase\n%s\n' "$depends" | sha256sum | cut -c1-16)
 cache=${GYRE_PACKAGE_ROOT_CACHE:-/var/cache/gyre-package-test}
 tarball=$cache/root-$key.tar
@@ -88,7 +90,9 @@ in_root gyre version | grep -q "^$expected" || fail "gyre version: $(in_root gyr
 in_root getent passwd gyre | grep -q ':/nonexistent:/usr/sbin/nologin$' ||
   fail "no gyre system user: $(in_root getent passwd gyre || true)"
 conf=$root/etc/gyre/config.json
-[ "$(stat -c '%U:%G %a' "$conf")" = "root:gyre 640" ] || fail "config owner/mode: $(stat -c '%U:%G %a' "$conf")"
+# Numeric ids: the host's user database does not know the root's gyre user.
+[ "$(stat -c '%u:%g %a' "$conf")" = "0:$(in_root id -g gyre) 640" ] ||
+  fail "config owner/mode: $(stat -c '%u:%g %a' "$conf") (want root:gyre 640)"
 for k in .http_api.key .client.token.hmac_secret_key .admin.password .admin.secret; do
   [ "$(jq -r "$k | length" "$conf")" -ge 16 ] || fail "config has no secret $k"
 done
@@ -98,7 +102,7 @@ in_root setpriv --reuid=gyre --regid=gyre --init-groups gyre checkconfig --confi
 step "version, user, config and enablement ok"
 
 unit=$root/usr/lib/systemd/system/gyre.service
-systemd-analyze verify --root="$root" /usr/lib/systemd/system/gyre.service >"$work/verify.log" 2>&1 || {
+in_root systemd-analyze verify /usr/lib/systemd/system/gyre.service >"$work/verify.log" 2>&1 || {
   cat "$work/verify.log" >&2
   fail "systemd-analyze verify"
 }
