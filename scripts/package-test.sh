@@ -4,7 +4,7 @@
 #   2. installs it with `dpkg -i` into a clean Debian 12 minbase root (mmdebstrap, with the
 #      package's Depends preinstalled; the root is cached as a tarball, see below),
 #   3. checks `gyre version`, the gyre user, the generated /etc/gyre/config.json (owner, mode,
-#      secrets) and `systemd-analyze verify` of the installed unit,
+#      secrets), `systemd-analyze verify` and `systemd-analyze security` of the installed unit,
 #   4. starts the installed binary with the unit's ExecStart (packaged config, user gyre, the
 #      unit's LimitNOFILE, no new privileges, no capabilities) on a loopback port, checks that
 #      /health answers, reloads it with SIGHUP (ExecReload), stops it with SIGTERM,
@@ -110,7 +110,13 @@ if [ -s "$work/verify.log" ]; then
   cat "$work/verify.log" >&2
   fail "systemd-analyze verify printed warnings"
 fi
-step "systemd-analyze verify ok"
+# The sandboxing stays tight: systemd's exposure score (0 = fully locked, 10 = none) of the
+# unit file, 1.2 today; fail above 2.0.
+in_root systemd-analyze security --offline=yes --threshold=20 gyre.service >"$work/security.log" 2>&1 || {
+  cat "$work/security.log" >&2
+  fail "systemd-analyze security: exposure above 2.0"
+}
+step "systemd-analyze verify ok, $(grep -o 'exposure level.*' "$work/security.log")"
 
 # ---------------------------------------------------------------------------- run
 exec_start=$(sed -n 's/^ExecStart=//p' "$unit")
