@@ -86,9 +86,10 @@ in_root dpkg -i /tmp/gyre.deb >"$work/dpkg.log" 2>&1 || {
 step "installed with dpkg -i"
 
 expected="Gyre v$(dpkg-deb -f "$deb" Version) "
-in_root gyre version | grep -q "^$expected" || fail "gyre version: $(in_root gyre version)"
-in_root getent passwd gyre | grep -q ':/nonexistent:/usr/sbin/nologin$' ||
-  fail "no gyre system user: $(in_root getent passwd gyre || true)"
+got=$(in_root gyre version) || fail "gyre version failed"
+[[ $got == "$expected"* ]] || fail "gyre version: $got (want $expected...)"
+got=$(in_root getent passwd gyre) || fail "no gyre user"
+[[ $got == *:/nonexistent:/usr/sbin/nologin ]] || fail "gyre is not a system user: $got"
 conf=$root/etc/gyre/config.json
 # Numeric ids: the host's user database does not know the root's gyre user.
 [ "$(stat -c '%u:%g %a' "$conf")" = "0:$(in_root id -g gyre) 640" ] ||

@@ -60,8 +60,8 @@ shlibs=$(cd "$work/src" && dpkg-shlibdeps -O "$pkg/usr/bin/gyre" 2>"$work/shlibd
   exit 1
 }
 depends=${shlibs#shlibs:Depends=}
-# adduser: the postinst creates the gyre user with it.
-depends="adduser, $depends"
+# adduser: the postinst creates the gyre user with it; procps: /bin/kill of ExecReload.
+depends="adduser, procps, $depends"
 size=$(du -k -s --exclude=DEBIAN "$pkg" | cut -f1)
 
 cat >"$pkg/DEBIAN/control" <<EOF
