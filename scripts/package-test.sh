@@ -128,10 +128,11 @@ for _ in $(seq 1 20); do
   if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p && break; fi
 done
 [ -n "$port" ] || fail "no free loopback port"
-# Loopback only and /health on: the rest is the packaged config as generated.
+# Loopback only and /health on: the rest is the packaged config as generated. The unit's
+# LimitNOFILE, or this machine's hard limit when it is lower and cannot be raised (container).
 env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin CENTRIFUGO_HTTP_SERVER_ADDRESS=127.0.0.1 \
   CENTRIFUGO_HTTP_SERVER_PORT="$port" CENTRIFUGO_HEALTH_ENABLED=true \
-  chroot "$root" sh -c "ulimit -n $nofile && exec setpriv --reuid=gyre --regid=gyre --init-groups \
+  chroot "$root" sh -c "ulimit -n $nofile 2>/dev/null || ulimit -n \$(ulimit -Hn) && exec setpriv --reuid=gyre --regid=gyre --init-groups \
     --no-new-privs --bounding-set=-all --inh-caps=-all $exec_start" >"$work/server.log" 2>&1 &
 pid=$!
 health() { curl -fsS --max-time 2 "http://127.0.0.1:$port/health" 2>/dev/null; }
