@@ -151,8 +151,15 @@ wait_health || {
 [ "$(stat -c %u "/proc/$pid")" = "$(in_root id -u gyre)" ] || fail "the server does not run as gyre"
 step "installed server answers /health on 127.0.0.1:$port"
 
-kill -HUP "$pid" # ExecReload
-sleep 0.5
+kill -HUP "$pid" # ExecReload: the server logs that it reloaded the packaged config.
+for _ in $(seq 1 100); do
+  grep -qi 'reloaded' "$work/server.log" && break
+  sleep 0.1
+done
+grep -qi 'reloaded' "$work/server.log" && ! grep -qi 'reload failed' "$work/server.log" || {
+  cat "$work/server.log" >&2
+  fail "no successful reload logged after SIGHUP"
+}
 wait_health || {
   cat "$work/server.log" >&2
   fail "the server did not survive SIGHUP"
