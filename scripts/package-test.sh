@@ -12,7 +12,7 @@
 # Usage: scripts/package-test.sh [binary] (default build/gyre). Needs root (chroot, mount).
 # The cached root lives in $GYRE_PACKAGE_ROOT_CACHE (default /var/cache/gyre-package-test),
 # keyed by the Depends list; it is rebuilt after 30 days.
-# Building it downloads about 60 MB from the machine's apt sources (about 2 minutes).
+# Building it takes a few minutes and the machine's apt sources (the network, as deps.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
