@@ -26,6 +26,8 @@ packages=(
   # The admin UI's end-to-end tests drive Debian's Chromium headless (npm playwright-core,
   # tests/e2e/lib/browser.js looks for /usr/bin/chromium).
   chromium
+  # scripts/package-test.sh: a clean Debian root to install the .deb into, and lintian.
+  mmdebstrap lintian
 )
 
 missing=()

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The one command that runs every test (CI runs it through .ci/run):
 #   1. installs dependencies (scripts/deps.sh) and checks the formatting (scripts/lint.sh),
-#   2. release build: unit tests (ctest) and end-to-end tests (Node, real SDKs) against build/gyre,
+#   2. release build: unit tests (ctest), the .deb (scripts/package-test.sh) and end-to-end
+#      tests (Node, real SDKs) against build/gyre,
 #   3. ASan+UBSan build: the same unit and end-to-end tests,
 #   4. each libFuzzer target for a bounded time (clang).
-# Set GYRE_TEST_SKIP="asan fuzz e2e" (any subset) to skip stages locally.
+# Set GYRE_TEST_SKIP="asan fuzz e2e package" (any subset) to skip stages locally.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -28,6 +29,10 @@ stage "release build"
 scripts/build.sh release
 stage "unit tests (release)"
 ctest --test-dir build -j2 --timeout 600
+if [[ $skip != *" package "* ]]; then
+  stage "package (.deb installed in a clean root)"
+  scripts/package-test.sh
+fi
 if [[ $skip != *" e2e "* ]]; then
   stage "end-to-end tests (release)"
   e2e build/gyre
