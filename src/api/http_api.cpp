@@ -266,8 +266,8 @@ void http_api::handle_method(const api_method& m, http_request req, http_reply r
 // The legacy endpoint: one reply line per command, in order, each command run when the
 // previous one finished, all within max_response_size (read results that do not fit get
 // 106, as in a batch).
-void run_legacy_api(api_executor& exec, http_request req, http_reply reply,
-                    tracing::tracer* tracer, tracing::span* trace) {
+void run_legacy_api(api_executor& exec, http_request req, http_reply reply, tracing::tracer* tracer,
+                    tracing::span* trace) {
   const size_t max_commands = exec.limits().max_batch_commands;
   std::vector<std::string_view> items;
   split_result split =
@@ -342,8 +342,8 @@ void run_legacy_api(api_executor& exec, http_request req, http_reply reply,
       // loop: it ends with the reply).
       std::shared_ptr<tracing::span> child;
       if (trace) {
-        child = std::make_shared<tracing::span>(tracer->start_child(
-            std::string(c.method->name), tracing::span_kind::internal, *trace));
+        child = std::make_shared<tracing::span>(
+            tracer->start_child(std::string(c.method->name), tracing::span_kind::internal, *trace));
         api_tracing::describe_command(*child, c.method->name, c.params);
       }
       auto finish = [st, i, id = c.id, child, tracer](api_outcome r) {

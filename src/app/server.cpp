@@ -9,9 +9,12 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 
 #include "admin/admin_handler.hpp"
 #include "api/executor.hpp"
