@@ -27,7 +27,7 @@ void shard::post_event(std::shared_ptr<const prepared_event> ev) {
     std::lock_guard lock(inbox_mu_);
     if (inbox_events_ < inbox_limit_) {
       inbox_.emplace_back(std::move(ev));
-      ++inbox_events_;
+      inbox_fill_.store(++inbox_events_, std::memory_order_relaxed);
     } else {
       // Full: drop (the event itself is released after the lock) and remember which
       // channel lost a publication; everything already queued stays in order.
@@ -96,6 +96,7 @@ void shard::drain_inbox() {
     std::lock_guard lock(inbox_mu_);
     draining_.swap(inbox_);
     inbox_events_ = 0;
+    inbox_fill_.store(0, std::memory_order_relaxed);
     wake_pending_ = false;
     if (dropping_) {
       // Every event dropped so far came after everything in draining_ and before

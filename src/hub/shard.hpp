@@ -120,6 +120,12 @@ class shard {
 
   // Events waiting in the inbox now (for the metrics scrape). Any thread.
   size_t inbox_events() const;
+  // True while the inbox holds at least half of gyre.event_loop_inbox_size events: the
+  // API's requests threads stop reading new requests until it drains
+  // (docs/design/flow-control.md). Any thread, lock-free.
+  bool backlogged() const {
+    return inbox_fill_.load(std::memory_order_relaxed) >= (inbox_limit_ + 1) / 2;
+  }
 
   // ---- loop thread ----
   void drain_inbox();
@@ -253,6 +259,8 @@ class shard {
   // inbox_limit_ of them; beyond, every channel counts as having lost one).
   const size_t inbox_limit_;
   size_t inbox_events_ = 0;
+  // inbox_events_ as seen from other threads without the lock (backlogged()).
+  std::atomic<size_t> inbox_fill_{0};
   std::unordered_set<size_t> lost_channels_;
   bool lost_all_ = false;
   bool dropping_ = false;
