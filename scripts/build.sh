@@ -8,5 +8,8 @@ shift || true
 dir=$(case "$preset" in release) echo build;; debug) echo build-debug;; asan-ubsan) echo build-asan;; fuzz) echo build-fuzz;; *) echo "unknown preset $preset" >&2; exit 2;; esac)
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
 export CCACHE_BASEDIR="$PWD"
+# The release preset has debug info (-g), for which ccache would also hash the build
+# directory: without this, a second checkout (a worktree, CI's clean clone) reuses nothing.
+export CCACHE_NOHASHDIR=1
 cmake --preset "$preset" >/dev/null
 ninja -C "$dir" "$@"

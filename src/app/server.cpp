@@ -324,6 +324,7 @@ std::string server::impl::start() {
   ext.max_header_size = static_cast<uint32_t>(cfg.gyre_.http_server_.max_header_size_);
   ext.routes = external_routes;
   ext.requests_ios = requests_ios;
+  ext.postpone_reading = [h = hub.get()] { return h->fan_out_backlogged(); };
 
   std::string internal_address = cfg.http_server_.effective_internal_address();
   std::string internal_port = cfg.http_server_.effective_internal_port();
@@ -343,6 +344,7 @@ std::string server::impl::start() {
     in.max_header_size = ext.max_header_size;
     in.routes = internal_routes;
     in.requests_ios = requests_ios;
+    in.postpone_reading = ext.postpone_reading;
     if (admin_route) (cfg.admin_.external_ ? ext.routes : in.routes).push_back(*admin_route);
     listeners.push_back(std::make_unique<http_server>(loop_ptrs, ext));
     listeners.push_back(std::make_unique<http_server>(loop_ptrs, in));

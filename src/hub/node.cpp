@@ -287,6 +287,10 @@ node::node(std::shared_ptr<const config::config> cfg, broker& b, presence_manage
     gauge("gyre_client_conflating",
           "Connections behind, holding back publications of gyre_conflation channels.",
           static_cast<double>(t.conflating));
+    counter("gyre_http_api_reads_postponed_total",
+            "Times a requests thread postponed reading the next API request by 1 ms because an "
+            "event loop's inbox was at least half full (gyre.event_loop_inbox_size).",
+            static_cast<double>(reads_postponed_.load(std::memory_order_relaxed)));
     gauge("gyre_event_loop_inbox_events", "Events waiting in the event loops' inboxes.",
           static_cast<double>(t.inbox_events));
     metrics::collected_family build{
@@ -353,6 +357,16 @@ void node::reload(std::shared_ptr<const config::config> cfg,
 
 void node::post_to_all(std::shared_ptr<const prepared_event> ev) {
   for (auto& s : shards_) s->post_event(ev);
+}
+
+bool node::fan_out_backlogged() {
+  for (const auto& s : shards_) {
+    if (s->backlogged()) {
+      reads_postponed_.fetch_add(1, std::memory_order_relaxed);
+      return true;
+    }
+  }
+  return false;
 }
 
 // Sequentially consistent on both sides. A shard adds a channel before its subscriber

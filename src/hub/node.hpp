@@ -95,6 +95,11 @@ class node final : public broker_event_handler, public control_handler {
 
   // ---- shards ----
   unsigned shard_count() const { return static_cast<unsigned>(shards_.size()); }
+  // True while some event loop's inbox is at least half full: the API's requests threads
+  // then postpone reading the next request (pacing publishers to the fan-out instead of
+  // letting the inbox overflow, docs/design/flow-control.md). Each true answer is counted
+  // (gyre_http_api_reads_postponed_total). Any thread, lock-free.
+  bool fan_out_backlogged();
   shard& shard_at(unsigned i) { return *shards_[i]; }
 
   // A shard got its first local subscriber of `channel` / lost its last one. The first
@@ -197,6 +202,7 @@ class node final : public broker_event_handler, public control_handler {
   int64_t started_unix_;
 
   std::vector<std::unique_ptr<shard>> shards_;
+  std::atomic<uint64_t> reads_postponed_{0};
   // The interest filter's counters (see note_local_channel): 16,384 slots, 64 KiB.
   static constexpr size_t interest_slots = 16384;
   std::unique_ptr<std::atomic<uint32_t>[]> interest_;

@@ -17,6 +17,7 @@ shard::shard(node& n, unsigned index, int64_t now_ms)
       live_generation_(n.live_generation()),
       live_(n.live()),
       inbox_limit_(std::max<size_t>(1, live_->opts.inbox_size)),
+      backlog_at_((inbox_limit_ + 1) / 2),
       wheel_(now_ms) {}
 
 shard::~shard() = default;
@@ -30,6 +31,7 @@ void shard::refresh_live() {
 void shard::set_inbox_limit(size_t events) {
   std::lock_guard lock(inbox_mu_);
   inbox_limit_ = std::max<size_t>(1, events);
+  backlog_at_.store((inbox_limit_ + 1) / 2, std::memory_order_relaxed);
 }
 
 // ---------------------------------------------------------------------------- inbox
@@ -43,7 +45,7 @@ void shard::post_event(std::shared_ptr<const prepared_event> ev) {
     limit = inbox_limit_;
     if (inbox_events_ < inbox_limit_) {
       inbox_.emplace_back(std::move(ev));
-      ++inbox_events_;
+      inbox_fill_.store(++inbox_events_, std::memory_order_relaxed);
     } else {
       // Full: drop (the event itself is released after the lock) and remember which
       // channel lost a publication; everything already queued stays in order.
@@ -112,6 +114,7 @@ void shard::drain_inbox() {
     std::lock_guard lock(inbox_mu_);
     draining_.swap(inbox_);
     inbox_events_ = 0;
+    inbox_fill_.store(0, std::memory_order_relaxed);
     wake_pending_ = false;
     if (dropping_) {
       // Every event dropped so far came after everything in draining_ and before

@@ -129,6 +129,13 @@ class shard {
   size_t inbox_events() const;
   // gyre.event_loop_inbox_size after a reload. Any thread.
   void set_inbox_limit(size_t events);
+  // True while the inbox holds at least half of gyre.event_loop_inbox_size events: the
+  // API's requests threads stop reading new requests until it drains
+  // (docs/design/flow-control.md). Any thread, lock-free.
+  bool backlogged() const {
+    return inbox_fill_.load(std::memory_order_relaxed) >=
+           backlog_at_.load(std::memory_order_relaxed);
+  }
 
   // ---- loop thread: configuration ----
   const live_config& live() {
@@ -276,6 +283,10 @@ class shard {
   // inbox_limit_ of them; beyond, every channel counts as having lost one).
   size_t inbox_limit_;
   size_t inbox_events_ = 0;
+  // inbox_events_ as seen from other threads without the lock, and half of inbox_limit_
+  // (backlogged()).
+  std::atomic<size_t> inbox_fill_{0};
+  std::atomic<size_t> backlog_at_{1};
   std::unordered_set<size_t> lost_channels_;
   bool lost_all_ = false;
   bool dropping_ = false;

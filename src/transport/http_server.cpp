@@ -111,6 +111,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
 
  private:
   void read() {
+    if (opts_.postpone_reading && &io_ != &home_.io() && opts_.postpone_reading())
+      return postpone();
     parser_.emplace();
     parser_->header_limit(opts_.max_header_size);
     parser_->body_limit(boost::none);  // set per route once the head is known
@@ -119,6 +121,18 @@ class http_session : public std::enable_shared_from_this<http_session> {
     http::async_read_header(socket_, buffer_, *parser_,
                             [self = shared_from_this()](const boost::system::error_code& ec,
                                                         size_t) { self->on_header(ec); });
+  }
+
+  // The event loops are behind on fan-out: read nothing for 1 ms, then ask again. No
+  // deadline runs meanwhile (the peer waits for us, not we for it); the loops drain their
+  // bounded inboxes, so the wait ends.
+  void postpone() {
+    disarm();
+    if (!postpone_timer_) postpone_timer_ = std::make_unique<asio::steady_timer>(io_);
+    postpone_timer_->expires_after(std::chrono::milliseconds(1));
+    postpone_timer_->async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (!ec) self->read();
+    });
   }
 
   void on_header(const boost::system::error_code& ec) {
@@ -445,6 +459,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   event_loop& home_;
   tcp_socket socket_;
   asio::steady_timer timer_;
+  std::unique_ptr<asio::steady_timer> postpone_timer_;  // made on the first postponement
   const http_server_options& opts_;
   std::atomic<size_t>& next_requests_;  // the server's round-robin counter
   beast::flat_buffer buffer_;

@@ -56,6 +56,11 @@ struct http_server_options {
   uint32_t max_header_size = 16 * 1024;  // request line + header fields; 431 above
   std::vector<http_route> routes;
   std::vector<boost::asio::io_context*> requests_ios;  // see above; empty = stay on the loop
+  // Asked on a requests thread before reading a connection's next request: while it says
+  // true, the session waits 1 ms and asks again, reading nothing (the peer's requests stay
+  // in the kernel). The app sets it to "an event loop's inbox is backlogged", so that API
+  // publishers are paced by the fan-out (docs/design/flow-control.md). Any thread.
+  std::function<bool()> postpone_reading;
 };
 
 class http_server {

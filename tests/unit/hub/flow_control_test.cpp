@@ -2,7 +2,8 @@
 // turn, replies over client.queue_max_size (the client stops taking commands and is not
 // judged slow for them; the shard disconnects it with 3008 if it is held past
 // websocket.write_timeout), and the bounded inbox of an event loop (dropped publications
-// make positioned subscribers recover, plain ones miss them, tasks are never dropped).
+// make positioned subscribers recover, plain ones miss them, tasks are never dropped; an
+// inbox half full asks the API's requests threads to postpone reading).
 #include "hub/shard.hpp"
 
 #include <gtest/gtest.h>
@@ -212,6 +213,25 @@ TEST_F(flow_control, a_full_inbox_drops_events_in_order_and_positioned_subscribe
   drain();
   EXPECT_TRUE(plain.saw(R"("data":11)")) << plain.all();
   EXPECT_EQ(loop().counters().inbox_dropped.load(), 6u);
+}
+
+TEST_F(flow_control, an_inbox_half_full_asks_the_api_to_postpone_reading_until_it_drains) {
+  fake_transport& sub = connect();
+  sub.send(R"({"subscribe":{"channel":"c"},"id":2})");
+  ASSERT_TRUE(sub.saw(R"("id":2)")) << sub.all();
+  EXPECT_FALSE(node_->fan_out_backlogged());
+  ASSERT_TRUE(publish("c", "1"));
+  EXPECT_FALSE(loop().backlogged()) << "one event of four";
+  ASSERT_TRUE(publish("c", "2"));
+  EXPECT_TRUE(loop().backlogged()) << "two of four: half full";
+  EXPECT_TRUE(node_->fan_out_backlogged());
+  // Tasks are not events: they do not count.
+  loop().post_task([](shard&) {});
+  drain();
+  EXPECT_FALSE(loop().backlogged());
+  EXPECT_FALSE(node_->fan_out_backlogged());
+  EXPECT_TRUE(sub.saw(R"("data":2)")) << sub.all();
+  EXPECT_EQ(loop().counters().inbox_dropped.load(), 0u);
 }
 
 }  // namespace
