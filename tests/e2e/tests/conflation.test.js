@@ -238,7 +238,7 @@ describe('conflation', () => {
     t.defer(() => fs.rmSync(dir, { recursive: true, force: true }));
     const cases = [
       [{ channel: { namespaces: [{ name: 'feed', ...NS, gyre_conflation: 'sometimes' }] } },
-        /channel\.namespaces\[0\]\.gyre_conflation: invalid boolean "sometimes"/],
+        /channel\.namespaces\[0\]\.gyre_conflation: invalid boolean \\?"sometimes\\?"/],
       [{ channel: { without_namespace: { gyre_conflation: { on: true } } } },
         /channel\.without_namespace\.gyre_conflation: expected a boolean, got an object/],
       [{ channel: { namespaces: [{ name: 'feed', gyre_conflation: true }] } },

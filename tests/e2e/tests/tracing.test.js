@@ -240,7 +240,7 @@ describe('tracing configuration errors', () => {
     fs.writeFileSync(file, JSON.stringify(merge(baseConfig(), { opentelemetry: { enabled: true, api: true } })));
     const r = runGyre(['-c', file, '-p', '0', '-a', '127.0.0.1'], { env: { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' } });
     assert.equal(r.code, 1, r.stdout + r.stderr);
-    assert.match(r.stdout + r.stderr, /OTEL_EXPORTER_OTLP_PROTOCOL="grpc"/);
+    assert.match(r.stdout + r.stderr, /OTEL_EXPORTER_OTLP_PROTOCOL=\\"grpc\\"/);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });
