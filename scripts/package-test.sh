@@ -153,10 +153,13 @@ step "installed server answers /health on 127.0.0.1:$port"
 
 kill -HUP "$pid" # ExecReload: the server logs that it reloaded the packaged config.
 for _ in $(seq 1 100); do
-  grep -qi 'reloaded' "$work/server.log" && break
+  grep -qE 'config reload: (reloaded|nothing changed|keeping)' "$work/server.log" && break
   sleep 0.1
 done
-grep -qi 'reloaded' "$work/server.log" && ! grep -qi 'reload failed' "$work/server.log" || {
+# Success is "config reload: reloaded: <keys>" or "... nothing changed"; a refusal says
+# "config reload: keeping the running configuration: <why>" (docs/design/config-reload.md).
+grep -qE 'config reload: (reloaded|nothing changed)' "$work/server.log" &&
+  ! grep -q 'keeping the running configuration' "$work/server.log" || {
   cat "$work/server.log" >&2
   fail "no successful reload logged after SIGHUP"
 }
