@@ -3,7 +3,6 @@
 
 #include <openssl/crypto.h>
 
-#include <cctype>
 #include <chrono>
 
 #include "admin/admin_token.hpp"
@@ -19,15 +18,6 @@ namespace gyre::admin {
 namespace {
 
 constexpr uint64_t max_auth_body = 4096;
-
-bool iequals_ascii(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
 
 // The T of "Authorization: token T" (scheme case-insensitive), "" when absent.
 std::string_view bearer_of(const http_request& req) {

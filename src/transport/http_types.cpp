@@ -5,8 +5,7 @@
 
 namespace gyre {
 
-namespace {
-bool iequals(std::string_view a, std::string_view b) {
+bool iequals_ascii(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i)
     if (std::tolower(static_cast<unsigned char>(a[i])) !=
@@ -14,6 +13,8 @@ bool iequals(std::string_view a, std::string_view b) {
       return false;
   return true;
 }
+
+namespace {
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -24,13 +25,13 @@ int hex_value(char c) {
 
 std::string_view http_request::header(std::string_view name) const {
   for (const auto& [k, v] : headers)
-    if (iequals(k, name)) return v;
+    if (iequals_ascii(k, name)) return v;
   return {};
 }
 
 bool http_request::has_header(std::string_view name) const {
   for (const auto& [k, v] : headers)
-    if (iequals(k, name)) return true;
+    if (iequals_ascii(k, name)) return true;
   return false;
 }
 

@@ -23,6 +23,9 @@
 
 namespace gyre {
 
+// ASCII case-insensitive equality (header names, auth schemes).
+bool iequals_ascii(std::string_view a, std::string_view b);
+
 struct http_request {
   std::string method;                                        // "GET", "POST", ...
   std::string path;                                          // without the query string
