@@ -9,6 +9,8 @@ packages=(
   libboost1.81-dev libssl-dev libsimdjson-dev libspdlog-dev libfmt-dev libcli11-dev
   libyaml-cpp-dev libtomlplusplus-dev libre2-dev
   libprotobuf-dev protobuf-compiler
+  # the GRPC server API (src/grpc_api): gRPC's C++ library, reflection and stub generator
+  libgrpc++-dev protobuf-compiler-grpc
   libhiredis-dev libnats-dev
   # the OTLP/HTTP span exporter (src/tracing/otlp_exporter.cpp)
   libcurl4-openssl-dev

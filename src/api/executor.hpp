@@ -1,5 +1,5 @@
 // api_executor: the server API methods independent of how they arrive (HTTP per-method
-// route, batch, the legacy newline-delimited endpoint, later GRPC and async consumers).
+// route, batch, the legacy newline-delimited endpoint, the GRPC API; later async consumers).
 // Input is a method and the JSON params object; output is either a result JSON object or
 // an API error.
 //

@@ -98,31 +98,9 @@ unsigned http_status_for_api_error(uint32_t code) {
   }
 }
 
-http_api::http_api(api_executor& exec, http_api_options opts, metrics::registry& metrics)
-    : exec_(exec),
-      opts_(std::move(opts)),
-      duration_(metrics.add_histogram("centrifugo_api_command_duration_seconds_histogram",
-                                      "Server API command duration.", {"protocol", "method"},
-                                      metrics::default_latency_buckets())),
-      errors_(metrics.add_counter("centrifugo_api_command_errors_total",
-                                  "Server API command errors.", {"protocol", "method", "error"})) {
+http_api::http_api(api_executor& exec, http_api_options opts, api_metrics& metrics)
+    : exec_(exec), opts_(std::move(opts)), metrics_(metrics) {
   if (opts_.prefix.size() > 1 && opts_.prefix.back() == '/') opts_.prefix.pop_back();
-  metrics.add_summary_view(
-      "centrifugo_api_command_duration_seconds",
-      "Server API command duration summary (quantiles estimated from the histogram).", duration_,
-      {0.5, 0.99, 0.999});
-  durations_ = std::make_unique<std::atomic<metrics::histogram*>[]>(api_executor::methods().size());
-  for (size_t i = 0; i < api_executor::methods().size(); ++i) durations_[i].store(nullptr);
-}
-
-metrics::histogram& http_api::duration_of(const api_method& m) {
-  auto& slot = durations_[static_cast<size_t>(&m - api_executor::methods().data())];
-  metrics::histogram* h = slot.load(std::memory_order_acquire);
-  if (!h) {
-    h = &duration_.with({"http", std::string(m.name)});
-    slot.store(h, std::memory_order_release);
-  }
-  return *h;
 }
 
 bool http_api::authorized(const http_request& req) const {
@@ -222,14 +200,14 @@ void http_api::handle_method(const api_method& m, http_request req, http_reply r
                              tracing::span* trace) {
   std::string method(m.name);
   if (req.body.empty()) {
-    errors_.with({"http", method, "unmarshal"}).inc();
+    metrics_.error(api_protocol::http, method, "unmarshal");
     return reply(http_response::text(400, "Bad Request\n"));
   }
   const bool transport_mode =
       opts_.transport_error_mode || req.header("x-centrifugo-error-mode") == "transport";
   const bool batch = m.name == "batch";  // its reply is the replies object, no envelope
   auto started = std::chrono::steady_clock::now();
-  auto& hist = duration_of(m);
+  auto& hist = metrics_.duration(api_protocol::http, m);
   if (trace) {
     if (batch)
       trace->set("centrifugo.method", "batch");
@@ -241,7 +219,7 @@ void http_api::handle_method(const api_method& m, http_request req, http_reply r
     hist.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     if (trace) api_tracing::record_outcome(*trace, r);
     if (r.malformed) {
-      errors_.with({"http", method, "unmarshal"}).inc();
+      metrics_.error(api_protocol::http, method, "unmarshal");
       return reply(http_response::text(400, "Bad Request\n"));
     }
     if (r.ok && batch) return reply(http_response::json(std::move(r.result)));
@@ -251,7 +229,7 @@ void http_api::handle_method(const api_method& m, http_request req, http_reply r
       body.append("{\"result\":").append(r.result).push_back('}');
       return reply(http_response::json(std::move(body)));
     }
-    errors_.with({"http", method, std::to_string(r.error.code)}).inc();
+    metrics_.error(api_protocol::http, method, std::to_string(r.error.code));
     if (transport_mode && !batch)
       return reply(
           http_response::json(error_object(r.error), http_status_for_api_error(r.error.code)));

@@ -26,8 +26,8 @@
 #include <string>
 #include <string_view>
 
+#include "api/api_metrics.hpp"
 #include "api/executor.hpp"
-#include "core/metrics.hpp"
 #include "transport/http_types.hpp"
 
 namespace gyre {
@@ -50,7 +50,7 @@ struct http_api_options {
 
 class http_api final : public http_handler {
  public:
-  http_api(api_executor& exec, http_api_options opts, metrics::registry& metrics);
+  http_api(api_executor& exec, http_api_options opts, api_metrics& metrics);
   http_admission admit(const http_request& head) override;
   void handle(http_request req, http_reply reply) override;
 
@@ -62,15 +62,9 @@ class http_api final : public http_handler {
   // `trace`: the request's span while tracing (alive until `reply` is called), else null.
   void handle_method(const api_method& m, http_request req, http_reply reply, tracing::span* trace);
 
-  // The duration histogram of a method (index in api_executor::methods()), looked up in
-  // its family once: the family's lookup takes a lock every requests thread would share.
-  metrics::histogram& duration_of(const api_method& m);
-
   api_executor& exec_;
   http_api_options opts_;
-  metrics::family<metrics::histogram>& duration_;
-  std::unique_ptr<std::atomic<metrics::histogram*>[]> durations_;
-  metrics::family<metrics::counter>& errors_;
+  api_metrics& metrics_;
 };
 
 // The legacy endpoint (POST {prefix} with a stream of {"id","method","params"} commands):

@@ -17,9 +17,11 @@
 #include <boost/asio/post.hpp>
 
 #include "admin/admin_handler.hpp"
+#include "api/api_metrics.hpp"
 #include "api/executor.hpp"
 #include "api/http_api.hpp"
 #include "app/engines.hpp"
+#include "app/grpc_api_setup.hpp"
 #include "app/memory_release.hpp"
 #include "app/token_keys.hpp"
 #include "app/tracing_setup.hpp"
@@ -162,6 +164,8 @@ struct server::impl {
   // (docs/design/api-threading.md).
   std::vector<std::unique_ptr<io_thread>> requests;
   std::unique_ptr<api_executor> executor;
+  std::unique_ptr<api_metrics> api_stats;     // shared by the HTTP and GRPC APIs
+  std::unique_ptr<grpc_api_server> grpc_api;  // grpc_api.enabled
   std::vector<std::unique_ptr<http_server>> listeners;
   std::unique_ptr<graphite::exporter> graphite_exporter;  // graphite.enabled
 
@@ -231,6 +235,7 @@ std::string server::impl::start() {
   limits.max_batch_commands = static_cast<size_t>(cfg.gyre_.http_api_.max_batch_commands_);
   limits.max_response_size = static_cast<size_t>(cfg.gyre_.http_api_.max_response_size_);
   executor = std::make_unique<api_executor>(*hub, limits);
+  api_stats = std::make_unique<api_metrics>(registry);
   std::vector<http_route> internal_routes;
   std::vector<http_route> external_routes;
   if (!cfg.http_api_.disabled_) {
@@ -245,7 +250,7 @@ std::string server::impl::start() {
       log::warn(
           "http_api.key is empty and http_api.insecure is off: every API request will get 401");
     if (ao.prefix.size() > 1 && ao.prefix.back() == '/') ao.prefix.pop_back();
-    http_route r{ao.prefix, true, std::make_shared<http_api>(*executor, ao, registry)};
+    http_route r{ao.prefix, true, std::make_shared<http_api>(*executor, ao, *api_stats)};
     (cfg.http_api_.external_ ? external_routes : internal_routes).push_back(std::move(r));
   }
   if (cfg.health_.enabled_)
@@ -351,6 +356,12 @@ std::string server::impl::start() {
   }
   for (auto& l : listeners)
     if (std::string e = l->start(); !e.empty()) return e;
+  if (cfg.grpc_api_.enabled_) {
+    auto go = grpc_api_options_from(cfg, tracer && tracer->api() ? tracer.get() : nullptr, err);
+    if (!err.empty()) return err;
+    grpc_api = std::make_unique<grpc_api_server>(*executor, *api_stats, std::move(go));
+    if (std::string e = grpc_api->start(); !e.empty()) return e;
+  }
 
   log::write(spdlog::level::info, "Gyre started",
              {{"version", node::version()},
@@ -391,6 +402,8 @@ void server::impl::shutdown() {
     std::lock_guard lock(reload_mu);
     timeout = cfg.shutdown_.timeout_;
   }
+  // GRPC API calls in flight get a moment to finish (the engines still answer them).
+  if (grpc_api) grpc_api->stop(1000);
   auto deadline = std::chrono::steady_clock::now() +
                   std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout);
   std::atomic<bool> done{false};

@@ -530,7 +530,22 @@ class validator {
     check_enum("http_api.error_mode", c.http_api_.error_mode_, {"", "transport"});
     check_enum("grpc_api.error_mode", c.grpc_api_.error_mode_, {"", "transport"});
     check_port("grpc_api.port", c.grpc_api_.port_);
+    check_grpc_api(c.grpc_api_);
     check_port("uni_grpc.port", c.uni_grpc_.port_);
+  }
+
+  // The GRPC API (docs/grpc-api.md): what its server cannot be built without.
+  void check_grpc_api(const grpc_api_config& g) {
+    if (g.max_receive_message_size_ < 0 || g.max_receive_message_size_ > 2147483647)
+      error("grpc_api.max_receive_message_size",
+            "out of range: " + std::to_string(g.max_receive_message_size_) +
+                " (bytes, 0 = gRPC's default of 4 MiB, at most 2147483647)");
+    if (g.enabled_ && g.tls_.enabled_) {
+      if (g.tls_.cert_pem_.empty())
+        error("grpc_api.tls.cert_pem", "required when grpc_api.tls.enabled is on");
+      if (g.tls_.key_pem_.empty())
+        error("grpc_api.tls.key_pem", "required when grpc_api.tls.enabled is on");
+    }
   }
 
   void check_consumers(const std::vector<consumer_config>& consumers) {

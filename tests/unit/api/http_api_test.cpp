@@ -25,8 +25,10 @@ class http_api_test : public testing::hub_fixture {
     o.key = std::string(key);
     o.max_request_body_size = 1000;
     o.transport_error_mode = transport_mode;
-    return http_api(*execs_.back(), o, registry_);
+    return http_api(*execs_.back(), o, api_metrics_);
   }
+
+  api_metrics api_metrics_{registry_};
 
   static http_request head(std::string path, std::string method = "POST",
                            std::vector<std::pair<std::string, std::string>> headers = {
