@@ -359,6 +359,9 @@ std::string server::impl::start() {
   if (cfg.grpc_api_.enabled_) {
     auto go = grpc_api_options_from(cfg, tracer && tracer->api() ? tracer.get() : nullptr, err);
     if (!err.empty()) return err;
+    // Half the event loops: a call is read and answered by one thread, and a second
+    // polling thread per core cost context switches per call (docs/grpc-api.md).
+    go.threads = std::max(1u, n / 2);
     grpc_api = std::make_unique<grpc_api_server>(*executor, *api_stats, std::move(go));
     if (std::string e = grpc_api->start(); !e.empty()) return e;
   }

@@ -5,8 +5,12 @@
 #include <grpcpp/grpcpp.h>
 #include <openssl/crypto.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <thread>
 #include <type_traits>
+#include <vector>
 
 #include "api/api_metrics.hpp"
 #include "api/api_tracing.hpp"
@@ -78,7 +82,7 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
 }
 
 // The first value of metadata `key`, empty when absent.
-std::string_view first_metadata(const grpc::CallbackServerContext* ctx, std::string_view key) {
+std::string_view first_metadata(const grpc::ServerContext* ctx, std::string_view key) {
   const auto& md = ctx->client_metadata();
   auto it = md.find(grpc::string_ref(key.data(), key.size()));
   if (it == md.end()) return {};
@@ -92,17 +96,163 @@ std::string listen_address(const std::string& address, uint16_t port) {
   return address + ":" + std::to_string(port);
 }
 
-class api_service final : public pb::CentrifugoApi::CallbackService {
- public:
-  api_service(api_executor& exec, api_metrics& metrics, const grpc_api_options& opts)
-      : exec_(exec), metrics_(metrics), opts_(opts), auth_("apikey " + opts.key) {}
+// One tag per completion queue event: a call's next step.
+struct call_base {
+  virtual ~call_base() = default;
+  virtual void proceed(bool ok) = 0;
+};
 
-#define GYRE_GRPC_METHOD(Name, name)                                                             \
-  grpc::ServerUnaryReactor* Name(grpc::CallbackServerContext* ctx, const pb::Name##Request* req, \
-                                 pb::Name##Response* resp) override {                            \
-    static const api_method& m = *api_executor::find(name);                                      \
-    return serve(ctx, *req, resp, m, #Name);                                                     \
+// What the calls share: the executor, the options and the count of calls whose executor
+// has not answered yet (stop() waits for it before it shuts the queues down).
+struct call_env {
+  pb::CentrifugoApi::AsyncService service;
+  api_executor& exec;
+  api_metrics& metrics;
+  const grpc_api_options& opts;
+  const std::string auth;  // "apikey <key>"
+  std::atomic<int64_t> running{0};
+  std::atomic<bool> stopping{false};
+};
+
+bool authorized(const call_env& env, const grpc::ServerContext& ctx) {
+  if (env.opts.key.empty()) return true;
+  return constant_time_equal(first_metadata(&ctx, "authorization"), env.auth);
+}
+
+template <class Request, class Response>
+using request_fn = void (pb::CentrifugoApi::AsyncService::*)(
+    grpc::ServerContext*, Request*, grpc::ServerAsyncResponseWriter<Response>*,
+    grpc::CompletionQueue*, grpc::ServerCompletionQueue*, void*);
+
+// One unary call of one method, from the request posted on queue `cq` to its finish. A new
+// one is posted as soon as this one has a call, so each queue always waits for every method.
+template <class Request, class Response>
+class unary_call final : public call_base {
+ public:
+  unary_call(call_env& env, grpc::ServerCompletionQueue* cq, request_fn<Request, Response> fn,
+             const api_method& m, const char* rpc_name)
+      : env_(env), cq_(cq), fn_(fn), m_(m), rpc_name_(rpc_name), writer_(&ctx_) {
+    (env_.service.*fn_)(&ctx_, &req_, &writer_, cq_, cq_, this);
   }
+
+  void proceed(bool ok) override {
+    if (finishing_ || !ok) {
+      delete this;  // finished, or the queue is shutting down
+      return;
+    }
+    if (!env_.stopping) new unary_call(env_, cq_, fn_, m_, rpc_name_);
+    serve();
+  }
+
+ private:
+  static constexpr bool batch = std::is_same_v<Response, pb::BatchResponse>;
+
+  void finish(const grpc::Status& st) {
+    finishing_ = true;
+    writer_.Finish(resp_, st, this);
+  }
+
+  void serve() {
+    if (!authorized(env_, ctx_)) {
+      static log::limiter refusals;
+      log::limited(refusals, spdlog::level::info, "GRPC API call from {} to {} refused: {} API key",
+                   ctx_.peer(), m_.name,
+                   first_metadata(&ctx_, "authorization").empty() ? "no" : "a wrong");
+      return finish(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "unauthenticated"));
+    }
+    transport_mode_ = !batch && (env_.opts.transport_error_mode ||
+                                 first_metadata(&ctx_, "x-centrifugo-error-mode") == "transport");
+    started_ = std::chrono::steady_clock::now();
+    tracing::tracer* tracer = env_.opts.tracer;
+    if (tracer) {
+      auto parent = tracing::parse_traceparent(first_metadata(&ctx_, "traceparent"));
+      trace_ = std::make_unique<tracing::span>(
+          tracer->start(std::string(pb::CentrifugoApi::service_full_name()) + "/" + rpc_name_,
+                        tracing::span_kind::server, parent ? &*parent : nullptr,
+                        parent ? std::string(first_metadata(&ctx_, "tracestate")) : std::string()));
+      trace_->set("rpc.system", "grpc");
+    }
+    std::string params;
+    if (!grpc_api::to_params(req_, params)) return done(api_outcome::failure(errors::bad_request));
+    if (trace_) {
+      if (batch)
+        trace_->set("centrifugo.method", "batch");
+      else
+        api_tracing::describe_command(*trace_, m_.name, params);
+    }
+    ++env_.running;
+    // `this` may be gone once done() finished the call: count down through the env.
+    auto reply = [this, env = &env_](api_outcome r) {
+      done(std::move(r));
+      --env->running;
+    };
+    if (batch && trace_)
+      env_.exec.execute_batch(params, *tracer, *trace_, std::move(reply));
+    else
+      env_.exec.execute(m_, params, std::move(reply));
+  }
+
+  // The executor's answer, on whichever thread it came.
+  void done(api_outcome r) {
+    env_.metrics.duration(api_protocol::grpc, m_)
+        .observe(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
+    if (r.ok) {
+      bool decoded;
+      if constexpr (batch)
+        decoded = grpc_api::from_result(r.result, resp_);
+      else
+        decoded = grpc_api::from_result(r.result, *resp_.mutable_result());
+      if (!decoded) {
+        static log::limiter failures;
+        log::limited(failures, spdlog::level::err,
+                     "GRPC API {}: the result does not fit the response message (data that is "
+                     "not JSON?); answered with error 100",
+                     m_.name);
+        resp_.Clear();
+        r = api_outcome::failure(errors::internal);
+      }
+    }
+    if (!r.ok && r.malformed)
+      r.error = {errors::bad_request.code, std::string(errors::bad_request.message)};
+    if (trace_) {
+      api_tracing::record_outcome(*trace_, r);
+      env_.opts.tracer->end(std::move(*trace_));
+    }
+    if (r.ok) return finish(grpc::Status::OK);
+    env_.metrics.error(api_protocol::grpc, m_.name, std::to_string(r.error.code));
+    if constexpr (batch) {
+      // A batch has no error field: a refusal of the whole batch is the call's status.
+      finish(transport_error(r.error));
+    } else {
+      if (transport_mode_) return finish(transport_error(r.error));
+      resp_.mutable_error()->set_code(r.error.code);
+      resp_.mutable_error()->set_message(r.error.message);
+      finish(grpc::Status::OK);
+    }
+  }
+
+  call_env& env_;
+  grpc::ServerCompletionQueue* cq_;
+  request_fn<Request, Response> fn_;
+  const api_method& m_;
+  const char* rpc_name_;
+  grpc::ServerContext ctx_;
+  Request req_;
+  Response resp_;
+  grpc::ServerAsyncResponseWriter<Response> writer_;
+  bool finishing_ = false;
+  bool transport_mode_ = false;
+  std::chrono::steady_clock::time_point started_;
+  std::unique_ptr<tracing::span> trace_;
+};
+
+// Posts one waiting call of every method on `cq`.
+void post_calls(call_env& env, grpc::ServerCompletionQueue* cq) {
+  using S = pb::CentrifugoApi::AsyncService;
+#define GYRE_GRPC_METHOD(Name, name)                                                \
+  new unary_call<pb::Name##Request, pb::Name##Response>(env, cq, &S::Request##Name, \
+                                                        *api_executor::find(name), #Name);
   GYRE_GRPC_METHOD(Batch, "batch")
   GYRE_GRPC_METHOD(Publish, "publish")
   GYRE_GRPC_METHOD(Broadcast, "broadcast")
@@ -125,122 +275,31 @@ class api_service final : public pb::CentrifugoApi::CallbackService {
   GYRE_GRPC_METHOD(MapClear, "map_clear")
   GYRE_GRPC_METHOD(SharedPollPublish, "shared_poll_publish")
 #undef GYRE_GRPC_METHOD
-
- private:
-  bool authorized(const grpc::CallbackServerContext* ctx) const {
-    if (opts_.key.empty()) return true;
-    return constant_time_equal(first_metadata(ctx, "authorization"), auth_);
-  }
-
-  template <class Request, class Response>
-  grpc::ServerUnaryReactor* serve(grpc::CallbackServerContext* ctx, const Request& req,
-                                  Response* resp, const api_method& m, const char* rpc_name) {
-    constexpr bool batch = std::is_same_v<Response, pb::BatchResponse>;
-    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    if (!authorized(ctx)) {
-      static log::limiter refusals;
-      log::limited(refusals, spdlog::level::info, "GRPC API call from {} to {} refused: {} API key",
-                   ctx->peer(), m.name,
-                   first_metadata(ctx, "authorization").empty() ? "no" : "a wrong");
-      reactor->Finish(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "unauthenticated"));
-      return reactor;
-    }
-    const bool transport_mode =
-        !batch && (opts_.transport_error_mode ||
-                   first_metadata(ctx, "x-centrifugo-error-mode") == "transport");
-    auto started = std::chrono::steady_clock::now();
-    std::shared_ptr<tracing::span> trace;
-    if (opts_.tracer) {
-      auto parent = tracing::parse_traceparent(first_metadata(ctx, "traceparent"));
-      trace = std::make_shared<tracing::span>(opts_.tracer->start(
-          std::string(pb::CentrifugoApi::service_full_name()) + "/" + rpc_name,
-          tracing::span_kind::server, parent ? &*parent : nullptr,
-          parent ? std::string(first_metadata(ctx, "tracestate")) : std::string()));
-      trace->set("rpc.system", "grpc");
-    }
-    auto done = [this, resp, reactor, &m, started, trace, transport_mode](api_outcome r) {
-      metrics_.duration(api_protocol::grpc, m)
-          .observe(
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-      if (r.ok) {
-        bool decoded;
-        if constexpr (batch)
-          decoded = grpc_api::from_result(r.result, *resp);
-        else
-          decoded = grpc_api::from_result(r.result, *resp->mutable_result());
-        if (!decoded) {
-          static log::limiter failures;
-          log::limited(failures, spdlog::level::err,
-                       "GRPC API {}: the result does not fit the response message (data "
-                       "that is not JSON?); answered with error 100",
-                       m.name);
-          resp->Clear();
-          r = api_outcome::failure(errors::internal);
-        }
-      }
-      if (!r.ok && r.malformed)
-        r.error = {errors::bad_request.code, std::string(errors::bad_request.message)};
-      if (trace) {
-        api_tracing::record_outcome(*trace, r);
-        opts_.tracer->end(std::move(*trace));
-      }
-      if (r.ok) return reactor->Finish(grpc::Status::OK);
-      metrics_.error(api_protocol::grpc, m.name, std::to_string(r.error.code));
-      if constexpr (batch) {
-        // A batch has no error field: a refusal of the whole batch is the call's status.
-        return reactor->Finish(transport_error(r.error));
-      } else {
-        if (transport_mode) return reactor->Finish(transport_error(r.error));
-        resp->mutable_error()->set_code(r.error.code);
-        resp->mutable_error()->set_message(r.error.message);
-        reactor->Finish(grpc::Status::OK);
-      }
-    };
-    std::string params;
-    if (!grpc_api::to_params(req, params)) {
-      done(api_outcome::failure(errors::bad_request));
-      return reactor;
-    }
-    if (trace) {
-      if (batch)
-        trace->set("centrifugo.method", "batch");
-      else
-        api_tracing::describe_command(*trace, m.name, params);
-    }
-    if (batch && trace)
-      exec_.execute_batch(params, *opts_.tracer, *trace, std::move(done));
-    else
-      exec_.execute(m, params, std::move(done));
-    return reactor;
-  }
-
-  api_executor& exec_;
-  api_metrics& metrics_;
-  const grpc_api_options& opts_;
-  const std::string auth_;  // "apikey <key>"
-};
+}
 
 }  // namespace
 
 struct grpc_api_server::impl {
-  api_executor& exec;
-  api_metrics& metrics;
   grpc_api_options opts;
-  std::unique_ptr<api_service> service;
+  call_env env;
   std::unique_ptr<grpc::Server> server;
+  std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> queues;
+  std::vector<std::thread> threads;
   int port = 0;
+
+  impl(api_executor& exec, api_metrics& metrics, grpc_api_options o)
+      : opts(std::move(o)), env{{}, exec, metrics, opts, "apikey " + opts.key} {}
 };
 
 grpc_api_server::grpc_api_server(api_executor& exec, api_metrics& metrics, grpc_api_options opts)
-    : impl_(std::make_unique<impl>(impl{exec, metrics, std::move(opts), nullptr, nullptr, 0})) {}
+    : impl_(std::make_unique<impl>(exec, metrics, std::move(opts))) {}
 
 grpc_api_server::~grpc_api_server() {
-  if (impl_->server) stop(0);
+  stop(0);
 }
 
 std::string grpc_api_server::start() {
   auto& o = impl_->opts;
-  impl_->service = std::make_unique<api_service>(impl_->exec, impl_->metrics, o);
   if (o.reflection) grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
@@ -254,19 +313,43 @@ std::string grpc_api_server::start() {
   }
   const std::string addr = listen_address(o.address, o.port);
   builder.AddListeningPort(addr, creds, &impl_->port);
-  builder.RegisterService(impl_->service.get());
+  builder.RegisterService(&impl_->env.service);
   if (o.max_receive_message_size > 0)
     builder.SetMaxReceiveMessageSize(static_cast<int>(o.max_receive_message_size));
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
                              static_cast<int>(o.max_concurrent_streams));
+  // No bandwidth-delay probing (a PING after reads, to size windows for bulk transfers:
+  // API calls are small, and it cost CPU per call, docs/BENCHMARKS.md), no census or
+  // channelz bookkeeping per call (nothing reads them).
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  builder.AddChannelArgument(GRPC_ARG_ENABLE_CENSUS, 0);
+  builder.AddChannelArgument(GRPC_ARG_ENABLE_CHANNELZ, 0);
+  const unsigned n = std::max(1u, o.threads);
+  for (unsigned i = 0; i < n; ++i) impl_->queues.push_back(builder.AddCompletionQueue());
   impl_->server = builder.BuildAndStart();
   if (!impl_->server || impl_->port == 0) {
     impl_->server.reset();
+    for (auto& q : impl_->queues) q->Shutdown();
+    for (auto& q : impl_->queues) {
+      void* tag;
+      bool ok;
+      while (q->Next(&tag, &ok)) {
+      }
+    }
+    impl_->queues.clear();
     return "grpc_api: cannot listen on " + addr +
-           (o.tls_cert_pem.empty() ? "" : " (or bad grpc_api.tls)");
+           (o.tls_cert_pem.empty() ? "" : " (or grpc_api.tls is not a usable certificate and key)");
   }
-  log::info("serving GRPC API on {}{}{}", addr, o.tls_cert_pem.empty() ? "" : " (TLS)",
-            o.reflection ? " with reflection" : "");
+  for (auto& q : impl_->queues) {
+    post_calls(impl_->env, q.get());
+    impl_->threads.emplace_back([cq = q.get()] {
+      void* tag;
+      bool ok;
+      while (cq->Next(&tag, &ok)) static_cast<call_base*>(tag)->proceed(ok);
+    });
+  }
+  log::info("serving GRPC API on {}{}{} ({} threads)", addr, o.tls_cert_pem.empty() ? "" : " (TLS)",
+            o.reflection ? " with reflection" : "", n);
   return {};
 }
 
@@ -276,9 +359,17 @@ uint16_t grpc_api_server::bound_port() const {
 
 void grpc_api_server::stop(int64_t deadline_ms) {
   if (!impl_->server) return;
+  impl_->env.stopping = true;
   impl_->server->Shutdown(std::chrono::system_clock::now() +
                           std::chrono::milliseconds(deadline_ms));
-  impl_->server->Wait();
+  // Calls the executor has not answered yet still finish on their queues: wait for them
+  // (an engine answers within its timeouts) before the queues go.
+  for (int i = 0; i < 1000 && impl_->env.running.load() > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  for (auto& q : impl_->queues) q->Shutdown();
+  for (auto& t : impl_->threads) t.join();
+  impl_->threads.clear();
+  impl_->queues.clear();
   impl_->server.reset();
 }
 

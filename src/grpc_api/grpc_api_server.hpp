@@ -4,9 +4,10 @@
 // back into the response message (proto_json.hpp).
 //
 // What holds:
-//  * No gRPC thread waits for an engine: calls use gRPC's callback API; a call is finished
-//    from whichever thread the executor answers on (at once on the memory engine, from the
-//    engine's thread for Redis/NATS).
+//  * No thread waits for an engine: calls use gRPC's asynchronous API; `threads` threads
+//    (a completion queue each) read the calls and run the executor, which answers at once on
+//    the memory engine (the response is then written by the same thread, no hop) and from
+//    the engine's thread for Redis/NATS (the call is finished from there).
 //  * With a key, every call needs the metadata `authorization: apikey <key>` (first value,
 //    compared in constant time); otherwise UNAUTHENTICATED "unauthenticated", nothing run.
 //  * Errors go in the response's `error` field, or, in transport error mode
@@ -38,6 +39,8 @@ struct grpc_api_options {
   bool reflection = false;
   int64_t max_receive_message_size = 0;  // 0 = gRPC's default
   uint32_t max_concurrent_streams = 100;
+  // Threads polling the completion queues (one queue each); they run the calls.
+  unsigned threads = 1;
   // TLS (grpc_api.tls): PEM texts; empty cert = plaintext. With a client CA, client
   // certificates are required and verified.
   std::string tls_cert_pem;
