@@ -362,6 +362,7 @@ std::string server::impl::start() {
     // Half the event loops: a call is read and answered by one thread, and a second
     // polling thread per core cost context switches per call (docs/grpc-api.md).
     go.threads = std::max(1u, n / 2);
+    go.backlogged = ext.postpone_reading;  // paced by the fan-out, as the HTTP API
     grpc_api = std::make_unique<grpc_api_server>(*executor, *api_stats, std::move(go));
     if (std::string e = grpc_api->start(); !e.empty()) return e;
   }

@@ -1,6 +1,7 @@
 // grpc_api_server: see grpc_api_server.hpp.
 #include "grpc_api/grpc_api_server.hpp"
 
+#include <grpcpp/alarm.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <openssl/crypto.h>
@@ -136,6 +137,10 @@ class unary_call final : public call_base {
   }
 
   void proceed(bool ok) override {
+    if (postponed_) {  // the alarm rang (ok: false only if it was cancelled; run anyway)
+      postponed_ = false;
+      return run();
+    }
     if (finishing_ || !ok) {
       delete this;  // finished, or the queue is shutting down
       return;
@@ -160,6 +165,19 @@ class unary_call final : public call_base {
                    first_metadata(&ctx_, "authorization").empty() ? "no" : "a wrong");
       return finish(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "unauthenticated"));
     }
+    ++env_.running;  // until done(): stop() waits for it
+    run();
+  }
+
+  // Runs the call, or postpones it by 1 ms while the event loops' inboxes are backlogged
+  // (the HTTP API's pacing, docs/design/flow-control.md): an alarm on this call's queue
+  // brings it back; no thread waits.
+  void run() {
+    if (!env_.stopping && env_.opts.backlogged && env_.opts.backlogged()) {
+      postponed_ = true;
+      alarm_.Set(cq_, std::chrono::system_clock::now() + std::chrono::milliseconds(1), this);
+      return;
+    }
     transport_mode_ = !batch && (env_.opts.transport_error_mode ||
                                  first_metadata(&ctx_, "x-centrifugo-error-mode") == "transport");
     started_ = std::chrono::steady_clock::now();
@@ -172,20 +190,19 @@ class unary_call final : public call_base {
                         parent ? std::string(first_metadata(&ctx_, "tracestate")) : std::string()));
       trace_->set("rpc.system", "grpc");
     }
+    // `this` may be gone once done() finished the call: count down through the env.
+    auto reply = [this, env = &env_](api_outcome r) {
+      done(std::move(r));
+      --env->running;
+    };
     std::string params;
-    if (!grpc_api::to_params(req_, params)) return done(api_outcome::failure(errors::bad_request));
+    if (!grpc_api::to_params(req_, params)) return reply(api_outcome::failure(errors::bad_request));
     if (trace_) {
       if (batch)
         trace_->set("centrifugo.method", "batch");
       else
         api_tracing::describe_command(*trace_, m_.name, params);
     }
-    ++env_.running;
-    // `this` may be gone once done() finished the call: count down through the env.
-    auto reply = [this, env = &env_](api_outcome r) {
-      done(std::move(r));
-      --env->running;
-    };
     if (batch && trace_)
       env_.exec.execute_batch(params, *tracer, *trace_, std::move(reply));
     else
@@ -242,6 +259,8 @@ class unary_call final : public call_base {
   Response resp_;
   grpc::ServerAsyncResponseWriter<Response> writer_;
   bool finishing_ = false;
+  bool postponed_ = false;
+  grpc::Alarm alarm_;
   bool transport_mode_ = false;
   std::chrono::steady_clock::time_point started_;
   std::unique_ptr<tracing::span> trace_;

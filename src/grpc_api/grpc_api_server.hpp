@@ -13,6 +13,8 @@
 //  * Errors go in the response's `error` field, or, in transport error mode
 //    (grpc_api.error_mode or the call's `x-centrifugo-error-mode: transport` metadata),
 //    as the call's status with the Error attached as a detail; Batch ignores the mode.
+//  * Paced by the fan-out like the HTTP API: while `backlogged` says so, a call waits on a
+//    1 ms alarm before it runs (docs/design/flow-control.md).
 //  * A request is at most max_receive_message_size bytes (gRPC's 4 MiB by default); a
 //    connection carries at most max_concurrent_streams calls at once.
 //
@@ -20,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -46,6 +49,9 @@ struct grpc_api_options {
   std::string tls_cert_pem;
   std::string tls_key_pem;
   std::string tls_client_ca_pem;
+  // Whether the event loops' inboxes are backlogged (node::fan_out_backlogged): calls are
+  // then postponed by 1 ms at a time, as the HTTP API's requests threads do. Empty: never.
+  std::function<bool()> backlogged;
   // opentelemetry.api: a span per call (docs/tracing.md); nullptr: none.
   tracing::tracer* tracer = nullptr;
 };

@@ -2,10 +2,11 @@
 // api.proto: every method, the key check (UNAUTHENTICATED), errors in the response and in
 // transport error mode (status + Error detail), bytes that are not JSON, a batch, methods
 // the .proto does not declare (UNIMPLEMENTED), max_receive_message_size, reflection, TLS,
-// metrics with protocol="grpc", the Redis engine's later answers, config validation and
-// the refused reload of grpc_api.*. Effects are observed with real SDK clients.
+// metrics with protocol="grpc", the Redis engine's later answers, the pacing by the
+// fan-out, config validation and the refused reload of grpc_api.*. Effects are observed
+// with real SDK clients.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, test, useServer } from '../lib/test.js';
@@ -16,6 +17,8 @@ import { freePort, merge, runGyre, tempDir } from '../lib/server.js';
 import { grpc, grpcClient, errorDetail, SERVICE } from '../lib/grpc_api.js';
 import { nextEvent, record, sleep, waitFor, SCALE } from '../lib/wait.js';
 import { startRedis } from '../lib/redis.js';
+import { requireBinaries } from '../lib/daemon.js';
+import WebSocket from 'ws';
 
 const KEY = 'grpc-e2e-key';
 const J = (v) => Buffer.from(JSON.stringify(v));
@@ -360,5 +363,66 @@ describe('GRPC API configuration', () => {
         g.close();
       }
     });
+  });
+});
+
+// GRPC publishers paced by the fan-out, as the HTTP API's (tests/api_pacing.test.js has the
+// reasoning): one event loop with an inbox of 16 events, 4,000 plain subscribers of one
+// channel, h2load publishing over GRPC from 8 connections, one call in flight each. While
+// the inbox is half full calls wait on a 1 ms alarm; nothing is dropped, everyone gets all.
+describe('GRPC API publishers are paced by the fan-out', () => {
+  const SUBSCRIBERS = 4000;
+  const EACH = 400;
+  const h = useServer(async () => ({
+    name: 'grpc-api-pacing',
+    config: await grpcServerConfig({ grpc_api: { key: '' }, gyre: { num_event_loops: 1, event_loop_inbox_size: 16 } }),
+  }));
+
+  function counter(url, token, channel) {
+    return new Promise((resolve, reject) => {
+      const c = { count: 0, closed: null, ws: new WebSocket(url) };
+      const timer = setTimeout(() => reject(new Error('subscriber setup timed out')), 10000 * SCALE);
+      c.ws.on('error', reject);
+      c.ws.on('close', (code) => {
+        c.closed = code;
+      });
+      c.ws.on('open', () => c.ws.send(`{"id":1,"connect":{"token":"${token}"}}\n{"id":2,"subscribe":{"channel":"${channel}"}}`));
+      c.ws.on('message', (data) => {
+        const text = data.toString();
+        if (text === '{}') return c.ws.send('{}');
+        if (text.includes('"id":2')) {
+          clearTimeout(timer);
+          resolve(c);
+        }
+        for (let at = text.indexOf('"pub"'); at !== -1; at = text.indexOf('"pub"', at + 1)) c.count++;
+      });
+    });
+  }
+
+  test('closed-loop GRPC publishers outrunning the loop lose nothing, the inbox drops nothing', { timeout: 120000 * SCALE }, async (t) => {
+    requireBinaries('h2load');
+    const subs = [];
+    t.defer(() => subs.forEach((s) => s.ws.terminate()));
+    for (let i = 0; i < SUBSCRIBERS; i += 200) {
+      subs.push(...(await Promise.all(Array.from({ length: Math.min(200, SUBSCRIBERS - i) }, (_, k) => counter(h.wsUrl, connToken(`gs${i + k}`), 'gpaced')))));
+    }
+    // The GRPC frame of PublishRequest{channel: "gpaced", data: {"x":1}}.
+    const msg = Buffer.concat([Buffer.from([0x0a, 6]), Buffer.from('gpaced'), Buffer.from([0x12, 7]), Buffer.from('{"x":1}')]);
+    const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, msg.length]), msg]);
+    const body = path.join(tempDir('gyre-e2e-grpc-pacing-'), 'publish.grpc');
+    fs.writeFileSync(body, frame);
+    const out = await new Promise((resolve, reject) => {
+      execFile('h2load', ['-n', String(EACH), '-c', '8', '-m', '1', '-d', body, '-H', 'content-type: application/grpc', '-H', 'te: trailers',
+        `http://127.0.0.1:${h.srv.config.grpc_api.port}/${SERVICE}/Publish`], { timeout: 60000 * SCALE }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
+    });
+    assert.match(out, new RegExp(`${EACH} succeeded, 0 failed`), out);
+    await waitFor(() => subs.every((s) => s.count >= EACH || s.closed !== null), { timeout: 20000 * SCALE, label: 'every publication at every subscriber' }).catch(() => {});
+    const text = (await metrics(h.srv)).text;
+    const counts = subs.map((s) => s.count);
+    t.diagnostic(`postponed ${metricValue(text, 'gyre_http_api_reads_postponed_total')} times; delivered ${Math.min(...counts)}..${Math.max(...counts)} of ${EACH}`);
+    assert.equal(metricValue(text, 'gyre_event_loop_inbox_dropped_total'), 0, 'the inbox dropped events');
+    assert.equal(metricValue(text, 'centrifugo_api_command_errors_total', { protocol: 'grpc' }) ?? 0, 0);
+    assert.deepEqual(subs.filter((s) => s.closed !== null).map((s) => s.closed), [], 'subscribers closed');
+    assert.equal(counts.filter((c) => c !== EACH).length, 0, 'subscribers that missed publications');
   });
 });
