@@ -22,6 +22,7 @@ bench/idle.sh
 bench/broadcast.sh
 bench/publisher.sh
 bench/api.sh
+bench/grpc_api.sh
 bench/channels.sh
 bench/storm.sh
 bench/engines.sh
