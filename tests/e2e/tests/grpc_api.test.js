@@ -18,6 +18,9 @@ import { grpc, grpcClient, errorDetail, SERVICE } from '../lib/grpc_api.js';
 import { nextEvent, record, sleep, waitFor, SCALE } from '../lib/wait.js';
 import { startRedis } from '../lib/redis.js';
 import { requireBinaries } from '../lib/daemon.js';
+import { OtlpReceiver } from '../lib/otlp_receiver.js';
+import { GyreServer } from '../lib/server.js';
+import { before } from 'node:test';
 import WebSocket from 'ws';
 
 const KEY = 'grpc-e2e-key';
@@ -424,5 +427,40 @@ describe('GRPC API publishers are paced by the fan-out', () => {
     assert.equal(metricValue(text, 'centrifugo_api_command_errors_total', { protocol: 'grpc' }) ?? 0, 0);
     assert.deepEqual(subs.filter((s) => s.closed !== null).map((s) => s.closed), [], 'subscribers closed');
     assert.equal(counts.filter((c) => c !== EACH).length, 0, 'subscribers that missed publications');
+  });
+});
+
+// opentelemetry.api: a span per GRPC call, a child of the call's traceparent metadata, with
+// the method, the channel and the error; a batch's commands get child spans.
+describe('GRPC API tracing', () => {
+  const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
+  const PARENT = '00f067aa0ba902b7';
+  const rx = new OtlpReceiver();
+  let srv;
+  before(async () => {
+    await rx.start();
+    const config = merge(await grpcServerConfig(), { opentelemetry: { enabled: true, api: true } });
+    srv = await new GyreServer({ name: 'grpc-api-tracing', config, env: { OTEL_EXPORTER_OTLP_ENDPOINT: rx.endpoint, OTEL_BSP_SCHEDULE_DELAY: '50' } }).start();
+  });
+  after(async () => {
+    if (srv) await srv.stop();
+    await rx.stop();
+  });
+
+  test('calls are spans joining the caller\'s trace; errors and batch commands are recorded', async (t) => {
+    const g = grpcClient(srv.config.grpc_api.port, { key: KEY });
+    t.defer(() => g.close());
+    await g.call('Publish', { channel: 'news:t', data: J(1) }, { metadata: { traceparent: `00-${TRACE}-${PARENT}-01` } });
+    const s = await rx.waitSpan((x) => x.name === `${SERVICE}/Publish` && x.traceId === TRACE, 'GRPC publish span');
+    assert.equal(s.parentSpanId, PARENT);
+    assert.equal(s.kind, 2); // server
+    assert.equal(s.attributes['centrifugo.method'], 'publish');
+    assert.equal(s.attributes['centrifugo.channel'], 'news:t');
+    await g.call('Publish', { channel: 'nope:t', data: J(1) });
+    const e = await rx.waitSpan((x) => x.name === `${SERVICE}/Publish` && x.attributes['centrifugo.channel'] === 'nope:t', 'GRPC error span');
+    assert.equal(e.attributes['centrifugo.error.code'], 102);
+    await g.call('Batch', { commands: [{ presence_stats: { channel: 'news:t' } }] });
+    const b = await rx.waitSpan((x) => x.name === `${SERVICE}/Batch`, 'GRPC batch span');
+    await rx.waitSpan((x) => x.name === 'presence_stats' && x.traceId === b.traceId && x.parentSpanId === b.spanId, 'batch command span');
   });
 });
