@@ -354,8 +354,7 @@ std::string server::impl::start() {
     listeners.push_back(std::make_unique<http_server>(loop_ptrs, ext));
     listeners.push_back(std::make_unique<http_server>(loop_ptrs, in));
   }
-  for (auto& l : listeners)
-    if (std::string e = l->start(); !e.empty()) return e;
+  // The GRPC API listens before the HTTP listeners: once /health answers, it is served.
   if (cfg.grpc_api_.enabled_) {
     auto go = grpc_api_options_from(cfg, tracer && tracer->api() ? tracer.get() : nullptr, err);
     if (!err.empty()) return err;
@@ -366,6 +365,8 @@ std::string server::impl::start() {
     grpc_api = std::make_unique<grpc_api_server>(*executor, *api_stats, std::move(go));
     if (std::string e = grpc_api->start(); !e.empty()) return e;
   }
+  for (auto& l : listeners)
+    if (std::string e = l->start(); !e.empty()) return e;
 
   log::write(spdlog::level::info, "Gyre started",
              {{"version", node::version()},
