@@ -1475,7 +1475,8 @@ void client::handle_refresh(uint32_t id, protocol::refresh_request& req) {
 
 result<client::renewal> client::verify_refresh(const protocol::refresh_request& req) {
   node& n = shard_.owner();
-  // Refresh is client-side (there is no refresh proxy): a valid token is accepted whether
+  // A refresh command is client-side refresh (the refresh proxy refreshes on the server
+  // instead, refresh_with_proxy): a valid token is accepted whether
   // or not the connection expires, as in Centrifugo.
   if (req.token.empty()) return disconnects::bad_request;
   const auto& verifier = shard_.live().conn_verifier;

@@ -37,7 +37,7 @@ std::optional<http_target> parse_http_url(std::string_view url) {
   std::string_view authority = url.substr(0, slash);
   if (slash != std::string_view::npos) t.path = std::string(url.substr(slash));
   if (authority.find('@') != std::string_view::npos) return std::nullopt;  // no userinfo
-  if (authority.starts_with('[')) {  // [v6]:port
+  if (authority.starts_with('[')) {                                        // [v6]:port
     size_t close = authority.find(']');
     if (close == std::string_view::npos) return std::nullopt;
     t.host = std::string(authority.substr(1, close - 1));
@@ -303,8 +303,7 @@ void http_client::post(http_request_spec spec, std::function<void(http_result)> 
   c->req.method(http::verb::post);
   c->req.target(spec.target.path);
   c->req.version(11);
-  c->req.set(http::field::host,
-             spec.target.port == "80" ? spec.target.host : c->key);
+  c->req.set(http::field::host, spec.target.port == "80" ? spec.target.host : c->key);
   c->req.set(http::field::user_agent, "Gyre");
   for (auto& [k, v] : spec.headers)
     if (header_ok(k, v)) c->req.insert(k, v);

@@ -57,8 +57,7 @@ struct http_result {
 
 class http_client {
  public:
-  explicit http_client(boost::asio::io_context& io, size_t max_idle = 64,
-                       size_t max_active = 512);
+  explicit http_client(boost::asio::io_context& io, size_t max_idle = 64, size_t max_active = 512);
   ~http_client();
   http_client(const http_client&) = delete;
   http_client& operator=(const http_client&) = delete;

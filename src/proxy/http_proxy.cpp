@@ -35,9 +35,8 @@ class http_transport final : public transport {
     }
     if (early.failed != failure::none) {
       if (mc.errors) mc.errors->inc();
-      boost::asio::post(io_, [done = std::move(done), o = std::move(early)]() mutable {
-        done(std::move(o));
-      });
+      boost::asio::post(
+          io_, [done = std::move(done), o = std::move(early)]() mutable { done(std::move(o)); });
       return;
     }
     http_request_spec spec;
@@ -55,8 +54,7 @@ class http_transport final : public transport {
     if (mc.inflight) mc.inflight->add(1);
     auto started = std::chrono::steady_clock::now();
     const call_kind kind = r.kind;
-    client_.post(std::move(spec), [mc, started, kind,
-                                   copy = p.http_.status_to_code_transforms_,
+    client_.post(std::move(spec), [mc, started, kind, copy = p.http_.status_to_code_transforms_,
                                    done = std::move(done)](http_result hr) mutable {
       if (mc.inflight) mc.inflight->add(-1);
       if (mc.duration)

@@ -17,7 +17,6 @@ class proxy_metrics;
 // The largest response body a backend may send (bytes).
 inline constexpr size_t max_response_size = 4 << 20;
 
-std::unique_ptr<transport> make_http_transport(boost::asio::io_context& io,
-                                               proxy_metrics* metrics);
+std::unique_ptr<transport> make_http_transport(boost::asio::io_context& io, proxy_metrics* metrics);
 
 }  // namespace gyre::proxy

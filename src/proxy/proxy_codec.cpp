@@ -50,7 +50,9 @@ const char* failure_name(failure f) {
 
 namespace {
 
-bool sends_user(call_kind k) { return k != call_kind::connect; }
+bool sends_user(call_kind k) {
+  return k != call_kind::connect;
+}
 bool sends_data(call_kind k) {
   return k == call_kind::connect || k == call_kind::subscribe || k == call_kind::publish ||
          k == call_kind::rpc;
@@ -87,9 +89,10 @@ bool raw_members(const json_object& o, std::string_view name,
   simdjson::ondemand::document doc;
   simdjson::ondemand::object obj;
   if (parser.iterate(padded).get(doc) || doc.get_object().get(obj)) return false;
-  for (auto field : obj) {
+  for (auto item : obj) {
+    simdjson::ondemand::field field;
     std::string_view k;
-    if (field.unescaped_key().get(k)) return false;
+    if (std::move(item).get(field) || field.unescaped_key().get(k)) return false;
     std::string v;
     simdjson::ondemand::value val = field.value();
     if (!protocol::json_scan::read_raw(val, v)) return false;
@@ -113,8 +116,7 @@ bool read_override(const json_object& o, auth::subscription_override& ov) {
   };
   return one("presence", ov.presence) && one("join_leave", ov.join_leave) &&
          one("force_push_join_leave", ov.force_push_join_leave) &&
-         one("force_recovery", ov.force_recovery) &&
-         one("force_positioning", ov.force_positioning);
+         one("force_recovery", ov.force_recovery) && one("force_positioning", ov.force_positioning);
 }
 
 bool read_result(call_kind k, const json_object& r, reply& out, std::string& why) {
@@ -141,8 +143,7 @@ bool read_result(call_kind k, const json_object& r, reply& out, std::string& why
             if (!o) return bad("subs");
             std::optional<std::string> info, data;
             if (!read_bytes(*o, "info", "b64info", info, false) ||
-                !read_bytes(*o, "data", "b64data", data, false) ||
-                !read_override(*o, so.overrides))
+                !read_bytes(*o, "data", "b64data", data, false) || !read_override(*o, so.overrides))
               return bad("subs");
             if (info) so.info = std::move(*info);
             if (data) so.data = std::move(*data);

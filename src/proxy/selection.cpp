@@ -74,11 +74,13 @@ std::vector<std::string> unsupported_proxies(const config::config& cfg) {
   for_each_proxy(cfg, [&](const std::string& key, const config::proxy_config& p, bool used) {
     if (!used || p.endpoint_.empty()) return;
     if (p.endpoint_.starts_with("https://"))
-      out.push_back(key + ".endpoint: https:// proxy endpoints are not supported by Gyre yet; "
-                          "calls fail with error 100");
+      out.push_back(key +
+                    ".endpoint: https:// proxy endpoints are not supported by Gyre yet; "
+                    "calls fail with error 100");
     else if (!p.endpoint_.starts_with("http://"))
-      out.push_back(key + ".endpoint: GRPC proxies are not supported by Gyre yet; calls fail "
-                          "with error 100");
+      out.push_back(key +
+                    ".endpoint: GRPC proxies are not supported by Gyre yet; calls fail "
+                    "with error 100");
   });
   return out;
 }

@@ -26,6 +26,10 @@ function connectAnswer(body) {
       return { status: 500, body: 'oops' };
     case 'slow':
       return { delay: 2500 * SCALE, body: { result: { user: 'late' } } };
+    case 'teapot':
+      return { status: 418, body: 'teapot' };
+    case 'subs':
+      return { body: { result: { user: 'with-subs', channels: ['px:srv-a'], subs: { 'px:Srv-B': { data: { s: 'b' } } } } } };
     case 'nothing':
       return { body: {} };
     case 'expiring':
@@ -74,7 +78,10 @@ describe('proxies', () => {
             timeout: '1s',
             http_headers: ['X-Custom'],
             emulated_headers: ['x-emulated'],
-            http: { static_headers: { 'x-static': 'static-value', 'x-custom': 'overridden' } },
+            http: {
+              static_headers: { 'x-static': 'static-value', 'x-custom': 'overridden' },
+              status_to_code_transforms: [{ status_code: 418, to_disconnect: { code: 4518, reason: 'teapot' } }],
+            },
           },
           refresh: { enabled: true, endpoint: `${backend.url}/refresh`, timeout: '1s' },
         },
@@ -137,7 +144,7 @@ describe('proxies', () => {
         assert.equal(req.headers['x-emulated'], 'emu');
       });
 
-      for (const [what, expectCode] of [['error', 1000], ['disconnect', 4501], ['nothing', 3501]]) {
+      for (const [what, expectCode] of [['error', 1000], ['disconnect', 4501], ['nothing', 3501], ['teapot', 4518]]) {
         test(`connect proxy: ${what} → the client is refused with ${expectCode}`, async (t) => {
           const c = newClient(format, h.wsUrl, { data: enc(format, { do: what }) });
           t.defer(() => c.disconnect());
@@ -161,6 +168,19 @@ describe('proxies', () => {
           assert.equal(other.state, 'connected');
         });
       }
+
+      test('connect proxy: channels and subs become server-side subscriptions', async (t) => {
+        const c = newClient(format, h.wsUrl, { data: enc(format, { do: 'subs' }) });
+        t.defer(() => c.disconnect());
+        const seen = new Map();
+        c.on('subscribed', (ctx) => seen.set(ctx.channel, ctx));
+        const ok = nextEvent(c, 'connected');
+        c.connect();
+        await ok;
+        await waitFor(() => seen.size === 2, { label: 'two server-side subscriptions' });
+        assert.ok(seen.has('px:srv-a'));
+        assert.deepEqual(dec(format, seen.get('px:Srv-B').data), { s: 'b' });
+      });
 
       test('subscribe proxy: refused with the backend error, disconnect mapped, failure → 100', async (t) => {
         const c = await connected(format, h.wsUrl, { data: enc(format, { user: 'sub-user' }) }, t);
