@@ -428,6 +428,12 @@ void client::release_inflight() {
 // ---------------------------------------------------------------------------- connect
 
 void client::handle_connect(uint32_t id, protocol::connect_request& req) {
+  // Emulated headers (sent by browser SDKs in connect) are kept for the connection's proxy
+  // calls when some proxy forwards them.
+  if (!req.headers.empty() && proxy::uses_emulated_headers(*shard_.cfg())) {
+    if (!extra_) extra_ = std::make_unique<extra>();
+    extra_->emulated_headers = req.headers;
+  }
   if (req.token.empty() && shard_.cfg()->client_.proxy_.connect_.enabled_)
     return connect_with_proxy(id, req);
   auto who = authenticate(req);
@@ -2056,10 +2062,6 @@ status client::proxy_refusal(const proxy::outcome& o, std::string_view what) {
 void client::connect_with_proxy(uint32_t id, protocol::connect_request& req) {
   auto cfg = shard_.cfg();
   const auto& p = cfg->client_.proxy_.connect_;
-  if (!req.headers.empty() && !p.emulated_headers_.empty()) {
-    if (!extra_) extra_ = std::make_unique<extra>();
-    extra_->emulated_headers = req.headers;
-  }
   proxy::request r = proxy_request(proxy::call_kind::connect, p);
   r.data = req.data;
   r.name = req.name;

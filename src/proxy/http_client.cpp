@@ -12,6 +12,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <cerrno>
 #include <deque>
 #include <unordered_map>
 
@@ -139,6 +140,12 @@ struct call : std::enable_shared_from_this<call> {
 };
 
 void http_client::impl::acquire(const std::shared_ptr<call>& c) {
+  if (c->timed_out) {  // its deadline passed before it started
+    http_result r;
+    r.err = http_result::error::timeout;
+    r.detail = "timed out before it started";
+    return c->finish(std::move(r), false);
+  }
   host_pool& p = pools[c->key];
   while (!p.idle.empty()) {
     std::unique_ptr<conn> cn = std::move(p.idle.back());

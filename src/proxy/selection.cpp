@@ -69,6 +69,14 @@ std::vector<std::string> forwarded_header_names(const config::config& cfg) {
   return out;
 }
 
+bool uses_emulated_headers(const config::config& cfg) {
+  bool any = false;
+  for_each_proxy(cfg, [&](const std::string&, const config::proxy_config& p, bool used) {
+    any = any || (used && !p.emulated_headers_.empty());
+  });
+  return any;
+}
+
 std::vector<std::string> unsupported_proxies(const config::config& cfg) {
   std::vector<std::string> out;
   for_each_proxy(cfg, [&](const std::string& key, const config::proxy_config& p, bool used) {

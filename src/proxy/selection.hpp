@@ -23,6 +23,10 @@ const config::proxy_config* find_proxy(const config::config& cfg, call_kind k,
 // Header names forwarded by any configured proxy (http_headers), lower-cased, unique.
 std::vector<std::string> forwarded_header_names(const config::config& cfg);
 
+// Whether any configured proxy forwards emulated headers (a connection then keeps the
+// connect command's `headers`).
+bool uses_emulated_headers(const config::config& cfg);
+
 // Warnings for proxies this build cannot call (GRPC and https:// endpoints).
 std::vector<std::string> unsupported_proxies(const config::config& cfg);
 

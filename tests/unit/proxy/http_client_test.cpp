@@ -93,7 +93,8 @@ std::string ok(const std::string& body) {
          std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 
-http_request_spec spec_for(uint16_t port, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+http_request_spec spec_for(uint16_t port,
+                           std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
   http_request_spec s;
   s.target.host = "127.0.0.1";
   s.target.port = std::to_string(port);

@@ -22,9 +22,8 @@ TEST(ProxyCodec, ConnectRequestLeavesOutUserAndEmptyFields) {
   r.name = "js";
   std::string out;
   ASSERT_TRUE(encode_request(r, out));
-  EXPECT_EQ(out,
-            R"({"client":"c1","transport":"websocket","protocol":"json","encoding":"json",)"
-            R"("name":"js","data":{"a":1}})");
+  EXPECT_EQ(out, R"({"client":"c1","transport":"websocket","protocol":"json","encoding":"json",)"
+                 R"("name":"js","data":{"a":1}})");
 }
 
 TEST(ProxyCodec, SubscribeRequestAlwaysHasUserAndMetaWhenGiven) {
@@ -33,9 +32,8 @@ TEST(ProxyCodec, SubscribeRequestAlwaysHasUserAndMetaWhenGiven) {
   r.meta = R"({"m":1})";
   std::string out;
   ASSERT_TRUE(encode_request(r, out));
-  EXPECT_EQ(out,
-            R"({"client":"c1","transport":"websocket","protocol":"json","encoding":"json",)"
-            R"("user":"","channel":"ns:ch","meta":{"m":1}})");
+  EXPECT_EQ(out, R"({"client":"c1","transport":"websocket","protocol":"json","encoding":"json",)"
+                 R"("user":"","channel":"ns:ch","meta":{"m":1}})");
 }
 
 TEST(ProxyCodec, BinaryEncodingSendsB64Data) {
@@ -61,11 +59,12 @@ TEST(ProxyCodec, NonJsonDataWithoutBinaryEncodingIsRefused) {
 
 TEST(ProxyCodec, ConnectResultDecodes) {
   std::string why;
-  auto r = decode_reply(call_kind::connect,
-                        R"({"result":{"user":"alice","expire_at":1700000000,"info":{"i":1},)"
-                        R"("b64data":"eyJkIjoxfQ==","channels":["a","b"],"meta":{"m":true},)"
-                        R"("subs":{"News:Ch":{"info":{"x":1},"override":{"presence":{"value":true}}}}}})",
-                        why);
+  auto r = decode_reply(
+      call_kind::connect,
+      R"({"result":{"user":"alice","expire_at":1700000000,"info":{"i":1},)"
+      R"("b64data":"eyJkIjoxfQ==","channels":["a","b"],"meta":{"m":true},)"
+      R"("subs":{"News:Ch":{"info":{"x":1},"override":{"presence":{"value":true}}}}}})",
+      why);
   ASSERT_TRUE(r) << why;
   EXPECT_TRUE(r->has_result);
   EXPECT_EQ(r->user, "alice");
@@ -137,9 +136,15 @@ TEST(ProxyCodec, RefreshResult) {
 
 TEST(ProxyCodec, BadBodiesAreRefusedWithAReason) {
   for (const char* body : {
-           "", "not json", "[]", R"({"result":"x"})", R"({"result":{"user":5}})",
-           R"({"result":{"b64data":"%%%"}})", R"({"error":{"code":"x"}})",
-           R"({"disconnect":{"code":-1}})", R"({"result":{"subs":{"a":5}}})",
+           "",
+           "not json",
+           "[]",
+           R"({"result":"x"})",
+           R"({"result":{"user":5}})",
+           R"({"result":{"b64data":"%%%"}})",
+           R"({"error":{"code":"x"}})",
+           R"({"disconnect":{"code":-1}})",
+           R"({"result":{"subs":{"a":5}}})",
            R"({"result":{"expire_at":"soon"}})",
        }) {
     std::string why;
