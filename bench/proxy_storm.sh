@@ -11,6 +11,15 @@ ROUNDS=${ROUNDS:-3}
 if [ "$QUICK" = 1 ]; then N=3000; ROUNDS=2; fi
 BACKEND_PORT=${BACKEND_PORT:-18790}
 
+# The same storm with HS256 tokens (storm.sh's first scenario), in the same conditions, for
+# comparison.
+SECRET="gyre-bench-storm-secret"
+log "proxy storm: Gyre, HS256 tokens (baseline)"
+start_gyre storm-jwt "\"token\": { \"hmac_secret_key\": \"$SECRET\" }"
+bench storm-gyre-jwt storm -n "$N" --rounds "$ROUNDS" --no-subscribe --token-secret "$SECRET" --port "$GYRE_PORT" \
+  --server-pid "$GYRE_PID" --settle 1
+stop_gyre
+
 log "proxy storm: Node backend on 127.0.0.1:$BACKEND_PORT"
 port_free "$BACKEND_PORT"
 PORT=$BACKEND_PORT nice -n "$BENCH_NICE" node "$(dirname "$0")/proxy_backend.mjs" > "$TMP/backend.log" 2>&1 &

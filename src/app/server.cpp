@@ -434,6 +434,9 @@ void server::impl::shutdown() {
   // may still have posted to them) are destroyed with them, after the engines stopped.
   requests.clear();
   listeners.clear();
+  // The proxy clients' sockets belong to the loops' io_contexts: gone before them.
+  for (auto& l : loops) l->hub().set_proxies(nullptr);
+  proxy_transports.clear();
   loops.clear();
   // Every span has ended (the loops and requests threads are gone): send what is queued.
   if (tracer) tracer->stop();
