@@ -64,7 +64,6 @@ describe('proxies', () => {
     });
     backend.on('/named', (b) => ({ body: { result: { b64data: Buffer.from(JSON.stringify({ named: true, got: JSON.parse(Buffer.from(b.b64data, 'base64')) })).toString('base64') } } }));
   });
-  after(() => backend.stop());
 
   const h = useServer(async () => ({
     name: 'proxy',
@@ -108,6 +107,10 @@ describe('proxies', () => {
       ],
     },
   }));
+
+  // After the server's stop (registered by useServer), which must exit cleanly with live
+  // pooled connections to the backend.
+  after(() => backend.stop());
 
   for (const format of FORMATS) {
     describe(format, () => {
