@@ -310,7 +310,10 @@ void http_client::post(http_request_spec spec, std::function<void(http_result)> 
   c->req.method(http::verb::post);
   c->req.target(spec.target.path);
   c->req.version(11);
-  c->req.set(http::field::host, spec.target.port == "80" ? spec.target.host : c->key);
+  // Host: an IPv6 literal goes in brackets; the port only when not the default.
+  std::string host = spec.target.host.find(':') != std::string::npos ? "[" + spec.target.host + "]"
+                                                                     : spec.target.host;
+  c->req.set(http::field::host, spec.target.port == "80" ? host : host + ":" + spec.target.port);
   c->req.set(http::field::user_agent, "Gyre");
   for (auto& [k, v] : spec.headers)
     if (header_ok(k, v)) c->req.insert(k, v);

@@ -238,6 +238,20 @@ describe('proxies', () => {
     });
   }
 
+  test('clients that leave during a slow proxy call: the server carries on', async (t) => {
+    const before = backend.requests.length;
+    const c1 = newClient('json', h.wsUrl, { data: { do: 'slow' } });
+    c1.connect();
+    const c2 = await connected('json', h.wsUrl, { data: { user: 'leaver' } }, t);
+    c2.newSubscription('px:slow').subscribe();
+    await waitFor(() => backend.requests.length >= before + 3, { label: 'the slow calls reached the backend' });
+    c1.disconnect();
+    c2.disconnect();
+    // Both answers arrive after their connections are gone; a new client is served.
+    const c3 = await connected('protobuf', h.wsUrl, { data: enc('protobuf', { user: 'after' }) }, t);
+    assert.equal(c3.state, 'connected');
+  });
+
   test('refresh proxy: an expiring connection is extended by the backend, or closed as expired', async (t) => {
     const stay = await connected('json', h.wsUrl, { data: { do: 'expiring', user: 'stay' } }, t);
     const go = newClient('json', h.wsUrl, { data: { do: 'expiring', user: 'go' } });
