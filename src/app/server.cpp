@@ -37,6 +37,11 @@
 #include "core/metrics.hpp"
 #include "core/process_metrics.hpp"
 #include "hub/node.hpp"
+#include "hub/shard.hpp"
+#include "proxy/http_proxy.hpp"
+#include "proxy/proxy_metrics.hpp"
+#include "proxy/router.hpp"
+#include "proxy/selection.hpp"
 #include "tracing/tracer.hpp"
 #include "transport/event_loop.hpp"
 #include "transport/http_server.hpp"
@@ -160,6 +165,10 @@ struct server::impl {
   std::unique_ptr<engines> eng;
   std::unique_ptr<node> hub;
   std::vector<std::unique_ptr<event_loop>> loops;
+  // Backend proxy calls (docs/proxy.md): one transport per event loop, destroyed before
+  // the loops' io_contexts.
+  std::unique_ptr<proxy::proxy_metrics> proxy_metrics;
+  std::vector<std::unique_ptr<proxy::transport>> proxy_transports;
   // A connection's HTTP requests after its first: one requests thread per event loop
   // (docs/design/api-threading.md).
   std::vector<std::unique_ptr<io_thread>> requests;
@@ -194,6 +203,7 @@ server::~server() = default;
 std::string server::impl::start() {
   raise_fd_limit();
   for (const auto& w : unsupported_settings(cfg)) log::warn("{}", w);
+  for (const auto& w : proxy::unsupported_proxies(cfg)) log::warn("{}", w);
   auto shared_cfg = std::make_shared<const config::config>(cfg);
   std::string err;
   eng = make_engines(*shared_cfg, clk, err);
@@ -222,6 +232,13 @@ std::string server::impl::start() {
   hub->start_control(*eng->control);
 
   for (unsigned i = 0; i < n; ++i) loops.push_back(std::make_unique<event_loop>(hub->shard_at(i)));
+  proxy_metrics = std::make_unique<proxy::proxy_metrics>(registry);
+  for (auto& l : loops) {
+    // A GRPC proxy transport joins here: router(http, grpc).
+    proxy_transports.push_back(
+        std::make_unique<proxy::router>(proxy::make_http_transport(l->io(), proxy_metrics.get())));
+    l->hub().set_proxies(proxy_transports.back().get());
+  }
   for (auto& l : loops) l->start();
   std::vector<boost::asio::io_context*> requests_ios;
   for (unsigned i = 0; i < n; ++i) {
@@ -326,6 +343,7 @@ std::string server::impl::start() {
   ext.websocket_message_size_limit = static_cast<uint32_t>(cfg.websocket_.message_size_limit_);
   ext.allowed_origins = [h = hub.get()] { return h->cfg()->client_.allowed_origins_; };
   ext.user_id_http_header = cfg.client_.user_id_http_header_;
+  ext.proxy_header_names = [h = hub.get()] { return proxy::forwarded_header_names(*h->cfg()); };
   ext.max_header_size = static_cast<uint32_t>(cfg.gyre_.http_server_.max_header_size_);
   ext.routes = external_routes;
   ext.requests_ios = requests_ios;
@@ -437,6 +455,9 @@ void server::impl::shutdown() {
   // may still have posted to them) are destroyed with them, after the engines stopped.
   requests.clear();
   listeners.clear();
+  // The proxy clients' sockets belong to the loops' io_contexts: gone before them.
+  for (auto& l : loops) l->hub().set_proxies(nullptr);
+  proxy_transports.clear();
   loops.clear();
   // Every span has ended (the loops and requests threads are gone): send what is queued.
   if (tracer) tracer->stop();

@@ -39,13 +39,7 @@ std::vector<std::string> unsupported_settings(const config::config& c) {
   flag(c.client_.concurrency_ > 1, "client.concurrency", "concurrent command processing");
   flag(c.client_.channel_position_max_time_lag_.count() > 0, "client.channel_position_max_time_lag",
        "position lag control");
-  flag(c.client_.proxy_.connect_.enabled_, "client.proxy.connect.enabled", "the connect proxy");
-  flag(c.client_.proxy_.refresh_.enabled_, "client.proxy.refresh.enabled", "the refresh proxy");
   auto check_ns = [&](const config::channel_options& ns, const std::string& prefix) {
-    flag(ns.subscribe_proxy_enabled_, prefix + ".subscribe_proxy_enabled", "the subscribe proxy");
-    flag(ns.publish_proxy_enabled_, prefix + ".publish_proxy_enabled", "the publish proxy");
-    flag(ns.sub_refresh_proxy_enabled_, prefix + ".sub_refresh_proxy_enabled",
-         "the sub_refresh proxy");
     flag(ns.subscribe_stream_proxy_enabled_, prefix + ".subscribe_stream_proxy_enabled",
          "the subscribe stream proxy");
     const auto& t = ns.subscription_type_;
@@ -55,11 +49,6 @@ std::vector<std::string> unsupported_settings(const config::config& c) {
   check_ns(c.channel_.without_namespace_, "channel.without_namespace");
   for (size_t i = 0; i < c.channel_.namespaces_.size(); ++i)
     check_ns(c.channel_.namespaces_[i], "channel.namespaces[" + std::to_string(i) + "]");
-  flag(c.rpc_.without_namespace_.proxy_enabled_, "rpc.without_namespace.proxy_enabled",
-       "the RPC proxy");
-  for (size_t i = 0; i < c.rpc_.namespaces_.size(); ++i)
-    flag(c.rpc_.namespaces_[i].proxy_enabled_,
-         "rpc.namespaces[" + std::to_string(i) + "].proxy_enabled", "the RPC proxy");
   flag(c.controller_.enabled_, "controller.enabled", "the PostgreSQL controller");
   for (size_t i = 0; i < c.consumers_.size(); ++i)
     flag(c.consumers_[i].enabled_, "consumers[" + std::to_string(i) + "].enabled",

@@ -46,10 +46,11 @@ constexpr std::string_view reloadable[] = {
     "client.connection_rate_limit",
     "client.concurrency",
     "client.channel_position_max_time_lag",
-    "client.proxy",
     "client.connect_code_to_unidirectional_disconnect",
-    "proxies",
     "shared_poll",
+    // Backend proxies: read from the snapshot for each call (docs/proxy.md).
+    "client.proxy",
+    "proxies",
     // Channel rules and namespaces, RPC namespaces.
     "channel",
     "rpc",

@@ -20,6 +20,8 @@
 #include "hub/token_expiry.hpp"
 #include "protocol/data_format.hpp"
 #include "protocol/tags_filter.hpp"
+#include "proxy/proxy_call.hpp"
+#include "proxy/selection.hpp"
 #include "tracing/tracer.hpp"
 
 namespace gyre {
@@ -106,6 +108,8 @@ struct client::extra {
   std::string conn_info;
   std::string meta;
   std::vector<std::string> token_channels;  // server-side channels from the token
+  // The connect command's emulated headers, kept for proxies (emulated_headers).
+  std::vector<std::pair<std::string, std::string>> emulated_headers;
   // The rest of a message whose commands may not run yet (behind one waiting for an
   // engine, or over the turn's budget or the queue limit), as bytes followed by
   // protocol::decode_padding: at most one message (websocket.message_size_limit).
@@ -123,8 +127,9 @@ struct client::extra {
 
   // Nothing kept: the connection may give this object back.
   bool unused() const {
-    return conn_info.empty() && meta.empty() && token_channels.empty() && parked.empty() &&
-           subscribes_after_unsubscribe.empty() && !held && !command_span;
+    return conn_info.empty() && meta.empty() && token_channels.empty() &&
+           emulated_headers.empty() && parked.empty() && subscribes_after_unsubscribe.empty() &&
+           !held && !command_span;
   }
 };
 
@@ -137,6 +142,7 @@ struct client::identity {
   std::string meta;
   std::map<std::string, auth::sub_options> token_subs;
   std::vector<std::string> token_channels;
+  std::string data;  // for the connect reply (connect proxy)
   // The channels of connect.subs may become server-side subscriptions (identity from a
   // token, or anonymous / insecure; not from client.user_id_http_header).
   bool client_channels = false;
@@ -164,6 +170,7 @@ struct client::subscribe_plan {
   std::string chan_info;
   std::string data;
   std::shared_ptr<const protocol::compiled_filter> filter;
+  std::string proxy_name;  // the subscribe proxy decides (namespace subscribe_proxy_enabled)
 };
 
 // A subscription being set up: its plan, its attempt number and who wants the result.
@@ -193,6 +200,7 @@ struct client::publish_plan {
   std::string channel;
   publication pub;
   publish_options opts;
+  std::string proxy_name;  // the publish proxy decides (namespace publish_proxy_enabled)
 };
 
 client::client(shard& s, client_transport& t, protocol::encoding enc)
@@ -420,6 +428,14 @@ void client::release_inflight() {
 // ---------------------------------------------------------------------------- connect
 
 void client::handle_connect(uint32_t id, protocol::connect_request& req) {
+  // Emulated headers (sent by browser SDKs in connect) are kept for the connection's proxy
+  // calls when some proxy forwards them.
+  if (!req.headers.empty() && proxy::uses_emulated_headers(*shard_.cfg())) {
+    if (!extra_) extra_ = std::make_unique<extra>();
+    extra_->emulated_headers = req.headers;
+  }
+  if (req.token.empty() && shard_.cfg()->client_.proxy_.connect_.enabled_)
+    return connect_with_proxy(id, req);
   auto who = authenticate(req);
   if (!who) return fail_connect(id, who);
   // The connect proxy goes here: an asynchronous step that may replace the identity
@@ -605,7 +621,8 @@ void client::establish(uint32_t id, const protocol::connect_request& req, identi
   auto& res = join->reply;
   res.client = client_id();
   res.version = node::version();
-  if (expire_at_ > 0) {
+  res.data = std::move(who.data);
+  if (expire_at_ > 0 && !server_side_refresh()) {
     res.expires = true;
     res.ttl = ttl_until(expire_at_, now);
   }
@@ -671,6 +688,8 @@ void client::finish_connect(connect_join& join) {
 void client::handle_subscribe(uint32_t id, protocol::subscribe_request& req) {
   auto plan = plan_subscription(req);
   if (!plan) return fail_command(protocol::command_kind::subscribe, id, plan);
+  if (!plan->proxy_name.empty())
+    return subscribe_with_proxy(id, std::move(plan.value()), std::move(req.data));
   // The subscribe proxy goes here: an asynchronous step between the plan and the
   // subscription (begin_async, call, continue with start_subscription() on this loop).
   start_subscription(std::move(plan.value()),
@@ -758,9 +777,29 @@ result<client::subscribe_plan> client::plan_subscription(const protocol::subscri
   } else if (rules.user_limited) {
     if (!rules.lists_user(*cfg, req.channel, user_) && !cc.insecure_)
       return errors::permission_denied;
-  } else if (ns.subscribe_proxy_enabled_ || ns.subscribe_stream_proxy_enabled_) {
-    log::warn("subscribe proxy is configured for {} but proxies are not supported", req.channel);
+  } else if (ns.subscribe_stream_proxy_enabled_) {
+    log::warn("subscribe stream proxy is configured for {} but is not supported", req.channel);
     return errors::not_available;
+  } else if (ns.subscribe_proxy_enabled_) {
+    // The subscribe proxy decides (subscribe_with_proxy); the client's own positioned,
+    // recoverable and join_leave requests do not apply on this path.
+    p.proxy_name = ns.subscribe_proxy_name_;
+    p.recoverable = force_recovery;
+    p.positioned = force_positioning || force_recovery;
+    p.emit_presence = presence;
+    p.emit_join_leave = join_leave;
+    p.push_join_leave = push;
+    p.delta = req.delta == "fossil" && has_fossil(ns);
+    p.reject_unrecoverable = (req.flag & protocol::subscribe_flag_reject_unrecoverable) != 0;
+    p.asked_recover = req.recover;
+    p.since = stream_position{req.offset, req.epoch};
+    if (req.tf) {
+      if (!ns.allow_tags_filter_) return errors::bad_request;
+      auto compiled = protocol::compiled_filter::compile(*req.tf);
+      if (!compiled) return errors::bad_request;
+      p.filter = std::make_shared<const protocol::compiled_filter>(std::move(compiled.value()));
+    }
+    return p;
   } else if (!((ns.allow_subscribe_for_client_ &&
                 (!user_.empty() || ns.allow_subscribe_for_anonymous_)) ||
                cc.insecure_)) {
@@ -839,6 +878,7 @@ void client::start_subscription(subscribe_plan plan, subscribe_done done) {
   sub.delta = plan.delta;
   sub.conflate = plan.ns->gyre_conflation_ && plan.ns->history_enabled();
   sub.expire_at = plan.expire_at;
+  sub.proxy_refresh = !plan.proxy_name.empty() && plan.expire_at > 0 && !plan.expires;
   subscription_extra& x = sub.ensure_extra();
   x.chan_info = plan.chan_info;
   x.filter = plan.filter;
@@ -1247,6 +1287,7 @@ void client::handle_publish(uint32_t id, protocol::publish_request& req) {
   // The publish proxy goes here: an asynchronous step between the plan and the broker
   // that may change the data or refuse the publication.
   publish_plan& p = plan.value();
+  if (!p.proxy_name.empty()) return publish_with_proxy(id, std::move(p));
   begin_async();
   shard_.owner().engine().publish(
       p.channel, std::move(p.pub), p.opts,
@@ -1268,11 +1309,8 @@ result<client::publish_plan> client::plan_publish(protocol::publish_request& req
     return errors::bad_request;
   subscription* sub = find_sub(req.channel);
   const bool subscribed = sub && sub->state == subscription::phase::subscribed;
-  if (ns.publish_proxy_enabled_) {
-    log::warn("publish proxy is configured for {} but proxies are not supported", req.channel);
-    return errors::not_available;
-  }
-  if (!allowed(ns.allow_publish_for_client_, ns.allow_publish_for_subscriber_,
+  if (!ns.publish_proxy_enabled_ &&
+      !allowed(ns.allow_publish_for_client_, ns.allow_publish_for_subscriber_,
                ns.allow_publish_for_anonymous_, subscribed, user_, cfg->client_.insecure_))
     return errors::permission_denied;
   publish_plan p;
@@ -1280,6 +1318,7 @@ result<client::publish_plan> client::plan_publish(protocol::publish_request& req
   p.pub.data = std::move(req.data);
   p.pub.info = info_for(sub);
   p.opts = n.publish_options_for(ns, *cfg);
+  if (ns.publish_proxy_enabled_) p.proxy_name = ns.publish_proxy_name_;
   return p;
 }
 
@@ -1388,10 +1427,30 @@ void client::handle_rpc(uint32_t id, protocol::rpc_request& req) {
     reply.result = protocol::rpc_result{};
     return send_reply(reply);
   }
-  // No RPC proxy exists in Gyre yet: Centrifugo answers 104 when only the ping method is
-  // configured and 108 when no RPC handler is configured at all.
-  fail_command(protocol::command_kind::rpc, id,
-               status(ping.enabled_ ? errors::method_not_found : errors::not_available));
+  // RPC proxies by namespace (`ns:method`); without any RPC proxy Centrifugo answers 104
+  // when only the ping method is configured and 108 when no RPC handler is configured.
+  const auto& rpc = cfg->rpc_;
+  bool any_proxy = rpc.without_namespace_.proxy_enabled_;
+  for (const auto& ns : rpc.namespaces_) any_proxy = any_proxy || ns.proxy_enabled_;
+  if (!any_proxy)
+    return fail_command(protocol::command_kind::rpc, id,
+                        status(ping.enabled_ ? errors::method_not_found : errors::not_available));
+  const config::rpc_options* opts = &rpc.without_namespace_;
+  if (size_t b = rpc.namespace_boundary_.empty() ? std::string::npos
+                                                 : req.method.find(rpc.namespace_boundary_);
+      b != std::string::npos) {
+    std::string_view ns_name = std::string_view(req.method).substr(0, b);
+    opts = nullptr;
+    for (const auto& ns : rpc.namespaces_)
+      if (ns.name_ == ns_name) opts = &ns;
+    if (!opts)
+      return fail_command(protocol::command_kind::rpc, id, status(errors::method_not_found));
+  }
+  if (!opts->proxy_enabled_)
+    return fail_command(protocol::command_kind::rpc, id, status(errors::not_available));
+  const config::proxy_config* p = proxy::find_proxy(*cfg, proxy::call_kind::rpc, opts->proxy_name_);
+  if (!p) return fail_command(protocol::command_kind::rpc, id, status(errors::internal));
+  rpc_with_proxy(id, *p, opts->proxy_name_, req);
 }
 
 void client::handle_send(protocol::send_request&) {
@@ -1422,7 +1481,8 @@ void client::handle_refresh(uint32_t id, protocol::refresh_request& req) {
 
 result<client::renewal> client::verify_refresh(const protocol::refresh_request& req) {
   node& n = shard_.owner();
-  // Refresh is client-side (there is no refresh proxy): a valid token is accepted whether
+  // A refresh command is client-side refresh (the refresh proxy refreshes on the server
+  // instead, refresh_with_proxy): a valid token is accepted whether
   // or not the connection expires, as in Centrifugo.
   if (req.token.empty()) return disconnects::bad_request;
   const auto& verifier = shard_.live().conn_verifier;
@@ -1799,11 +1859,16 @@ void client::rearm_timer() {
       consider(pong_due_ms_);
       // Expiry times are Unix seconds; the wheel runs on the monotonic clock.
       const int64_t unix_to_mono = shard_.now_ms() - shard_.owner().time().now_unix_ms();
-      if (expire_at_ > 0) consider(expire_at_ * 1000 + unix_to_mono + o.expired_close_delay_ms);
+      // A connection or subscription refreshed by a proxy is refreshed at its expiry; any
+      // other is closed after the grace delay unless the client refreshed it.
+      if (expire_at_ > 0)
+        consider(expire_at_ * 1000 + unix_to_mono +
+                 (server_side_refresh() ? 0 : o.expired_close_delay_ms));
       bool maintained = false;
       for (const auto& s : subs_) {
         if (s->expire_at > 0)
-          consider(s->expire_at * 1000 + unix_to_mono + o.expired_sub_close_delay_ms);
+          consider(s->expire_at * 1000 + unix_to_mono +
+                   (s->proxy_refresh ? 0 : o.expired_sub_close_delay_ms));
         maintained = maintained || s->emit_presence || s->positioned;
       }
       if (maintained) consider(maintenance_due_ms_);
@@ -1839,6 +1904,8 @@ void client::on_timer(int64_t now_ms) {
     case state::connected: {
       if (pong_due_ms_ > 0 && now_ms >= pong_due_ms_) return disconnect(disconnects::no_pong);
       const int64_t now_unix_ms = n.time().now_unix_ms();  // expiry times are Unix seconds
+      if (expire_at_ > 0 && server_side_refresh() && now_unix_ms >= expire_at_ * 1000)
+        refresh_with_proxy();
       if (expire_at_ > 0 && now_unix_ms >= expire_at_ * 1000 + o.expired_close_delay_ms)
         return disconnect(disconnects::expired);
       if (ping_due_ms_ > 0 && now_ms >= ping_due_ms_) {
@@ -1851,6 +1918,9 @@ void client::on_timer(int64_t now_ms) {
       }
       for (size_t i = 0; i < subs_.size();) {
         subscription& s = *subs_[i];
+        if (s.expire_at > 0 && s.proxy_refresh && s.state == subscription::phase::subscribed &&
+            now_unix_ms >= s.expire_at * 1000)
+          sub_refresh_with_proxy(s);
         if (s.expire_at > 0 && now_unix_ms >= s.expire_at * 1000 + o.expired_sub_close_delay_ms) {
           if (s.server_side) return disconnect(disconnects::subscription_expired);
           if (s.state == subscription::phase::subscribing) {
@@ -1894,6 +1964,338 @@ void client::on_timer(int64_t now_ms) {
     }
   }
   rearm_timer();
+}
+
+// ---------------------------------------------------------------------------- proxies
+
+namespace {
+
+// Backend failures a peer can provoke at will (a slow or failing backend under load).
+log::limiter proxy_failures;
+
+}  // namespace
+
+bool client::server_side_refresh() const {
+  return shard_.cfg()->client_.proxy_.refresh_.enabled_;
+}
+
+proxy::request client::proxy_request(proxy::call_kind k, const config::proxy_config& p) const {
+  proxy::request r;
+  r.kind = k;
+  r.client = client_id();
+  r.transport = std::string(transport_.name());
+  r.protocol = encoding_ == protocol::encoding::json ? "json" : "protobuf";
+  r.binary = p.binary_encoding_;
+  r.user = user_;
+  if (p.include_connection_meta_ && extra_) r.meta = extra_->meta;
+  return r;
+}
+
+void client::call_proxy(const config::proxy_config& p, std::string_view name,
+                        const proxy::request& r, std::function<void(proxy::outcome&)> then,
+                        bool holds_input) {
+  // Headers, later ones overriding earlier ones: the connect command's emulated headers
+  // listed in emulated_headers, then the connection's HTTP request headers listed in
+  // http_headers (the transport adds http.static_headers below them).
+  proxy::header_list headers;
+  auto same = [](std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i)
+      if (std::tolower(static_cast<unsigned char>(a[i])) !=
+          std::tolower(static_cast<unsigned char>(b[i])))
+        return false;
+    return true;
+  };
+  if (extra_ && !p.emulated_headers_.empty()) {
+    for (const auto& [k, v] : extra_->emulated_headers)
+      for (const auto& want : p.emulated_headers_)
+        if (same(k, want)) headers.emplace_back(k, v);
+  }
+  for (const auto& name_h : p.http_headers_) {
+    auto values = transport_.proxy_header(name_h);
+    if (values.empty()) continue;
+    std::erase_if(headers, [&](const auto& h) { return same(h.first, name_h); });
+    for (auto v : values) headers.emplace_back(name_h, std::string(v));
+  }
+  proxy::transport* t = shard_.proxies();
+  if (holds_input)
+    begin_async();
+  else
+    ++inflight_;
+  auto finish = [this, then = std::move(then), holds_input](proxy::outcome& o) mutable {
+    if (!transport_closed_) then(o);
+    if (holds_input)
+      end_async();
+    else
+      release_inflight();
+  };
+  if (!t) {
+    // No transport on this loop (unit tests): the call fails like an unreachable backend.
+    shard_.post_task([finish = std::move(finish)](shard&) mutable {
+      proxy::outcome o;
+      o.failed = proxy::failure::unavailable;
+      o.detail = "no proxy transport";
+      finish(o);
+    });
+    return;
+  }
+  t->call(p, name, r, std::move(headers),
+          [finish = std::move(finish)](proxy::outcome o) mutable { finish(o); });
+}
+
+status client::proxy_refusal(const proxy::outcome& o, std::string_view what) {
+  if (o.failed != proxy::failure::none) {
+    log::limited(proxy_failures, spdlog::level::warn, "client {}: {} proxy call failed: {}{}{}",
+                 client_id(), what, proxy::failure_name(o.failed), o.detail.empty() ? "" : ": ",
+                 o.detail);
+    return errors::internal;
+  }
+  const proxy::reply& a = o.answer;
+  if (a.disconnect && a.disconnect->first != 0)
+    return gyre::disconnect{a.disconnect->first, a.disconnect->second};
+  if (a.error && a.error->code != 0)
+    return protocol_error{a.error->code, a.error->message, a.error->temporary};
+  if (a.disconnect || a.error) return errors::internal;  // code 0: nothing to send
+  return ok_v;
+}
+
+void client::connect_with_proxy(uint32_t id, protocol::connect_request& req) {
+  auto cfg = shard_.cfg();
+  const auto& p = cfg->client_.proxy_.connect_;
+  proxy::request r = proxy_request(proxy::call_kind::connect, p);
+  r.data = req.data;
+  r.name = req.name;
+  r.version = req.version;
+  auto saved = std::make_shared<protocol::connect_request>(std::move(req));
+  call_proxy(p, "default", r, [this, id, saved, cfg](proxy::outcome& o) {
+    if (state_ != state::initial) return;  // stale, or closed meanwhile
+    if (auto st = proxy_refusal(o, "connect"); !st) return fail_connect(id, st);
+    if (!o.answer.has_result) {
+      // No credentials from the backend: anonymous access, the user header, or 3501.
+      auto who = authenticate(*saved);
+      if (!who) return fail_connect(id, who);
+      return establish(id, *saved, std::move(who.value()));
+    }
+    auto who = identity_from_proxy(o.answer);
+    if (!who) return fail_connect(id, who);
+    establish(id, *saved, std::move(who.value()));
+  });
+}
+
+result<client::identity> client::identity_from_proxy(proxy::reply& a) {
+  const auto& cfg = shard_.cfg();
+  identity who;
+  who.user = std::move(a.user);
+  who.expire_at = a.expire_at > 0 ? a.expire_at : 0;
+  if (a.info) who.info = std::move(*a.info);
+  who.meta = std::move(a.meta);
+  who.token_subs = std::move(a.subs);
+  who.token_channels = std::move(a.channels);
+  if (a.data) who.data = std::move(*a.data);
+  if (!reply_can_carry(who.data)) {
+    log::limited(proxy_failures, spdlog::level::warn,
+                 "client {}: connect proxy returned b64data that is not JSON, which a JSON "
+                 "connection cannot carry",
+                 client_id());
+    return errors::internal;
+  }
+  if (cfg->client_.insecure_) who.expire_at = 0;
+  if (expiry_reached(who.expire_at, shard_.owner().time().now_unix())) return errors::expired;
+  return who;
+}
+
+void client::subscribe_with_proxy(uint32_t id, subscribe_plan plan, std::string data) {
+  const config::proxy_config* p =
+      proxy::find_proxy(*plan.cfg, proxy::call_kind::subscribe, plan.proxy_name);
+  if (!p) return fail_command(protocol::command_kind::subscribe, id, status(errors::internal));
+  proxy::request r = proxy_request(proxy::call_kind::subscribe, *p);
+  r.channel = plan.channel;
+  r.data = std::move(data);
+  auto saved = std::make_shared<subscribe_plan>(std::move(plan));
+  call_proxy(*p, saved->proxy_name, r, [this, id, saved](proxy::outcome& o) {
+    if (state_ != state::connected) return;
+    constexpr auto kind = protocol::command_kind::subscribe;
+    if (auto st = proxy_refusal(o, "subscribe"); !st) return fail_command(kind, id, st);
+    subscribe_plan& pl = *saved;
+    const auto& ns = *pl.ns;
+    if (find_sub(pl.channel)) return fail_command(kind, id, status(errors::already_subscribed));
+    const proxy::reply& a = o.answer;
+    // The namespace's options, then the backend's override.
+    const auto& ov = a.override_;
+    if (ov.presence) pl.emit_presence = *ov.presence;
+    if (ov.join_leave) pl.emit_join_leave = *ov.join_leave;
+    if (ov.force_push_join_leave) pl.push_join_leave = *ov.force_push_join_leave;
+    if (ov.force_recovery) pl.recoverable = *ov.force_recovery;
+    if (ov.force_positioning) pl.positioned = *ov.force_positioning;
+    pl.positioned = pl.positioned || pl.recoverable;
+    pl.cache_mode = pl.recoverable && ns.force_recovery_mode_ == "cache";
+    pl.recover = pl.asked_recover && pl.recoverable;
+    if (!pl.recover) pl.since = {};
+    if (pl.cache_mode && ns.auto_cache_recover_) pl.recover = true;
+    if (a.info) pl.chan_info = *a.info;
+    if (a.data) pl.data = *a.data;
+    if (!reply_can_carry(pl.data)) {
+      log::limited(proxy_failures, spdlog::level::warn,
+                   "client {}: subscribe proxy returned b64data for {} that is not JSON, which "
+                   "a JSON connection cannot carry",
+                   client_id(), pl.channel);
+      return fail_command(kind, id, status(errors::internal));
+    }
+    int64_t expire_at = a.expire_at > 0 ? a.expire_at : 0;
+    if (pl.cfg->client_.insecure_) expire_at = 0;
+    if (expiry_reached(expire_at, shard_.owner().time().now_unix()))
+      return fail_command(kind, id, status(errors::expired));
+    pl.expire_at = expire_at;
+    // Refreshed by the sub_refresh proxy when the namespace has one; otherwise the client
+    // refreshes it (its reply says when).
+    pl.expires = expire_at > 0 && !ns.sub_refresh_proxy_enabled_;
+    start_subscription(std::move(pl),
+                       [this, id](result<protocol::subscribe_result> r, uint32_t attempt) {
+                         if (state_ != state::connected) return;
+                         if (!r) return fail_command(kind, id, r);
+                         protocol::reply reply;
+                         reply.id = id;
+                         reply.result = std::move(r.value());
+                         send_reply(reply);
+                         activate(attempt);
+                       });
+  });
+}
+
+void client::publish_with_proxy(uint32_t id, publish_plan plan) {
+  auto cfg = shard_.cfg();
+  const config::proxy_config* p =
+      proxy::find_proxy(*cfg, proxy::call_kind::publish, plan.proxy_name);
+  if (!p) return fail_command(protocol::command_kind::publish, id, status(errors::internal));
+  proxy::request r = proxy_request(proxy::call_kind::publish, *p);
+  r.channel = plan.channel;
+  r.data = plan.pub.data;
+  auto saved = std::make_shared<publish_plan>(std::move(plan));
+  call_proxy(*p, saved->proxy_name, r, [this, id, saved, cfg](proxy::outcome& o) {
+    if (state_ != state::connected) return;
+    constexpr auto kind = protocol::command_kind::publish;
+    if (auto st = proxy_refusal(o, "publish"); !st) return fail_command(kind, id, st);
+    publish_plan& pl = *saved;
+    proxy::reply& a = o.answer;
+    if (a.data) pl.pub.data = std::move(*a.data);
+    if (a.skip_history) {
+      pl.opts.history_size = 0;
+      pl.opts.history_ttl_seconds = 0;
+    }
+    if (!a.tags.empty()) pl.pub.tags = std::move(a.tags);
+    if (!a.idempotency_key.empty()) pl.opts.idempotency_key = std::move(a.idempotency_key);
+    if (a.delta) pl.opts.use_delta = true;
+    begin_async();
+    shard_.owner().engine().publish(pl.channel, std::move(pl.pub), pl.opts,
+                                    reply_when_done<publish_outcome>(kind, id, [](publish_outcome) {
+                                      return protocol::publish_result{};
+                                    }));
+  });
+}
+
+void client::rpc_with_proxy(uint32_t id, const config::proxy_config& p, std::string_view name,
+                            protocol::rpc_request& req) {
+  proxy::request r = proxy_request(proxy::call_kind::rpc, p);
+  r.method = req.method;
+  r.data = std::move(req.data);
+  call_proxy(p, name, r, [this, id](proxy::outcome& o) {
+    if (state_ != state::connected) return;
+    constexpr auto kind = protocol::command_kind::rpc;
+    if (auto st = proxy_refusal(o, "rpc"); !st) return fail_command(kind, id, st);
+    protocol::rpc_result res;
+    if (o.answer.data) res.data = std::move(*o.answer.data);
+    if (!reply_can_carry(res.data)) {
+      log::limited(proxy_failures, spdlog::level::warn,
+                   "client {}: rpc proxy returned b64data that is not JSON, which a JSON "
+                   "connection cannot carry",
+                   client_id());
+      return fail_command(kind, id, status(errors::internal));
+    }
+    protocol::reply reply;
+    reply.id = id;
+    reply.result = std::move(res);
+    send_reply(reply);
+  });
+}
+
+// Centrifugo extends a connection or subscription whose refresh call failed by a minute
+// and tries again then.
+constexpr int64_t refresh_retry_s = 60;
+
+void client::refresh_with_proxy() {
+  auto cfg = shard_.cfg();
+  const auto& p = cfg->client_.proxy_.refresh_;
+  const int64_t was = expire_at_;
+  expire_at_ = 0;  // no second call while this one runs
+  proxy::request r = proxy_request(proxy::call_kind::refresh, p);
+  call_proxy(
+      p, "default", r,
+      [this, was](proxy::outcome& o) {
+        if (state_ != state::connected) return;
+        const int64_t now = shard_.owner().time().now_unix();
+        if (o.failed != proxy::failure::none) {
+          log::limited(proxy_failures, spdlog::level::warn,
+                       "client {}: refresh proxy call failed: {}{}{}", client_id(),
+                       proxy::failure_name(o.failed), o.detail.empty() ? "" : ": ", o.detail);
+          expire_at_ = std::max(was, now) + refresh_retry_s;
+          return rearm_timer();
+        }
+        proxy::reply& a = o.answer;
+        // No result (an error or a disconnect included) means expired, as in Centrifugo.
+        if (!a.has_result || a.expired) return disconnect(disconnects::expired);
+        if (a.info) {
+          if (!extra_) extra_ = std::make_unique<extra>();
+          extra_->conn_info = std::move(*a.info);
+        }
+        if (!a.meta.empty()) {
+          if (!extra_) extra_ = std::make_unique<extra>();
+          extra_->meta = std::move(a.meta);
+        }
+        if (a.expire_at <= now) return disconnect(disconnects::expired);
+        expire_at_ = a.expire_at;
+        rearm_timer();
+      },
+      false);
+}
+
+void client::sub_refresh_with_proxy(subscription& sub) {
+  auto cfg = shard_.cfg();
+  const std::string channel = *sub.channel;
+  channel_rules rules = resolve_channel_rules(*cfg, channel);
+  const config::proxy_config* p = rules.ns ? proxy::find_proxy(*cfg, proxy::call_kind::sub_refresh,
+                                                               rules.ns->sub_refresh_proxy_name_)
+                                           : nullptr;
+  if (!p) {
+    sub.proxy_refresh = false;  // closed as expired after the grace delay
+    return;
+  }
+  const int64_t was = sub.expire_at;
+  sub.expire_at = 0;  // no second call while this one runs
+  proxy::request r = proxy_request(proxy::call_kind::sub_refresh, *p);
+  r.channel = channel;
+  call_proxy(
+      *p, rules.ns->sub_refresh_proxy_name_, r,
+      [this, was, channel](proxy::outcome& o) {
+        if (state_ != state::connected) return;
+        subscription* s = find_sub(channel);
+        if (!s || s->state != subscription::phase::subscribed || !s->proxy_refresh) return;
+        const int64_t now = shard_.owner().time().now_unix();
+        if (o.failed != proxy::failure::none) {
+          log::limited(proxy_failures, spdlog::level::warn,
+                       "client {}: sub_refresh proxy call for {} failed: {}{}{}", client_id(),
+                       channel, proxy::failure_name(o.failed), o.detail.empty() ? "" : ": ",
+                       o.detail);
+          s->expire_at = std::max(was, now) + refresh_retry_s;
+          return rearm_timer();
+        }
+        proxy::reply& a = o.answer;
+        if (!a.has_result || a.expired || a.expire_at <= now)
+          return server_unsubscribe(channel, unsubscribes::expired);
+        if (a.info) s->ensure_extra().chan_info = std::move(*a.info);
+        s->expire_at = a.expire_at;
+        rearm_timer();
+      },
+      false);
 }
 
 }  // namespace gyre

@@ -71,6 +71,15 @@ struct channel_rules;
 namespace tracing {
 class tracer;
 }
+namespace proxy {
+struct request;
+struct reply;
+struct outcome;
+enum class call_kind : uint8_t;
+}  // namespace proxy
+namespace config {
+struct proxy_config;
+}
 
 // Options of a server-side subscription made by the API or a token.
 struct server_subscribe_options {
@@ -243,6 +252,26 @@ class client {
   void handle_sub_refresh(uint32_t id, protocol::sub_refresh_request& req);
   result<renewal> verify_sub_refresh(const protocol::sub_refresh_request& req);
   void handle_pong();
+
+  // Backend proxies (docs/proxy.md): each call is an asynchronous step.
+  proxy::request proxy_request(proxy::call_kind k, const config::proxy_config& p) const;
+  // Calls `p`; `then` runs on this loop with the outcome unless the transport is gone.
+  // `holds_input`: a step of the current command (begin_async / end_async); otherwise a
+  // background call (connection or subscription refresh) that only keeps the client alive.
+  void call_proxy(const config::proxy_config& p, std::string_view name, const proxy::request& r,
+                  std::function<void(proxy::outcome&)> then, bool holds_input = true);
+  // The backend's refusal (its disconnect or error) or the failure of the call (error 100),
+  // as the failure of a step; ok when it answered with a result or nothing.
+  status proxy_refusal(const proxy::outcome& o, std::string_view what);
+  void connect_with_proxy(uint32_t id, protocol::connect_request& req);
+  result<identity> identity_from_proxy(proxy::reply& answer);
+  void subscribe_with_proxy(uint32_t id, subscribe_plan plan, std::string data);
+  void publish_with_proxy(uint32_t id, publish_plan plan);
+  void rpc_with_proxy(uint32_t id, const config::proxy_config& p, std::string_view name,
+                      protocol::rpc_request& req);
+  void refresh_with_proxy();
+  void sub_refresh_with_proxy(subscription& sub);
+  bool server_side_refresh() const;
 
   // Subscriptions.
   // Unregisters and destroys `sub`; announces a leave if its join was announced.

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string_view>
+#include <vector>
 
 #include "core/error_codes.hpp"
 #include "protocol/codec.hpp"
@@ -38,6 +39,12 @@ class client_transport {
   virtual void destroy() = 0;
   // The value of a header of the HTTP request that opened the connection ("" if absent).
   virtual std::string_view request_header(std::string_view name) const = 0;
+  // The values of a header of that request kept for proxies (the names listed in any
+  // proxy's http_headers, docs/proxy.md), in order; empty when absent.
+  virtual std::vector<std::string_view> proxy_header(std::string_view name) const {
+    (void)name;
+    return {};
+  }
 };
 
 }  // namespace gyre

@@ -56,6 +56,9 @@ namespace gyre {
 
 class client;
 class node;
+namespace proxy {
+class transport;
+}
 
 struct string_hash {
   using is_transparent = void;
@@ -145,6 +148,10 @@ class shard {
   }
   const std::shared_ptr<const config::config>& cfg() { return live().cfg; }
   const runtime_options& opts() { return live().opts; }
+  // The loop's backend proxy transport (docs/proxy.md); null without one (unit tests).
+  // Installed before the loop starts.
+  proxy::transport* proxies() const { return proxies_; }
+  void set_proxies(proxy::transport* t) { proxies_ = t; }
 
   // ---- loop thread ----
   void drain_inbox();
@@ -296,6 +303,7 @@ class shard {
   bool has_waker_ = false;
   std::function<void()> wake_;
   std::thread::id loop_thread_;
+  proxy::transport* proxies_ = nullptr;
 
   chunk_pool pool_;
   std::vector<client*> dirty_;

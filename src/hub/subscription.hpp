@@ -68,6 +68,8 @@ struct subscription {
   // Namespace option gyre_conflation: while the connection is behind, only the latest
   // publication is kept for it (hub/conflation.hpp).
   bool conflate : 1 = false;
+  // Its expiry is extended by the sub_refresh proxy (docs/proxy.md), at expire_at.
+  bool proxy_refresh : 1 = false;
 
   uint64_t offset = 0;  // last offset delivered (positioned)
   std::string epoch;

@@ -324,6 +324,12 @@ class http_session : public std::enable_shared_from_this<http_session> {
       wo.user_id_header = opts_.user_id_http_header;
       wo.user_id_value = joined_header(req, opts_.user_id_http_header);
     }
+    if (opts_.proxy_header_names) {
+      for (const auto& name : opts_.proxy_header_names())
+        for (auto it = req.find(name); it != req.end() && beast::iequals(it->name_string(), name);
+             ++it)
+          wo.proxy_headers.emplace_back(name, std::string(it->value()));
+    }
     std::string handshake =
         ws::render_switching_protocols(ws::compute_accept_key(key_h), subprotocol);
     auto leftover = buffer_.data();

@@ -53,6 +53,9 @@ struct http_server_options {
   // any; empty = only requests without Origin. Unset = only requests without Origin.
   std::function<std::vector<std::string>()> allowed_origins;
   std::string user_id_http_header;
+  // The header names any proxy forwards (their http_headers), read at each upgrade: the
+  // connection keeps those headers for its proxy calls (docs/proxy.md).
+  std::function<std::vector<std::string>()> proxy_header_names;
   uint32_t max_header_size = 16 * 1024;  // request line + header fields; 431 above
   std::vector<http_route> routes;
   std::vector<boost::asio::io_context*> requests_ios;  // see above; empty = stay on the loop

@@ -62,7 +62,7 @@ ws_connection::ws_connection(shard& s, poller& p, int fd, protocol::encoding enc
       parser_(opts.max_message_size),
       fd_(fd),
       encoding_(enc) {
-  if (!opts.user_id_header.empty())
+  if (!opts.user_id_header.empty() || !opts.proxy_headers.empty())
     opts_ = std::make_unique<ws_connection_options>(std::move(opts));
   int one = 1;
   ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -99,6 +99,20 @@ std::string_view ws_connection::request_header(std::string_view name) const {
         std::tolower(static_cast<unsigned char>(opts_->user_id_header[i])))
       return {};
   return opts_->user_id_value;
+}
+
+std::vector<std::string_view> ws_connection::proxy_header(std::string_view name) const {
+  std::vector<std::string_view> out;
+  if (!opts_) return out;
+  for (const auto& [k, v] : opts_->proxy_headers) {
+    if (k.size() != name.size()) continue;
+    bool same = true;
+    for (size_t i = 0; i < k.size() && same; ++i)
+      same = std::tolower(static_cast<unsigned char>(k[i])) ==
+             std::tolower(static_cast<unsigned char>(name[i]));
+    if (same) out.push_back(v);
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------- reading

@@ -39,6 +39,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "hub/client.hpp"
 #include "hub/client_transport.hpp"
@@ -55,6 +57,9 @@ struct ws_connection_options {
   // upgrade request; empty when not configured.
   std::string user_id_header;
   std::string user_id_value;
+  // Headers of the upgrade request kept for proxies (the names of the proxies'
+  // http_headers, docs/proxy.md): name as configured, value; one entry per value.
+  std::vector<std::pair<std::string, std::string>> proxy_headers;
 };
 
 class ws_connection final : public client_transport, public poll_target {
@@ -74,6 +79,7 @@ class ws_connection final : public client_transport, public poll_target {
   void destroy() override;
   void input_ready() override;
   std::string_view request_header(std::string_view name) const override;
+  std::vector<std::string_view> proxy_header(std::string_view name) const override;
 
   // poll_target
   void on_poll(uint32_t events) override;
