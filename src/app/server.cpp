@@ -28,6 +28,7 @@
 #include "config/loader.hpp"
 #include "config/reload_plan.hpp"
 #include "config/validate.hpp"
+#include "consumers/consumer_set.hpp"
 #include "core/clock.hpp"
 #include "core/graphite_exporter.hpp"
 #include "core/json_writer.hpp"
@@ -162,6 +163,8 @@ struct server::impl {
   // (docs/design/api-threading.md).
   std::vector<std::unique_ptr<io_thread>> requests;
   std::unique_ptr<api_executor> executor;
+  // The enabled consumers[] (docs/consumers.md); stopped first at shutdown.
+  std::unique_ptr<consumers::consumer_set> consumer_set;
   std::vector<std::unique_ptr<http_server>> listeners;
   std::unique_ptr<graphite::exporter> graphite_exporter;  // graphite.enabled
 
@@ -231,6 +234,8 @@ std::string server::impl::start() {
   limits.max_batch_commands = static_cast<size_t>(cfg.gyre_.http_api_.max_batch_commands_);
   limits.max_response_size = static_cast<size_t>(cfg.gyre_.http_api_.max_response_size_);
   executor = std::make_unique<api_executor>(*hub, limits);
+  consumer_set = consumers::consumer_set::create(cfg, *executor, hub->uid(), registry, err);
+  if (!consumer_set) return err;
   std::vector<http_route> internal_routes;
   std::vector<http_route> external_routes;
   if (!cfg.http_api_.disabled_) {
@@ -379,11 +384,13 @@ std::string server::impl::start() {
         std::make_unique<graphite::exporter>(go, [this] { return registry.render(); });
     graphite_exporter->start();
   }
+  consumer_set->start();
   return {};
 }
 
 void server::impl::shutdown() {
   log::info("shutting down");
+  if (consumer_set) consumer_set->stop();
   if (graphite_exporter) graphite_exporter->stop();
   for (auto& l : listeners) l->stop();
   config::duration timeout;

@@ -61,9 +61,6 @@ std::vector<std::string> unsupported_settings(const config::config& c) {
     flag(c.rpc_.namespaces_[i].proxy_enabled_,
          "rpc.namespaces[" + std::to_string(i) + "].proxy_enabled", "the RPC proxy");
   flag(c.controller_.enabled_, "controller.enabled", "the PostgreSQL controller");
-  for (size_t i = 0; i < c.consumers_.size(); ++i)
-    flag(c.consumers_[i].enabled_, "consumers[" + std::to_string(i) + "].enabled",
-         "async consumers");
   flag(c.grpc_api_.enabled_, "grpc_api.enabled", "the GRPC server API");
   flag(c.admin_.enabled_ && !c.admin_.web_proxy_address_.empty(), "admin.web_proxy_address",
        "proxying the admin UI");
