@@ -31,8 +31,8 @@ void check_redis_stream_consumer(const redis_stream_consumer_config& c, const st
   check_data_mode(c.publication_data_mode_, key, "channels_value", out);
 }
 
-void check_nats_jetstream_consumer(const nats_jetstream_consumer_config& c,
-                                   const std::string& key, consumer_problems& out) {
+void check_nats_jetstream_consumer(const nats_jetstream_consumer_config& c, const std::string& key,
+                                   consumer_problems& out) {
   if (c.url_.empty()) out.emplace_back(key + ".url", "required");
   if (c.stream_name_.empty()) out.emplace_back(key + ".stream_name", "required");
   if (c.durable_consumer_name_.empty())

@@ -86,8 +86,8 @@ struct postgresql_consumer_config {
 using consumer_problems = std::vector<std::pair<std::string, std::string>>;
 void check_redis_stream_consumer(const redis_stream_consumer_config& c, const std::string& key,
                                  consumer_problems& out);
-void check_nats_jetstream_consumer(const nats_jetstream_consumer_config& c,
-                                   const std::string& key, consumer_problems& out);
+void check_nats_jetstream_consumer(const nats_jetstream_consumer_config& c, const std::string& key,
+                                   consumer_problems& out);
 void check_postgresql_consumer(const postgresql_consumer_config& c, const std::string& key,
                                consumer_problems& out);
 

@@ -45,9 +45,8 @@ std::unique_ptr<consumer_set> consumer_set::create(const config::config& cfg, ap
     if (!im.metrics) im.metrics = std::make_unique<consumer_metrics>(registry);
     auto d = std::make_unique<dispatcher>(exec, c.name_, *im.metrics);
     if (c.type_ == "redis_stream") {
-      auto r = std::make_unique<redis_stream_consumer>(im.thread.io(), c.redis_stream_,
-                                                       key + ".redis_stream", node_id,
-                                                       std::move(d));
+      auto r = std::make_unique<redis_stream_consumer>(
+          im.thread.io(), c.redis_stream_, key + ".redis_stream", node_id, std::move(d));
       if (error = r->prepare(); !error.empty()) return nullptr;
       im.redis.push_back(std::move(r));
     } else if (c.type_ == "nats_jetstream") {

@@ -42,8 +42,8 @@ std::optional<bool> parse_bool(std::string_view s) {
 
 const api_method* consumable_method(std::string_view name) {
   static constexpr std::array<std::string_view, 7> allowed = {
-      "publish", "broadcast", "subscribe", "unsubscribe", "disconnect", "history_remove",
-      "refresh"};
+      "publish",    "broadcast",      "subscribe", "unsubscribe",
+      "disconnect", "history_remove", "refresh"};
   for (auto a : allowed)
     if (a == name) return api_executor::find(name);
   return nullptr;
@@ -68,7 +68,8 @@ decoded decode_command(std::string_view method, std::string_view body) {
     } else {
       params = std::string(*raw);
     }
-    if (!protocol::json_object::parse(params)) return skip("invalid JSON: payload is not an object");
+    if (!protocol::json_object::parse(params))
+      return skip("invalid JSON: payload is not an object");
     decoded d;
     d.method = m;
     d.params = std::move(params);
@@ -190,31 +191,33 @@ void dispatcher::run(const decoded& d, const std::string& message_id,
   const api_method* m = d.method;
   // The reply may come after the consumer stopped: it captures nothing of `this` (the
   // counters live in the server's registry, which outlives the executor).
-  exec_.execute(*m, d.params, [name_ = name_, &processed_ = processed_, &errors_ = errors_, m,
-                               message_id, done = std::move(done)](api_outcome o) {
-    if (is_retryable(o.ok, o.error.code, o.result)) {
-      errors_.inc();
-      std::string why = o.ok ? "internal error in a broadcast response" : o.error.message;
-      log::write(spdlog::level::err, "consumer: internal error, message will be retried",
-                 {{"consumer", name_},
-                  {"message_id", message_id},
-                  {"method", std::string(m->name)},
-                  {"error", why}});
-      return done({outcome::retry, why});
-    }
-    processed_.inc();
-    if (!o.ok) {
-      errors_.inc();
-      std::string why = std::to_string(o.error.code) + " " + o.error.message;
-      log::write(spdlog::level::err, "consumer: command failed, message skipped",
-                 {{"consumer", name_},
-                  {"message_id", message_id},
-                  {"method", std::string(m->name)},
-                  {"error", why}});
-      return done({outcome::skipped, why});
-    }
-    done({outcome::done, {}});
-  });
+  exec_.execute(
+      *m, d.params,
+      [name_ = name_, &processed_ = processed_, &errors_ = errors_, m, message_id,
+       done = std::move(done)](api_outcome o) {
+        if (is_retryable(o.ok, o.error.code, o.result)) {
+          errors_.inc();
+          std::string why = o.ok ? "internal error in a broadcast response" : o.error.message;
+          log::write(spdlog::level::err, "consumer: internal error, message will be retried",
+                     {{"consumer", name_},
+                      {"message_id", message_id},
+                      {"method", std::string(m->name)},
+                      {"error", why}});
+          return done({outcome::retry, why});
+        }
+        processed_.inc();
+        if (!o.ok) {
+          errors_.inc();
+          std::string why = std::to_string(o.error.code) + " " + o.error.message;
+          log::write(spdlog::level::err, "consumer: command failed, message skipped",
+                     {{"consumer", name_},
+                      {"message_id", message_id},
+                      {"method", std::string(m->name)},
+                      {"error", why}});
+          return done({outcome::skipped, why});
+        }
+        done({outcome::done, {}});
+      });
 }
 
 std::chrono::milliseconds retry_backoff(unsigned retries) {

@@ -79,8 +79,8 @@ void nats_jetstream_consumer::run() {
   auto pause = [&](const std::string& what) {
     log::write(spdlog::level::err, "consumer: NATS JetStream",
                {{"consumer", dispatcher_->name()}, {"error", what}});
-    auto until = std::chrono::steady_clock::now() + std::max(retry_backoff(failures++),
-                                                             std::chrono::milliseconds(200));
+    auto until = std::chrono::steady_clock::now() +
+                 std::max(retry_backoff(failures++), std::chrono::milliseconds(200));
     while (!stopping_.load() && std::chrono::steady_clock::now() < until)
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
   };
@@ -119,8 +119,8 @@ void nats_jetstream_consumer::run() {
                               cfg_.durable_consumer_name_.c_str(), nullptr, &jerr);
       if (ci) jsConsumerInfo_Destroy(ci);
       if (st != NATS_OK) {
-        pause("consumer \"" + cfg_.durable_consumer_name_ + "\" of stream \"" +
-              cfg_.stream_name_ + "\" not found: " + status_text(st, jerr));
+        pause("consumer \"" + cfg_.durable_consumer_name_ + "\" of stream \"" + cfg_.stream_name_ +
+              "\" not found: " + status_text(st, jerr));
         continue;
       }
     } else {
@@ -154,11 +154,11 @@ void nats_jetstream_consumer::run() {
     so.Consumer = cfg_.durable_consumer_name_.c_str();
     so.ManualAck = true;
     const char* subject = cfg_.subjects_.empty() ? "" : cfg_.subjects_[0].c_str();
-    st = js_PullSubscribe(&s.sub, s.js, subject, cfg_.durable_consumer_name_.c_str(), nullptr,
-                          &so, &jerr);
+    st = js_PullSubscribe(&s.sub, s.js, subject, cfg_.durable_consumer_name_.c_str(), nullptr, &so,
+                          &jerr);
     if (st != NATS_OK) {
-      pause("cannot bind to consumer \"" + cfg_.durable_consumer_name_ + "\": " +
-            status_text(st, jerr));
+      pause("cannot bind to consumer \"" + cfg_.durable_consumer_name_ +
+            "\": " + status_text(st, jerr));
       continue;
     }
     failures = 0;

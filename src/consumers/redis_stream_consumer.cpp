@@ -82,9 +82,8 @@ struct redis_stream_consumer::worker : std::enable_shared_from_this<worker> {
                         {{"consumer", self->owner.dispatcher_->name()},
                          {"stream", self->stream},
                          {"error", r.str}});
-             return self->after(retry_backoff(self->read_failures++), [self] {
-               self->create_group();
-             });
+             return self->after(retry_backoff(self->read_failures++),
+                                [self] { self->create_group(); });
            }
            self->read();
          });
@@ -107,10 +106,9 @@ struct redis_stream_consumer::worker : std::enable_shared_from_this<worker> {
     if (stopped) return;
     auto now = std::chrono::steady_clock::now();
     if (reclaims && now >= next_reclaim) {
-      next_reclaim = now + std::min<std::chrono::nanoseconds>(reclaim_interval,
-                                                             cfg().visibility_timeout_);
-      auto idle =
-          std::chrono::duration_cast<std::chrono::milliseconds>(cfg().visibility_timeout_);
+      next_reclaim =
+          now + std::min<std::chrono::nanoseconds>(reclaim_interval, cfg().visibility_timeout_);
+      auto idle = std::chrono::duration_cast<std::chrono::milliseconds>(cfg().visibility_timeout_);
       send({"XAUTOCLAIM", stream, cfg().consumer_group_, owner.node_id_,
             std::to_string(idle.count()), claim_cursor, "COUNT", std::to_string(read_count)},
            [self = shared_from_this()](redis::reply&& r) { self->on_claimed(std::move(r)); });

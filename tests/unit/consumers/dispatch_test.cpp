@@ -24,22 +24,24 @@ TEST(consumer_decode, method_in_metadata_takes_the_body_as_the_request) {
 }
 
 TEST(consumer_decode, envelope_with_an_object_payload) {
-  auto d = decode_command("", R"({"method":"broadcast","payload":{"channels":["a","b"],"data":1}})");
+  auto d =
+      decode_command("", R"({"method":"broadcast","payload":{"channels":["a","b"],"data":1}})");
   ASSERT_NE(d.method, nullptr) << d.skip_reason;
   EXPECT_EQ(d.method->name, "broadcast");
   EXPECT_EQ(d.params, R"({"channels":["a","b"],"data":1})");
 }
 
 TEST(consumer_decode, envelope_with_a_json_string_payload) {
-  auto d = decode_command("", R"({"method":"publish","payload":"{\"channel\":\"a\",\"data\":{}}"})");
+  auto d =
+      decode_command("", R"({"method":"publish","payload":"{\"channel\":\"a\",\"data\":{}}"})");
   ASSERT_NE(d.method, nullptr) << d.skip_reason;
   EXPECT_EQ(d.method->name, "publish");
   EXPECT_EQ(d.params, R"({"channel":"a","data":{}})");
 }
 
 TEST(consumer_decode, every_supported_method_and_no_other) {
-  for (auto m : {"publish", "broadcast", "subscribe", "unsubscribe", "disconnect",
-                 "history_remove", "refresh"})
+  for (auto m : {"publish", "broadcast", "subscribe", "unsubscribe", "disconnect", "history_remove",
+                 "refresh"})
     EXPECT_NE(consumable_method(m), nullptr) << m;
   for (auto m : {"history", "presence", "info", "batch", "rpc", "channels", "Publish", ""})
     EXPECT_EQ(consumable_method(m), nullptr) << m;
@@ -65,8 +67,7 @@ TEST(consumer_decode, bad_messages_are_skipped_with_a_reason) {
        }) {
     auto d = decode_command(c.method, c.body);
     EXPECT_EQ(d.method, nullptr) << c.body;
-    EXPECT_NE(d.skip_reason.find(c.reason), std::string::npos)
-        << c.body << " -> " << d.skip_reason;
+    EXPECT_NE(d.skip_reason.find(c.reason), std::string::npos) << c.body << " -> " << d.skip_reason;
   }
 }
 
@@ -87,9 +88,8 @@ TEST(consumer_decode, publication_data_mode_one_channel_is_a_publish) {
   auto d = decode_publication(data_mode(), meta, R"({"v":1})");
   ASSERT_NE(d.method, nullptr) << d.skip_reason;
   EXPECT_EQ(d.method->name, "publish");
-  EXPECT_EQ(d.params,
-            R"({"channel":"news","data":{"v":1},"idempotency_key":"k1","delta":true,)"
-            R"("version":7,"version_epoch":"e","tags":{"color":"red"}})");
+  EXPECT_EQ(d.params, R"({"channel":"news","data":{"v":1},"idempotency_key":"k1","delta":true,)"
+                      R"("version":7,"version_epoch":"e","tags":{"color":"red"}})");
 }
 
 TEST(consumer_decode, publication_data_mode_several_channels_is_a_broadcast) {
@@ -102,11 +102,10 @@ TEST(consumer_decode, publication_data_mode_several_channels_is_a_broadcast) {
 
 TEST(consumer_decode, publication_data_mode_bad_metadata_is_skipped) {
   EXPECT_EQ(decode_publication(data_mode(), {}, "{}").method, nullptr);
-  EXPECT_EQ(
-      decode_publication(data_mode(), {{{"centrifugo-channels", "a"}, {"centrifugo-delta", "yes"}}},
-                         "{}")
-          .method,
-      nullptr);
+  EXPECT_EQ(decode_publication(data_mode(),
+                               {{{"centrifugo-channels", "a"}, {"centrifugo-delta", "yes"}}}, "{}")
+                .method,
+            nullptr);
   EXPECT_EQ(decode_publication(data_mode(),
                                {{{"centrifugo-channels", "a"}, {"centrifugo-version", "-1"}}}, "{}")
                 .method,
@@ -147,14 +146,14 @@ TEST_F(consumer_dispatch, runs_commands_and_counts_them) {
   dispatcher d(exec, "c1", m);
   EXPECT_EQ(run(d, decode_command("publish", R"({"channel":"a","data":{"n":1}})")).kind,
             outcome::done);
-  EXPECT_EQ(run(d, decode_command("", R"({"method":"publish","payload":"{\"channel\":\"a\",\"data\":2}"})"))
+  EXPECT_EQ(run(d, decode_command(
+                       "", R"({"method":"publish","payload":"{\"channel\":\"a\",\"data\":2}"})"))
                 .kind,
             outcome::done);
   // A validation failure (no channel) is skipped, not retried.
   EXPECT_EQ(run(d, decode_command("publish", R"({"data":{}})")).kind, outcome::skipped);
   // Wrong types: the executor's "malformed" answer is a skip too.
-  EXPECT_EQ(run(d, decode_command("publish", R"({"channel":5,"data":{}})")).kind,
-            outcome::skipped);
+  EXPECT_EQ(run(d, decode_command("publish", R"({"channel":5,"data":{}})")).kind, outcome::skipped);
   EXPECT_EQ(run(d, decode_command("nope", "{}")).kind, outcome::skipped);
   EXPECT_EQ(m.processed.with({"c1"}).value(), 5u);
   EXPECT_EQ(m.errors.with({"c1"}).value(), 3u);
