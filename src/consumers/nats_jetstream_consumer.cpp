@@ -163,8 +163,21 @@ void nats_jetstream_consumer::run() {
     }
     failures = 0;
     while (!stopping_.load()) {
+      // What is available now, up to a batch, without waiting; when nothing is, wait for
+      // the next single message (a blocking batch would hold the first message until the
+      // batch fills or the wait ends: tens of ms of latency at a low rate).
       natsMsgList list{};
-      st = natsSubscription_Fetch(&list, s.sub, fetch_batch, fetch_wait_ms, &jerr);
+      jsFetchRequest req;
+      jsFetchRequest_Init(&req);
+      req.Batch = fetch_batch;
+      req.NoWait = true;
+      req.Expires = fetch_wait_ms * 1'000'000;
+      st = natsSubscription_FetchRequest(&list, s.sub, &req);
+      if (st == NATS_NOT_FOUND || st == NATS_TIMEOUT || (st == NATS_OK && list.Count == 0)) {
+        natsMsgList_Destroy(&list);
+        list = {};
+        st = natsSubscription_Fetch(&list, s.sub, 1, fetch_wait_ms, &jerr);
+      }
       if (st == NATS_TIMEOUT) continue;
       if (st != NATS_OK) {
         natsMsgList_Destroy(&list);

@@ -1,8 +1,9 @@
 // nats_jetstream_consumer: the `nats_jetstream` async consumer (docs/consumers.md): a
 // durable pull consumer on `stream_name` (created or updated with `deliver_policy`,
 // `max_ack_pending`, AckWait 30 s and the subject filter; or an existing one with
-// `use_existing_consumer`), fetched in batches of up to 100 by a thread of its own (cnats'
-// fetch blocks; no event loop or requests thread ever waits for it).
+// `use_existing_consumer`), fetched by a thread of its own (cnats' fetch blocks; no event
+// loop or requests thread ever waits for it): up to 100 messages that are available now,
+// or, when none is, a wait of up to 1 s for the next one.
 //
 // What holds:
 //  * Each fetched message runs through the dispatcher in fetch order, one at a time; done

@@ -60,6 +60,7 @@ struct redis_stream_consumer::worker : std::enable_shared_from_this<worker> {
   asio::steady_timer timer;
   bool stopped = false;
   std::vector<entry> batch;
+  std::vector<std::string> acks;  // XACK stream group id...: done, not yet acknowledged
   size_t next = 0;
   unsigned retries = 0;
   unsigned read_failures = 0;
@@ -175,9 +176,18 @@ struct redis_stream_consumer::worker : std::enable_shared_from_this<worker> {
     run_next();
   }
 
+  // One XACK for the entries done since the last one (before reading again, and before a
+  // retry's wait).
+  void flush_acks() {
+    if (acks.size() <= 3) return;
+    send(std::move(acks), nullptr);
+    acks = {};
+  }
+
   void run_next() {
     if (stopped) return;
     if (next >= batch.size()) {
+      flush_acks();
       batch.clear();
       return read();
     }
@@ -206,9 +216,11 @@ struct redis_stream_consumer::worker : std::enable_shared_from_this<worker> {
   void on_result(const result& res) {
     if (stopped) return;
     if (res.kind == outcome::retry) {
+      flush_acks();
       return after(retry_backoff(retries++), [self = shared_from_this()] { self->run_next(); });
     }
-    send({"XACK", stream, cfg().consumer_group_, batch[next].id}, nullptr);
+    if (acks.empty()) acks = {"XACK", stream, cfg().consumer_group_};
+    acks.push_back(batch[next].id);
     ++next;
     retries = 0;
     run_next();

@@ -10,7 +10,8 @@
 //    entries one after another: with one worker a stream is processed in stream order, a
 //    retried entry blocking the ones after it.
 //  * At least once: an entry is acknowledged only after its command succeeded or was
-//    skipped as bad; a crash before the XACK leaves it pending, and it runs again when
+//    skipped as bad (one XACK for the entries of a batch, sent before the next read or a
+//    retry's wait); a crash before the XACK leaves them pending, and they run again when
 //    claimed (use idempotency keys).
 //  * Retry: an internal error retries the same entry after a backoff (10 ms … 5 s).
 //  * Bounded: a worker holds at most one batch (100 entries) at a time.

@@ -15,7 +15,7 @@ export class NatsClient {
   }
 
   async connect(timeout = 5000 * SCALE) {
-    this.sock = net.connect({ host: HOST, port: this.port });
+    this.sock = net.connect({ host: HOST, port: this.port, noDelay: true });
     await new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('NATS connect timeout')), timeout);
       this.sock.once('error', (e) => {
