@@ -3,7 +3,9 @@
 // publication data mode; bad entries are skipped (and counted) without stopping the ones
 // after them; an enabled consumer of a type Gyre does not run refuses the start; and at
 // least once: SIGKILL of Gyre in the middle of 2,000 entries, restart, and with idempotency
-// keys every publication arrives exactly once.
+// keys every publication arrives exactly once. Also: entries a dead consumer left pending
+// are claimed (XAUTOCLAIM), several workers share a stream, and an internal error (the
+// engine Redis down) is retried, in order, until it succeeds.
 import assert from 'node:assert/strict';
 import { describe, test } from '../lib/test.js';
 import { GyreServer, runGyre, startServer, tempDir } from '../lib/server.js';
@@ -125,6 +127,70 @@ describe('redis_stream consumer', () => {
     const seq = [...Array(500).keys()];
     assert.deepEqual(got.o1, seq);
     assert.deepEqual(got.o2, seq);
+  });
+
+  test('entries left pending by a dead consumer are claimed; several workers share a stream', async (t) => {
+    const redis = await startRedis({ name: 'consumers-redis-claim' });
+    t.defer(() => redis.stop());
+    // A consumer "dead" of the group read 3 entries and never acknowledged them.
+    await redis.command('XGROUP', 'CREATE', 'claim_stream', 'gyre', '$', 'MKSTREAM');
+    const cmds = [];
+    for (let n = 0; n < 3; n++) cmds.push(xadd('claim_stream', { method: 'publish', payload: JSON.stringify({ channel: 'cl', data: { n } }) }));
+    await redisPipeline(redis.port, cmds);
+    const read = await redis.command('XREADGROUP', 'GROUP', 'gyre', 'dead', 'COUNT', '10', 'STREAMS', 'claim_stream', '>');
+    assert.equal(read[0][1].length, 3);
+    const srv = await startServer({
+      name: 'consumers-claim',
+      config: { channel: { without_namespace: { ...ALLOW, history_size: 1000, history_ttl: '300s' } }, consumers: [consumer('cl', redis, ['claim_stream'], { num_workers: 3 })] },
+    });
+    t.defer(() => srv.stop());
+    const more = [];
+    for (let n = 3; n < 303; n++) more.push(xadd('claim_stream', { method: 'publish', payload: JSON.stringify({ channel: 'cl', data: { n } }) }));
+    await redisPipeline(redis.port, more);
+    // visibility_timeout is 1 s: the dead consumer's entries are claimed and run.
+    await waitFor(async () => (await api(srv, 'history', { channel: 'cl', limit: 1000 })).publications?.length >= 303,
+      { timeout: 20000 * SCALE, label: '303 publications' });
+    const ns = (await api(srv, 'history', { channel: 'cl', limit: 1000 })).publications.map((p) => p.data.n);
+    assert.deepEqual([...new Set(ns)].sort((a, b) => a - b), [...Array(303).keys()]);
+    await waitFor(async () => (await redis.command('XPENDING', 'claim_stream', 'gyre'))[0] === 0, { label: 'nothing pending' });
+    // Three workers read the stream: the group has this node as a consumer next to "dead".
+    const consumers = await redis.command('XINFO', 'CONSUMERS', 'claim_stream', 'gyre');
+    assert.equal(consumers.length, 2);
+  });
+
+  test('an internal error (the engine Redis is down) is retried until it succeeds, in order', async (t) => {
+    const streams = await startRedis({ name: 'consumers-redis-src' });
+    t.defer(() => streams.stop());
+    const engineRedis = await startRedis({ name: 'consumers-redis-engine' });
+    t.defer(() => engineRedis.stop());
+    const srv = await startServer({
+      name: 'consumers-retry',
+      config: {
+        engine: { type: 'redis', redis: { address: [engineRedis.url] } },
+        channel: { namespaces: [{ name: 'rt', ...ALLOW, history_size: 100, history_ttl: '300s' }] },
+        consumers: [consumer('rt', streams, ['retry_stream'])],
+      },
+    });
+    t.defer(() => srv.stop({ check: false }));
+    await groupsReady(streams, ['retry_stream']);
+    await engineRedis.kill('SIGTERM'); // down, not removed: started again below
+    const cmds = [];
+    for (let n = 0; n < 5; n++) cmds.push(xadd('retry_stream', { method: 'publish', payload: JSON.stringify({ channel: 'rt:x', data: { n } }) }));
+    await redisPipeline(streams.port, cmds);
+    // The first entry fails with an internal error and is retried (blocking the entries
+    // after it); nothing is acknowledged.
+    await waitFor(async () => metricValue((await metrics(srv)).text, 'centrifugo_consumers_errors_total', { consumer_name: 'rt' }) >= 2,
+      { timeout: 15000 * SCALE, label: 'retried attempts' });
+    assert.ok((await streams.command('XPENDING', 'retry_stream', 'gyre'))[0] >= 1);
+    await engineRedis.start();
+    await waitFor(async () => {
+      const r = await api(srv, 'history', { channel: 'rt:x', limit: 100 }).catch(() => null);
+      return r?.publications?.length === 5;
+    }, { timeout: 20000 * SCALE, interval: 100, label: 'the 5 publications after Redis came back' });
+    const h = await api(srv, 'history', { channel: 'rt:x', limit: 100 });
+    assert.deepEqual(h.publications.map((p) => p.data.n), [0, 1, 2, 3, 4]);
+    await waitFor(async () => (await streams.command('XPENDING', 'retry_stream', 'gyre'))[0] === 0, { label: 'all acknowledged' });
+    assert.match(srv.logText(), /internal error, message will be retried/);
   });
 
   test('SIGKILL in the middle of 2,000 entries, restart: every publication once (idempotency keys)', async (t) => {
