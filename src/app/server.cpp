@@ -234,8 +234,6 @@ std::string server::impl::start() {
   limits.max_batch_commands = static_cast<size_t>(cfg.gyre_.http_api_.max_batch_commands_);
   limits.max_response_size = static_cast<size_t>(cfg.gyre_.http_api_.max_response_size_);
   executor = std::make_unique<api_executor>(*hub, limits);
-  consumer_set = consumers::consumer_set::create(cfg, *executor, hub->uid(), registry, err);
-  if (!consumer_set) return err;
   std::vector<http_route> internal_routes;
   std::vector<http_route> external_routes;
   if (!cfg.http_api_.disabled_) {
@@ -253,6 +251,9 @@ std::string server::impl::start() {
     http_route r{ao.prefix, true, std::make_shared<http_api>(*executor, ao, registry)};
     (cfg.http_api_.external_ ? external_routes : internal_routes).push_back(std::move(r));
   }
+  // After the HTTP API: the consumers share its duration histogram (protocol "consuming").
+  consumer_set = consumers::consumer_set::create(cfg, *executor, hub->uid(), registry, err);
+  if (!consumer_set) return err;
   if (cfg.health_.enabled_)
     internal_routes.push_back(
         {with_slash(cfg.health_.handler_prefix_), false, std::make_shared<health_handler>(*eng)});

@@ -171,13 +171,20 @@ consumer_metrics::consumer_metrics(metrics::registry& r)
                               {"consumer_name"})),
       errors(r.add_counter("centrifugo_consumers_errors_total",
                            "Consumer failures: bad messages skipped and attempts to be retried.",
-                           {"consumer_name"})) {}
+                           {"consumer_name"})),
+      duration(*[&r] {
+        const char* name = "centrifugo_api_command_duration_seconds_histogram";
+        if (auto* f = r.find_histogram(name)) return f;
+        return &r.add_histogram(name, "Server API command duration.", {"protocol", "method"},
+                                metrics::default_latency_buckets());
+      }()) {}
 
 dispatcher::dispatcher(api_executor& exec, std::string consumer_name, consumer_metrics& m)
     : exec_(exec),
       name_(std::move(consumer_name)),
       processed_(m.processed.with({name_})),
-      errors_(m.errors.with({name_})) {}
+      errors_(m.errors.with({name_})),
+      duration_(m.duration) {}
 
 void dispatcher::run(const decoded& d, const std::string& message_id,
                      std::function<void(result)> done) {
@@ -189,12 +196,16 @@ void dispatcher::run(const decoded& d, const std::string& message_id,
     return done({outcome::skipped, d.skip_reason});
   }
   const api_method* m = d.method;
+  metrics::histogram& hist = duration_.with({"consuming", std::string(m->name)});
+  auto started = std::chrono::steady_clock::now();
   // The reply may come after the consumer stopped: it captures nothing of `this` (the
   // counters live in the server's registry, which outlives the executor).
   exec_.execute(
       *m, d.params,
-      [name_ = name_, &processed_ = processed_, &errors_ = errors_, m, message_id,
+      [name_ = name_, &processed_ = processed_, &errors_ = errors_, &hist, started, m, message_id,
        done = std::move(done)](api_outcome o) {
+        hist.observe(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
         if (is_retryable(o.ok, o.error.code, o.result)) {
           errors_.inc();
           std::string why = o.ok ? "internal error in a broadcast response" : o.error.message;

@@ -14,6 +14,7 @@
 // runs on an arbitrary thread (the executor's), so the caller posts back where it needs.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -65,11 +66,14 @@ struct result {
 // broadcast's per-channel responses. Exposed for tests.
 bool is_retryable(bool ok, uint32_t error_code, std::string_view result_json);
 
-// The consumer metrics, shared by all consumers (one family each, label consumer_name).
+// The consumer metrics, shared by all consumers (one family each, label consumer_name),
+// and the API duration histogram (protocol "consuming", method): the HTTP API's family
+// when it exists (create the consumers after the HTTP API), else registered here.
 struct consumer_metrics {
   explicit consumer_metrics(metrics::registry& r);
   metrics::family<metrics::counter>& processed;
   metrics::family<metrics::counter>& errors;
+  metrics::family<metrics::histogram>& duration;
 };
 
 // Runs decoded commands for one consumer and counts them.
@@ -88,6 +92,7 @@ class dispatcher {
   std::string name_;
   metrics::counter& processed_;
   metrics::counter& errors_;
+  metrics::family<metrics::histogram>& duration_;
 };
 
 // Retry delay after `retries` failures of one message: 10 ms doubling with jitter, at most

@@ -102,6 +102,9 @@ describe('redis_stream consumer', () => {
     assert.equal(metricValue(m, 'centrifugo_consumers_errors_total', { consumer_name: 'cmd' }), 5);
     assert.equal(metricValue(m, 'centrifugo_consumers_messages_processed_total', { consumer_name: 'data' }), 4);
     assert.equal(metricValue(m, 'centrifugo_consumers_errors_total', { consumer_name: 'data' }), 2);
+    // Run commands are timed like API calls, with protocol "consuming".
+    assert.equal(metricValue(m, 'centrifugo_api_command_duration_seconds_histogram_count', { protocol: 'consuming', method: 'publish' }), 5);
+    assert.equal(metricValue(m, 'centrifugo_api_command_duration_seconds_histogram_count', { protocol: 'consuming', method: 'broadcast' }), 2);
     assert.match(srv.logText(), /bad message skipped.*"?consumer"?[=:]"cmd".*cmd_stream\//);
   });
 

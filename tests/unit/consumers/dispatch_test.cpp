@@ -161,6 +161,11 @@ TEST_F(consumer_dispatch, runs_commands_and_counts_them) {
   EXPECT_NE(metrics.find(R"(centrifugo_consumers_messages_processed_total{consumer_name="c1"} 5)"),
             std::string::npos)
       << metrics;
+  EXPECT_NE(
+      metrics.find(
+          R"(centrifugo_api_command_duration_seconds_histogram_count{protocol="consuming",method="publish"} 4)"),
+      std::string::npos)
+      << metrics;
 }
 
 TEST_F(consumer_dispatch, publication_data_mode_publishes_with_the_idempotency_key) {
