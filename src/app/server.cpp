@@ -30,6 +30,7 @@
 #include "config/loader.hpp"
 #include "config/reload_plan.hpp"
 #include "config/validate.hpp"
+#include "consumers/consumer_set.hpp"
 #include "core/clock.hpp"
 #include "core/graphite_exporter.hpp"
 #include "core/json_writer.hpp"
@@ -175,6 +176,8 @@ struct server::impl {
   std::unique_ptr<api_executor> executor;
   std::unique_ptr<api_metrics> api_stats;     // shared by the HTTP and GRPC APIs
   std::unique_ptr<grpc_api_server> grpc_api;  // grpc_api.enabled
+  // The enabled consumers[] (docs/consumers.md); stopped first at shutdown.
+  std::unique_ptr<consumers::consumer_set> consumer_set;
   std::vector<std::unique_ptr<http_server>> listeners;
   std::unique_ptr<graphite::exporter> graphite_exporter;  // graphite.enabled
 
@@ -270,6 +273,9 @@ std::string server::impl::start() {
     http_route r{ao.prefix, true, std::make_shared<http_api>(*executor, ao, *api_stats)};
     (cfg.http_api_.external_ ? external_routes : internal_routes).push_back(std::move(r));
   }
+  // After the HTTP API: the consumers share its duration histogram (protocol "consuming").
+  consumer_set = consumers::consumer_set::create(cfg, *executor, hub->uid(), registry, err);
+  if (!consumer_set) return err;
   if (cfg.health_.enabled_)
     internal_routes.push_back(
         {with_slash(cfg.health_.handler_prefix_), false, std::make_shared<health_handler>(*eng)});
@@ -413,11 +419,13 @@ std::string server::impl::start() {
         std::make_unique<graphite::exporter>(go, [this] { return registry.render(); });
     graphite_exporter->start();
   }
+  consumer_set->start();
   return {};
 }
 
 void server::impl::shutdown() {
   log::info("shutting down");
+  if (consumer_set) consumer_set->stop();
   if (graphite_exporter) graphite_exporter->stop();
   for (auto& l : listeners) l->stop();
   config::duration timeout;

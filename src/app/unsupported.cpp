@@ -50,9 +50,6 @@ std::vector<std::string> unsupported_settings(const config::config& c) {
   for (size_t i = 0; i < c.channel_.namespaces_.size(); ++i)
     check_ns(c.channel_.namespaces_[i], "channel.namespaces[" + std::to_string(i) + "]");
   flag(c.controller_.enabled_, "controller.enabled", "the PostgreSQL controller");
-  for (size_t i = 0; i < c.consumers_.size(); ++i)
-    flag(c.consumers_[i].enabled_, "consumers[" + std::to_string(i) + "].enabled",
-         "async consumers");
   flag(c.admin_.enabled_ && !c.admin_.web_proxy_address_.empty(), "admin.web_proxy_address",
        "proxying the admin UI");
   flag(c.debug_.enabled_, "debug.enabled", "pprof debug endpoints");

@@ -23,6 +23,7 @@
 
 #include "config/blocks.hpp"
 #include "config/channel_options.hpp"
+#include "config/consumers.hpp"
 #include "config/duration.hpp"
 
 namespace gyre::config {
@@ -390,16 +391,17 @@ struct grpc_api_config {
 
 // ---------------------------------------------------------------------------- consumers
 
-// `consumers[]` item. Gyre does not run async consumers; the type blocks are kept raw so
-// that a Centrifugo file with consumers loads without warnings.
+// `consumers[]` item (docs/consumers.md). The blocks of the types Gyre runs or validates
+// are typed (consumers.hpp); the others are kept raw so that a Centrifugo file with them
+// loads without warnings.
 struct consumer_config {
   std::string name_;  // ^[a-zA-Z0-9_]{2,}$, unique
   bool enabled_ = false;
   std::string type_;
-  raw_json postgresql_;
+  postgresql_consumer_config postgresql_;
   raw_json kafka_;
-  raw_json nats_jetstream_;
-  raw_json redis_stream_;
+  nats_jetstream_consumer_config nats_jetstream_;
+  redis_stream_consumer_config redis_stream_;
   raw_json google_pub_sub_;
   raw_json aws_sqs_;
   raw_json azure_service_bus_;

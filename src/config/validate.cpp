@@ -565,6 +565,15 @@ class validator {
       check_enum(k + ".type", cs.type_,
                  {"postgresql", "kafka", "nats_jetstream", "redis_stream", "google_pub_sub",
                   "aws_sqs", "azure_service_bus"});
+      if (!cs.enabled_) continue;  // a disabled consumer: name and type only (as Centrifugo)
+      consumer_problems problems;
+      if (cs.type_ == "redis_stream")
+        check_redis_stream_consumer(cs.redis_stream_, k + ".redis_stream", problems);
+      else if (cs.type_ == "nats_jetstream")
+        check_nats_jetstream_consumer(cs.nats_jetstream_, k + ".nats_jetstream", problems);
+      else if (cs.type_ == "postgresql")
+        check_postgresql_consumer(cs.postgresql_, k + ".postgresql", problems);
+      for (auto& [key, message] : problems) error(key, message);
     }
   }
 

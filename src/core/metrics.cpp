@@ -59,6 +59,13 @@ family<histogram>& registry::add_histogram(std::string name, std::string help,
   return *histograms_.back();
 }
 
+family<histogram>* registry::find_histogram(std::string_view name) {
+  std::lock_guard lock(mu_);
+  for (auto& h : histograms_)
+    if (h->name() == name) return h.get();
+  return nullptr;
+}
+
 void registry::add_collector(collector c) {
   std::lock_guard lock(mu_);
   collectors_.push_back(std::move(c));

@@ -140,6 +140,9 @@ class registry {
   family<histogram>& add_histogram(std::string name, std::string help,
                                    std::vector<std::string> labels, std::vector<double> bounds);
   void add_collector(collector c);
+  // The histogram family registered as `name`, nullptr if none (a second user of a family
+  // that another component registers, e.g. the API duration by protocol).
+  family<histogram>* find_histogram(std::string_view name);
   // Exposes `source` a second time as a summary named `name` (Centrifugo keeps such
   // summaries next to its histograms for older dashboards that read {quantile=...}). The
   // quantiles are estimated at scrape time from the histogram's buckets, by linear

@@ -562,6 +562,71 @@ void describe(V& v, grpc_api_config& s) {
 }
 
 template <class V>
+void describe(V& v, redis_stream_publication_data_mode& s) {
+  v("enabled", s.enabled_);
+  v("channels_value", s.channels_);
+  v("idempotency_key_value", s.idempotency_key_);
+  v("delta_value", s.delta_);
+  v("version_value", s.version_);
+  v("version_epoch_value", s.version_epoch_);
+  v("tags_value_prefix", s.tags_prefix_);
+}
+
+template <class V>
+void describe(V& v, nats_publication_data_mode& s) {
+  v("enabled", s.enabled_);
+  v("channels_header", s.channels_);
+  v("idempotency_key_header", s.idempotency_key_);
+  v("delta_header", s.delta_);
+  v("version_header", s.version_);
+  v("version_epoch_header", s.version_epoch_);
+  v("tags_header_prefix", s.tags_prefix_);
+}
+
+template <class V>
+void describe(V& v, redis_stream_consumer_config& s) {
+  describe(v, static_cast<redis_config&>(s));
+  v("streams", s.streams_);
+  v("consumer_group", s.consumer_group_);
+  v("visibility_timeout", s.visibility_timeout_);
+  v("num_workers", s.num_workers_);
+  v("payload_value", s.payload_value_);
+  v("method_value", s.method_value_);
+  v("publication_data_mode", s.publication_data_mode_);
+}
+
+template <class V>
+void describe(V& v, nats_jetstream_consumer_config& s) {
+  v("url", s.url_);
+  v("credentials_file", s.credentials_file_);
+  v("username", s.username_);
+  v("password", s.password_);
+  v("token", s.token_);
+  v("stream_name", s.stream_name_);
+  v("use_existing_consumer", s.use_existing_consumer_);
+  v("subjects", s.subjects_);
+  v("durable_consumer_name", s.durable_consumer_name_);
+  v("deliver_policy", s.deliver_policy_);
+  v("max_ack_pending", s.max_ack_pending_);
+  v("method_header", s.method_header_);
+  v("publication_data_mode", s.publication_data_mode_);
+  v("tls", s.tls_);
+}
+
+template <class V>
+void describe(V& v, postgresql_consumer_config& s) {
+  v("dsn", s.dsn_);
+  v("outbox_table_name", s.outbox_table_name_);
+  v("num_partitions", s.num_partitions_);
+  v("partition_select_limit", s.partition_select_limit_);
+  v("partition_poll_interval", s.partition_poll_interval_);
+  v("partition_notification_channel", s.partition_notification_channel_);
+  v("partition_notification_dsn", s.partition_notification_dsn_);
+  v("tls", s.tls_);
+  v("use_try_lock", s.use_try_lock_);
+}
+
+template <class V>
 void describe(V& v, consumer_config& s) {
   v("name", s.name_);
   v("enabled", s.enabled_);

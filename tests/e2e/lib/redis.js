@@ -255,3 +255,39 @@ export class RedisCluster {
 export async function startRedisCluster(opts) {
   return new RedisCluster(opts).start();
 }
+
+// Sends `commands` (arrays of arguments) pipelined on one connection to 127.0.0.1:port and
+// resolves with their replies in order (error replies as Error objects). Bounded by `timeout`.
+export function redisPipeline(port, commands, { timeout = 10000 * SCALE } = {}) {
+  return new Promise((resolve, reject) => {
+    let buf = Buffer.alloc(0);
+    let pos = 0;
+    const replies = [];
+    const sock = net.connect({ host: HOST, port });
+    const done = (err) => {
+      clearTimeout(timer);
+      sock.destroy();
+      if (err) reject(err);
+      else resolve(replies);
+    };
+    const timer = setTimeout(() => done(new Error(`redis ${port}: ${replies.length}/${commands.length} replies within ${timeout} ms`)), timeout);
+    sock.on('error', (e) => done(e));
+    sock.on('connect', () => sock.write(commands.map(encodeCommand).join('')));
+    sock.on('data', (d) => {
+      buf = Buffer.concat([buf.subarray(pos), d]);
+      pos = 0;
+      for (;;) {
+        let r;
+        try {
+          r = parseReply(buf, pos);
+        } catch (e) {
+          return done(e);
+        }
+        if (!r) break;
+        replies.push(r[0]);
+        pos = r[1];
+        if (replies.length === commands.length) return done(null);
+      }
+    });
+  });
+}
