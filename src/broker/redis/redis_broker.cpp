@@ -413,17 +413,15 @@ void redis_broker::send_queued(publish_queue& q, size_t shard_index) {
       i = j;
       continue;
     }
-    std::vector<std::string> keys, argv;
-    keys.reserve((j - i) * 3);
-    argv.reserve(1 + (j - i) * 11);
-    argv.push_back(std::to_string(j - i));
+    stream_batch batch;
     auto cbs = std::make_shared<std::vector<reply_callback>>();
     cbs->reserve(j - i);
     for (size_t k = i; k < j; ++k) {
-      for (auto& key : items[k].keys) keys.push_back(std::move(key));
-      for (auto& a : items[k].argv) argv.push_back(std::move(a));
+      batch.add(std::move(items[k].keys), std::move(items[k].argv));
       cbs->push_back(std::move(items[k].cb));
     }
+    std::vector<std::string> keys, argv;
+    batch.take(keys, argv);
     auto on_batch = [answered, cbs](reply&& r) {
       // One result per publication; anything else (no reply at all, an
       // error of the whole call) is every publication's answer.
