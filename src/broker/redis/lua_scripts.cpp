@@ -123,7 +123,8 @@ const lua_script& add_history_stream_batch_script() {
   // - a publication whose XADD fails gets its error and is not published (as the single
   //   script, which stops there); if it was the last, the stream is trimmed explicitly;
   // - the offset is turned into text once per publication (for the entry's id, the message
-  //   and the result).
+  //   and the result), and a run's result is {offset, epoch}: a plain publication is never
+  //   suppressed.
   static const lua_script s = make("add_history_stream_batch", R"LUA(
 local ttl_of, ttl_keys = {}, {}
 local function expire_later(key, ttl)
@@ -168,7 +169,7 @@ local function publish_run(stream_key, meta_key, k, size, ttl, channel, meta_ttl
       if type(res) == 'table' and res.err then
         out[#out + 1] = res
       else
-        out[#out + 1] = {id, epoch, '0', '0'}
+        out[#out + 1] = {id, epoch}
       end
     end
   end

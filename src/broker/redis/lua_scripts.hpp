@@ -25,9 +25,9 @@ struct lua_script {
 const lua_script& add_history_stream_script();
 // Several add_history_stream calls in one, built by stream_batch below. Returns an array
 // with one element per publication, in order: the result above (the offset may be a bulk
-// string), or an error reply when that publication failed (one failing publication does
-// not stop the others). The keys of one call need not share a hash slot, so the broker
-// uses it outside a Redis Cluster only.
+// string; a publication of a run gets only {offset, epoch}), or an error reply when that
+// publication failed (one failing publication does not stop the others). The keys of one call need
+// not share a hash slot, so the broker uses it outside a Redis Cluster only.
 const lua_script& add_history_stream_batch_script();
 
 // The KEYS and ARGV of one add_history_stream_batch call, from publications given as

@@ -270,7 +270,9 @@ void redis_broker::publish(std::string_view channel_view, publication pub,
     c.argv = std::move(argv);
     c.cb = [this, alive, channel, w, done = std::move(done)](reply&& r) {
       if (!alive->load()) return;
-      if (r.type != reply::kind::array || r.elements.size() < 4 || !r.elements[0].as_int()) {
+      // {offset, epoch, from_cache, skipped}; a run of the batch script answers {offset,
+      // epoch} (never suppressed).
+      if (r.type != reply::kind::array || r.elements.size() < 2 || !r.elements[0].as_int()) {
         log::warn("redis: publish to {} failed: {}", channel, r.str.empty() ? "bad reply" : r.str);
         return finish(channel, w, false, [done] {
           if (done) done(errors::internal);
@@ -278,13 +280,14 @@ void redis_broker::publish(std::string_view channel_view, publication pub,
       }
       publish_outcome out;
       out.position.offset = static_cast<uint64_t>(*r.elements[0].as_int());
-      out.position.epoch = r.elements[1].str;
+      out.position.epoch = std::move(r.elements[1].str);
       bool published = true;
-      if (r.elements[2].text() == "1") {
+      const bool flags = r.elements.size() >= 4;
+      if (flags && r.elements[2].text() == "1") {
         out.suppressed = true;
         out.suppress_reason = "idempotency";
         published = false;
-      } else if (r.elements[3].text() == "1") {
+      } else if (flags && r.elements[3].text() == "1") {
         out.suppressed = true;
         out.suppress_reason = "version";
         published = false;

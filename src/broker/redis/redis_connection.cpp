@@ -438,11 +438,15 @@ void connection::start_write() {
   }
   if (batch.empty()) return;
   auto out = std::make_shared<std::string>();
-  size_t total = 0;
-  for (const auto& p : batch) total += p.data.size();
-  out->reserve(total);
+  if (batch.size() == 1) {
+    *out = std::move(batch[0].data);  // one command (a round's one script call): no copy
+  } else {
+    size_t total = 0;
+    for (const auto& p : batch) total += p.data.size();
+    out->reserve(total);
+    for (const auto& p : batch) out->append(p.data);
+  }
   for (auto& p : batch) {
-    out->append(p.data);
     if (p.expects_reply) inflight_.push_back(waiting{std::move(p.cb), p.deadline});
   }
   writing_ = true;
