@@ -394,6 +394,10 @@ void redis_broker::send_queued(publish_queue& q, size_t shard_index) {
     q.waiting += commands;
     q.sending = true;
   }
+  // A requests thread's own connection lives on this thread: the round is written when the
+  // loop below has sent all of it, without a posted flush.
+  const std::shared_ptr<connection> corked = q.conn;
+  if (corked) corked->cork_on_io();
   for (size_t i = 0; i < items.size();) {
     size_t j = i + 1;
     if (items[i].batchable)
@@ -448,6 +452,7 @@ void redis_broker::send_queued(publish_queue& q, size_t shard_index) {
     }
     i = j;
   }
+  if (corked) corked->uncork_on_io();
   bool more = false;
   {
     std::lock_guard lock(q.mu);
