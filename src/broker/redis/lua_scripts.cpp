@@ -208,6 +208,11 @@ return out
   return s;
 }
 
+void stream_batch::reserve(size_t publications) {
+  keys_.reserve(3 * publications);
+  argv_.reserve(1 + 12 * publications);
+}
+
 void stream_batch::add(std::vector<std::string>&& keys, std::vector<std::string>&& argv) {
   ++publications_;
   const bool plain = keys.size() == 3 && argv.size() == 11 && argv[6] == "publish" &&

@@ -41,6 +41,8 @@ const lua_script& add_history_stream_batch_script();
 class stream_batch {
  public:
   stream_batch() : argv_(1) {}
+  // Room for this many publications (at most: runs take less).
+  void reserve(size_t publications);
   void add(std::vector<std::string>&& keys, std::vector<std::string>&& argv);
   size_t publications() const { return publications_; }
   // Moves the call's KEYS and ARGV out; the builder is empty again.

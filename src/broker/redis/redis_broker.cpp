@@ -220,7 +220,7 @@ void redis_broker::publish(std::string_view channel_view, publication pub,
   std::string channel(channel_view);
   const size_t si = core_->shard_for(channel);
   shard& sh = core_->shard_at(si);
-  const std::string pubsub_ch = core_->client_channel(channel);
+  std::string pubsub_ch = core_->client_channel(channel);
   const bool history = opts.keeps_history();
   pub.offset = 0;
   std::string pb =
@@ -244,21 +244,27 @@ void redis_broker::publish(std::string_view channel_view, publication pub,
   auto alive = alive_;
   if (history) {
     const bool lists = opts_.history_use_lists;
-    const std::string data_key = core_->key(lists ? "list" : "stream", channel);
-    std::vector<std::string> keys{
-        data_key, core_->key(lists ? "list.meta" : "stream.meta", channel),
-        opts.idempotency_key.empty() ? data_key
-                                     : core_->key("result", channel) + "." + opts.idempotency_key};
-    std::vector<std::string> argv{
-        std::move(pb),
-        std::to_string(opts.history_size),
-        std::to_string(opts.history_ttl_seconds),
-        pubsub_ch,
-        std::to_string(opts.history_meta_ttl_seconds),
-        random_epoch(),
-        "publish",
-        opts.idempotency_key.empty() ? std::string() : std::to_string(result_ttl),
-        opts.use_delta ? "1" : "0"};
+    // Built with moves: a braced list would copy every string (the payload included) once
+    // more into the vector.
+    std::string data_key = core_->key(lists ? "list" : "stream", channel);
+    std::vector<std::string> keys;
+    keys.reserve(3);
+    keys.push_back(data_key);
+    keys.push_back(core_->key(lists ? "list.meta" : "stream.meta", channel));
+    keys.push_back(opts.idempotency_key.empty()
+                       ? std::move(data_key)
+                       : core_->key("result", channel) + "." + opts.idempotency_key);
+    std::vector<std::string> argv;
+    argv.reserve(11);
+    argv.push_back(std::move(pb));
+    argv.push_back(std::to_string(opts.history_size));
+    argv.push_back(std::to_string(opts.history_ttl_seconds));
+    argv.push_back(std::move(pubsub_ch));
+    argv.push_back(std::to_string(opts.history_meta_ttl_seconds));
+    argv.push_back(random_epoch());
+    argv.push_back("publish");
+    argv.push_back(opts.idempotency_key.empty() ? std::string() : std::to_string(result_ttl));
+    argv.push_back(opts.use_delta ? "1" : "0");
     if (!lists) {
       argv.push_back(std::to_string(opts.version));
       argv.push_back(opts.version_epoch);
@@ -421,6 +427,7 @@ void redis_broker::send_queued(publish_queue& q, size_t shard_index) {
       continue;
     }
     stream_batch batch;
+    batch.reserve(j - i);
     auto cbs = std::make_shared<std::vector<reply_callback>>();
     cbs->reserve(j - i);
     for (size_t k = i; k < j; ++k) {
@@ -685,7 +692,7 @@ void redis_broker::publish_event(std::string_view channel, std::string_view pref
     if (done) done(errors::internal);
     return;
   }
-  const std::string pubsub_ch = core_->client_channel(channel);
+  std::string pubsub_ch = core_->client_channel(channel);
   std::string payload(prefix);
   pb_wire::encode_client_info(payload, info);
   auto alive = alive_;
