@@ -11,7 +11,9 @@
 # ratio to Nchan's, the client-side request latency (p50 / p99, from h2load's per-request
 # log) and the server's CPU time per request (all threads, /proc/PID/stat). At one
 # connection the server handles one request at a time, so its CPU per request bounds the
-# server time of a request (besides waiting for Redis).
+# server time of a request (besides waiting for Redis). For the Redis engine the TSV also
+# gives redis-server's share of that CPU, and from its INFO commandstats the EVALSHA calls
+# per publication and Redis's own time per call (what the publish scripts cost in Redis).
 # Environment (besides bench/lib.sh): N (default 60000), CONNS ("1 16 128"), REPEAT (3),
 # SERVERS ("nchan memory redis"), REDIS_PORT (18790).
 source "$(dirname "$0")/lib.sh"
@@ -45,7 +47,7 @@ BODY="$TMP/body.json"
 printf '{"channel":"a","data":{"x":1}}' > "$BODY"
 HISTORY='"channel": { "without_namespace": { "history_size": 10, "history_ttl": "300s" } }'
 OUT="$RESULTS_DIR/api.tsv"
-[ -f "$OUT" ] || printf 'server\tconnections\trepeat\treq_per_s\tsucceeded\tp50_us\tp99_us\tserver_cpu_us_per_req\n' > "$OUT"
+[ -f "$OUT" ] || printf 'server\tconnections\trepeat\treq_per_s\tsucceeded\tp50_us\tp99_us\tserver_cpu_us_per_req\tredis_cpu_us_per_req\tevalsha_per_req\tevalsha_us_per_call\n' > "$OUT"
 
 # CPU time (µs) of a set of processes, all threads: utime + stime from /proc/PID/stat.
 cpu_us() {
@@ -57,6 +59,13 @@ cpu_us() {
   echo $(( total * 1000000 / $(getconf CLK_TCK) ))
 }
 
+# EVALSHA "calls usec" from redis-server's INFO commandstats ("0 0" without Redis).
+evalsha_stats() {
+  [ -n "$REDIS_PID" ] || { echo "0 0"; return; }
+  redis-cli -p "$REDIS_PORT" info commandstats | tr -d '\r' |
+    awk -F'[:=,]' '/^cmdstat_evalsha:/ {print $3, $5; found=1} END {if (!found) print "0 0"}'
+}
+
 # measure <server> <url> <pids> <repeat>: one h2load run per connection count.
 measure() {
   local server=$1 url=$2 pids=$3 rep=$4 c
@@ -64,13 +73,18 @@ measure() {
   h2load --h1 -n 2000 -c 4 -m 1 -t 1 -d "$BODY" -H 'Content-Type: application/json' "$url" > /dev/null
   for c in $CONNS; do
     wait_quiet
-    local before after
+    local before after rbefore rafter ebefore eafter
     before=$(cpu_us "$pids")
+    rbefore=$(cpu_us "${REDIS_PID:-0}")
+    ebefore=$(evalsha_stats)
     rm -f "$TMP/requests.log"  # h2load appends to its log file
     nice -n "$BENCH_NICE" h2load --h1 -n "$N" -c "$c" -m 1 -t 1 -d "$BODY" -H 'Content-Type: application/json' \
       --log-file="$TMP/requests.log" "$url" > "$TMP/h2load.txt"
     after=$(cpu_us "$pids")
-    python3 - "$TMP/h2load.txt" "$TMP/requests.log" "$server" "$c" "$rep" "$(( after - before ))" >> "$OUT" <<'EOF'
+    rafter=$(cpu_us "${REDIS_PID:-0}")
+    eafter=$(evalsha_stats)
+    python3 - "$TMP/h2load.txt" "$TMP/requests.log" "$server" "$c" "$rep" "$(( after - before ))" \
+      "$(( rafter - rbefore ))" "$ebefore" "$eafter" >> "$OUT" <<'EOF'
 import re, sys
 text = open(sys.argv[1]).read()
 rps = float(re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", text).group(1))
@@ -78,7 +92,12 @@ ok = int(re.search(r"(\d+) succeeded", text).group(1))
 lat = sorted(int(l.split()[2]) for l in open(sys.argv[2]) if l.strip() and l.split()[1].startswith("2"))
 pct = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] if lat else 0
 cpu = int(sys.argv[6]) / ok if ok else 0
-print("\t".join([sys.argv[3], sys.argv[4], sys.argv[5], "%.0f" % rps, str(ok), str(pct(0.5)), str(pct(0.99)), "%.1f" % cpu]))
+rcpu = int(sys.argv[7]) / ok if ok else 0
+(c0, u0), (c1, u1) = (map(int, a.split()) for a in sys.argv[8:10])
+calls = c1 - c0
+print("\t".join([sys.argv[3], sys.argv[4], sys.argv[5], "%.0f" % rps, str(ok), str(pct(0.5)), str(pct(0.99)),
+                 "%.1f" % cpu, "%.1f" % rcpu, "%.3f" % (calls / ok if ok else 0),
+                 "%.1f" % ((u1 - u0) / calls if calls else 0)]))
 EOF
     log "api: $server, $c connections: $(tail -1 "$OUT" | cut -f4) req/s ($(grep -o '[0-9]* succeeded, [0-9]* failed' "$TMP/h2load.txt"))"
   done
@@ -134,7 +153,11 @@ for s in servers:
     cells = []
     for c in conns:
         p50, p99, cpu = med(s, c, "p50_us"), med(s, c, "p99_us"), med(s, c, "server_cpu_us_per_req")
-        cells.append("-" if p50 is None else "%.0f / %.0f, CPU %.1f" % (p50, p99, cpu))
+        cell = "-" if p50 is None else "%.0f / %.0f, CPU %.1f" % (p50, p99, cpu)
+        if s == "redis" and p50 is not None and "redis_cpu_us_per_req" in rows[0]:
+            cell += " (redis-server %.1f; %.3f EVALSHA per publish, %.1f µs each in Redis)" % (
+                med(s, c, "redis_cpu_us_per_req"), med(s, c, "evalsha_per_req"), med(s, c, "evalsha_us_per_call"))
+        cells.append(cell)
     print("| %s | %s |" % (names[s], " | ".join(cells)))
 EOF
 cat "$RESULTS_DIR/api-summary.md"

@@ -111,8 +111,20 @@ std::string deferred_expires(std::string text) {
 }  // namespace
 
 const lua_script& add_history_stream_batch_script() {
-  // The single script's text becomes a function of (KEYS, ARGV); each publication runs it
-  // under pcall.
+  // The single script's text becomes a function of (KEYS, ARGV) for the general entries,
+  // each run under pcall; runs (stream_batch in lua_scripts.hpp) have their own code, which
+  // leaves Redis as the single script run for each of its publications in turn would:
+  // - the meta hash is read (HGET e) and its offset raised (HINCRBY s by the run's length)
+  //   once; the offsets of the run are the consecutive ones that one-by-one would get;
+  // - every XADD but the run's last has no MAXLEN, the last trims to `size` (exact, as
+  //   before): the stream then holds the same last `size` entries. Trimming is what a
+  //   publication cost most in Redis: an exact trim walks the deleted entries at the head of
+  //   the stream's first node (up to stream-node-max-entries) on every call;
+  // - a publication whose XADD fails gets its error and is not published (as the single
+  //   script, which stops there); if it was the last, the stream is trimmed explicitly;
+  // - the offset is turned into text once per publication (for the entry's id, the message
+  //   and the result), and a run's result is {offset, epoch}: a plain publication is never
+  //   suppressed.
   static const lua_script s = make("add_history_stream_batch", R"LUA(
 local ttl_of, ttl_keys = {}, {}
 local function expire_later(key, ttl)
@@ -122,25 +134,128 @@ end
 local function publish_one(KEYS, ARGV)
 )LUA" + deferred_expires(add_history_stream_script().text) + "end\n" +
                                                                    R"LUA(
-local n = tonumber(ARGV[1])
 local out = {}
-for i = 0, n - 1 do
-  local keys = {KEYS[i * 3 + 1], KEYS[i * 3 + 2], KEYS[i * 3 + 3]}
-  local argv = {}
-  for j = 1, 11 do argv[j] = ARGV[1 + i * 11 + j] end
-  local ok, res = pcall(publish_one, keys, argv)
-  if ok then
-    out[i + 1] = res
-  elseif type(res) == 'table' and res.err then
-    out[i + 1] = res
+local function failed(res)
+  if type(res) == 'table' and res.err then return res end
+  return {err = tostring(res)}
+end
+local function publish_run(stream_key, meta_key, k, size, ttl, channel, meta_ttl, new_epoch, at)
+  local epoch = redis.call('hget', meta_key, 'e')
+  if not epoch then
+    epoch = new_epoch
+    redis.call('hset', meta_key, 'e', epoch)
+  end
+  local first = redis.call('hincrby', meta_key, 's', k) - k + 1
+  if meta_ttl > 0 then expire_later(meta_key, meta_ttl) end
+  local stored, last_stored = false, false
+  for i = 0, k - 1 do
+    local offset = first + i
+    local id = tostring(offset)
+    local payload = ARGV[at + i]
+    if offset == 1 then redis.call('del', stream_key) end
+    local res
+    if i == k - 1 then
+      res = redis.pcall('xadd', stream_key, 'MAXLEN', size, id .. '-0', 'd', payload)
+    else
+      res = redis.pcall('xadd', stream_key, id .. '-0', 'd', payload)
+    end
+    if type(res) == 'table' and res.err then
+      out[#out + 1] = res
+    else
+      stored, last_stored = true, i == k - 1
+      if channel ~= '' then
+        res = redis.pcall('publish', channel, '__p1:' .. id .. ':' .. epoch .. '__' .. payload)
+      end
+      if type(res) == 'table' and res.err then
+        out[#out + 1] = res
+      else
+        out[#out + 1] = {id, epoch}
+      end
+    end
+  end
+  if stored then
+    if not last_stored then redis.call('xtrim', stream_key, 'MAXLEN', size) end
+    expire_later(stream_key, ttl)
+  end
+end
+
+local n = tonumber(ARGV[1])
+local k_at, a_at = 1, 2
+for _ = 1, n do
+  if ARGV[a_at] == 'r' then
+    local k = tonumber(ARGV[a_at + 1])
+    local done = #out
+    local ok, res = pcall(publish_run, KEYS[k_at], KEYS[k_at + 1], k, ARGV[a_at + 2],
+                          ARGV[a_at + 3], ARGV[a_at + 4], tonumber(ARGV[a_at + 5]),
+                          ARGV[a_at + 6], a_at + 7)
+    if not ok then
+      res = failed(res)
+      for i = #out + 1, done + k do out[i] = res end
+    end
+    k_at, a_at = k_at + 2, a_at + 7 + k
   else
-    out[i + 1] = {err = tostring(res)}
+    local keys = {KEYS[k_at], KEYS[k_at + 1], KEYS[k_at + 2]}
+    local argv = {}
+    for j = 1, 11 do argv[j] = ARGV[a_at + j] end
+    local ok, res = pcall(publish_one, keys, argv)
+    out[#out + 1] = ok and res or failed(res)
+    k_at, a_at = k_at + 3, a_at + 12
   end
 end
 for _, key in ipairs(ttl_keys) do redis.call('expire', key, ttl_of[key]) end
 return out
 )LUA");
   return s;
+}
+
+void stream_batch::reserve(size_t publications) {
+  keys_.reserve(3 * publications);
+  argv_.reserve(1 + 12 * publications);
+}
+
+void stream_batch::add(std::vector<std::string>&& keys, std::vector<std::string>&& argv) {
+  ++publications_;
+  const bool plain = keys.size() == 3 && argv.size() == 11 && argv[6] == "publish" &&
+                     argv[7].empty() && argv[8] == "0" && argv[9] == "0";
+  if (plain && run_at_ != 0 && keys_[keys_.size() - 2] == keys[0] && keys_.back() == keys[1] &&
+      argv_[run_at_ + 1] == argv[1] && argv_[run_at_ + 2] == argv[2] &&
+      argv_[run_at_ + 3] == argv[3] && argv_[run_at_ + 4] == argv[4]) {
+    ++run_length_;
+    argv_.push_back(std::move(argv[0]));
+    return;
+  }
+  close_run();
+  ++entries_;
+  if (plain) {
+    keys_.push_back(std::move(keys[0]));
+    keys_.push_back(std::move(keys[1]));
+    argv_.push_back("r");
+    run_at_ = argv_.size();
+    run_length_ = 1;
+    argv_.push_back(std::string());  // the length, when the run is closed
+    for (size_t i = 1; i <= 5; ++i) argv_.push_back(std::move(argv[i]));
+    argv_.push_back(std::move(argv[0]));
+    return;
+  }
+  for (auto& k : keys) keys_.push_back(std::move(k));
+  argv_.push_back("p");
+  for (auto& a : argv) argv_.push_back(std::move(a));
+}
+
+void stream_batch::close_run() {
+  if (run_at_ != 0) argv_[run_at_] = std::to_string(run_length_);
+  run_at_ = 0;
+  run_length_ = 0;
+}
+
+void stream_batch::take(std::vector<std::string>& keys, std::vector<std::string>& argv) {
+  close_run();
+  argv_[0] = std::to_string(entries_);
+  keys = std::move(keys_);
+  argv = std::move(argv_);
+  keys_.clear();
+  argv_.assign(1, std::string());
+  entries_ = publications_ = 0;
 }
 
 const lua_script& add_history_list_script() {

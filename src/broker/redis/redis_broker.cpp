@@ -220,7 +220,7 @@ void redis_broker::publish(std::string_view channel_view, publication pub,
   std::string channel(channel_view);
   const size_t si = core_->shard_for(channel);
   shard& sh = core_->shard_at(si);
-  const std::string pubsub_ch = core_->client_channel(channel);
+  std::string pubsub_ch = core_->client_channel(channel);
   const bool history = opts.keeps_history();
   pub.offset = 0;
   std::string pb =
@@ -244,21 +244,27 @@ void redis_broker::publish(std::string_view channel_view, publication pub,
   auto alive = alive_;
   if (history) {
     const bool lists = opts_.history_use_lists;
-    const std::string data_key = core_->key(lists ? "list" : "stream", channel);
-    std::vector<std::string> keys{
-        data_key, core_->key(lists ? "list.meta" : "stream.meta", channel),
-        opts.idempotency_key.empty() ? data_key
-                                     : core_->key("result", channel) + "." + opts.idempotency_key};
-    std::vector<std::string> argv{
-        std::move(pb),
-        std::to_string(opts.history_size),
-        std::to_string(opts.history_ttl_seconds),
-        pubsub_ch,
-        std::to_string(opts.history_meta_ttl_seconds),
-        random_epoch(),
-        "publish",
-        opts.idempotency_key.empty() ? std::string() : std::to_string(result_ttl),
-        opts.use_delta ? "1" : "0"};
+    // Built with moves: a braced list would copy every string (the payload included) once
+    // more into the vector.
+    std::string data_key = core_->key(lists ? "list" : "stream", channel);
+    std::vector<std::string> keys;
+    keys.reserve(3);
+    keys.push_back(data_key);
+    keys.push_back(core_->key(lists ? "list.meta" : "stream.meta", channel));
+    keys.push_back(opts.idempotency_key.empty()
+                       ? std::move(data_key)
+                       : core_->key("result", channel) + "." + opts.idempotency_key);
+    std::vector<std::string> argv;
+    argv.reserve(11);
+    argv.push_back(std::move(pb));
+    argv.push_back(std::to_string(opts.history_size));
+    argv.push_back(std::to_string(opts.history_ttl_seconds));
+    argv.push_back(std::move(pubsub_ch));
+    argv.push_back(std::to_string(opts.history_meta_ttl_seconds));
+    argv.push_back(random_epoch());
+    argv.push_back("publish");
+    argv.push_back(opts.idempotency_key.empty() ? std::string() : std::to_string(result_ttl));
+    argv.push_back(opts.use_delta ? "1" : "0");
     if (!lists) {
       argv.push_back(std::to_string(opts.version));
       argv.push_back(opts.version_epoch);
@@ -270,7 +276,9 @@ void redis_broker::publish(std::string_view channel_view, publication pub,
     c.argv = std::move(argv);
     c.cb = [this, alive, channel, w, done = std::move(done)](reply&& r) {
       if (!alive->load()) return;
-      if (r.type != reply::kind::array || r.elements.size() < 4 || !r.elements[0].as_int()) {
+      // {offset, epoch, from_cache, skipped}; a run of the batch script answers {offset,
+      // epoch} (never suppressed).
+      if (r.type != reply::kind::array || r.elements.size() < 2 || !r.elements[0].as_int()) {
         log::warn("redis: publish to {} failed: {}", channel, r.str.empty() ? "bad reply" : r.str);
         return finish(channel, w, false, [done] {
           if (done) done(errors::internal);
@@ -278,13 +286,14 @@ void redis_broker::publish(std::string_view channel_view, publication pub,
       }
       publish_outcome out;
       out.position.offset = static_cast<uint64_t>(*r.elements[0].as_int());
-      out.position.epoch = r.elements[1].str;
+      out.position.epoch = std::move(r.elements[1].str);
       bool published = true;
-      if (r.elements[2].text() == "1") {
+      const bool flags = r.elements.size() >= 4;
+      if (flags && r.elements[2].text() == "1") {
         out.suppressed = true;
         out.suppress_reason = "idempotency";
         published = false;
-      } else if (r.elements[3].text() == "1") {
+      } else if (flags && r.elements[3].text() == "1") {
         out.suppressed = true;
         out.suppress_reason = "version";
         published = false;
@@ -391,6 +400,10 @@ void redis_broker::send_queued(publish_queue& q, size_t shard_index) {
     q.waiting += commands;
     q.sending = true;
   }
+  // A requests thread's own connection lives on this thread: the round is written when the
+  // loop below has sent all of it, without a posted flush.
+  const std::shared_ptr<connection> corked = q.conn;
+  if (corked) corked->cork_on_io();
   for (size_t i = 0; i < items.size();) {
     size_t j = i + 1;
     if (items[i].batchable)
@@ -413,17 +426,16 @@ void redis_broker::send_queued(publish_queue& q, size_t shard_index) {
       i = j;
       continue;
     }
-    std::vector<std::string> keys, argv;
-    keys.reserve((j - i) * 3);
-    argv.reserve(1 + (j - i) * 11);
-    argv.push_back(std::to_string(j - i));
+    stream_batch batch;
+    batch.reserve(j - i);
     auto cbs = std::make_shared<std::vector<reply_callback>>();
     cbs->reserve(j - i);
     for (size_t k = i; k < j; ++k) {
-      for (auto& key : items[k].keys) keys.push_back(std::move(key));
-      for (auto& a : items[k].argv) argv.push_back(std::move(a));
+      batch.add(std::move(items[k].keys), std::move(items[k].argv));
       cbs->push_back(std::move(items[k].cb));
     }
+    std::vector<std::string> keys, argv;
+    batch.take(keys, argv);
     auto on_batch = [answered, cbs](reply&& r) {
       // One result per publication; anything else (no reply at all, an
       // error of the whole call) is every publication's answer.
@@ -447,6 +459,7 @@ void redis_broker::send_queued(publish_queue& q, size_t shard_index) {
     }
     i = j;
   }
+  if (corked) corked->uncork_on_io();
   bool more = false;
   {
     std::lock_guard lock(q.mu);
@@ -679,7 +692,7 @@ void redis_broker::publish_event(std::string_view channel, std::string_view pref
     if (done) done(errors::internal);
     return;
   }
-  const std::string pubsub_ch = core_->client_channel(channel);
+  std::string pubsub_ch = core_->client_channel(channel);
   std::string payload(prefix);
   pb_wire::encode_client_info(payload, info);
   auto alive = alive_;

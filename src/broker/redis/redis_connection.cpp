@@ -112,6 +112,8 @@ void connection::enqueue(pending p, std::optional<pending> second) {
   }
   queue_.push_back(std::move(p));
   if (second) queue_.push_back(std::move(*second));
+  // Corked (see uncork_on_io): the I/O thread itself writes it when it uncorks.
+  if (corked_ && io_.get_executor().running_in_this_thread()) return;
   if (!flush_posted_) {
     flush_posted_ = true;
     lock.unlock();
@@ -123,6 +125,15 @@ void connection::enqueue(pending p, std::optional<pending> second) {
       self->start_write();
     });
   }
+}
+
+void connection::cork_on_io() {
+  corked_ = true;
+}
+
+void connection::uncork_on_io() {
+  corked_ = false;
+  start_write();
 }
 
 void connection::reset(std::string why) {
@@ -438,11 +449,15 @@ void connection::start_write() {
   }
   if (batch.empty()) return;
   auto out = std::make_shared<std::string>();
-  size_t total = 0;
-  for (const auto& p : batch) total += p.data.size();
-  out->reserve(total);
+  if (batch.size() == 1) {
+    *out = std::move(batch[0].data);  // one command (a round's one script call): no copy
+  } else {
+    size_t total = 0;
+    for (const auto& p : batch) total += p.data.size();
+    out->reserve(total);
+    for (const auto& p : batch) out->append(p.data);
+  }
   for (auto& p : batch) {
-    out->append(p.data);
     if (p.expects_reply) inflight_.push_back(waiting{std::move(p.cb), p.deadline});
   }
   writing_ = true;

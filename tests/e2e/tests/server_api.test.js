@@ -380,6 +380,66 @@ describe('server API on keep-alive connections, Redis engine', () => {
   });
 });
 
+// Concurrent publishes are sent to Redis in runs (docs/design/api-threading.md §5.2: one
+// trimming XADD per channel and call): what Redis holds is Centrifugo's layout, the stream
+// trimmed to history_size exactly; a publish with an idempotency key among them keeps its
+// place, and a bad one fails alone.
+describe('server API on keep-alive connections, Redis engine, a short history', () => {
+  let redis;
+  const h = useServer(async () => {
+    redis = await startRedis({ name: 'redis-server-api-runs' });
+    return {
+      name: 'server-api-keepalive-redis-runs',
+      config: {
+        engine: { type: 'redis', redis: { address: [redis.url] } },
+        channel: { namespaces: [{ name: 'rs', history_size: 5, history_ttl: '300s' }] },
+      },
+    };
+  });
+  after(async () => {
+    if (redis) await redis.stop();
+  });
+
+  test('8 connections × 20 publishes to a channel keeping 5: offsets 1..160, the stream holds the last 5', async (t) => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+    t.after(() => agent.destroy());
+    const offsets = [];
+    let idempotent;
+    await Promise.all([...Array(8).keys()].map(async (conn) => {
+      for (let i = 0; i < 20; i++) {
+        const body = { channel: 'rs:trim', data: { conn, i } };
+        if (conn === 3 && i === 10) body.idempotency_key = 'once';
+        const res = await keepAlivePost(h.srv, agent, 'publish', body);
+        assert.equal(res.status, 200);
+        assert.equal(res.json.error, undefined, JSON.stringify(res.json));
+        offsets.push(res.json.result.offset);
+        if (body.idempotency_key) idempotent = res.json.result.offset;
+        if (i === 5) {
+          // Bad input among the others: its own error, nothing stored.
+          const bad = await keepAlivePost(h.srv, agent, 'publish', { channel: '', data: { conn } });
+          assert.equal(bad.status, 200);
+          assert.ok(bad.json.error, JSON.stringify(bad.json));
+        }
+      }
+    }));
+    assert.deepEqual([...offsets].sort((a, b) => a - b), [...Array(160).keys()].map((i) => i + 1));
+    // The same idempotency key again: the first result, nothing new stored.
+    const again = await keepAlivePost(h.srv, agent, 'publish', { channel: 'rs:trim', data: { x: 1 }, idempotency_key: 'once' });
+    assert.equal(again.json.result.offset, idempotent);
+    const hist = await api(h.srv, 'history', { channel: 'rs:trim', limit: -1 });
+    assert.deepEqual(hist.publications.map((p) => p.offset), [156, 157, 158, 159, 160]);
+    // Centrifugo's keys: the stream keeps exactly 5 entries with ids <offset>-0, the meta
+    // hash the top and the epoch the API answered.
+    assert.equal(await redis.command('XLEN', 'centrifugo.stream.rs:trim'), 5);
+    const entries = await redis.command('XRANGE', 'centrifugo.stream.rs:trim', '-', '+');
+    assert.deepEqual(entries.map((e) => e[0]), ['156-0', '157-0', '158-0', '159-0', '160-0']);
+    assert.equal(await redis.command('HGET', 'centrifugo.stream.meta.rs:trim', 's'), '160');
+    assert.equal(await redis.command('HGET', 'centrifugo.stream.meta.rs:trim', 'e'), hist.epoch);
+    const ttl = await redis.command('TTL', 'centrifugo.stream.rs:trim');
+    assert.ok(ttl > 250 && ttl <= 300, `stream TTL ${ttl}`);
+  });
+});
+
 describe('server API bounds', () => {
   const h = useServer({
     name: 'server-api-bounds',

@@ -874,6 +874,132 @@ TEST(redis_engine, concurrent_publishes_are_batched_keep_their_order_and_are_sto
       << "400 publications in " << scripts << " scripts: not batched";
 }
 
+// add_history_stream's KEYS and ARGV for a publication of `pub` to ch (no idempotency key,
+// no delta, version `version`), as the broker builds them.
+std::vector<std::string> stream_keys(redis::engine_core& core, const std::string& ch) {
+  return {core.key("stream", ch), core.key("stream.meta", ch), core.key("stream", ch)};
+}
+std::vector<std::string> stream_argv(const publication& pub, std::string size,
+                                     std::string pubsub_channel, std::string version = "0") {
+  return {pb_wire::encode_publication(pub, false),
+          std::move(size),
+          "60",
+          std::move(pubsub_channel),
+          "3600",
+          "epoch1",
+          "publish",
+          "",
+          "0",
+          std::move(version),
+          ""};
+}
+
+// One batch call runs a run (consecutive plain publications to one channel) as the single
+// script run for each in turn would leave Redis: consecutive offsets, the stream trimmed
+// to the history size (only the run's last XADD trims), each publication's PUB/SUB message
+// in order, the TTLs set; a publication with a version between two runs of the same
+// channel keeps its place; a publication whose XADD fails (its offset is not above the
+// stream's last id) fails alone and is not published, those after it are stored.
+TEST(redis_engine, a_batch_runs_plain_publications_of_a_channel_together) {
+  auto e = make_engine(single_cfg());
+  ASSERT_NE(e, nullptr);
+  raw_client raw(port_of(single_address()));
+  ASSERT_TRUE(raw.ok());
+  auto* rb = dynamic_cast<redis::redis_broker*>(e->broker.get());
+  ASSERT_NE(rb, nullptr);
+  redis::engine_core& core = rb->core();
+  const auto ch = unique_channel("run"), other = unique_channel("run_other");
+  const std::string pubsub = core.client_channel(ch);
+  raw_client listener(port_of(single_address()));
+  ASSERT_TRUE(listener.ok());
+  ASSERT_EQ(listener.cmd({"SUBSCRIBE", pubsub}).elements.size(), 3u);  // the confirmation
+
+  redis::stream_batch batch;
+  for (int i = 1; i <= 6; ++i)
+    batch.add(stream_keys(core, ch), stream_argv(make_pub("a" + std::to_string(i)), "4", pubsub));
+  batch.add(stream_keys(core, ch), stream_argv(make_pub("versioned"), "4", pubsub, "5"));
+  batch.add(stream_keys(core, other), stream_argv(make_pub("other"), "4", ""));
+  for (int i = 1; i <= 2; ++i)
+    batch.add(stream_keys(core, ch), stream_argv(make_pub("b" + std::to_string(i)), "4", pubsub));
+  EXPECT_EQ(batch.publications(), 10u);
+  std::vector<std::string> keys, argv;
+  batch.take(keys, argv);
+  EXPECT_EQ(argv[0], "4");                 // run a1..a6, versioned, other, run b1..b2
+  EXPECT_EQ(keys.size(), 2u + 3 + 2 + 2);  // a run sends its keys once
+  EXPECT_EQ(batch.publications(), 0u);
+
+  auto call = [&core, &ch](std::vector<std::string> k, std::vector<std::string> a) {
+    std::promise<redis::reply> p;
+    core.shard_of(ch).exec_script(redis::add_history_stream_batch_script(), std::move(k),
+                                  std::move(a),
+                                  [&p](redis::reply&& r) { p.set_value(std::move(r)); });
+    auto f = p.get_future();
+    EXPECT_EQ(f.wait_for(5s), std::future_status::ready);
+    return f.get();
+  };
+  redis::reply r = call(keys, argv);
+  ASSERT_EQ(r.type, redis::reply::kind::array) << r.str;
+  ASSERT_EQ(r.elements.size(), 10u);
+  const std::vector<int64_t> want{1, 2, 3, 4, 5, 6, 7, 1, 8, 9};
+  for (size_t i = 0; i < want.size(); ++i) {
+    ASSERT_EQ(r.elements[i].type, redis::reply::kind::array) << i << ": " << r.elements[i].str;
+    EXPECT_EQ(r.elements[i].elements[0].as_int(), want[i]) << i;
+    EXPECT_EQ(r.elements[i].elements[1].text(), "epoch1");
+    // A run's publications answer {offset, epoch}; the versioned one the full result.
+    EXPECT_EQ(r.elements[i].elements.size(), i == 6 ? 4u : 2u) << i;
+  }
+  EXPECT_EQ(r.elements[6].elements[2].text(), "0");
+  EXPECT_EQ(r.elements[6].elements[3].text(), "0");
+  // The stream keeps the last 4 entries, ids = offsets; the meta hash the top and epoch.
+  const std::string stream = core.key("stream", ch), meta = core.key("stream.meta", ch);
+  EXPECT_EQ(raw.cmd({"XLEN", stream}).as_int(), 4);
+  redis::reply entries = raw.cmd({"XRANGE", stream, "-", "+"});
+  ASSERT_EQ(entries.elements.size(), 4u);
+  const std::vector<std::string> ids{"6-0", "7-0", "8-0", "9-0"};
+  for (size_t i = 0; i < 4; ++i) EXPECT_EQ(entries.elements[i].elements[0].str, ids[i]);
+  EXPECT_EQ(raw.cmd({"HGET", meta, "s"}).as_int(), 9);
+  EXPECT_EQ(raw.cmd({"HGET", meta, "e"}).text(), "epoch1");
+  EXPECT_EQ(raw.cmd({"HGET", meta, "v"}).as_int(), 5);
+  const auto stream_ttl = raw.cmd({"TTL", stream}).as_int();
+  const auto meta_ttl = raw.cmd({"TTL", meta}).as_int();
+  ASSERT_TRUE(stream_ttl && meta_ttl);
+  EXPECT_GT(*stream_ttl, 50);
+  EXPECT_LE(*stream_ttl, 60);
+  EXPECT_GT(*meta_ttl, 3590);
+  EXPECT_LE(*meta_ttl, 3600);
+  EXPECT_EQ(raw.cmd({"XLEN", core.key("stream", other)}).as_int(), 1);
+  // The PUB/SUB messages, in order, each framed with its offset.
+  for (int off = 1; off <= 9; ++off) {
+    redis::reply m = listener.next();
+    ASSERT_EQ(m.elements.size(), 3u);
+    EXPECT_TRUE(m.elements[2].str.starts_with("__p1:" + std::to_string(off) + ":epoch1__"))
+        << m.elements[2].str;
+  }
+
+  // A failing XADD inside a run: the meta's top is set back below the stream's last id
+  // (9), so offsets 8 and 9 are refused; 10 and 11 are stored.
+  ASSERT_EQ(raw.cmd({"HSET", meta, "s", "7"}).as_int(), 0);
+  for (int i = 0; i < 4; ++i)
+    batch.add(stream_keys(core, ch), stream_argv(make_pub("c" + std::to_string(i)), "4", pubsub));
+  batch.take(keys, argv);
+  r = call(keys, argv);
+  ASSERT_EQ(r.elements.size(), 4u);
+  EXPECT_EQ(r.elements[0].type, redis::reply::kind::error);
+  EXPECT_EQ(r.elements[1].type, redis::reply::kind::error);
+  EXPECT_EQ(r.elements[2].elements[0].as_int(), 10);
+  EXPECT_EQ(r.elements[3].elements[0].as_int(), 11);
+  entries = raw.cmd({"XRANGE", stream, "-", "+"});
+  ASSERT_EQ(entries.elements.size(), 4u);
+  EXPECT_EQ(entries.elements[0].elements[0].str, "8-0");
+  EXPECT_EQ(entries.elements[3].elements[0].str, "11-0");
+  for (int off = 10; off <= 11; ++off) {
+    redis::reply m = listener.next();
+    ASSERT_EQ(m.elements.size(), 3u);
+    EXPECT_TRUE(m.elements[2].str.starts_with("__p1:" + std::to_string(off) + ":"))
+        << m.elements[2].str;
+  }
+}
+
 // The batch script runs each publication under pcall: one that fails (its channel's meta
 // key holds a string, so HGET answers WRONGTYPE) gets its own error and the others of the
 // same call are stored.
@@ -888,17 +1014,13 @@ TEST(redis_engine, one_failing_publication_of_a_batch_fails_alone) {
   const auto good = unique_channel("good"), bad = unique_channel("bad");
   ASSERT_EQ(raw.cmd({"SET", core.key("stream.meta", bad), "not a hash"}).text(), "OK");
 
-  // Directly: one call with good, bad, good.
-  std::vector<std::string> keys, argv{"3"};
-  for (const auto& ch : {good, bad, good}) {
-    for (auto k : {core.key("stream", ch), core.key("stream.meta", ch), core.key("stream", ch)})
-      keys.push_back(k);
-    for (auto a :
-         {pb_wire::encode_publication(make_pub("direct"), false), std::string("10"),
-          std::string("60"), std::string(), std::string("3600"), std::string("epoch1"),
-          std::string("publish"), std::string(), std::string("0"), std::string("0"), std::string()})
-      argv.push_back(a);
-  }
+  // Directly: one call with good, bad, good (three runs of one publication each).
+  redis::stream_batch batch;
+  for (const auto& ch : {good, bad, good})
+    batch.add(stream_keys(core, ch), stream_argv(make_pub("direct"), "10", ""));
+  std::vector<std::string> keys, argv;
+  batch.take(keys, argv);
+  EXPECT_EQ(argv[0], "3");
   std::promise<redis::reply> p;
   core.shard_of(good).exec_script(redis::add_history_stream_batch_script(), keys, argv,
                                   [&p](redis::reply&& r) { p.set_value(std::move(r)); });
