@@ -20,7 +20,8 @@ outcome answered(const char* body) {
 }
 
 TEST(ProxyMapping, DisconnectBeatsErrorBeatsResult) {
-  auto o = answered(R"({"result":{},"error":{"code":1000,"message":"m"},"disconnect":{"code":4500,"reason":"r"}})");
+  auto o = answered(
+      R"({"result":{},"error":{"code":1000,"message":"m"},"disconnect":{"code":4500,"reason":"r"}})");
   auto s = refusal_of(o);
   ASSERT_TRUE(s.is_disconnect());
   EXPECT_EQ(s.as_disconnect().code, 4500u);
