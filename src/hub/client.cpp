@@ -20,6 +20,7 @@
 #include "hub/token_expiry.hpp"
 #include "protocol/data_format.hpp"
 #include "protocol/tags_filter.hpp"
+#include "proxy/mapping.hpp"
 #include "proxy/proxy_call.hpp"
 #include "proxy/selection.hpp"
 #include "tracing/tracer.hpp"
@@ -2048,15 +2049,8 @@ status client::proxy_refusal(const proxy::outcome& o, std::string_view what) {
     log::limited(proxy_failures, spdlog::level::warn, "client {}: {} proxy call failed: {}{}{}",
                  client_id(), what, proxy::failure_name(o.failed), o.detail.empty() ? "" : ": ",
                  o.detail);
-    return errors::internal;
   }
-  const proxy::reply& a = o.answer;
-  if (a.disconnect && a.disconnect->first != 0)
-    return gyre::disconnect{a.disconnect->first, a.disconnect->second};
-  if (a.error && a.error->code != 0)
-    return protocol_error{a.error->code, a.error->message, a.error->temporary};
-  if (a.disconnect || a.error) return errors::internal;  // code 0: nothing to send
-  return ok_v;
+  return proxy::refusal_of(o);
 }
 
 void client::connect_with_proxy(uint32_t id, protocol::connect_request& req) {

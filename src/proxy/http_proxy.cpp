@@ -60,7 +60,7 @@ class http_transport final : public transport {
       if (mc.duration)
         mc.duration->observe(
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-      outcome o = to_outcome(kind, std::move(hr), copy);
+      outcome o = outcome_of(kind, std::move(hr), copy);
       if (o.failed != failure::none && mc.errors) mc.errors->inc();
       done(std::move(o));
     });
@@ -76,60 +76,60 @@ class http_transport final : public transport {
     return true;
   }
 
-  static outcome to_outcome(call_kind kind, http_result hr,
-                            const std::vector<config::http_status_transform>& transforms) {
-    outcome o;
-    switch (hr.err) {
-      case http_result::error::none:
-        break;
-      case http_result::error::timeout:
-        o.failed = failure::timeout;
-        o.detail = std::move(hr.detail);
-        return o;
-      case http_result::error::unavailable:
-        o.failed = failure::unavailable;
-        o.detail = std::move(hr.detail);
-        return o;
-      case http_result::error::too_large:
-        o.failed = failure::bad_response;
-        o.detail = std::move(hr.detail);
-        return o;
-    }
-    if (hr.status != 200) {
-      for (const auto& t : transforms) {
-        if (t.status_code_ != static_cast<int64_t>(hr.status)) continue;
-        if (t.to_disconnect_.code_ != 0) {
-          o.answer.disconnect.emplace(t.to_disconnect_.code_, t.to_disconnect_.reason_);
-        } else {
-          reply::error_t e;
-          e.code = t.to_error_.code_;
-          e.message = t.to_error_.message_;
-          e.temporary = t.to_error_.temporary_;
-          o.answer.error = std::move(e);
-        }
-        return o;
-      }
-      o.failed = failure::status;
-      o.detail = "HTTP status " + std::to_string(hr.status);
-      return o;
-    }
-    std::string why;
-    auto r = decode_reply(kind, hr.body, why);
-    if (!r) {
-      o.failed = failure::bad_response;
-      o.detail = std::move(why);
-      return o;
-    }
-    o.answer = std::move(*r);
-    return o;
-  }
-
   boost::asio::io_context& io_;
   http_client client_;
   proxy_metrics* m_;
 };
 
 }  // namespace
+
+outcome outcome_of(call_kind kind, http_result hr,
+                   const std::vector<config::http_status_transform>& transforms) {
+  outcome o;
+  switch (hr.err) {
+    case http_result::error::none:
+      break;
+    case http_result::error::timeout:
+      o.failed = failure::timeout;
+      o.detail = std::move(hr.detail);
+      return o;
+    case http_result::error::unavailable:
+      o.failed = failure::unavailable;
+      o.detail = std::move(hr.detail);
+      return o;
+    case http_result::error::too_large:
+      o.failed = failure::bad_response;
+      o.detail = std::move(hr.detail);
+      return o;
+  }
+  if (hr.status != 200) {
+    for (const auto& t : transforms) {
+      if (t.status_code_ != static_cast<int64_t>(hr.status)) continue;
+      if (t.to_disconnect_.code_ != 0) {
+        o.answer.disconnect.emplace(t.to_disconnect_.code_, t.to_disconnect_.reason_);
+      } else {
+        reply::error_t e;
+        e.code = t.to_error_.code_;
+        e.message = t.to_error_.message_;
+        e.temporary = t.to_error_.temporary_;
+        o.answer.error = std::move(e);
+      }
+      return o;
+    }
+    o.failed = failure::status;
+    o.detail = "HTTP status " + std::to_string(hr.status);
+    return o;
+  }
+  std::string why;
+  auto r = decode_reply(kind, hr.body, why);
+  if (!r) {
+    o.failed = failure::bad_response;
+    o.detail = std::move(why);
+    return o;
+  }
+  o.answer = std::move(*r);
+  return o;
+}
 
 std::unique_ptr<transport> make_http_transport(boost::asio::io_context& io,
                                                proxy_metrics* metrics) {
