@@ -49,8 +49,7 @@ void add_client_transports(const config::config& cfg, node& hub, std::vector<eve
     stream(stream_kind::uni_http_stream, cfg.uni_http_stream_.handler_prefix_,
            cfg.uni_http_stream_.max_request_body_size_);
   if (cfg.uni_sse_.enabled_)
-    stream(stream_kind::uni_sse, cfg.uni_sse_.handler_prefix_,
-           cfg.uni_sse_.max_request_body_size_);
+    stream(stream_kind::uni_sse, cfg.uni_sse_.handler_prefix_, cfg.uni_sse_.max_request_body_size_);
   if (cfg.uni_websocket_.enabled_) {
     ext.uni_websocket_path = route_path(cfg.uni_websocket_.handler_prefix_);
     ext.uni_websocket_message_size_limit =

@@ -9,7 +9,9 @@
 namespace gyre::protocol {
 
 namespace {
-bool space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+bool space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 }  // namespace
 
 bool decode_uni_connect(std::string_view json, connect_request& out) {

@@ -41,25 +41,25 @@ void emulation_handler::handle(http_request req, http_reply reply) {
   emulation_request er;
   std::string error;
   if (!decode_emulation_request(req.body, protobuf, er, error))
-    return reply(with_cors(http_response::text(400, "bad emulation request: " + error + "\n"),
-                           cors_fields));
+    return reply(
+        with_cors(http_response::text(400, "bad emulation request: " + error + "\n"), cors_fields));
   if (!er.node.empty() && er.node != opts_.node_uid)
     return reply(with_cors(http_response::text(404, "unknown node\n"), cors_fields));
   int64_t loop = stream_connection::loop_of_session(er.session);
   if (loop < 0 || static_cast<size_t>(loop) >= opts_.loops.size())
     return reply(with_cors(http_response::text(400, "unknown session\n"), cors_fields));
-  boost::asio::post(opts_.loops[static_cast<size_t>(loop)]->io(),
-                    [er = std::move(er), reply = std::move(reply),
-                     cors_fields = std::move(cors_fields)]() mutable {
-                      auto d = stream_connection::deliver(er.session, er.data);
-                      if (d == stream_connection::delivery::overloaded)
-                        return reply(with_cors(
-                            http_response::text(429, "too many commands waiting in the session\n"),
-                            cors_fields));
-                      http_response r;
-                      r.status = 204;
-                      reply(with_cors(std::move(r), cors_fields));
-                    });
+  boost::asio::post(
+      opts_.loops[static_cast<size_t>(loop)]->io(),
+      [er = std::move(er), reply = std::move(reply),
+       cors_fields = std::move(cors_fields)]() mutable {
+        auto d = stream_connection::deliver(er.session, er.data);
+        if (d == stream_connection::delivery::overloaded)
+          return reply(with_cors(
+              http_response::text(429, "too many commands waiting in the session\n"), cors_fields));
+        http_response r;
+        r.status = 204;
+        reply(with_cors(std::move(r), cors_fields));
+      });
 }
 
 }  // namespace gyre

@@ -96,7 +96,8 @@ stream_connection::stream_connection(shard& s, poller& p, int fd, const stream_s
       fd_(fd),
       chunked_(st.chunked) {
   if (!st.user_id_header.empty())
-    user_header_ = std::make_unique<header_value>(header_value{st.user_id_header, st.user_id_value});
+    user_header_ =
+        std::make_unique<header_value>(header_value{st.user_id_header, st.user_id_value});
   if (!uni()) {
     session_ = std::make_unique<std::string>(uuid_v4() + "." + std::to_string(st.loop_index));
     loop_sessions.by_id.emplace(*session_, this);
@@ -254,7 +255,7 @@ void stream_connection::write_some() {
     }
     iovec iov[max_iov];
     int cnt = 0;
-    size_t k = 0;           // chunks planned
+    size_t k = 0;            // chunks planned
     size_t chunk_bytes = 0;  // their bytes (what leaves the outbox)
     char size_line[24];
     size_t body = 0;  // framed body bytes planned
@@ -365,7 +366,8 @@ void stream_connection::close(disconnect d) {
   closing_ = true;
   // The Disconnect push, then the end of the body.
   std::string push;
-  protocol::codec_for(client_.encoding()).encode_disconnect_push(d.code, d.reason, envelope(), push);
+  protocol::codec_for(client_.encoding())
+      .encode_disconnect_push(d.code, d.reason, envelope(), push);
   out_chunk* c = shard_.pool().acquire(shared_buffer::copy_of(push));
   client_.out().push(c);
   if (chunked_) queue_raw("0\r\n\r\n");
@@ -373,7 +375,9 @@ void stream_connection::close(disconnect d) {
   write_some();
 }
 
-void stream_connection::discard_queued() { client_.out().truncate(0, shard_.pool()); }
+void stream_connection::discard_queued() {
+  client_.out().truncate(0, shard_.pool());
+}
 
 void stream_connection::hard_close() {
   if (socket_closed_) return;

@@ -89,7 +89,9 @@ class stream_connection final : public client_transport, public poll_target {
  private:
   stream_connection(shard& s, poller& p, int fd, const stream_start& st);
 
-  bool uni() const { return kind_ == stream_kind::uni_http_stream || kind_ == stream_kind::uni_sse; }
+  bool uni() const {
+    return kind_ == stream_kind::uni_http_stream || kind_ == stream_kind::uni_sse;
+  }
   bool sse() const { return kind_ == stream_kind::sse || kind_ == stream_kind::uni_sse; }
   void queue_raw(std::string_view bytes);
   void write_some();
@@ -113,9 +115,9 @@ class stream_connection final : public client_transport, public poll_target {
   int fd_;
   bool chunked_;
   bool write_blocked_ = false;
-  bool closing_ = false;     // the disconnect push is queued: end the body after it
-  bool ended_ = false;       // the last chunk is queued / written
-  bool shut_down_ = false;   // write side shut down
+  bool closing_ = false;    // the disconnect push is queued: end the body after it
+  bool ended_ = false;      // the last chunk is queued / written
+  bool shut_down_ = false;  // write side shut down
   bool socket_closed_ = false;
   bool client_done_ = false;
   bool turn_asked_ = false;  // poller::again() asked: commands wait for a turn

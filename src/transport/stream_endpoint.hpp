@@ -25,7 +25,7 @@ namespace gyre {
 
 struct stream_endpoint_options {
   stream_kind kind = stream_kind::http_stream;
-  uint64_t max_request_body_size = 65536;  // <transport>.max_request_body_size
+  uint64_t max_request_body_size = 65536;                     // <transport>.max_request_body_size
   std::function<std::vector<std::string>()> allowed_origins;  // client.allowed_origins, live
   std::string user_id_http_header;                            // client.user_id_http_header
   std::vector<event_loop*> loops;                             // to number the sessions
