@@ -41,7 +41,8 @@ constexpr std::string_view crlf = "\r\n";
 
 // The loop's emulation sessions.
 struct session_map {
-  std::unordered_map<std::string, stream_connection*, string_hash, std::equal_to<>> by_id;
+  // Keys view the connections' own session_ bytes.
+  std::unordered_map<std::string_view, stream_connection*> by_id;
 };
 thread_local session_map loop_sessions;
 
@@ -99,8 +100,10 @@ stream_connection::stream_connection(shard& s, poller& p, int fd, const stream_s
     user_header_ =
         std::make_unique<header_value>(header_value{st.user_id_header, st.user_id_value});
   if (!uni()) {
-    session_ = std::make_unique<std::string>(uuid_v4() + "." + std::to_string(st.loop_index));
-    loop_sessions.by_id.emplace(*session_, this);
+    std::string id = uuid_v4() + "." + std::to_string(st.loop_index);
+    session_len_ = static_cast<uint8_t>(std::min(id.size(), sizeof session_));
+    std::memcpy(session_, id.data(), session_len_);
+    loop_sessions.by_id.emplace(session(), this);
   }
 }
 
@@ -382,8 +385,8 @@ void stream_connection::discard_queued() {
 void stream_connection::hard_close() {
   if (socket_closed_) return;
   socket_closed_ = true;
-  if (session_) {
-    auto it = loop_sessions.by_id.find(*session_);
+  if (session_len_ > 0) {
+    auto it = loop_sessions.by_id.find(session());
     if (it != loop_sessions.by_id.end() && it->second == this) loop_sessions.by_id.erase(it);
   }
   poller_.remove(fd_);

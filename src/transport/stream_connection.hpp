@@ -77,7 +77,7 @@ class stream_connection final : public client_transport, public poll_target {
   void discard_queued() override;
   void destroy() override;
   void input_ready() override;
-  std::string_view session() const override { return session_ ? *session_ : std::string_view{}; }
+  std::string_view session() const override { return {session_, session_len_}; }
   std::string_view request_header(std::string_view name) const override;
 
   // poll_target
@@ -107,12 +107,15 @@ class stream_connection final : public client_transport, public poll_target {
   stream_kind kind_;  // before client_: the client asks envelope() while it is constructed
   client client_;
   std::unique_ptr<std::string> pending_;  // unwritten bytes of a partial write
-  std::unique_ptr<std::string> session_;  // emulation session id
   struct header_value {
     std::string name, value;
   };
   std::unique_ptr<header_value> user_header_;  // client.user_id_http_header
   int fd_;
+  // The emulation session id ("" for unidirectional connections), inline: a heap string
+  // and the map's copy of it would cost more than these bytes.
+  char session_[46];
+  uint8_t session_len_ = 0;
   bool chunked_;
   bool write_blocked_ = false;
   bool closing_ = false;    // the disconnect push is queued: end the body after it

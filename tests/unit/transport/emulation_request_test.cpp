@@ -48,7 +48,7 @@ TEST(emulation_request, malformed_bodies_are_refused_with_a_reason) {
     EXPECT_FALSE(err.empty()) << body;
   }
   EXPECT_FALSE(decode_emulation_request(std::string("\x12\x7f", 2), true, r, err));  // truncated
-  EXPECT_FALSE(decode_emulation_request("", true, r, err));                         // no session
+  EXPECT_FALSE(decode_emulation_request("", true, r, err));                          // no session
 }
 
 TEST(emulation_request, session_ids_name_their_loop) {
