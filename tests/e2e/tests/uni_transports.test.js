@@ -7,11 +7,12 @@
 // methods (405), preflight (204), oversized bodies (413), a disallowed Origin (403).
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import { EventSource } from 'eventsource';
 import WebSocket from 'ws';
 import { describe, test, useServer } from '../lib/test.js';
 import { connToken } from '../lib/tokens.js';
-import { api } from '../lib/api.js';
+import { api, metrics, metricValue } from '../lib/api.js';
 import { HOST } from '../lib/server.js';
 import { waitFor, withTimeout, T, SCALE } from '../lib/wait.js';
 
@@ -211,6 +212,44 @@ describe('unidirectional transports', () => {
     await waitFor(() => closed !== null, { label: 'close' });
     assert.equal(closed, 3501);
   });
+});
+
+describe('a streaming client that does not read', () => {
+  const h = useServer({
+    name: 'uni-slow',
+    config: { client: { insecure: true, queue_max_size: 65536 }, channel: { without_namespace: ALLOW }, uni_http_stream: { enabled: true }, http_stream: { enabled: true } },
+  });
+
+  for (const kind of ['uni_http_stream', 'http_stream']) {
+    test(`[${kind}] its queue is bounded: it is disconnected with 3008 (slow) and the server goes on`, async (t) => {
+      const before = metricValue((await metrics(h.srv)).text, 'centrifugo_client_num_server_disconnects', { code: '3008' }) || 0;
+      const channel = `slow-${kind}`;
+      const body = kind === 'http_stream' ? JSON.stringify({ id: 1, connect: { subs: { [channel]: {} } } }) : JSON.stringify({ subs: { [channel]: {} } });
+      const sock = net.connect(h.port, HOST);
+      t.defer(() => sock.destroy());
+      await withTimeout(new Promise((r) => sock.once('connect', r)), T, 'connect');
+      sock.write(`POST /connection/${kind} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+      let head = '';
+      await new Promise((resolve) => {
+        sock.on('data', function first(d) {
+          head += d.toString();
+          if (head.includes('connect')) {
+            sock.off('data', first);
+            resolve();
+          }
+        });
+      });
+      sock.pause(); // reads nothing more: the kernel buffers fill, then the server's queue
+      const data = 'x'.repeat(30000);
+      for (let i = 0; i < 400; i++) {
+        await api(h.srv, 'publish', { channel, data });
+        const now = metricValue((await metrics(h.srv)).text, 'centrifugo_client_num_server_disconnects', { code: '3008' }) || 0;
+        if (now > before) break;
+      }
+      await waitFor(async () => (metricValue((await metrics(h.srv)).text, 'centrifugo_client_num_server_disconnects', { code: '3008' }) || 0) > before, { label: '3008 disconnect' });
+      await h.srv.assertServing();
+    });
+  }
 });
 
 describe('uni_websocket.join_push_messages', () => {
