@@ -658,6 +658,8 @@ void client::establish(uint32_t id, const protocol::connect_request& req, identi
   if (std::string_view session = transport_.session(); !session.empty()) {
     res.session = std::string(session);
     res.node = n.uid();  // /emulation requests name it
+  } else if (bare_) {
+    res.session = uuid_v4();  // a unidirectional Connect push carries one too (for logs)
   }
   if (cc.connect_include_server_time_) res.time = n.time().now_unix_ms();
   res.subs.resize(plans.size());

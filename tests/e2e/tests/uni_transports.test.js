@@ -80,6 +80,7 @@ describe('unidirectional transports', () => {
     await waitFor(() => got.length >= 1, { label: 'connect push' });
     assert.ok(got[0].connect, JSON.stringify(got[0]));
     assert.ok(got[0].connect.client);
+    assert.ok(got[0].connect.session, 'the Connect push carries a session');
     assert.equal(got[0].connect.ping, 2);
     assert.equal(got[0].connect.pong, undefined, 'no pong for a unidirectional client');
     assert.ok('uni-es' in got[0].connect.subs, JSON.stringify(got[0]));
