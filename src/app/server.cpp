@@ -20,6 +20,7 @@
 #include "api/api_metrics.hpp"
 #include "api/executor.hpp"
 #include "api/http_api.hpp"
+#include "app/client_transports.hpp"
 #include "app/engines.hpp"
 #include "app/grpc_api_setup.hpp"
 #include "app/memory_release.hpp"
@@ -361,6 +362,7 @@ std::string server::impl::start() {
               internal_port == std::to_string(cfg.http_server_.port_);
   std::vector<event_loop*> loop_ptrs;
   for (auto& l : loops) loop_ptrs.push_back(l.get());
+  add_client_transports(cfg, *hub, loop_ptrs, ext);
   if (same) {
     for (auto& r : internal_routes) ext.routes.push_back(r);
     if (admin_route) ext.routes.push_back(*admin_route);

@@ -19,14 +19,14 @@ std::vector<std::string> unsupported_settings(const config::config& c) {
   flag(c.http_server_.http3_.enabled_, "http_server.http3.enabled", "HTTP/3");
   flag(c.http_server_.h2c_external_, "http_server.h2c_external", "cleartext HTTP/2");
   flag(c.websocket_.compression_, "websocket.compression", "permessage-deflate");
-  flag(c.sse_.enabled_, "sse.enabled", "the SSE transport");
-  flag(c.http_stream_.enabled_, "http_stream.enabled", "the HTTP-streaming transport");
   flag(c.webtransport_.enabled_, "webtransport.enabled", "WebTransport");
-  flag(c.uni_websocket_.enabled_, "uni_websocket.enabled",
-       "the unidirectional WebSocket transport");
-  flag(c.uni_sse_.enabled_, "uni_sse.enabled", "the unidirectional SSE transport");
-  flag(c.uni_http_stream_.enabled_, "uni_http_stream.enabled",
-       "the unidirectional HTTP-streaming transport");
+  flag(c.uni_websocket_.compression_, "uni_websocket.compression", "permessage-deflate");
+  flag(c.uni_websocket_.disable_closing_handshake_, "uni_websocket.disable_closing_handshake",
+       "skipping the closing handshake");
+  flag(c.uni_sse_.connect_code_to_http_response_.enabled_,
+       "uni_sse.connect_code_to_http_response.enabled", "connect errors as HTTP responses");
+  flag(c.uni_http_stream_.connect_code_to_http_response_.enabled_,
+       "uni_http_stream.connect_code_to_http_response.enabled", "connect errors as HTTP responses");
   flag(c.uni_grpc_.enabled_, "uni_grpc.enabled", "the unidirectional GRPC transport");
   flag(c.init_.enabled_, "init.enabled", "the init endpoint");
   flag(!c.client_.token_.jwks_public_endpoint_.empty(), "client.token.jwks_public_endpoint",

@@ -205,7 +205,11 @@ struct client::publish_plan {
 };
 
 client::client(shard& s, client_transport& t, protocol::encoding enc)
-    : shard_(s), transport_(t), id_(uuid_v4_bytes()), encoding_(enc) {
+    : shard_(s),
+      transport_(t),
+      id_(uuid_v4_bytes()),
+      encoding_(enc),
+      bare_(t.envelope() == protocol::push_envelope::bare) {
   turn_left_ = shard_.opts().read_budget_commands;
   timer_.owner = this;
   shard_.attach(*this);
@@ -243,6 +247,21 @@ void client::on_frame(std::string_view frame) {
   extra_->parked.assign(frame.substr(stop));
   extra_->parked.reserve(extra_->parked.size() + protocol::decode_padding);
   extra_->parked_pos = 0;
+}
+
+void client::connect_unidirectional(protocol::connect_request req) {
+  if (state_ != state::initial) return;
+  shard_.counters().messages_received.fetch_add(1, std::memory_order_relaxed);
+  protocol::command c;
+  c.id = 1;
+  c.kind = protocol::command_kind::connect;
+  c.request = std::move(req);
+  dispatch(c);
+  schedule_flush();
+}
+
+size_t client::parked_bytes() const {
+  return extra_ ? extra_->parked.size() - extra_->parked_pos : 0;
 }
 
 bool client::may_run_command() const {
@@ -382,9 +401,32 @@ void client::fail_command(protocol::command_kind k, uint32_t id, const result<T>
   send_error(k, id, failed.error() ? failed.error() : errors::internal);
 }
 
+gyre::disconnect client::unidirectional_disconnect(protocol_error e) const {
+  const auto& m = shard_.cfg()->client_.connect_code_to_unidirectional_disconnect_;
+  if (m.enabled_)
+    for (const auto& t : m.transforms_)
+      if (t.code_ == e.code) return {t.to_.code_, t.to_.reason_};
+  switch (e.code) {
+    case errors::token_expired.code:
+    case errors::expired.code:
+      return disconnects::expired;
+    case errors::too_many_requests.code:
+      return disconnects::too_many_requests;
+    case errors::permission_denied.code:
+      return disconnects::permission_denied;
+    default:
+      return disconnects::server_error;
+  }
+}
+
 template <typename T>
 void client::fail_connect(uint32_t id, const result<T>& failed) {
   if (failed.is_disconnect()) return disconnect(failed.as_disconnect());
+  if (bare_) {
+    protocol_error e = failed.error() ? failed.error() : errors::internal;
+    shard_.owner().metrics().count_reply_error(protocol::command_kind::connect, e.code);
+    return disconnect(unidirectional_disconnect(e));
+  }
   send_error(protocol::command_kind::connect, id,
              failed.error() ? failed.error() : errors::internal);
   // Undo what establish() did (subscriptions being set up, the user index).
@@ -629,7 +671,13 @@ void client::establish(uint32_t id, const protocol::connect_request& req, identi
   }
   if (!transport_.native_pings()) {
     res.ping = static_cast<uint32_t>(shard_.opts().ping_interval_ms / 1000);
-    res.pong = true;
+    res.pong = !bare_;  // a unidirectional client cannot answer
+  }
+  if (std::string_view session = transport_.session(); !session.empty()) {
+    res.session = std::string(session);
+    res.node = n.uid();  // /emulation requests name it
+  } else if (bare_) {
+    res.session = uuid_v4();  // a unidirectional Connect push carries one too (for logs)
   }
   if (cc.connect_include_server_time_) res.time = n.time().now_unix_ms();
   res.subs.resize(plans.size());
@@ -668,10 +716,17 @@ bool client::may_subscribe_at_connect(const config::config& cfg, const channel_r
 void client::finish_connect(connect_join& join) {
   if (state_ != state::connected) return;
   if (join.failure) return fail_connect(join.id, *join.failure);
-  protocol::reply r;
-  r.id = join.id;
-  r.result = std::move(join.reply);
-  send_reply(r);
+  if (bare_) {
+    std::string& out = scratch();
+    protocol::codec_for(encoding_).encode_connect_push(join.reply, protocol::push_envelope::bare,
+                                                       out);
+    send_bytes(out);
+  } else {
+    protocol::reply r;
+    r.id = join.id;
+    r.result = std::move(join.reply);
+    send_reply(r);
+  }
   for (uint32_t attempt : join.attempts)
     if (attempt) activate(attempt);
   // First ping at a random point of the first interval, as Centrifugo does.
@@ -1032,7 +1087,7 @@ void client::activate(uint32_t attempt) {
       if (ev->kind() == event_kind::publication) {
         push_publication(ev, sub, nullptr);
       } else if (sub.push_join_leave) {
-        out_chunk* c = shard_.pool().acquire(ev->encoded(encoding_, pub_variant::full));
+        out_chunk* c = shard_.pool().acquire(ev->encoded(encoding_, pub_variant::full, envelope()));
         enqueue_owned(c);
       }
     }
@@ -1102,7 +1157,7 @@ void client::on_event(const std::shared_ptr<const prepared_event>& ev, subscript
       break;
   }
   if (ev->kind() == event_kind::publication) return deliver_publication(ev, sub, &chunks);
-  if (sub.push_join_leave) enqueue(chunks.get(encoding_, pub_variant::full));
+  if (sub.push_join_leave) enqueue(chunks.get(encoding_, pub_variant::full, envelope()));
 }
 
 void client::deliver_publication(const std::shared_ptr<const prepared_event>& ev, subscription& sub,
@@ -1142,9 +1197,9 @@ void client::deliver_publication(const std::shared_ptr<const prepared_event>& ev
     sub.delta_ready = true;
   }
   if (chunks) {
-    enqueue(chunks->get(encoding_, v));  // an unused chunk goes back with `chunks`
+    enqueue(chunks->get(encoding_, v, envelope()));  // an unused chunk goes back with `chunks`
   } else {
-    out_chunk* c = shard_.pool().acquire(ev->encoded(encoding_, v));
+    out_chunk* c = shard_.pool().acquire(ev->encoded(encoding_, v, envelope()));
     enqueue_owned(c);
   }
 }
@@ -1190,7 +1245,7 @@ bool client::release_held() {
       v = pub_variant::full_string;
       sub->delta_ready = true;
     }
-    enqueue_owned(shard_.pool().acquire(ev->encoded(encoding_, v)));
+    enqueue_owned(shard_.pool().acquire(ev->encoded(encoding_, v, envelope())));
     return out_.queued_bytes() <= threshold;
   });
   return !out_.empty();
@@ -1912,7 +1967,7 @@ void client::on_timer(int64_t now_ms) {
       if (ping_due_ms_ > 0 && now_ms >= ping_due_ms_) {
         out_chunk* ping = shard_.pool().acquire(ping_bytes(encoding_));
         enqueue_owned(ping);
-        pong_due_ms_ = now_ms + o.pong_timeout_ms;
+        if (!bare_) pong_due_ms_ = now_ms + o.pong_timeout_ms;
         ping_due_ms_ = now_ms + o.ping_interval_ms;
         out_.trim();
         schedule_flush();

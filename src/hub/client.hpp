@@ -105,6 +105,13 @@ class client {
   // those that may not run yet (see accepting_input) wait as bytes, never more than the
   // rest of one message (docs/design/flow-control.md).
   void on_frame(std::string_view frame);
+  // Unidirectional transports (docs/transports.md): the connection's only input, its
+  // ConnectRequest (protocol/uni_connect.hpp). The connect result goes out as a Connect
+  // push; a connect error becomes a disconnect
+  // (client.connect_code_to_unidirectional_disconnect).
+  void connect_unidirectional(protocol::connect_request req);
+  // Bytes of commands received and not run yet (an emulation request adds to them).
+  size_t parked_bytes() const;
   // The transport starts a read turn: at most gyre.read_budget_commands commands run
   // until the next turn, the commands still waiting from earlier ones first.
   void begin_turn();
@@ -207,6 +214,8 @@ class client {
   // The one failure path of a command: an error reply, or the disconnect it asks for.
   template <typename T>
   void fail_command(protocol::command_kind k, uint32_t id, const result<T>& failed);
+  // A connect error as the disconnect a unidirectional connection gets instead.
+  gyre::disconnect unidirectional_disconnect(protocol_error e) const;
   // The one failure path of connect: an error reply leaves the connection `failed` until
   // the peer closes (bounded by the close deadline); a disconnect closes it.
   template <typename T>
@@ -367,6 +376,11 @@ class client {
   bool user_indexed_ = false;      // in the shard's per-user index and the node's user counts
   bool holding_back_ = false;      // behind: extra_->held holds publications (conflation)
   bool inflight_counted_ = false;  // in centrifugo_client_connections_inflight
+  bool bare_ = false;              // unidirectional: bare pushes, no commands, no pongs
+
+  protocol::push_envelope envelope() const {
+    return bare_ ? protocol::push_envelope::bare : protocol::push_envelope::reply;
+  }
 };
 
 }  // namespace gyre

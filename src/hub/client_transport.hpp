@@ -37,6 +37,9 @@ class client_transport {
   // Deletes the connection. Called once, by the client, when the transport reported the
   // connection closed while engine callbacks were still in flight.
   virtual void destroy() = 0;
+  // Emulation transports: the session id that /emulation requests name (connect result
+  // `session`); "" for the others.
+  virtual std::string_view session() const { return {}; }
   // The value of a header of the HTTP request that opened the connection ("" if absent).
   virtual std::string_view request_header(std::string_view name) const = 0;
   // The values of a header of that request kept for proxies (the names listed in any

@@ -28,13 +28,15 @@ bool prepared_event::has_patch(protocol::encoding enc) const {
   return s.is_patch;
 }
 
-const shared_buffer& prepared_event::encoded(protocol::encoding enc, pub_variant v) const {
-  slot& s = slots_[static_cast<size_t>(enc)][static_cast<size_t>(v)];
-  std::call_once(s.once, [&] { compute(enc, v, s); });
+const shared_buffer& prepared_event::encoded(protocol::encoding enc, pub_variant v,
+                                             protocol::push_envelope env) const {
+  slot& s = slots_[static_cast<size_t>(env) * 2 + static_cast<size_t>(enc)][static_cast<size_t>(v)];
+  std::call_once(s.once, [&] { compute(enc, v, env, s); });
   return s.bytes;
 }
 
-void prepared_event::compute(protocol::encoding enc, pub_variant v, slot& s) const {
+void prepared_event::compute(protocol::encoding enc, pub_variant v, protocol::push_envelope env,
+                             slot& s) const {
   const protocol::codec& c = protocol::codec_for(enc);
   const bool json = enc == protocol::encoding::json;
   // Encode into a reused per-thread buffer; the shared copy is the only allocation.
@@ -43,10 +45,10 @@ void prepared_event::compute(protocol::encoding enc, pub_variant v, slot& s) con
   out.clear();
   switch (kind_) {
     case event_kind::join:
-      c.encode_join_push(channel_, info_, protocol::push_envelope::reply, out);
+      c.encode_join_push(channel_, info_, env, out);
       break;
     case event_kind::leave:
-      c.encode_leave_push(channel_, info_, protocol::push_envelope::reply, out);
+      c.encode_leave_push(channel_, info_, env, out);
       break;
     case event_kind::publication: {
       const publication& p = pub_->pub;
@@ -70,7 +72,7 @@ void prepared_event::compute(protocol::encoding enc, pub_variant v, slot& s) con
       // The first publication of a stream carries its epoch (client-protocol.md §4.7).
       if (p.offset == 1) how.epoch = pub_->epoch;
       how.channel = pub_->specific_channel;
-      c.encode_pub_push(channel_, p, data, how, protocol::push_envelope::reply, out);
+      c.encode_pub_push(channel_, p, data, how, env, out);
       break;
     }
   }

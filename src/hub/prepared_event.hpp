@@ -45,8 +45,10 @@ class prepared_event {
   const delivered_publication* pub() const { return pub_.get(); }
   const client_info& info() const { return info_; }
 
-  // The encoded push for `enc` and `v` (Reply-wrapped, framed per codec.hpp).
-  const shared_buffer& encoded(protocol::encoding enc, pub_variant v) const;
+  // The encoded push for `enc` and `v`, framed per codec.hpp: Reply-wrapped for the
+  // bidirectional transports, bare for the unidirectional ones (docs/transports.md).
+  const shared_buffer& encoded(protocol::encoding enc, pub_variant v,
+                               protocol::push_envelope env = protocol::push_envelope::reply) const;
 
   // True when a patch variant exists and is really a patch (not a full fallback).
   bool has_patch(protocol::encoding enc) const;
@@ -57,15 +59,15 @@ class prepared_event {
     mutable shared_buffer bytes;
     mutable bool is_patch = false;
   };
-  void compute(protocol::encoding enc, pub_variant v, slot& s) const;
+  void compute(protocol::encoding enc, pub_variant v, protocol::push_envelope env, slot& s) const;
   const std::string& patch_bytes() const;
 
   event_kind kind_;
   std::string channel_;
   std::shared_ptr<const delivered_publication> pub_;
   client_info info_;
-  // [encoding][variant]
-  mutable std::array<std::array<slot, static_cast<size_t>(pub_variant::count)>, 2> slots_;
+  // [envelope * 2 + encoding][variant]
+  mutable std::array<std::array<slot, static_cast<size_t>(pub_variant::count)>, 4> slots_;
   mutable std::once_flag patch_once_;
   mutable std::string patch_;
   mutable bool patch_ok_ = false;

@@ -73,16 +73,18 @@ class fanout_chunks {
     for (auto& row : chunks_)
       for (out_chunk* c : row) pool_.discard_if_unused(c);
   }
-  out_chunk* get(protocol::encoding enc, pub_variant v) {
-    out_chunk*& c = chunks_[static_cast<size_t>(enc)][static_cast<size_t>(v)];
-    if (!c) c = pool_.acquire(ev_.encoded(enc, v));
+  out_chunk* get(protocol::encoding enc, pub_variant v,
+                 protocol::push_envelope env = protocol::push_envelope::reply) {
+    out_chunk*& c =
+        chunks_[static_cast<size_t>(env) * 2 + static_cast<size_t>(enc)][static_cast<size_t>(v)];
+    if (!c) c = pool_.acquire(ev_.encoded(enc, v, env));
     return c;
   }
 
  private:
   chunk_pool& pool_;
   const prepared_event& ev_;
-  out_chunk* chunks_[2][static_cast<size_t>(pub_variant::count)] = {};
+  out_chunk* chunks_[4][static_cast<size_t>(pub_variant::count)] = {};  // [envelope*2+encoding]
 };
 
 struct shard_counters {

@@ -144,9 +144,10 @@ class http_session : public std::enable_shared_from_this<http_session> {
     const bool has_body = !parser_->is_done();
     std::string_view target(req.target().data(), req.target().size());
     std::string_view path = target.substr(0, target.find('?'));
-    if (opts_.websocket_enabled && path == opts_.websocket_path) {
+    const bool uni_ws = !opts_.uni_websocket_path.empty() && path == opts_.uni_websocket_path;
+    if ((opts_.websocket_enabled && path == opts_.websocket_path) || uni_ws) {
       if (has_body) return refuse({400, "a WebSocket upgrade request has no body"});
-      return upgrade(req, target);
+      return upgrade(req, target, uni_ws);
     }
     route_ = find_route(opts_.routes, path);
     if (!route_) {
@@ -165,6 +166,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
       head_.headers.emplace_back(std::move(name), std::string(f.value()));
     }
     head_.remote_address = remote_address();
+    head_.version = req.version();
     http_admission admission = route_->handler->admit(head_);
     if (admission.refusal) {
       keep_alive_ = keep_alive_ && !has_body;
@@ -199,6 +201,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
     if (ec) return on_read_error(ec);
     disarm();
     head_.body = std::move(parser_->get().body());
+    if (route_->handler->takes_connection()) return hand_over_stream();
     // dispatch: a handler that answers at once (an accepted publish) writes the response
     // now, before the fan-out this request queued on the same loop.
     route_->handler->handle(std::move(head_), [self = shared_from_this()](http_response resp) {
@@ -281,7 +284,24 @@ class http_session : public std::enable_shared_from_this<http_session> {
     });
   }
 
-  void upgrade(http::request<http::string_body>& req, std::string_view target) {
+  // A streaming transport takes the socket (http_handler::adopt) on the accepting loop.
+  void hand_over_stream() {
+    timer_.cancel();  // the session ends here: no wait may keep it alive
+    parser_.reset();
+    boost::system::error_code ec;
+    int fd = socket_.release(ec);
+    if (ec) return;
+    auto adopt = [&home = home_, fd, handler = route_->handler, req = std::move(head_)]() mutable {
+      handler->adopt(home, fd, std::move(req));
+    };
+    if (&io_ == &home_.io()) {
+      adopt();
+    } else {
+      asio::post(home_.io(), std::move(adopt));
+    }
+  }
+
+  void upgrade(http::request<http::string_body>& req, std::string_view target, bool uni) {
     std::string upgrade_h = joined_header(req, "Upgrade");
     std::string connection_h = joined_header(req, "Connection");
     std::string version_h = joined_header(req, "Sec-WebSocket-Version");
@@ -307,8 +327,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
       log::limited(origins, spdlog::level::info, "request Origin is not allowed: {}", origin);
       return write_string(ws::render_http_error(403, "Forbidden\n"));
     }
-    std::string_view subprotocol = ws::select_subprotocol(protocols_h);
-    if (!protocols_h.empty() && subprotocol.empty())
+    std::string_view subprotocol = uni ? std::string_view{} : ws::select_subprotocol(protocols_h);
+    if (!uni && !protocols_h.empty() && subprotocol.empty())
       return write_string(ws::render_http_error(400, "unsupported subprotocol\n"));
     protocol::encoding enc = protocol::encoding::json;
     if (subprotocol == "centrifuge-protobuf") enc = protocol::encoding::protobuf;
@@ -316,10 +336,20 @@ class http_session : public std::enable_shared_from_this<http_session> {
         target.size() > target.find('?') ? target.substr(target.find('?') + 1) : std::string_view{};
     http_request qr;
     qr.query = std::string(query);
-    if (qr.query_param("format") == "protobuf" || qr.query_param("cf_protocol") == "protobuf")
+    if (!uni &&
+        (qr.query_param("format") == "protobuf" || qr.query_param("cf_protocol") == "protobuf"))
       enc = protocol::encoding::protobuf;
     ws_connection_options wo;
     wo.max_message_size = opts_.websocket_message_size_limit;
+    if (uni) {
+      // uni_websocket: JSON only; the ConnectRequest may come in the cf_connect parameter.
+      wo.max_message_size = opts_.uni_websocket_message_size_limit;
+      wo.unidirectional = true;
+      wo.join_push_messages = opts_.uni_websocket_join_push_messages;
+      wo.disconnect_push = opts_.uni_websocket_disconnect_push;
+      if (qr.query.find("cf_connect=") != std::string::npos)
+        wo.connect = qr.query_param("cf_connect");
+    }
     if (!opts_.user_id_http_header.empty()) {
       wo.user_id_header = opts_.user_id_http_header;
       wo.user_id_value = joined_header(req, opts_.user_id_http_header);

@@ -56,6 +56,12 @@ struct http_server_options {
   // The header names any proxy forwards (their http_headers), read at each upgrade: the
   // connection keeps those headers for its proxy calls (docs/proxy.md).
   std::function<std::vector<std::string>()> proxy_header_names;
+  // uni_websocket (docs/transports.md): the path ("" = off) and its connection options
+  // (ws_connection_options: message size, join_push_messages, disconnect push).
+  std::string uni_websocket_path;
+  uint32_t uni_websocket_message_size_limit = 65536;
+  bool uni_websocket_join_push_messages = false;
+  bool uni_websocket_disconnect_push = true;
   uint32_t max_header_size = 16 * 1024;  // request line + header fields; 431 above
   std::vector<http_route> routes;
   std::vector<boost::asio::io_context*> requests_ios;  // see above; empty = stay on the loop

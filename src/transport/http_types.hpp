@@ -23,6 +23,8 @@
 
 namespace gyre {
 
+class event_loop;
+
 // ASCII case-insensitive equality (header names, auth schemes).
 bool iequals_ascii(std::string_view a, std::string_view b);
 
@@ -33,6 +35,7 @@ struct http_request {
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
   std::string body;                                          // empty in admit()
   std::string remote_address;
+  unsigned version = 11;  // HTTP/1.x minor version times 10 plus 10: 10 or 11
 
   // First value of a header (name compared case-insensitively), "" when absent.
   std::string_view header(std::string_view name) const;
@@ -84,6 +87,16 @@ class http_handler {
   }
   // Called with the whole request once admit() accepted it and its body was read.
   virtual void handle(http_request req, http_reply reply) = 0;
+  // Streaming transports (docs/transports.md) take the connection over instead of
+  // answering: once admit() accepted the request and its body was read, the server calls
+  // adopt() on the thread of `home` (the event loop that accepted the connection) with
+  // the socket, non-blocking and no longer owned by the server; handle() is not called.
+  virtual bool takes_connection() const { return false; }
+  virtual void adopt(event_loop& home, int fd, http_request req) {
+    (void)home;
+    (void)fd;
+    (void)req;
+  }
 };
 
 // Decodes %XX and '+' (as space) of a URL query component.

@@ -16,6 +16,7 @@
 #include "core/log.hpp"
 #include "hub/node.hpp"
 #include "hub/shard.hpp"
+#include "protocol/uni_connect.hpp"
 
 namespace gyre {
 
@@ -40,6 +41,7 @@ constexpr int max_iov = 516;
 
 void ws_connection::start(shard& s, poller& p, int fd, protocol::encoding enc,
                           std::string handshake, std::string leftover, ws_connection_options opts) {
+  std::optional<std::string> connect = std::move(opts.connect);
   auto* c = new ws_connection(s, p, fd, enc, std::move(opts));
   if (!p.add(fd, c)) {
     log::warn("epoll registration failed");
@@ -49,6 +51,10 @@ void ws_connection::start(shard& s, poller& p, int fd, protocol::encoding enc,
   }
   c->queue_control_frame(handshake);
   if (!leftover.empty()) c->partial_ = std::make_unique<std::string>(std::move(leftover));
+  if (c->uni_ && connect) {
+    c->deliver(*connect);
+    if (c->socket_closed_) return;
+  }
   c->flush();
   // Bytes that came with the upgrade request are processed like a read.
   if (c->partial_) c->on_turn();
@@ -58,9 +64,12 @@ ws_connection::ws_connection(shard& s, poller& p, int fd, protocol::encoding enc
                              ws_connection_options opts)
     : shard_(s),
       poller_(p),
+      uni_(opts.unidirectional),
       client_(s, *this, enc),
       parser_(opts.max_message_size),
       fd_(fd),
+      uni_join_(opts.join_push_messages),
+      uni_disconnect_push_(opts.disconnect_push),
       encoding_(enc) {
   if (!opts.user_id_header.empty() || !opts.proxy_headers.empty())
     opts_ = std::make_unique<ws_connection_options>(std::move(opts));
@@ -212,7 +221,7 @@ bool ws_connection::process_input(char* buf, size_t len, bool& paused) {
   auto r = parser_.parse(std::span<char>(buf, len), [&](const ws::frame_event& ev) -> bool {
     switch (ev.type) {
       case ws::event_type::message:
-        if (!ignore) client_.on_frame(ev.payload);
+        if (!ignore) deliver(ev.payload);
         break;
       case ws::event_type::fragment:
         if (ignore) break;
@@ -221,7 +230,7 @@ bool ws_connection::process_input(char* buf, size_t len, bool& paused) {
         if (ev.fin) {
           auto msg = std::move(message_);
           msg->reserve(msg->size() + protocol::decode_padding);
-          client_.on_frame(*msg);
+          deliver(*msg);
         }
         break;
       case ws::event_type::ping: {
@@ -275,6 +284,18 @@ bool ws_connection::process_input(char* buf, size_t len, bool& paused) {
   if (r.consumed < len)
     partial_ = std::make_unique<std::string>(buf + r.consumed, len - r.consumed);
   return true;
+}
+
+void ws_connection::deliver(std::string_view message) {
+  if (!uni_) return client_.on_frame(message);
+  if (uni_connected_) return;  // a unidirectional client's later messages are dropped
+  uni_connected_ = true;
+  protocol::connect_request req;
+  if (!protocol::decode_uni_connect(message, req)) {
+    log::debug("uni_websocket: undecodable ConnectRequest");
+    return client_.disconnect(disconnects::bad_request);
+  }
+  client_.connect_unidirectional(std::move(req));
 }
 
 void ws_connection::input_ready() {
@@ -355,7 +376,9 @@ void ws_connection::write_some() {
       } else {
         // Coalesce consecutive data chunks into one frame.
         size_t j = k;
-        while (j < ob.size() && j - k < max_frame_chunks && total < max_frame_bytes) {
+        // uni_websocket: one Push per frame unless uni_websocket.join_push_messages.
+        const size_t chunks_per_frame = uni_ && !uni_join_ ? 1 : max_frame_chunks;
+        while (j < ob.size() && j - k < chunks_per_frame && total < max_frame_bytes) {
           out_chunk* c = ob.at(j);
           if (c->is_frame) break;
           total += c->bytes.size() - (j == k ? k_off : 0);
@@ -422,6 +445,14 @@ void ws_connection::close(disconnect d) {
   if (d.code == disconnects::connection_closed.code || closing_) {
     hard_close();
     return;
+  }
+  if (uni_ && uni_disconnect_push_) {
+    // uni_websocket: a Disconnect push before the close frame.
+    std::string push;
+    protocol::codec_for(encoding_).encode_disconnect_push(d.code, d.reason,
+                                                          protocol::push_envelope::bare, push);
+    out_chunk* c = shard_.pool().acquire(shared_buffer::copy_of(push));
+    client_.out().push(c);
   }
   closing_ = true;
   char frame[ws::max_close_frame_size];

@@ -38,6 +38,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -60,6 +61,12 @@ struct ws_connection_options {
   // Headers of the upgrade request kept for proxies (the names of the proxies'
   // http_headers, docs/proxy.md): name as configured, value; one entry per value.
   std::vector<std::pair<std::string, std::string>> proxy_headers;
+  // uni_websocket (docs/transports.md): bare pushes, the first message (or `connect` when
+  // set, from the cf_connect query parameter) is the ConnectRequest, later ones are dropped.
+  bool unidirectional = false;
+  bool join_push_messages = false;  // uni_websocket.join_push_messages
+  bool disconnect_push = true;      // not uni_websocket.disable_disconnect_push
+  std::optional<std::string> connect;
 };
 
 class ws_connection final : public client_transport, public poll_target {
@@ -71,8 +78,10 @@ class ws_connection final : public client_transport, public poll_target {
                     std::string leftover, ws_connection_options opts);
 
   // client_transport
-  std::string_view name() const override { return "websocket"; }
-  protocol::push_envelope envelope() const override { return protocol::push_envelope::reply; }
+  std::string_view name() const override { return uni_ ? "uni_websocket" : "websocket"; }
+  protocol::push_envelope envelope() const override {
+    return uni_ ? protocol::push_envelope::bare : protocol::push_envelope::reply;
+  }
   void flush() override;
   void close(disconnect d) override;
   void discard_queued() override;
@@ -95,6 +104,8 @@ class ws_connection final : public client_transport, public poll_target {
   // Parses buf[0, len); returns false if the connection ended. `paused`: the client
   // stopped taking input before every complete frame was processed.
   bool process_input(char* buf, size_t len, bool& paused);
+  // A complete message: commands for the client, or uni_websocket's ConnectRequest.
+  void deliver(std::string_view message);
   // After a turn: which state to wait in. `input_left`: the socket (or partial_) may hold
   // bytes that no readiness edge will announce.
   void settle(bool input_left);
@@ -109,6 +120,7 @@ class ws_connection final : public client_transport, public poll_target {
 
   shard& shard_;
   poller& poller_;
+  bool uni_ = false;  // uni_websocket; before client_, which asks envelope() when constructed
   client client_;
   ws::frame_parser parser_;
   std::unique_ptr<std::string> partial_;         // incomplete frame bytes between reads
@@ -128,6 +140,9 @@ class ws_connection final : public client_transport, public poll_target {
   bool close_sent_ = false;
   bool socket_closed_ = false;
   bool client_done_ = false;  // the client allowed destruction
+  bool uni_join_ = false;     // uni_websocket.join_push_messages
+  bool uni_disconnect_push_ = false;
+  bool uni_connected_ = false;  // the ConnectRequest arrived: later messages are dropped
   // >0 while a handler of this connection runs: hard_close() inside it must not delete the
   // object under the handler's feet; the handler calls try_destroy() on its way out.
   protocol::encoding encoding_;

@@ -51,5 +51,24 @@ TEST(prepared_event, with_base_sends_a_patch) {
   EXPECT_NE(patch.find("\"delta\":true"), std::string_view::npos) << patch;
 }
 
+// Unidirectional transports get bare pushes; each envelope is encoded once and shared.
+TEST(prepared_event, bare_envelope_for_unidirectional_transports) {
+  prepared_event ev(make_pub(R"({"x":1})", nullptr, 0));
+  std::string_view reply = ev.encoded(protocol::encoding::json, pub_variant::full).view();
+  std::string_view bare =
+      ev.encoded(protocol::encoding::json, pub_variant::full, protocol::push_envelope::bare).view();
+  EXPECT_EQ(reply, "{\"push\":{\"channel\":\"delta:c\",\"pub\":{\"data\":{\"x\":1}}}}\n");
+  EXPECT_EQ(bare, "{\"channel\":\"delta:c\",\"pub\":{\"data\":{\"x\":1}}}\n");
+  EXPECT_EQ(bare.data(),
+            ev.encoded(protocol::encoding::json, pub_variant::full, protocol::push_envelope::bare)
+                .view()
+                .data());
+  prepared_event join(event_kind::join, "c", client_info{"cl", "u", "", ""});
+  EXPECT_EQ(join.encoded(protocol::encoding::json, pub_variant::full, protocol::push_envelope::bare)
+                .view()
+                .find("{\"channel\":\"c\",\"join\":"),
+            0u);
+}
+
 }  // namespace
 }  // namespace gyre
