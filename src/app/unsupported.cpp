@@ -70,7 +70,10 @@ std::vector<std::string> unsupported_settings(const config::config& c) {
   flag(c.debug_.enabled_, "debug.enabled", "pprof debug endpoints");
   flag(c.opentelemetry_.enabled_ && c.opentelemetry_.google_cloud_adc_auth_,
        "opentelemetry.google_cloud_adc_auth", "Google Cloud credentials for the OTLP exporter");
-  flag(c.prometheus_.native_histograms_, "prometheus.native_histograms", "native histograms");
+  // Native histograms travel only in Prometheus' protobuf exposition; Gyre serves the text
+  // format, where its classic buckets are what Prometheus and Grafana read.
+  flag(c.prometheus_.native_histograms_, "prometheus.native_histograms",
+       "native histograms (they need the protobuf exposition; classic buckets are exported)");
   return out;
 }
 

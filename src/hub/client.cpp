@@ -99,6 +99,18 @@ uint32_t next_attempt() {
   return n;
 }
 
+frame_type frame_of(event_kind k) {
+  switch (k) {
+    case event_kind::join:
+      return frame_type::push_join;
+    case event_kind::leave:
+      return frame_type::push_leave;
+    case event_kind::publication:
+      break;
+  }
+  return frame_type::push_publication;
+}
+
 }  // namespace
 
 // Rarely used connection data, allocated on demand.
@@ -279,6 +291,7 @@ size_t client::decode_next(std::string_view rest, protocol::command& cmd) {
   cmd = std::move(cmds.front());
   if (turn_left_ > 0) --turn_left_;
   shard_.counters().messages_received.fetch_add(1, std::memory_order_relaxed);
+  shard_.frames().received(transport_slot(), frame_of_command(cmd.kind), n);
   return n;
 }
 
@@ -992,7 +1005,7 @@ void client::activate(uint32_t attempt) {
         push_publication(ev, sub, nullptr);
       } else if (sub.push_join_leave) {
         out_chunk* c = shard_.pool().acquire(ev->encoded(encoding_, pub_variant::full));
-        enqueue_owned(c);
+        enqueue_owned(c, frame_of(ev->kind()));
       }
     }
     if (sub.positioned) {
@@ -1061,7 +1074,7 @@ void client::on_event(const std::shared_ptr<const prepared_event>& ev, subscript
       break;
   }
   if (ev->kind() == event_kind::publication) return deliver_publication(ev, sub, &chunks);
-  if (sub.push_join_leave) enqueue(chunks.get(encoding_, pub_variant::full));
+  if (sub.push_join_leave) enqueue(chunks.get(encoding_, pub_variant::full), frame_of(ev->kind()));
 }
 
 void client::deliver_publication(const std::shared_ptr<const prepared_event>& ev, subscription& sub,
@@ -1101,10 +1114,11 @@ void client::deliver_publication(const std::shared_ptr<const prepared_event>& ev
     sub.delta_ready = true;
   }
   if (chunks) {
-    enqueue(chunks->get(encoding_, v));  // an unused chunk goes back with `chunks`
+    // An unused chunk goes back with `chunks`.
+    enqueue(chunks->get(encoding_, v), frame_type::push_publication);
   } else {
     out_chunk* c = shard_.pool().acquire(ev->encoded(encoding_, v));
-    enqueue_owned(c);
+    enqueue_owned(c, frame_type::push_publication);
   }
 }
 
@@ -1149,7 +1163,7 @@ bool client::release_held() {
       v = pub_variant::full_string;
       sub->delta_ready = true;
     }
-    enqueue_owned(shard_.pool().acquire(ev->encoded(encoding_, v)));
+    enqueue_owned(shard_.pool().acquire(ev->encoded(encoding_, v)), frame_type::push_publication);
     return out_.queued_bytes() <= threshold;
   });
   return !out_.empty();
@@ -1594,7 +1608,7 @@ void client::server_subscribe(server_subscribe_options opts) {
     sp.data = r->data;
     std::string& out = scratch();
     protocol::codec_for(encoding_).encode_subscribe_push(channel, sp, transport_.envelope(), out);
-    send_bytes(out);
+    send_bytes(out, frame_type::push_subscribe);
     activate(attempt);
   });
 }
@@ -1614,7 +1628,7 @@ void client::send_message(std::string_view data) {
   if (state_ != state::connected) return;
   std::string& out = scratch();
   protocol::codec_for(encoding_).encode_message_push(data, transport_.envelope(), out);
-  send_bytes(out);
+  send_bytes(out, frame_type::push_message);
   schedule_flush();
 }
 
@@ -1687,10 +1701,14 @@ void client::end_command_span(const protocol::reply& r) {
 }
 
 void client::send_reply(const protocol::reply& r) {
+  send_reply(r, frame_of_reply(r));
+}
+
+void client::send_reply(const protocol::reply& r, frame_type f) {
   if (extra_ && extra_->command_span && r.id == extra_->command_span_id) end_command_span(r);
   std::string& out = scratch();
   protocol::codec_for(encoding_).encode_reply(r, out);
-  enqueue_owned(shard_.pool().acquire(shared_buffer::copy_of(out)), true);
+  enqueue_owned(shard_.pool().acquire(shared_buffer::copy_of(out)), f, true);
 }
 
 void client::send_error(protocol::command_kind k, uint32_t id, protocol_error e) {
@@ -1698,12 +1716,12 @@ void client::send_error(protocol::command_kind k, uint32_t id, protocol_error e)
   protocol::reply r;
   r.id = id;
   r.error = protocol::error_reply{e.code, std::string(e.message), e.temporary};
-  send_reply(r);
+  send_reply(r, frame_of_reply(k));
 }
 
-void client::send_bytes(std::string_view bytes) {
+void client::send_bytes(std::string_view bytes, frame_type f) {
   out_chunk* c = shard_.pool().acquire(shared_buffer::copy_of(bytes));
-  enqueue_owned(c);
+  enqueue_owned(c, f);
 }
 
 void client::send_unsubscribe_push(std::string_view channel, unsubscribe_code code) {
@@ -1711,15 +1729,16 @@ void client::send_unsubscribe_push(std::string_view channel, unsubscribe_code co
   std::string& out = scratch();
   protocol::codec_for(encoding_).encode_unsubscribe_push(channel, code.code, code.reason,
                                                          transport_.envelope(), out);
-  send_bytes(out);
+  send_bytes(out, frame_type::push_unsubscribe);
 }
 
-void client::enqueue(out_chunk* c, bool own_reply) {
+void client::enqueue(out_chunk* c, frame_type f, bool own_reply) {
   // A fan-out's chunk that nobody queued goes back to the pool with the fan-out
   // (fanout_chunks), never here: releasing it twice would hand it out twice.
   if (state_ >= state::closing || c->bytes.empty()) return;
   out_.push(c);
   shard_.count_sent();
+  shard_.frames().sent(transport_slot(), f, c->bytes.size());
   if (!own_reply && !slow_ && over_queue_limit()) {
     slow_ = true;
     shard_.defer(*this);
@@ -1727,9 +1746,16 @@ void client::enqueue(out_chunk* c, bool own_reply) {
   schedule_flush();
 }
 
-void client::enqueue_owned(out_chunk* c, bool own_reply) {
-  enqueue(c, own_reply);
+void client::enqueue_owned(out_chunk* c, frame_type f, bool own_reply) {
+  enqueue(c, f, own_reply);
   shard_.pool().discard_if_unused(c);  // not queued: nobody else holds it
+}
+
+uint8_t client::transport_slot() {
+  // Resolved on first use: the transport may still be under construction with the client.
+  if (transport_slot_ == no_transport_slot)
+    transport_slot_ = gyre::transport_slot(transport_.name());
+  return transport_slot_;
 }
 
 void client::schedule_flush() {
@@ -1843,7 +1869,7 @@ void client::on_timer(int64_t now_ms) {
         return disconnect(disconnects::expired);
       if (ping_due_ms_ > 0 && now_ms >= ping_due_ms_) {
         out_chunk* ping = shard_.pool().acquire(ping_bytes(encoding_));
-        enqueue_owned(ping);
+        enqueue_owned(ping, frame_type::server_ping);
         pong_due_ms_ = now_ms + o.pong_timeout_ms;
         ping_due_ms_ = now_ms + o.ping_interval_ms;
         out_.trim();
