@@ -9,15 +9,21 @@ namespace gyre {
 namespace {
 
 constexpr std::array<const char*, static_cast<size_t>(frame_type::count)> frame_names{
-    "server_ping",      "client_pong",  "push_connect",   "push_subscribe", "push_publication",
-    "push_join",        "push_leave",   "push_unsubscribe", "push_message", "push_refresh",
-    "push_disconnect",  "connect",      "subscribe",      "publish",        "unsubscribe",
-    "rpc",              "presence",     "presence_stats", "history",        "refresh",
+    "server_ping",      "client_pong",
+    "push_connect",     "push_subscribe",
+    "push_publication", "push_join",
+    "push_leave",       "push_unsubscribe",
+    "push_message",     "push_refresh",
+    "push_disconnect",  "connect",
+    "subscribe",        "publish",
+    "unsubscribe",      "rpc",
+    "presence",         "presence_stats",
+    "history",          "refresh",
     "sub_refresh",      "send"};
 
 constexpr std::array<const char*, transport_slots> transport_names{
-    "websocket", "sse", "http_stream", "uni_websocket", "uni_sse", "uni_http_stream",
-    "uni_grpc",  "grpc", "other"};
+    "websocket",       "sse",      "http_stream", "uni_websocket", "uni_sse",
+    "uni_http_stream", "uni_grpc", "grpc",        "other"};
 
 }  // namespace
 
@@ -29,19 +35,31 @@ const char* frame_type_name(frame_type f) {
 frame_type frame_of_command(protocol::command_kind k) {
   using protocol::command_kind;
   switch (k) {
-    case command_kind::connect: return frame_type::connect;
-    case command_kind::subscribe: return frame_type::subscribe;
-    case command_kind::unsubscribe: return frame_type::unsubscribe;
-    case command_kind::publish: return frame_type::publish;
-    case command_kind::presence: return frame_type::presence;
-    case command_kind::presence_stats: return frame_type::presence_stats;
-    case command_kind::history: return frame_type::history;
-    case command_kind::send: return frame_type::send;
-    case command_kind::rpc: return frame_type::rpc;
-    case command_kind::refresh: return frame_type::refresh;
-    case command_kind::sub_refresh: return frame_type::sub_refresh;
+    case command_kind::connect:
+      return frame_type::connect;
+    case command_kind::subscribe:
+      return frame_type::subscribe;
+    case command_kind::unsubscribe:
+      return frame_type::unsubscribe;
+    case command_kind::publish:
+      return frame_type::publish;
+    case command_kind::presence:
+      return frame_type::presence;
+    case command_kind::presence_stats:
+      return frame_type::presence_stats;
+    case command_kind::history:
+      return frame_type::history;
+    case command_kind::send:
+      return frame_type::send;
+    case command_kind::rpc:
+      return frame_type::rpc;
+    case command_kind::refresh:
+      return frame_type::refresh;
+    case command_kind::sub_refresh:
+      return frame_type::sub_refresh;
     case command_kind::none:
-    case command_kind::ping: return frame_type::client_pong;
+    case command_kind::ping:
+      return frame_type::client_pong;
   }
   return frame_type::client_pong;
 }
@@ -49,10 +67,10 @@ frame_type frame_of_command(protocol::command_kind k) {
 frame_type frame_of_reply(const protocol::reply& r) {
   // The order of reply::result's alternatives (monostate first: an error, or a ping).
   static constexpr frame_type by_index[] = {
-      frame_type::client_pong, frame_type::connect,        frame_type::subscribe,
-      frame_type::unsubscribe, frame_type::publish,        frame_type::presence,
-      frame_type::presence_stats, frame_type::history,     frame_type::rpc,
-      frame_type::refresh,     frame_type::sub_refresh};
+      frame_type::client_pong,    frame_type::connect,    frame_type::subscribe,
+      frame_type::unsubscribe,    frame_type::publish,    frame_type::presence,
+      frame_type::presence_stats, frame_type::history,    frame_type::rpc,
+      frame_type::refresh,        frame_type::sub_refresh};
   static_assert(std::size(by_index) == std::variant_size_v<decltype(protocol::reply::result)>);
   return by_index[r.result.index()];
 }
@@ -70,8 +88,8 @@ const char* transport_slot_name(uint8_t slot) {
 void collect_transport_counts(const std::vector<const transport_counts*>& loops,
                               std::vector<metrics::collected_family>& out) {
   constexpr size_t frames = static_cast<size_t>(frame_type::count);
-  auto emit = [&](const char* name, const char* size_name, const char* help,
-                  const char* size_help, auto table_of) {
+  auto emit = [&](const char* name, const char* size_name, const char* help, const char* size_help,
+                  auto table_of) {
     metrics::collected_family count{name, help, metrics::kind::counter, {}};
     metrics::collected_family size{size_name, size_help, metrics::kind::counter, {}};
     for (size_t t = 0; t < transport_slots; ++t) {
@@ -98,9 +116,7 @@ void collect_transport_counts(const std::vector<const transport_counts*>& loops,
        "Frames queued to client connections, by transport and frame type.",
        "Bytes of the frames queued to client connections, by transport and frame type "
        "(encoded payload, before compression and framing).",
-       [](const transport_counts& l) -> const transport_counts::table& {
-         return l.sent_table();
-       });
+       [](const transport_counts& l) -> const transport_counts::table& { return l.sent_table(); });
   emit("centrifugo_transport_messages_received", "centrifugo_transport_messages_received_size",
        "Frames received from client connections, by transport and frame type.",
        "Bytes of the frames received from client connections, by transport and frame type "

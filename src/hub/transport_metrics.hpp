@@ -50,7 +50,9 @@ const char* frame_type_name(frame_type f);
 // The frame a command arrives as (an empty command is the client's pong).
 frame_type frame_of_command(protocol::command_kind k);
 // The frame of the reply to a command of kind `k`.
-inline frame_type frame_of_reply(protocol::command_kind k) { return frame_of_command(k); }
+inline frame_type frame_of_reply(protocol::command_kind k) {
+  return frame_of_command(k);
+}
 // The frame of a successful reply, from its result.
 frame_type frame_of_reply(const protocol::reply& r);
 
