@@ -29,10 +29,6 @@ std::vector<std::string> unsupported_settings(const config::config& c) {
        "the unidirectional HTTP-streaming transport");
   flag(c.uni_grpc_.enabled_, "uni_grpc.enabled", "the unidirectional GRPC transport");
   flag(c.init_.enabled_, "init.enabled", "the init endpoint");
-  flag(!c.client_.token_.jwks_public_endpoint_.empty(), "client.token.jwks_public_endpoint",
-       "JWKS");
-  flag(!c.client_.subscription_token_.jwks_public_endpoint_.empty(),
-       "client.subscription_token.jwks_public_endpoint", "JWKS");
   flag(c.client_.connection_limit_ > 0, "client.connection_limit", "a node-wide connection limit");
   flag(c.client_.connection_rate_limit_ > 0, "client.connection_rate_limit",
        "a connection rate limit");
