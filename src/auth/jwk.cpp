@@ -49,7 +49,8 @@ expected<jwk, std::string> read_key(simdjson::dom::object o) {
   jwk k{std::string(*kid), std::nullopt, std::move(*key)};
   if (auto alg = str(o, "alg")) {
     k.alg = jwt_alg_from_name(*alg);
-    if (!k.alg || is_hmac(*k.alg) || (is_rsa(*k.alg) != (k.key.type() == public_key::key_type::rsa)) ||
+    if (!k.alg || is_hmac(*k.alg) ||
+        (is_rsa(*k.alg) != (k.key.type() == public_key::key_type::rsa)) ||
         (is_ecdsa(*k.alg) && k.key.ec_alg() != k.alg))
       return unexpected{"alg \"" + std::string(alg->substr(0, 16)) + "\" does not fit the key"};
   }

@@ -1,6 +1,7 @@
 // JWKS key cache and its fetch thread; see jwks_cache.hpp.
 #include "auth/jwks_cache.hpp"
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -18,9 +19,13 @@ struct jwks_cache::state {
   struct entry {
     std::shared_ptr<const jwk_set> set;  // null until a fetch succeeded
     int64_t fetched_ms = 0;              // when `set` arrived
-    int64_t attempt_ms = INT64_MIN / 2;  // when the last fetch was queued
-    bool queued = false;                 // queued or running
+    int64_t started_ms = INT64_MIN / 2;  // when the last fetch started
+    uint64_t started = 0;                // fetches started
+    uint64_t installed = 0;              // the number (`started`) of the fetch `set` came from
+    bool queued = false;                 // waiting in the queue (not started)
     std::string error;                   // of the last failed fetch
+    // Kids a lookup missed -> the number of the first fetch that started after the miss.
+    std::map<std::string, uint64_t, std::less<>> missed;
   };
   std::map<std::string, entry, std::less<>> entries;
   std::deque<std::string> queue;
@@ -33,13 +38,10 @@ struct jwks_cache::state {
         .count();
   }
 
-  // Under mu. Queues a fetch of `url` unless one is queued or the last was too recent
-  // (`force`: regardless of the interval).
-  void queue_fetch(const std::string& url, entry& e, int64_t now_ms, bool force) {
+  // Under mu.
+  void queue_fetch(const std::string& url, entry& e) {
     if (e.queued) return;
-    if (!force && now_ms - e.attempt_ms < opts.refresh_interval.count()) return;
     e.queued = true;
-    e.attempt_ms = now_ms;
     queue.push_back(url);
     cv.notify_one();
   }
@@ -49,8 +51,24 @@ struct jwks_cache::state {
     for (;;) {
       cv.wait(lock, [&] { return stop || !queue.empty(); });
       if (stop) return;
+      // Fetches of one URL start refresh_interval apart: wait (in steps, so that a test
+      // clock and stop() are noticed) until the front URL may be fetched again.
+      auto it = entries.find(queue.front());
+      if (it == entries.end()) {
+        queue.pop_front();
+        continue;
+      }
+      const int64_t wait = it->second.started_ms + opts.refresh_interval.count() - now();
+      if (wait > 0) {
+        cv.wait_for(lock, std::chrono::milliseconds(std::min<int64_t>(wait, 20)));
+        continue;
+      }
       std::string url = std::move(queue.front());
       queue.pop_front();
+      entry& started = it->second;
+      started.queued = false;
+      started.started_ms = now();
+      const uint64_t number = ++started.started;
       lock.unlock();
       jwks_fetch_result r = fetch(url);
       if (!r.ok) r = fetch(url);  // a second attempt, as Centrifugo
@@ -67,15 +85,15 @@ struct jwks_cache::state {
       }
       lock.lock();
       ++fetches;
-      auto it = entries.find(url);
-      if (it == entries.end()) continue;
-      it->second.queued = false;
+      auto done = entries.find(url);
+      if (done == entries.end()) continue;
       if (set) {
-        it->second.set = std::move(set);
-        it->second.fetched_ms = now();
-        it->second.error.clear();
+        done->second.set = std::move(set);
+        done->second.fetched_ms = now();
+        done->second.installed = number;
+        done->second.error.clear();
       } else {
-        it->second.error = std::move(error);
+        done->second.error = std::move(error);
       }
     }
   }
@@ -110,13 +128,18 @@ jwks_cache::lookup_result jwks_cache::lookup(const std::string& url, std::string
     for (const jwk& k : e.set->keys) {
       if (k.kid != kid) continue;
       if (now - e.fetched_ms >= std::chrono::milliseconds(s.opts.ttl).count())
-        s.queue_fetch(url, e, now, false);  // stale: refresh, keep answering meanwhile
+        s.queue_fetch(url, e);  // stale: refresh, keep answering meanwhile
       return {status::found, k, {}};
     }
-    if (now - e.fetched_ms < s.opts.refresh_interval.count())
+    auto miss = e.missed.find(kid);
+    if (miss != e.missed.end() && e.installed >= miss->second)
       return {status::unknown, std::nullopt, "no key with this kid in the JWKS"};
+    if (miss == e.missed.end()) {
+      if (e.missed.size() >= s.opts.max_missed) e.missed.clear();
+      e.missed.emplace(std::string(kid), e.started + 1);
+    }
   }
-  s.queue_fetch(url, e, now, false);
+  s.queue_fetch(url, e);
   std::string why = e.set ? "kid not in the JWKS, refreshing it" : "JWKS not fetched yet";
   if (!e.error.empty()) why += " (last fetch: " + e.error + ")";
   return {status::not_ready, std::nullopt, std::move(why)};
@@ -124,14 +147,13 @@ jwks_cache::lookup_result jwks_cache::lookup(const std::string& url, std::string
 
 void jwks_cache::prefetch(const std::string& url) {
   state& s = *state_;
-  const int64_t now = s.now();
   std::lock_guard lock(s.mu);
   auto it = s.entries.find(url);
   if (it == s.entries.end()) {
     if (s.entries.size() >= s.opts.max_urls) return;
     it = s.entries.emplace(url, state::entry{}).first;
   }
-  s.queue_fetch(url, it->second, now, true);
+  s.queue_fetch(url, it->second);
 }
 
 uint64_t jwks_cache::fetches() const {

@@ -5,15 +5,19 @@
 // template has {{placeholders}}), at most max_urls of them. A lookup (any thread, a short
 // critical section) answers at once:
 //   found      - the key of that kid in the URL's current set;
-//   unknown    - the set was fetched less than refresh_interval ago and has no such kid
-//                (the token is invalid);
-//   not_ready  - no set yet, the last fetch failed, or the kid is unknown in an older set:
-//                a fetch of that URL is queued (at most one per refresh_interval per URL)
-//                and the caller answers with a temporary error, so that the client retries.
-// A set older than ttl (1 h, Centrifugo's cache time) keeps answering while a refresh is
-// queued. The fetch thread (one per cache) runs `fetch` for queued URLs one at a time:
-// `fetch` is bounded by the caller (time and size, app/jwks_http.hpp); a failed fetch keeps
-// the previous set. Two attempts per fetch, as Centrifugo.
+//   unknown    - the kid is missing from a set whose fetch started after a lookup first
+//                missed that kid (the token is invalid: the endpoint really lacks it);
+//   not_ready  - no set yet, the last fetch failed, or the kid is missing from a set
+//                fetched before the first miss: a refresh of the URL is queued and the
+//                caller answers with a temporary error, so that the client retries.
+// So a key rotated in at the endpoint is found by the first token that uses it, at the
+// price of one retry. Fetches of one URL start at least refresh_interval apart (a stream of
+// made-up kids costs at most one fetch per interval); misses are remembered for at most
+// max_missed kids per URL (beyond, they are forgotten and cost one more retry). A set
+// older than ttl (1 h, Centrifugo's cache time) keeps answering while a refresh is queued.
+// The fetch thread (one per cache) runs `fetch` for queued URLs one at a time: `fetch` is
+// bounded by its supplier (time and size, app/jwks_http.hpp); a failed fetch keeps the
+// previous set. Two attempts per fetch, as Centrifugo.
 //
 // Threading: lookup()/prefetch() from any thread; the destructor never waits for a fetch
 // in progress (the thread finishes it and exits on its own).
@@ -43,6 +47,7 @@ struct jwks_options {
   std::chrono::seconds ttl{3600};
   std::chrono::milliseconds refresh_interval{1000};
   size_t max_urls = 64;
+  size_t max_missed = 1024;
   std::function<int64_t()> now_ms;  // steady milliseconds; unset = the steady clock
 };
 

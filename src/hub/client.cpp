@@ -460,6 +460,8 @@ result<client::identity> client::authenticate(const protocol::connect_request& r
       if (claims.error().code == auth::token_error_code::expired) return errors::token_expired;
       log::limited(token_refusals, spdlog::level::info, "client {}: invalid connection token: {}",
                    client_id(), claims.error().reason);
+      // Keys not available yet (JWKS being fetched): temporary, the client retries.
+      if (claims.error().code == auth::token_error_code::internal) return errors::internal;
       return disconnects::invalid_token;
     }
     auto& c = claims.value();
@@ -736,6 +738,7 @@ result<client::subscribe_plan> client::plan_subscription(const protocol::subscri
       if (claims.error().code == auth::token_error_code::expired) return errors::token_expired;
       log::limited(token_refusals, spdlog::level::info, "client {}: invalid subscription token: {}",
                    client_id(), claims.error().reason);
+      if (claims.error().code == auth::token_error_code::internal) return errors::internal;
       return disconnects::invalid_token;
     }
     auto& c = claims.value();
@@ -1445,6 +1448,7 @@ result<client::renewal> client::verify_refresh(const protocol::refresh_request& 
   auto claims = verifier->verify_connection_token(req.token, now);
   if (!claims) {
     if (claims.error().code == auth::token_error_code::expired) return disconnects::expired;
+    if (claims.error().code == auth::token_error_code::internal) return errors::internal;
     return disconnects::invalid_token;
   }
   auto& c = claims.value();
@@ -1512,6 +1516,7 @@ result<client::renewal> client::verify_sub_refresh(const protocol::sub_refresh_r
   auto claims = verifier->verify_subscription_token(req.token, now);
   if (!claims) {
     if (claims.error().code == auth::token_error_code::expired) return errors::token_expired;
+    if (claims.error().code == auth::token_error_code::internal) return errors::internal;
     return disconnects::invalid_token;
   }
   auto& c = claims.value();
