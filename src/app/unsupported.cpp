@@ -61,8 +61,6 @@ std::vector<std::string> unsupported_settings(const config::config& c) {
     flag(c.consumers_[i].enabled_, "consumers[" + std::to_string(i) + "].enabled",
          "async consumers");
   flag(c.grpc_api_.enabled_, "grpc_api.enabled", "the GRPC server API");
-  flag(c.admin_.enabled_ && !c.admin_.web_proxy_address_.empty(), "admin.web_proxy_address",
-       "proxying the admin UI");
   flag(c.debug_.enabled_, "debug.enabled", "pprof debug endpoints");
   flag(c.opentelemetry_.enabled_ && c.opentelemetry_.google_cloud_adc_auth_,
        "opentelemetry.google_cloud_adc_auth", "Google Cloud credentials for the OTLP exporter");
