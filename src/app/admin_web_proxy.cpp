@@ -130,8 +130,8 @@ http_response admin_web_proxy::fetch(const std::string& target) {
   if (rc == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_cleanup(curl);
   if (s.too_big)
-    return http_response::text(502, "Bad Gateway: the response is larger than " +
-                                        std::to_string(max_body_) + " bytes\n");
+    return http_response::text(
+        502, "Bad Gateway: the response is larger than " + std::to_string(max_body_) + " bytes\n");
   if (rc != CURLE_OK)
     return http_response::text(502, std::string("Bad Gateway: ") + curl_easy_strerror(rc) + "\n");
   http_response r;

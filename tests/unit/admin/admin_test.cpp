@@ -91,6 +91,28 @@ class admin_handler_test : public gyre::testing::hub_fixture {
   std::unique_ptr<api_executor> exec_;
 };
 
+TEST_F(admin_handler_test, web_proxy_gets_the_target_below_the_prefix) {
+  std::vector<std::string> targets;
+  admin_hooks hooks;
+  hooks.web_proxy = [&](std::string target, http_reply reply) {
+    targets.push_back(target);
+    reply(http_response::text(200, "proxied"));
+  };
+  auto h = make(std::move(hooks));
+  http_request js = req("/ui/app.js", "GET");
+  js.query = "v=1";
+  EXPECT_EQ(call(*h, js).body, "proxied");
+  EXPECT_EQ(call(*h, req("/ui", "GET")).body, "proxied");
+  ASSERT_EQ(targets.size(), 2u);
+  EXPECT_EQ(targets[0], "/app.js?v=1");
+  EXPECT_EQ(targets[1], "/");
+  // Other methods are refused from the head; the admin endpoints are not proxied.
+  EXPECT_EQ(refused(*h, req("/ui/app.js", "POST")), 405u);
+  EXPECT_EQ(refused(*h, req("/ui/app.js", "HEAD")), 0u);
+  EXPECT_NE(call(*h, req("/ui/admin/init", "GET")).body, "proxied");
+  EXPECT_EQ(targets.size(), 2u);
+}
+
 TEST_F(admin_handler_test, admit_refuses_from_the_head) {
   auto h = make();
   std::string tok = issue_admin_token("sec", now0);
