@@ -2,13 +2,36 @@
 #include "auth/jwks_cache.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <map>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 namespace gyre::auth {
+
+namespace {
+
+// The threads of destroyed caches. A cache's destructor never waits for its thread (it may
+// be destroyed on an event loop while a fetch runs); the thread is joined here once it
+// ended (at the next retirement), or at process exit (bounded by one fetch's time), so that
+// no thread outlives the process's static objects.
+struct thread_reaper {
+  std::mutex mu;
+  std::vector<std::pair<std::thread, std::shared_ptr<jwks_cache::state>>> threads;
+  ~thread_reaper() {
+    for (auto& t : threads) t.first.join();
+  }
+};
+
+thread_reaper& reaper() {
+  static thread_reaper r;
+  return r;
+}
+
+}  // namespace
 
 struct jwks_cache::state {
   jwks_fetch fetch;
@@ -30,6 +53,7 @@ struct jwks_cache::state {
   std::map<std::string, entry, std::less<>> entries;
   std::deque<std::string> queue;
   uint64_t fetches = 0;
+  std::atomic<bool> exited{false};  // run() returned: joining the thread is instant
 
   int64_t now() const {
     if (opts.now_ms) return opts.now_ms();
@@ -50,7 +74,7 @@ struct jwks_cache::state {
     std::unique_lock lock(mu);
     for (;;) {
       cv.wait(lock, [&] { return stop || !queue.empty(); });
-      if (stop) return;
+      if (stop) break;
       // Fetches of one URL start refresh_interval apart: wait (in steps, so that a test
       // clock and stop() are noticed) until the front URL may be fetched again.
       auto it = entries.find(queue.front());
@@ -84,6 +108,7 @@ struct jwks_cache::state {
         error = r.error;
       }
       lock.lock();
+      if (stop) break;  // the cache is gone: nothing of its options may be used any more
       ++fetches;
       auto done = entries.find(url);
       if (done == entries.end()) continue;
@@ -96,20 +121,34 @@ struct jwks_cache::state {
         done->second.error = std::move(error);
       }
     }
+    exited.store(true);
   }
 };
 
 jwks_cache::jwks_cache(jwks_fetch fetch, jwks_options opts) : state_(std::make_shared<state>()) {
   state_->fetch = std::move(fetch);
   state_->opts = std::move(opts);
-  // The thread keeps the state alive: the destructor does not wait for a fetch.
-  std::thread([s = state_] { s->run(); }).detach();
+  thread_ = std::thread([s = state_] { s->run(); });
 }
 
 jwks_cache::~jwks_cache() {
-  std::lock_guard lock(state_->mu);
-  state_->stop = true;
-  state_->cv.notify_all();
+  {
+    std::lock_guard lock(state_->mu);
+    state_->stop = true;
+    state_->cv.notify_all();
+  }
+  thread_reaper& r = reaper();
+  std::lock_guard lock(r.mu);
+  auto& ts = r.threads;
+  for (auto it = ts.begin(); it != ts.end();) {
+    if (it->second->exited.load()) {
+      it->first.join();
+      it = ts.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  ts.emplace_back(std::move(thread_), state_);
 }
 
 jwks_cache::lookup_result jwks_cache::lookup(const std::string& url, std::string_view kid) {

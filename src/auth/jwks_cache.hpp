@@ -20,7 +20,8 @@
 // previous set. Two attempts per fetch, as Centrifugo.
 //
 // Threading: lookup()/prefetch() from any thread; the destructor never waits for a fetch
-// in progress (the thread finishes it and exits on its own).
+// in progress (the thread finishes it and exits; it is joined later, at the latest at
+// process exit).
 #pragma once
 
 #include <chrono>
@@ -30,6 +31,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "auth/jwk.hpp"
 
@@ -75,6 +77,7 @@ class jwks_cache {
 
  private:
   std::shared_ptr<state> state_;
+  std::thread thread_;  // handed to a reaper by the destructor, never waited for there
 };
 
 }  // namespace gyre::auth

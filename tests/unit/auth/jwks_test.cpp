@@ -165,25 +165,12 @@ TEST(jwk, skips_bad_keys_and_refuses_bad_sets) {
 }
 
 // A fetch the test controls: the body it serves, failures, the URLs it was asked for.
+// Shared with the fetch function: a cache's thread may still run it after the test.
 struct fake_endpoint {
   std::mutex mu;
   std::string body;
   bool fail = false;
   std::vector<std::string> urls;
-  jwks_fetch fetch() {
-    return [this](const std::string& url) {
-      std::lock_guard lock(mu);
-      urls.push_back(url);
-      jwks_fetch_result r;
-      if (fail) {
-        r.error = "HTTP status 500";
-      } else {
-        r.ok = true;
-        r.body = body;
-      }
-      return r;
-    };
-  }
   void serve(std::string b, bool failing = false) {
     std::lock_guard lock(mu);
     body = std::move(b);
@@ -193,7 +180,30 @@ struct fake_endpoint {
     std::lock_guard lock(mu);
     return urls.size();
   }
+  std::string first_url() {
+    std::lock_guard lock(mu);
+    return urls.empty() ? std::string() : urls.front();
+  }
 };
+
+std::shared_ptr<fake_endpoint> endpoint() {
+  return std::make_shared<fake_endpoint>();
+}
+
+jwks_fetch fetch_of(const std::shared_ptr<fake_endpoint>& ep) {
+  return [ep](const std::string& url) {
+    std::lock_guard lock(ep->mu);
+    ep->urls.push_back(url);
+    jwks_fetch_result r;
+    if (ep->fail) {
+      r.error = "HTTP status 500";
+    } else {
+      r.ok = true;
+      r.body = ep->body;
+    }
+    return r;
+  };
+}
 
 // Waits (bounded) until the cache completed `n` fetches.
 void wait_fetches(const jwks_cache& c, uint64_t n) {
@@ -210,12 +220,12 @@ struct manual_clock {
 };
 
 TEST(jwks_cache, answers_at_once_fetches_off_thread_and_refreshes_for_unknown_kids) {
-  fake_endpoint ep;
+  auto ep = endpoint();
   manual_clock clk;
-  ep.serve(R"({"keys":[)" + jwk_json(test::rsa_2048().public_pem, "one") + "]}");
+  ep->serve(R"({"keys":[)" + jwk_json(test::rsa_2048().public_pem, "one") + "]}");
   jwks_options o;
   o.now_ms = clk.fn();
-  jwks_cache c(ep.fetch(), o);
+  jwks_cache c(fetch_of(ep), o);
   const std::string url = "http://keys.test/jwks";
 
   EXPECT_EQ(c.lookup(url, "one").st, jwks_cache::status::not_ready);
@@ -224,16 +234,16 @@ TEST(jwks_cache, answers_at_once_fetches_off_thread_and_refreshes_for_unknown_ki
 
   // The endpoint rotates. The first token with the new kid gets not_ready and queues one
   // refresh, which waits for the refresh interval; more lookups queue nothing more.
-  ep.serve(R"({"keys":[)" + jwk_json(test::rsa_other().public_pem, "two") + "]}");
+  ep->serve(R"({"keys":[)" + jwk_json(test::rsa_other().public_pem, "two") + "]}");
   auto r = c.lookup(url, "two");
   EXPECT_EQ(r.st, jwks_cache::status::not_ready);
   EXPECT_NE(r.why.find("refreshing"), std::string::npos) << r.why;
   for (int i = 0; i < 10; ++i) EXPECT_EQ(c.lookup(url, "two").st, jwks_cache::status::not_ready);
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  EXPECT_EQ(ep.asked(), 1u);  // not before the interval
+  EXPECT_EQ(ep->asked(), 1u);  // not before the interval
   clk.ms += 1000;
   wait_fetches(c, 2);
-  EXPECT_EQ(ep.asked(), 2u);
+  EXPECT_EQ(ep->asked(), 2u);
   EXPECT_EQ(c.lookup(url, "two").st, jwks_cache::status::found);
   // "one" was rotated out: its first miss queues a refresh; once a fetch that started
   // after the miss lacks it too, it is unknown (invalid).
@@ -241,21 +251,21 @@ TEST(jwks_cache, answers_at_once_fetches_off_thread_and_refreshes_for_unknown_ki
   clk.ms += 1000;
   wait_fetches(c, 3);
   EXPECT_EQ(c.lookup(url, "one").st, jwks_cache::status::unknown);
-  EXPECT_EQ(ep.asked(), 3u);
+  EXPECT_EQ(ep->asked(), 3u);
 
   // A failing endpoint keeps the set; the error shows in not_ready answers.
-  ep.serve("", true);
+  ep->serve("", true);
   EXPECT_EQ(c.lookup(url, "three").st, jwks_cache::status::not_ready);
   clk.ms += 1000;
   wait_fetches(c, 4);
-  EXPECT_EQ(ep.asked(), 5u);  // two attempts
+  EXPECT_EQ(ep->asked(), 5u);  // two attempts
   EXPECT_EQ(c.lookup(url, "two").st, jwks_cache::status::found);
   r = c.lookup(url, "three");
   EXPECT_EQ(r.st, jwks_cache::status::not_ready);  // no successful fetch since the miss
   EXPECT_NE(r.why.find("HTTP status 500"), std::string::npos) << r.why;
 
   // A stale set (older than ttl) keeps answering while it is refreshed.
-  ep.serve(R"({"keys":[)" + jwk_json(test::rsa_other().public_pem, "two") + "]}");
+  ep->serve(R"({"keys":[)" + jwk_json(test::rsa_other().public_pem, "two") + "]}");
   clk.ms += 1000;
   wait_fetches(c, 5);
   clk.ms += 3600 * 1000 + 1;
@@ -264,11 +274,11 @@ TEST(jwks_cache, answers_at_once_fetches_off_thread_and_refreshes_for_unknown_ki
 }
 
 TEST(jwks_cache, bad_sets_and_too_many_urls) {
-  fake_endpoint ep;
-  ep.serve("<html>not json</html>");
+  auto ep = endpoint();
+  ep->serve("<html>not json</html>");
   jwks_options o;
   o.max_urls = 2;
-  jwks_cache c(ep.fetch(), o);
+  jwks_cache c(fetch_of(ep), o);
   c.lookup("http://a.test/1", "k");
   wait_fetches(c, 1);
   std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -282,16 +292,16 @@ TEST(jwks_cache, bad_sets_and_too_many_urls) {
 }
 
 TEST(jwks_verifier, picks_the_key_by_kid_and_fails_temporarily_until_fetched) {
-  fake_endpoint ep;
-  ep.serve(R"({"keys":[)" + jwk_json(test::rsa_2048().public_pem, "r") + "," +
-           jwk_json(test::ec_key("P-384").public_pem, "e") + "]}");
-  auto cache = std::make_shared<jwks_cache>(ep.fetch());
+  auto ep = endpoint();
+  ep->serve(R"({"keys":[)" + jwk_json(test::rsa_2048().public_pem, "r") + "," +
+            jwk_json(test::ec_key("P-384").public_pem, "e") + "]}");
+  auto cache = std::make_shared<jwks_cache>(fetch_of(ep));
   token_config cfg;
   cfg.hmac_secret_key = "static-keys-are-not-used";
   cfg.jwks_public_endpoint = "http://keys.test/jwks.json";
   auto v = token_verifier::create(cfg, "client.token", cache).value();
   wait_fetches(*cache, 1);  // created with a prefetch
-  EXPECT_EQ(ep.urls.front(), cfg.jwks_public_endpoint);
+  EXPECT_EQ(ep->first_url(), cfg.jwks_public_endpoint);
 
   auto ok = v.verify_connection_token(
       sign(jwt_alg::rs256, test::rsa_2048().private_pem, R"({"sub":"u1"})", "r"), now);
@@ -331,9 +341,9 @@ TEST(jwks_verifier, picks_the_key_by_kid_and_fails_temporarily_until_fetched) {
 }
 
 TEST(jwks_verifier, not_fetched_yet_is_internal) {
-  fake_endpoint ep;
-  ep.serve("", true);
-  auto cache = std::make_shared<jwks_cache>(ep.fetch());
+  auto ep = endpoint();
+  ep->serve("", true);
+  auto cache = std::make_shared<jwks_cache>(fetch_of(ep));
   token_config cfg;
   cfg.jwks_public_endpoint = "http://keys.test/jwks.json";
   auto v = token_verifier::create(cfg, "client.token", cache).value();
@@ -344,9 +354,9 @@ TEST(jwks_verifier, not_fetched_yet_is_internal) {
 }
 
 TEST(jwks_verifier, placeholders_come_from_regex_groups_and_never_choose_the_host) {
-  fake_endpoint ep;
-  ep.serve(R"({"keys":[)" + jwk_json(test::rsa_2048().public_pem, "r") + "]}");
-  auto cache = std::make_shared<jwks_cache>(ep.fetch());
+  auto ep = endpoint();
+  ep->serve(R"({"keys":[)" + jwk_json(test::rsa_2048().public_pem, "r") + "]}");
+  auto cache = std::make_shared<jwks_cache>(fetch_of(ep));
   token_config cfg;
   cfg.issuer_regex = R"(^https://auth\.example/(?P<tenant>acme|globex)$)";
   cfg.jwks_public_endpoint = "http://keys.test/{{tenant}}/jwks.json";
@@ -357,14 +367,14 @@ TEST(jwks_verifier, placeholders_come_from_regex_groups_and_never_choose_the_hos
   auto r = v.verify_connection_token(tok(R"({"sub":"u","iss":"https://auth.example/acme"})"), now);
   EXPECT_FALSE(r);  // not fetched yet
   wait_fetches(*cache, 1);
-  EXPECT_EQ(ep.urls.front(), "http://keys.test/acme/jwks.json");
+  EXPECT_EQ(ep->first_url(), "http://keys.test/acme/jwks.json");
   r = v.verify_connection_token(tok(R"({"sub":"u","iss":"https://auth.example/acme"})"), now);
   EXPECT_TRUE(r) << r.error().reason;
   // An issuer outside the alternation gives no value: invalid, nothing fetched.
   r = v.verify_connection_token(tok(R"({"sub":"u","iss":"https://auth.example/evil.com"})"), now);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, token_error_code::invalid);
-  EXPECT_EQ(ep.asked(), 1u);
+  EXPECT_EQ(ep->asked(), 1u);
 
   // Placeholders in the host, port or scheme, and unknown groups, are configuration errors.
   for (std::string bad : {"http://{{tenant}}.keys.test/jwks.json", "http://keys.test:{{tenant}}/x",
@@ -388,7 +398,7 @@ TEST(jwks_verifier, placeholders_come_from_regex_groups_and_never_choose_the_hos
     ASSERT_FALSE(bad) << iss;
     EXPECT_EQ(bad.error().code, token_error_code::invalid) << iss;
   }
-  EXPECT_EQ(ep.asked(), 1u);
+  EXPECT_EQ(ep->asked(), 1u);
 }
 
 }  // namespace
