@@ -121,6 +121,8 @@ http_admission admin_handler::admit(const http_request& head) {
       }
       return http_admission::accept(opts_.max_request_body_size);
     case route::files:
+      if (hooks_.web_proxy && head.method != "GET" && head.method != "HEAD")
+        return http_admission::refuse(method_not_allowed("GET, HEAD"));
       return http_admission::accept(0);
   }
   return http_admission::accept(0);
@@ -136,6 +138,16 @@ void admin_handler::handle(http_request req, http_reply reply) {
     case route::api:
       return handle_api(std::move(req), std::move(reply));
     case route::files:
+      if (hooks_.web_proxy) {
+        std::string_view rel = req.path;
+        rel.remove_prefix(std::min(rel.size(), opts_.prefix.size()));
+        std::string target(rel.empty() ? std::string_view("/") : rel);
+        if (!req.query.empty()) {
+          target.push_back('?');
+          target.append(req.query);
+        }
+        return hooks_.web_proxy(std::move(target), std::move(reply));
+      }
       return files_->handle(std::move(req), std::move(reply));
   }
 }

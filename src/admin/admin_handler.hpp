@@ -9,7 +9,8 @@
 //   {p}/admin/api   POST, `Authorization: token T` (or admin.insecure), else 401: the legacy
 //                   command stream of the server API (run_legacy_api), plus the admin-only
 //                   actions below when the body is one command
-//   {p}/...         GET: the web UI (embedded, or the admin.web_path directory)
+//   {p}/...         GET: the web UI (embedded, the admin.web_path directory, or proxied to
+//                   admin.web_proxy_address through the web_proxy hook)
 //
 // Admin-only actions ({"method": "<action>", "params": {...}}, replied in the same
 // one-line format):
@@ -75,6 +76,10 @@ struct admin_hooks {
   std::function<bool(const token_request&, std::string& token, std::string& error)> sign_token;
   // Seconds since the epoch (tests set it).
   std::function<int64_t()> now;
+  // admin.web_proxy_address: set, the UI's GET/HEAD requests go to it instead of the
+  // embedded files, with the target below the prefix ("/app.js?x=1"); it replies later, from
+  // any thread, and must not block (app/admin_web_proxy.hpp).
+  std::function<void(std::string target, http_reply reply)> web_proxy;
 };
 
 class admin_handler final : public http_handler {

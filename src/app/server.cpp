@@ -1,5 +1,6 @@
 // server: wiring and lifecycle; see server.hpp.
 #include "app/server.hpp"
+#include "app/admin_web_proxy.hpp"
 
 #include <signal.h>
 #include <sys/resource.h>
@@ -179,6 +180,7 @@ struct server::impl {
   std::unique_ptr<grpc_api_server> grpc_api;  // grpc_api.enabled
   // The enabled consumers[] (docs/consumers.md); stopped first at shutdown.
   std::unique_ptr<consumers::consumer_set> consumer_set;
+  std::unique_ptr<admin_web_proxy> web_proxy;  // admin.web_proxy_address; outlives listeners
   std::vector<std::unique_ptr<http_server>> listeners;
   std::unique_ptr<graphite::exporter> graphite_exporter;  // graphite.enabled
 
@@ -327,6 +329,15 @@ std::string server::impl::start() {
         done(r.ok ? std::string() : r.message);
       });
     };
+    if (!cfg.admin_.web_proxy_address_.empty()) {
+      if (!admin_web_proxy::valid_base(cfg.admin_.web_proxy_address_))
+        return "admin.web_proxy_address: must be an http:// or https:// URL with a host";
+      web_proxy = std::make_unique<admin_web_proxy>(cfg.admin_.web_proxy_address_);
+      hooks.web_proxy = [p = web_proxy.get()](std::string target, http_reply reply) {
+        p->get(std::move(target), std::move(reply));
+      };
+      log::info("admin UI files proxied to {}", cfg.admin_.web_proxy_address_);
+    }
     admin_route = http_route{ao.prefix.empty() ? "/" : ao.prefix, true,
                              std::make_shared<admin::admin_handler>(*executor, ao, hooks)};
   }

@@ -1,6 +1,11 @@
 // token_keys implementation; see token_keys.hpp.
 #include "app/token_keys.hpp"
 
+#include <map>
+#include <mutex>
+
+#include "app/jwks_http.hpp"
+#include "auth/jwks_cache.hpp"
 #include "auth/jwt.hpp"
 #include "auth/token_verifier.hpp"
 #include "config/config.hpp"
@@ -63,16 +68,33 @@ const config::token_config& subscription_token_block(const config::config& cfg) 
   return cfg.client_.token_;
 }
 
+std::shared_ptr<auth::jwks_cache> jwks_cache_for(const std::string& endpoint) {
+  if (endpoint.empty()) return nullptr;
+  // One cache per endpoint in the process: a reload that keeps the endpoint keeps its keys;
+  // one that changes it starts a new cache (the old one ends with the last verifier).
+  static std::mutex mu;
+  static std::map<std::string, std::weak_ptr<auth::jwks_cache>> caches;
+  std::lock_guard lock(mu);
+  for (auto it = caches.begin(); it != caches.end();)
+    it = it->second.expired() ? caches.erase(it) : std::next(it);
+  if (auto c = caches[endpoint].lock()) return c;
+  auto c = std::make_shared<auth::jwks_cache>(make_jwks_http_fetch());
+  caches[endpoint] = c;
+  return c;
+}
+
 std::string make_token_verifiers(const config::config& cfg, token_verifiers& out) {
   bool skip = cfg.client_.insecure_skip_token_signature_verify_;
   auto conn =
-      auth::token_verifier::create(to_auth_config(cfg.client_.token_, skip), "client.token");
+      auth::token_verifier::create(to_auth_config(cfg.client_.token_, skip), "client.token",
+                                   jwks_cache_for(cfg.client_.token_.jwks_public_endpoint_));
   if (!conn) return conn.error();
   std::shared_ptr<const auth::token_verifier> sub;
   auto conn_ptr = std::make_shared<const auth::token_verifier>(std::move(conn.value()));
   if (cfg.client_.subscription_token_.enabled_) {
-    auto s = auth::token_verifier::create(to_auth_config(cfg.client_.subscription_token_, skip),
-                                          "client.subscription_token");
+    auto s = auth::token_verifier::create(
+        to_auth_config(cfg.client_.subscription_token_, skip), "client.subscription_token",
+        jwks_cache_for(cfg.client_.subscription_token_.jwks_public_endpoint_));
     if (!s) return s.error();
     sub = std::make_shared<const auth::token_verifier>(std::move(s.value()));
   } else {

@@ -32,6 +32,13 @@ bool sign_hmac_token(const config::token_config& block, const std::string& user,
                      const std::string& channel, const std::string& info, int64_t ttl,
                      int64_t now_unix, std::string& token, std::string& error);
 
+namespace auth {
+class jwks_cache;
+}
+// The key cache of a JWKS endpoint ("" = none), shared by every verifier of that endpoint
+// in the process (kept across reloads that keep the endpoint).
+std::shared_ptr<auth::jwks_cache> jwks_cache_for(const std::string& endpoint);
+
 struct token_verifiers {
   std::shared_ptr<const auth::token_verifier> connection;
   std::shared_ptr<const auth::token_verifier> subscription;  // = connection unless separate

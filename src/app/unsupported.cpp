@@ -29,10 +29,6 @@ std::vector<std::string> unsupported_settings(const config::config& c) {
        "uni_http_stream.connect_code_to_http_response.enabled", "connect errors as HTTP responses");
   flag(c.uni_grpc_.enabled_, "uni_grpc.enabled", "the unidirectional GRPC transport");
   flag(c.init_.enabled_, "init.enabled", "the init endpoint");
-  flag(!c.client_.token_.jwks_public_endpoint_.empty(), "client.token.jwks_public_endpoint",
-       "JWKS");
-  flag(!c.client_.subscription_token_.jwks_public_endpoint_.empty(),
-       "client.subscription_token.jwks_public_endpoint", "JWKS");
   flag(c.client_.connection_limit_ > 0, "client.connection_limit", "a node-wide connection limit");
   flag(c.client_.connection_rate_limit_ > 0, "client.connection_rate_limit",
        "a connection rate limit");
@@ -50,12 +46,13 @@ std::vector<std::string> unsupported_settings(const config::config& c) {
   for (size_t i = 0; i < c.channel_.namespaces_.size(); ++i)
     check_ns(c.channel_.namespaces_[i], "channel.namespaces[" + std::to_string(i) + "]");
   flag(c.controller_.enabled_, "controller.enabled", "the PostgreSQL controller");
-  flag(c.admin_.enabled_ && !c.admin_.web_proxy_address_.empty(), "admin.web_proxy_address",
-       "proxying the admin UI");
   flag(c.debug_.enabled_, "debug.enabled", "pprof debug endpoints");
   flag(c.opentelemetry_.enabled_ && c.opentelemetry_.google_cloud_adc_auth_,
        "opentelemetry.google_cloud_adc_auth", "Google Cloud credentials for the OTLP exporter");
-  flag(c.prometheus_.native_histograms_, "prometheus.native_histograms", "native histograms");
+  // Native histograms travel only in Prometheus' protobuf exposition; Gyre serves the text
+  // format, where its classic buckets are what Prometheus and Grafana read.
+  flag(c.prometheus_.native_histograms_, "prometheus.native_histograms",
+       "native histograms (they need the protobuf exposition; classic buckets are exported)");
   return out;
 }
 

@@ -5,6 +5,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
@@ -12,6 +13,7 @@
 #include <openssl/hmac.h>
 #include <openssl/obj_mac.h>
 #include <openssl/objects.h>
+#include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <simdjson.h>
@@ -287,6 +289,21 @@ struct private_key::impl {
   key_facts facts;
 };
 
+// Wraps a key OpenSSL built (JWK members) as a public_key; takes ownership of `raw`.
+struct key_adopter {
+  static expected<public_key, std::string> adopt(EVP_PKEY* raw);
+};
+
+expected<public_key, std::string> key_adopter::adopt(EVP_PKEY* raw) {
+  pkey_ptr key(raw);
+  auto facts = classify(key.get());
+  if (!facts) return unexpected{facts.error()};
+  auto p = std::make_shared<public_key::impl>();
+  p->pkey = std::move(key);
+  p->facts = *facts;
+  return public_key(std::move(p));
+}
+
 expected<public_key, std::string> public_key::from_pem(std::string_view pem) {
   auto key = read_public_pem(pem);
   if (!key) return unexpected{key.error()};
@@ -296,6 +313,109 @@ expected<public_key, std::string> public_key::from_pem(std::string_view pem) {
   p->pkey = std::move(*key);
   p->facts = *facts;
   return public_key(std::move(p));
+}
+
+namespace {
+
+struct bn_deleter {
+  void operator()(BIGNUM* b) const { BN_free(b); }
+};
+struct param_bld_deleter {
+  void operator()(OSSL_PARAM_BLD* b) const { OSSL_PARAM_BLD_free(b); }
+};
+struct params_deleter {
+  void operator()(OSSL_PARAM* p) const { OSSL_PARAM_free(p); }
+};
+struct pkey_ctx_deleter {
+  void operator()(EVP_PKEY_CTX* c) const { EVP_PKEY_CTX_free(c); }
+};
+using pkey_ctx_ptr = std::unique_ptr<EVP_PKEY_CTX, pkey_ctx_deleter>;
+
+// A public key of `type` ("RSA", "EC") from OpenSSL parameters built by `fill`.
+template <typename Fill>
+expected<public_key, std::string> key_from_params(const char* type, Fill fill,
+                                                  std::string_view what) {
+  std::unique_ptr<OSSL_PARAM_BLD, param_bld_deleter> bld(OSSL_PARAM_BLD_new());
+  if (!bld || !fill(bld.get())) {
+    ERR_clear_error();
+    return unexpected{std::string("cannot build the ") + std::string(what)};
+  }
+  std::unique_ptr<OSSL_PARAM, params_deleter> params(OSSL_PARAM_BLD_to_param(bld.get()));
+  pkey_ctx_ptr ctx(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
+  EVP_PKEY* raw = nullptr;
+  if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
+      EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.get()) != 1) {
+    ERR_clear_error();
+    return unexpected{"invalid " + std::string(what)};
+  }
+  pkey_ptr key(raw);
+  pkey_ctx_ptr check(EVP_PKEY_CTX_new_from_pkey(nullptr, key.get(), nullptr));
+  if (!check || EVP_PKEY_public_check(check.get()) != 1) {
+    ERR_clear_error();
+    return unexpected{"invalid " + std::string(what)};
+  }
+  return key_adopter::adopt(key.release());
+}
+
+}  // namespace
+
+expected<public_key, std::string> public_key::from_rsa_components(std::string_view n,
+                                                                  std::string_view e) {
+  while (!n.empty() && n.front() == '\0') n.remove_prefix(1);
+  while (!e.empty() && e.front() == '\0') e.remove_prefix(1);
+  if (n.size() < 256 || n.size() > 1024)
+    return unexpected{std::string("RSA modulus n must have 2048 to 8192 bits")};
+  if (e.empty() || e.size() > 8)
+    return unexpected{std::string("RSA exponent e must have 1 to 8 bytes")};
+  auto bn = [](std::string_view b) {
+    return std::unique_ptr<BIGNUM, bn_deleter>(BN_bin2bn(
+        reinterpret_cast<const unsigned char*>(b.data()), static_cast<int>(b.size()), nullptr));
+  };
+  auto bn_n = bn(n);
+  auto bn_e = bn(e);
+  if (!bn_n || !bn_e) return unexpected{std::string("cannot read the RSA key")};
+  return key_from_params(
+      "RSA",
+      [&](OSSL_PARAM_BLD* b) {
+        return OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_N, bn_n.get()) == 1 &&
+               OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_E, bn_e.get()) == 1;
+      },
+      "RSA key");
+}
+
+expected<public_key, std::string> public_key::from_ec_point(std::string_view crv,
+                                                            std::string_view x,
+                                                            std::string_view y) {
+  const char* group = nullptr;
+  size_t size = 0;
+  if (crv == "P-256") {
+    group = "prime256v1";
+    size = 32;
+  } else if (crv == "P-384") {
+    group = "secp384r1";
+    size = 48;
+  } else if (crv == "P-521") {
+    group = "secp521r1";
+    size = 66;
+  } else {
+    return unexpected{"unsupported EC curve \"" + std::string(crv.substr(0, 32)) +
+                      "\" (P-256, P-384 or P-521 expected)"};
+  }
+  if (x.size() != size || y.size() != size)
+    return unexpected{"EC coordinates must have " + std::to_string(size) + " bytes for " +
+                      std::string(crv)};
+  std::string point;
+  point.reserve(1 + 2 * size);
+  point.push_back('\x04');  // uncompressed
+  point.append(x).append(y);
+  return key_from_params(
+      "EC",
+      [&](OSSL_PARAM_BLD* b) {
+        return OSSL_PARAM_BLD_push_utf8_string(b, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) == 1 &&
+               OSSL_PARAM_BLD_push_octet_string(b, OSSL_PKEY_PARAM_PUB_KEY, point.data(),
+                                                point.size()) == 1;
+      },
+      "EC key (the point is not on the curve)");
 }
 
 public_key::key_type public_key::type() const {

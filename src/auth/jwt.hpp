@@ -67,6 +67,14 @@ class public_key {
   // P-384 or P-521. The error says what is wrong, e.g. "no PEM block found".
   static expected<public_key, std::string> from_pem(std::string_view pem);
 
+  // A key from the members of a JSON Web Key (RFC 7518), already base64url-decoded: an
+  // RSA modulus `n` and exponent `e` (big-endian, 2048..8192 bits, e at most 8 bytes), or an
+  // EC point on `crv` "P-256" / "P-384" / "P-521" with coordinates `x` and `y` of exactly
+  // the curve's size, checked to lie on the curve.
+  static expected<public_key, std::string> from_rsa_components(std::string_view n,
+                                                               std::string_view e);
+  static expected<public_key, std::string> from_ec_point(std::string_view crv, std::string_view x,
+                                                         std::string_view y);
   key_type type() const;
   // For EC keys, the single algorithm the curve allows; nullopt for RSA.
   std::optional<jwt_alg> ec_alg() const;
@@ -74,6 +82,7 @@ class public_key {
  private:
   struct impl;
   friend bool verify_signature(jwt_alg, const public_key&, std::string_view, std::string_view);
+  friend struct key_adopter;
   explicit public_key(std::shared_ptr<const impl> p) : impl_(std::move(p)) {}
   std::shared_ptr<const impl> impl_;  // shared: copies are cheap, the key is immutable
 };

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <utility>
 
+#include "auth/jwks_cache.hpp"
 #include "auth/jwt.hpp"
 #include "core/base64.hpp"
 #include "core/go_regex.hpp"
@@ -383,14 +384,67 @@ simdjson::ondemand::parser& ondemand_parser() {
 
 // ---- verifier ----
 
+// A jwks_public_endpoint cut at its {{placeholders}}: literal text and placeholder names
+// alternate, starting with text.
+struct jwks_template {
+  std::vector<std::string> parts;
+  bool has_placeholders() const { return parts.size() > 1; }
+};
+
+namespace {
+
+// Cuts `url` at its placeholders. A placeholder in the scheme, host or port is refused: a
+// token must never choose which host Gyre fetches keys from.
+expected<jwks_template, std::string> parse_jwks_template(const std::string& url) {
+  jwks_template t;
+  size_t authority = url.find("://");
+  size_t path_start = authority == std::string::npos ? 0 : url.find_first_of("/?#", authority + 3);
+  if (path_start == std::string::npos) path_start = url.size();
+  size_t pos = 0;
+  std::string text;
+  while (pos < url.size()) {
+    size_t open = url.find("{{", pos);
+    if (open == std::string::npos) break;
+    size_t close = url.find("}}", open + 2);
+    if (close == std::string::npos) return unexpected{std::string("unterminated {{ placeholder")};
+    if (open < path_start)
+      return unexpected{std::string(
+          "placeholders are only allowed in the path or query, not in the scheme, host or port")};
+    std::string name = url.substr(open + 2, close - open - 2);
+    name.erase(0, name.find_first_not_of(' '));
+    name.erase(name.find_last_not_of(' ') + 1);
+    t.parts.push_back(text + url.substr(pos, open - pos));
+    text.clear();
+    t.parts.push_back(std::move(name));
+    pos = close + 2;
+  }
+  t.parts.push_back(url.substr(pos));
+  return t;
+}
+
+// A placeholder's value: 1..64 of [A-Za-z0-9_-], so that it stays one path segment (no
+// '/', '.', '%', '?', '#', ':' or '@').
+bool valid_placeholder_value(std::string_view v) {
+  if (v.empty() || v.size() > 64) return false;
+  for (char c : v)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-')) return false;
+  return true;
+}
+
+}  // namespace
+
 struct token_verifier::impl {
   token_config config;
   jwt_keys keys;
   std::optional<go_regex> audience_re;  // Go syntax, compiled once (see core/go_regex.hpp)
   std::optional<go_regex> issuer_re;
+  std::shared_ptr<jwks_cache> jwks;  // with jwks_public_endpoint
+  jwks_template jwks_url;
 
   token_result<raw_claims> verify(std::string_view token, int64_t now, token_kind kind) const;
   token_result<std::monostate> check_signature(const jws_token& jws, int64_t now) const;
+  token_result<std::monostate> check_jwks(const jws_token& jws) const;
+  token_result<std::string> resolve_jwks_url(const jws_token& jws) const;
 };
 
 token_verifier::token_verifier(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
@@ -403,7 +457,8 @@ const token_config& token_verifier::config() const {
 }
 
 expected<token_verifier, std::string> token_verifier::create(const token_config& config,
-                                                             std::string_view key_prefix) {
+                                                             std::string_view key_prefix,
+                                                             std::shared_ptr<jwks_cache> jwks) {
   auto fail = [&](std::string_view key, std::string_view what) {
     std::string msg(key_prefix);
     if (!msg.empty()) msg.push_back('.');
@@ -444,15 +499,29 @@ expected<token_verifier, std::string> token_verifier::create(const token_config&
   if (!config.user_id_claim.empty() && !valid_user_id_claim(config.user_id_claim)) {
     return fail("user_id_claim", "must match ^[a-zA-Z_]+$");
   }
+  if (!config.jwks_public_endpoint.empty()) {
+    auto t = parse_jwks_template(config.jwks_public_endpoint);
+    if (!t) return fail("jwks_public_endpoint", t.error());
+    for (size_t i = 1; i < t->parts.size(); i += 2) {
+      const std::string& name = t->parts[i];
+      bool known = (p->issuer_re && p->issuer_re->named_groups().count(name)) ||
+                   (p->audience_re && p->audience_re->named_groups().count(name));
+      if (!known)
+        return fail("jwks_public_endpoint", "placeholder {{" + name +
+                                                "}} has no named group in issuer_regex or "
+                                                "audience_regex");
+    }
+    p->jwks_url = std::move(*t);
+    p->jwks = std::move(jwks);
+    if (p->jwks && !p->jwks_url.has_placeholders()) p->jwks->prefetch(p->jwks_url.parts[0]);
+  }
   return token_verifier(std::move(p));
 }
 
 token_result<std::monostate> token_verifier::impl::check_signature(const jws_token& jws,
                                                                    int64_t now) const {
   if (config.insecure_skip_token_signature_verify) return std::monostate{};
-  if (!config.jwks_public_endpoint.empty()) {
-    return token_internal("JWKS not supported yet (jwks_public_endpoint is set)");
-  }
+  if (!config.jwks_public_endpoint.empty()) return check_jwks(jws);
   auto res = verify_jws(jws, keys);
   if (res) return res;
   // Key rotation: tokens signed with the previous HMAC secret stay valid until the deadline.
@@ -465,6 +534,71 @@ token_result<std::monostate> token_verifier::impl::check_signature(const jws_tok
     }
   }
   return res;
+}
+
+token_result<std::string> token_verifier::impl::resolve_jwks_url(const jws_token& jws) const {
+  if (!jwks_url.has_placeholders()) return jwks_url.parts[0];
+  // iss and aud, read before the signature is checked (they only pick a path segment,
+  // from values the regex groups allow).
+  simdjson::padded_string payload(jws.payload);
+  simdjson::dom::object obj;
+  if (dom_parser().parse(payload).get_object().get(obj) != simdjson::SUCCESS)
+    return token_invalid("payload is not a JSON object");
+  std::string_view iss;
+  bool has_iss = obj["iss"].get_string().get(iss) == simdjson::SUCCESS;
+  std::vector<std::string_view> auds;
+  std::string_view one;
+  simdjson::dom::array arr;
+  if (obj["aud"].get_string().get(one) == simdjson::SUCCESS) {
+    auds.push_back(one);
+  } else if (obj["aud"].get_array().get(arr) == simdjson::SUCCESS) {
+    for (auto e : arr)
+      if (e.get_string().get(one) == simdjson::SUCCESS) auds.push_back(one);
+  }
+  std::string url;
+  for (size_t i = 0; i < jwks_url.parts.size(); ++i) {
+    if (i % 2 == 0) {
+      url += jwks_url.parts[i];
+      continue;
+    }
+    const std::string& name = jwks_url.parts[i];
+    std::optional<std::string> v;
+    if (issuer_re && has_iss && issuer_re->named_groups().count(name))
+      v = issuer_re->named_group(iss, name);
+    if (!v && audience_re && audience_re->named_groups().count(name))
+      for (auto a : auds)
+        if ((v = audience_re->named_group(a, name))) break;
+    if (!v) return token_invalid("JWKS URL placeholder {{" + name + "}} not found in iss/aud");
+    if (!valid_placeholder_value(*v))
+      return token_invalid("JWKS URL placeholder {{" + name +
+                           "}}: value is not 1 to 64 of [A-Za-z0-9_-]");
+    url += *v;
+  }
+  return url;
+}
+
+token_result<std::monostate> token_verifier::impl::check_jwks(const jws_token& jws) const {
+  if (!jwks) return token_internal("JWKS keys cannot be fetched here");
+  if (jws.kid.empty()) return token_invalid("token has no kid (required with a JWKS endpoint)");
+  auto alg = jwt_alg_from_name(jws.alg);
+  if (!alg) return token_invalid("unknown JWT algorithm");
+  if (is_hmac(*alg)) return token_invalid("disabled JWT algorithm");
+  auto url = resolve_jwks_url(jws);
+  if (!url) return unexpected{std::move(url).error()};
+  auto r = jwks->lookup(*url, jws.kid);
+  switch (r.st) {
+    case jwks_cache::status::found:
+      if (!jwk_allows(*r.key, *alg))
+        return token_invalid("the JWK of this kid does not allow " + jws.alg);
+      if (!verify_signature(*alg, r.key->key, jws.signing_input, jws.signature))
+        return token_invalid("signature mismatch");
+      return std::monostate{};
+    case jwks_cache::status::unknown:
+      return token_invalid(std::move(r.why));
+    case jwks_cache::status::not_ready:
+      break;
+  }
+  return token_internal(std::move(r.why));
 }
 
 token_result<raw_claims> token_verifier::impl::verify(std::string_view token, int64_t now,

@@ -18,8 +18,13 @@
 //  * The verifier is immutable after create(): verify_* are const and safe to call from any
 //    thread concurrently. Reload (SIGHUP) builds a new verifier and swaps it in. A moved-from
 //    verifier may only be assigned to or destroyed.
-//  * With `jwks_public_endpoint` set, verification fails with an `internal` error
-//    ("JWKS not supported yet") unless signature checks are disabled.
+//  * With `jwks_public_endpoint` set, only the keys of that JSON Web Key Set verify (static
+//    keys are not used), looked up by the token's `kid` in a jwks_cache that never waits for
+//    the network: a key set not fetched yet (or being refreshed for an unknown kid) is an
+//    `internal` error, which clients treat as temporary and retry; a kid the fresh set lacks
+//    is `invalid`. {{placeholders}} of the endpoint are filled from the named groups of
+//    issuer_regex / audience_regex matched against iss / aud, only in the path or query and
+//    only with 1..64 of [A-Za-z0-9_-] (docs/tokens.md, "JWKS").
 #pragma once
 
 #include <cstdint>
@@ -36,6 +41,8 @@
 #include "core/clock.hpp"
 
 namespace gyre::auth {
+
+class jwks_cache;
 
 // `override` object of a subscription: each field is `{"value": bool}` in the token.
 struct subscription_override {
@@ -90,8 +97,11 @@ class token_verifier {
   // Validates `config` (PEM keys, audience/issuer exclusivity, regex syntax, user_id_claim
   // format). On error returns a message starting with the offending key, prefixed by
   // `key_prefix` (e.g. "client.token.rsa_public_key: no PEM block found").
+  // `jwks`: where the keys of config.jwks_public_endpoint come from (the application's
+  // fetcher); without it JWKS tokens fail with an internal error.
   static expected<token_verifier, std::string> create(const token_config& config,
-                                                      std::string_view key_prefix = "client.token");
+                                                      std::string_view key_prefix = "client.token",
+                                                      std::shared_ptr<jwks_cache> jwks = nullptr);
 
   token_verifier(token_verifier&&) noexcept;
   token_verifier& operator=(token_verifier&&) noexcept;

@@ -280,11 +280,22 @@ class validator {
     const std::string& url = t.jwks_public_endpoint_;
     if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
       error(k, "must be an http:// or https:// URL");
+    // A token must never choose the host keys are fetched from (docs/tokens.md, "JWKS").
+    const size_t authority = url.find("://");
+    size_t path_start =
+        authority == std::string::npos ? 0 : url.find_first_of("/?#", authority + 3);
+    if (path_start == std::string::npos) path_start = url.size();
     size_t pos = 0;
     while ((pos = url.find("{{", pos)) != std::string::npos) {
       size_t end = url.find("}}", pos + 2);
       if (end == std::string::npos) {
         error(k, "unterminated {{ placeholder");
+        return;
+      }
+      if (pos < path_start) {
+        error(k,
+              "placeholders are only allowed in the path or query, not in the scheme, host or "
+              "port");
         return;
       }
       std::string name = url.substr(pos + 2, end - pos - 2);

@@ -3,6 +3,8 @@
 
 #include <re2/re2.h>
 
+#include <vector>
+
 namespace gyre {
 
 namespace {
@@ -79,6 +81,21 @@ go_regex::go_regex(std::string_view pattern) : pattern_(pattern) {
 
 bool go_regex::matches(std::string_view text) const {
   return re_ && RE2::PartialMatch(re2::StringPiece(text.data(), text.size()), *re_);
+}
+
+std::optional<std::string> go_regex::named_group(std::string_view text,
+                                                 const std::string& name) const {
+  if (!re_) return std::nullopt;
+  const auto& groups = re_->NamedCapturingGroups();
+  auto it = groups.find(name);
+  if (it == groups.end()) return std::nullopt;
+  std::vector<re2::StringPiece> sub(static_cast<size_t>(it->second) + 1);
+  if (!re_->Match(re2::StringPiece(text.data(), text.size()), 0, text.size(), RE2::UNANCHORED,
+                  sub.data(), static_cast<int>(sub.size())))
+    return std::nullopt;
+  const re2::StringPiece& g = sub[static_cast<size_t>(it->second)];
+  if (g.data() == nullptr) return std::nullopt;
+  return std::string(g.data(), g.size());
 }
 
 std::map<std::string, int> go_regex::named_groups() const {

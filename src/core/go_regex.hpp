@@ -20,6 +20,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -42,6 +43,10 @@ class go_regex {
 
   // Go's MatchString. False when !ok().
   bool matches(std::string_view text) const;
+
+  // The text the named group `name` captured in the leftmost match in `text` (Go's
+  // FindStringSubmatch); nullopt when there is no match, no such group, or it took no part.
+  std::optional<std::string> named_group(std::string_view text, const std::string& name) const;
 
   // Named capture groups: name -> 1-based group index. Empty when !ok().
   std::map<std::string, int> named_groups() const;

@@ -102,6 +102,18 @@ uint32_t next_attempt() {
   return n;
 }
 
+frame_type frame_of(event_kind k) {
+  switch (k) {
+    case event_kind::join:
+      return frame_type::push_join;
+    case event_kind::leave:
+      return frame_type::push_leave;
+    case event_kind::publication:
+      break;
+  }
+  return frame_type::push_publication;
+}
+
 }  // namespace
 
 // Rarely used connection data, allocated on demand.
@@ -307,6 +319,7 @@ size_t client::decode_next(std::string_view rest, protocol::command& cmd) {
   cmd = std::move(cmds.front());
   if (turn_left_ > 0) --turn_left_;
   shard_.counters().messages_received.fetch_add(1, std::memory_order_relaxed);
+  shard_.frames().received(transport_slot(), frame_of_command(cmd.kind), n);
   return n;
 }
 
@@ -506,6 +519,8 @@ result<client::identity> client::authenticate(const protocol::connect_request& r
       if (claims.error().code == auth::token_error_code::expired) return errors::token_expired;
       log::limited(token_refusals, spdlog::level::info, "client {}: invalid connection token: {}",
                    client_id(), claims.error().reason);
+      // Keys not available yet (JWKS being fetched): temporary, the client retries.
+      if (claims.error().code == auth::token_error_code::internal) return errors::internal;
       return disconnects::invalid_token;
     }
     auto& c = claims.value();
@@ -798,6 +813,7 @@ result<client::subscribe_plan> client::plan_subscription(const protocol::subscri
       if (claims.error().code == auth::token_error_code::expired) return errors::token_expired;
       log::limited(token_refusals, spdlog::level::info, "client {}: invalid subscription token: {}",
                    client_id(), claims.error().reason);
+      if (claims.error().code == auth::token_error_code::internal) return errors::internal;
       return disconnects::invalid_token;
     }
     auto& c = claims.value();
@@ -1088,7 +1104,7 @@ void client::activate(uint32_t attempt) {
         push_publication(ev, sub, nullptr);
       } else if (sub.push_join_leave) {
         out_chunk* c = shard_.pool().acquire(ev->encoded(encoding_, pub_variant::full, envelope()));
-        enqueue_owned(c);
+        enqueue_owned(c, frame_of(ev->kind()));
       }
     }
     if (sub.positioned) {
@@ -1157,7 +1173,8 @@ void client::on_event(const std::shared_ptr<const prepared_event>& ev, subscript
       break;
   }
   if (ev->kind() == event_kind::publication) return deliver_publication(ev, sub, &chunks);
-  if (sub.push_join_leave) enqueue(chunks.get(encoding_, pub_variant::full, envelope()));
+  if (sub.push_join_leave)
+    enqueue(chunks.get(encoding_, pub_variant::full, envelope()), frame_of(ev->kind()));
 }
 
 void client::deliver_publication(const std::shared_ptr<const prepared_event>& ev, subscription& sub,
@@ -1197,10 +1214,11 @@ void client::deliver_publication(const std::shared_ptr<const prepared_event>& ev
     sub.delta_ready = true;
   }
   if (chunks) {
-    enqueue(chunks->get(encoding_, v, envelope()));  // an unused chunk goes back with `chunks`
+    // An unused chunk goes back with `chunks`.
+    enqueue(chunks->get(encoding_, v, envelope()), frame_type::push_publication);
   } else {
     out_chunk* c = shard_.pool().acquire(ev->encoded(encoding_, v, envelope()));
-    enqueue_owned(c);
+    enqueue_owned(c, frame_type::push_publication);
   }
 }
 
@@ -1245,7 +1263,8 @@ bool client::release_held() {
       v = pub_variant::full_string;
       sub->delta_ready = true;
     }
-    enqueue_owned(shard_.pool().acquire(ev->encoded(encoding_, v, envelope())));
+    enqueue_owned(shard_.pool().acquire(ev->encoded(encoding_, v, envelope())),
+                  frame_type::push_publication);
     return out_.queued_bytes() <= threshold;
   });
   return !out_.empty();
@@ -1547,6 +1566,7 @@ result<client::renewal> client::verify_refresh(const protocol::refresh_request& 
   auto claims = verifier->verify_connection_token(req.token, now);
   if (!claims) {
     if (claims.error().code == auth::token_error_code::expired) return disconnects::expired;
+    if (claims.error().code == auth::token_error_code::internal) return errors::internal;
     return disconnects::invalid_token;
   }
   auto& c = claims.value();
@@ -1614,6 +1634,7 @@ result<client::renewal> client::verify_sub_refresh(const protocol::sub_refresh_r
   auto claims = verifier->verify_subscription_token(req.token, now);
   if (!claims) {
     if (claims.error().code == auth::token_error_code::expired) return errors::token_expired;
+    if (claims.error().code == auth::token_error_code::internal) return errors::internal;
     return disconnects::invalid_token;
   }
   auto& c = claims.value();
@@ -1710,7 +1731,7 @@ void client::server_subscribe(server_subscribe_options opts) {
     sp.data = r->data;
     std::string& out = scratch();
     protocol::codec_for(encoding_).encode_subscribe_push(channel, sp, transport_.envelope(), out);
-    send_bytes(out);
+    send_bytes(out, frame_type::push_subscribe);
     activate(attempt);
   });
 }
@@ -1730,7 +1751,7 @@ void client::send_message(std::string_view data) {
   if (state_ != state::connected) return;
   std::string& out = scratch();
   protocol::codec_for(encoding_).encode_message_push(data, transport_.envelope(), out);
-  send_bytes(out);
+  send_bytes(out, frame_type::push_message);
   schedule_flush();
 }
 
@@ -1803,10 +1824,14 @@ void client::end_command_span(const protocol::reply& r) {
 }
 
 void client::send_reply(const protocol::reply& r) {
+  send_reply(r, frame_of_reply(r));
+}
+
+void client::send_reply(const protocol::reply& r, frame_type f) {
   if (extra_ && extra_->command_span && r.id == extra_->command_span_id) end_command_span(r);
   std::string& out = scratch();
   protocol::codec_for(encoding_).encode_reply(r, out);
-  enqueue_owned(shard_.pool().acquire(shared_buffer::copy_of(out)), true);
+  enqueue_owned(shard_.pool().acquire(shared_buffer::copy_of(out)), f, true);
 }
 
 void client::send_error(protocol::command_kind k, uint32_t id, protocol_error e) {
@@ -1814,12 +1839,12 @@ void client::send_error(protocol::command_kind k, uint32_t id, protocol_error e)
   protocol::reply r;
   r.id = id;
   r.error = protocol::error_reply{e.code, std::string(e.message), e.temporary};
-  send_reply(r);
+  send_reply(r, frame_of_reply(k));
 }
 
-void client::send_bytes(std::string_view bytes) {
+void client::send_bytes(std::string_view bytes, frame_type f) {
   out_chunk* c = shard_.pool().acquire(shared_buffer::copy_of(bytes));
-  enqueue_owned(c);
+  enqueue_owned(c, f);
 }
 
 void client::send_unsubscribe_push(std::string_view channel, unsubscribe_code code) {
@@ -1827,15 +1852,16 @@ void client::send_unsubscribe_push(std::string_view channel, unsubscribe_code co
   std::string& out = scratch();
   protocol::codec_for(encoding_).encode_unsubscribe_push(channel, code.code, code.reason,
                                                          transport_.envelope(), out);
-  send_bytes(out);
+  send_bytes(out, frame_type::push_unsubscribe);
 }
 
-void client::enqueue(out_chunk* c, bool own_reply) {
+void client::enqueue(out_chunk* c, frame_type f, bool own_reply) {
   // A fan-out's chunk that nobody queued goes back to the pool with the fan-out
   // (fanout_chunks), never here: releasing it twice would hand it out twice.
   if (state_ >= state::closing || c->bytes.empty()) return;
   out_.push(c);
   shard_.count_sent();
+  shard_.frames().sent(transport_slot(), f, c->bytes.size());
   if (!own_reply && !slow_ && over_queue_limit()) {
     slow_ = true;
     shard_.defer(*this);
@@ -1843,9 +1869,16 @@ void client::enqueue(out_chunk* c, bool own_reply) {
   schedule_flush();
 }
 
-void client::enqueue_owned(out_chunk* c, bool own_reply) {
-  enqueue(c, own_reply);
+void client::enqueue_owned(out_chunk* c, frame_type f, bool own_reply) {
+  enqueue(c, f, own_reply);
   shard_.pool().discard_if_unused(c);  // not queued: nobody else holds it
+}
+
+uint8_t client::transport_slot() {
+  // Resolved on first use: the transport may still be under construction with the client.
+  if (transport_slot_ == no_transport_slot)
+    transport_slot_ = gyre::transport_slot(transport_.name());
+  return transport_slot_;
 }
 
 void client::schedule_flush() {
@@ -1966,7 +1999,7 @@ void client::on_timer(int64_t now_ms) {
         return disconnect(disconnects::expired);
       if (ping_due_ms_ > 0 && now_ms >= ping_due_ms_) {
         out_chunk* ping = shard_.pool().acquire(ping_bytes(encoding_));
-        enqueue_owned(ping);
+        enqueue_owned(ping, frame_type::server_ping);
         if (!bare_) pong_due_ms_ = now_ms + o.pong_timeout_ms;
         ping_due_ms_ = now_ms + o.ping_interval_ms;
         out_.trim();

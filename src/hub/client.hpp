@@ -52,6 +52,7 @@
 #include "hub/recovery.hpp"
 #include "hub/subscription.hpp"
 #include "hub/timer_wheel.hpp"
+#include "hub/transport_metrics.hpp"
 #include "protocol/client_messages.hpp"
 #include "protocol/codec.hpp"
 
@@ -313,17 +314,20 @@ class client {
 
   // Output.
   void send_reply(const protocol::reply& r);
+  void send_reply(const protocol::reply& r, frame_type f);
   // `k`: the command answered, for centrifugo_client_num_reply_errors{method}.
   void send_error(protocol::command_kind k, uint32_t id, protocol_error e);
-  void send_bytes(std::string_view bytes);
+  void send_bytes(std::string_view bytes, frame_type f);
   void send_unsubscribe_push(std::string_view channel, unsubscribe_code code);
   // Queues a chunk (nothing once the connection is closing). enqueue_owned() is for a
   // chunk this client acquired: returned to the pool when it was not queued.
   // `own_reply`: a reply to this client's command. Those are bounded by the transport,
   // which stops reading while the queue is over client.queue_max_size; anything else
   // queued over the limit (pushes) makes the client slow (docs/design/flow-control.md).
-  void enqueue(out_chunk* c, bool own_reply = false);
-  void enqueue_owned(out_chunk* c, bool own_reply = false);
+  // `f`: what the chunk is, for centrifugo_transport_messages_sent (transport_metrics.hpp).
+  void enqueue(out_chunk* c, frame_type f, bool own_reply = false);
+  void enqueue_owned(out_chunk* c, frame_type f, bool own_reply = false);
+  uint8_t transport_slot();
   void schedule_flush();
 
   // Presence and history reads share their checks: channel, namespace, feature, permission.
@@ -381,6 +385,8 @@ class client {
   protocol::push_envelope envelope() const {
     return bare_ ? protocol::push_envelope::bare : protocol::push_envelope::reply;
   }
+  static constexpr uint8_t no_transport_slot = 0xff;
+  uint8_t transport_slot_ = no_transport_slot;  // transport_metrics.hpp, on first use
 };
 
 }  // namespace gyre

@@ -114,7 +114,11 @@ node::metric_families::metric_families(metrics::registry& r, bool recovered_publ
                                       "Number of messages received from broker.",
                                       {"type", "channel_namespace"})),
       actions(r.add_counter("centrifugo_node_action_count", "Number of various actions called.",
-                            {"action", "channel_namespace"})) {
+                            {"action", "channel_namespace"})),
+      outgoing_closes(r.add_counter("centrifugo_transport_outgoing_close_count",
+                                    "Close frames the server sent to clients, by transport and "
+                                    "code (a peer's own close code is not counted).",
+                                    {"transport", "code"})) {
   r.add_summary_view("centrifugo_client_command_duration_seconds",
                      "Client command duration summary (quantiles estimated from the histogram).",
                      command_duration, {0.5, 0.99, 0.999});
@@ -266,8 +270,8 @@ node::node(std::shared_ptr<const config::config> cfg, broker& b, presence_manage
       f.samples.push_back({"", {}, v});
       out.push_back(std::move(f));
     };
-    // Per-loop totals of the delivery path (Centrifugo's per-transport frame counters are
-    // not kept: they would cost a labelled counter per delivered message).
+    // Per-loop totals of the delivery path (the per-transport, per-frame-type figures are
+    // centrifugo_transport_messages_*, below).
     counter("gyre_client_messages_queued_total",
             "Messages queued to client connections (replies and pushes).",
             static_cast<double>(t.sent));
@@ -293,6 +297,9 @@ node::node(std::shared_ptr<const config::config> cfg, broker& b, presence_manage
             static_cast<double>(reads_postponed_.load(std::memory_order_relaxed)));
     gauge("gyre_event_loop_inbox_events", "Events waiting in the event loops' inboxes.",
           static_cast<double>(t.inbox_events));
+    std::vector<const transport_counts*> loops;
+    for (const auto& s : shards_) loops.push_back(&s->frames());
+    collect_transport_counts(loops, out);
     metrics::collected_family build{
         "centrifugo_node_build", "Node build information.", metrics::kind::gauge, {}};
     build.samples.push_back({"", {{"version", version()}}, 1});

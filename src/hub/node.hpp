@@ -283,6 +283,10 @@ struct node::metric_families {
   }
   void count_reply_error(protocol::command_kind k, uint32_t code);
   void count_disconnect(uint32_t code) { disconnects.with({std::to_string(code)}).inc(); }
+  // A close frame the server chose (not the echo of a peer's close).
+  void count_outgoing_close(std::string_view transport, uint32_t code) {
+    outgoing_closes.with({std::string(transport), std::to_string(code)}).inc();
+  }
   void count_server_unsubscribe(uint32_t code) {
     unsubscribes.with({std::to_string(code), ""}).inc();
   }
@@ -309,6 +313,7 @@ struct node::metric_families {
   metrics::family<metrics::counter>& messages_sent;       // node to broker, by type
   metrics::family<metrics::counter>& messages_received;   // broker to node, by type
   metrics::family<metrics::counter>& actions;             // by action
+  metrics::family<metrics::counter>& outgoing_closes;     // by transport, code
   metrics::family<metrics::histogram>* recovered_publications = nullptr;  // when enabled
   metrics::counter* command_counters[13] = {};
   // Reply error children of the client error codes (100..131) by method, found on first

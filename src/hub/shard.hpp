@@ -123,6 +123,9 @@ class shard {
   // tests, the owner calls drain_inbox() itself).
   void set_waker(std::function<void()> wake);
   shard_counters& counters() { return counters_; }
+  // Frames by transport and type (transport_metrics.hpp); written on the loop thread only.
+  transport_counts& frames() { return frames_; }
+  const transport_counts& frames() const { return frames_; }
   // Per-delivery counting on the loop thread: a plain add, published to the atomic
   // counters once per flush (a locked add per delivered message shows in profiles).
   void count_sent() { ++sent_unpublished_; }
@@ -317,6 +320,7 @@ class shard {
   std::vector<held_client> held_;  // few: only connections over their queue limit
   timer_wheel wheel_;
   shard_counters counters_;
+  transport_counts frames_;
   uint64_t sent_unpublished_ = 0;
 };
 

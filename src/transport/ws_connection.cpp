@@ -271,6 +271,7 @@ bool ws_connection::process_input(char* buf, size_t len, bool& paused) {
     client_.on_transport_error();
     char frame[ws::max_close_frame_size];
     size_t n = ws::write_close_frame(frame, r.close_code());
+    shard_.owner().metrics().count_outgoing_close(name(), r.close_code());
     closing_ = true;
     queue_control_frame(std::string_view(frame, n));
     flush();
@@ -457,6 +458,7 @@ void ws_connection::close(disconnect d) {
   closing_ = true;
   char frame[ws::max_close_frame_size];
   size_t n = ws::write_close_frame(frame, static_cast<uint16_t>(d.code), d.reason);
+  shard_.owner().metrics().count_outgoing_close(name(), d.code);
   queue_control_frame(std::string_view(frame, n));
   flush();
   // Keep reading to see the peer's close frame (the client's timer bounds the wait).

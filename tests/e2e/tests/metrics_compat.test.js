@@ -33,6 +33,11 @@ const CENTRIFUGO_LINT_EXCEPTIONS = new Set([
   'centrifugo_client_recover',
   'centrifugo_client_command_duration_seconds_histogram',
   'centrifugo_api_command_duration_seconds_histogram',
+  'centrifugo_transport_messages_sent',
+  'centrifugo_transport_messages_sent_size',
+  'centrifugo_transport_messages_received',
+  'centrifugo_transport_messages_received_size',
+  'centrifugo_transport_outgoing_close_count',
 ]);
 
 const SUB = { allow_subscribe_for_client: true, allow_history_for_subscriber: true };
@@ -195,6 +200,11 @@ describe('metrics: Centrifugo compatibility', () => {
       centrifugo_api_command_duration_seconds_histogram: ['histogram', ['method', 'protocol']],
       centrifugo_api_command_errors_total: ['counter', ['error', 'method', 'protocol']],
       centrifugo_node_incoming_http_requests_total: ['counter', ['method', 'path', 'status']],
+      centrifugo_transport_messages_sent: ['counter', ['channel_namespace', 'frame_type', 'transport']],
+      centrifugo_transport_messages_sent_size: ['counter', ['channel_namespace', 'frame_type', 'transport']],
+      centrifugo_transport_messages_received: ['counter', ['channel_namespace', 'frame_type', 'transport']],
+      centrifugo_transport_messages_received_size: ['counter', ['channel_namespace', 'frame_type', 'transport']],
+      centrifugo_transport_outgoing_close_count: ['counter', ['code', 'transport']],
       process_cpu_seconds_total: ['counter', []],
       process_resident_memory_bytes: ['gauge', []],
       process_virtual_memory_bytes: ['gauge', []],
@@ -250,6 +260,23 @@ describe('metrics: Centrifugo compatibility', () => {
     moved('centrifugo_api_command_errors_total', { protocol: 'http', method: 'publish' }, 1);
     moved('centrifugo_node_incoming_http_requests_total', { path: '/api', method: 'POST', status: '200' }, 6);
     assert.ok(v('centrifugo_node_incoming_http_requests_total', { path: '/metrics', method: 'GET', status: '200' }) >= 1);
+    // Frames by transport and type: 3 publications to 2 subscribers, the replies to 4
+    // connects and 3 subscribes, the commands that asked for them, the close frame of the
+    // disconnect (Centrifugo's frame type names).
+    const ws = (frame_type) => ({ transport: 'websocket', frame_type });
+    moved('centrifugo_transport_messages_sent', ws('push_publication'), 6);
+    moved('centrifugo_transport_messages_sent', ws('connect'), 4);
+    moved('centrifugo_transport_messages_sent', ws('subscribe'), 3);
+    moved('centrifugo_transport_messages_sent', ws('history'), 1);
+    moved('centrifugo_transport_messages_sent', ws('publish'), 1); // the error reply
+    moved('centrifugo_transport_messages_sent', ws('push_unsubscribe'), 1);
+    moved('centrifugo_transport_messages_sent_size', ws('push_publication'), 6 * 8);
+    moved('centrifugo_transport_messages_received', ws('connect'), 4);
+    moved('centrifugo_transport_messages_received', ws('subscribe'), 3);
+    moved('centrifugo_transport_messages_received', ws('publish'), 1);
+    moved('centrifugo_transport_messages_received_size', ws('connect'), 4 * 10);
+    for (const s of families.get('centrifugo_transport_messages_sent').samples) assert.equal(s.labels.channel_namespace, '');
+    moved('centrifugo_transport_outgoing_close_count', { transport: 'websocket', code: '4501' }, 1);
     assert.ok(v('process_resident_memory_bytes') > 0);
     assert.ok(v('process_open_fds') > 0 && v('process_open_fds') <= v('process_max_fds'));
     assert.ok(Math.abs(v('process_start_time_seconds') - Date.now() / 1000) < 3600, 'start time');
@@ -265,5 +292,17 @@ describe('metrics: defaults', () => {
     assert.doesNotMatch(m.text, /centrifugo_node_incoming_http_requests_total/);
     assert.doesNotMatch(m.text, /centrifugo_client_recovered_publications/);
     assert.match(m.text, /# TYPE process_cpu_seconds_total counter/);
+  });
+});
+
+describe('metrics: prometheus.native_histograms', () => {
+  const h = useServer({ name: 'metrics-native', config: { prometheus: { enabled: true, native_histograms: true } } });
+  test('accepted with a warning naming the key; histograms keep their classic buckets', async () => {
+    const m = await metrics(h.srv);
+    assert.match(m.text, /# TYPE centrifugo_client_command_duration_seconds_histogram histogram/);
+    assert.match(m.text, /centrifugo_client_command_duration_seconds_histogram_bucket\{[^}]*le="\+Inf"\}/);
+    await waitFor(() => /prometheus\.native_histograms: native histograms \(they need the protobuf exposition/.test(h.srv.logTail(200)), {
+      label: 'native_histograms warning',
+    });
   });
 });

@@ -28,12 +28,24 @@ TEST(admin_token, verifies_only_with_its_secret_and_within_its_age) {
   EXPECT_FALSE(verify_admin_token("other", t, now0));
   EXPECT_FALSE(verify_admin_token("", t, now0));
   std::string tampered = t;
-  tampered[3] = tampered[3] == '1' ? '2' : '1';  // another issue time, same MAC
+  tampered[5] = tampered[5] == 'A' ? 'B' : 'A';  // another issue time, same MAC
   EXPECT_FALSE(verify_admin_token("s3cret", tampered, now0));
   for (std::string_view bad :
-       {"", "v1", "v1.", "v1..", "v1.abc.def", "v2.1.x", "v1.-5.x", "v1.99999999999999999999999.x"})
+       {"", "v1", "v1.", "fA==", "MXx8", "MTcwMDAwMDAwMHx4fHg=", "====", "v1.1700000000.abc"})
     EXPECT_FALSE(verify_admin_token("s3cret", bad, now0)) << bad;
   EXPECT_FALSE(verify_admin_token("s3cret", std::string(100000, 'v'), now0));
+  EXPECT_FALSE(verify_admin_token("s3cret", std::string(4100, 'A'), now0));
+}
+
+// Centrifugo's format (gorilla/securecookie, name "token", value "authorized"): this token
+// was computed independently of Gyre's code (HMAC-SHA256 over "token|1700000000|<gob value>").
+TEST(admin_token, is_centrifugos_securecookie_format) {
+  constexpr std::string_view centrifugo =
+      "MTcwMDAwMDAwMHxEUXdBQ21GMWRHaHZjbWw2WldRPXxGXjVETdB6BmTh3-dJKPj9lyeiqcBWD-X3_0DKbdSbqg==";
+  EXPECT_EQ(issue_admin_token("s3cret", now0), centrifugo);
+  EXPECT_TRUE(verify_admin_token("s3cret", centrifugo, now0 + 100));
+  // A token without the padding Go's decoder requires is not Centrifugo's.
+  EXPECT_FALSE(verify_admin_token("s3cret", centrifugo.substr(0, centrifugo.size() - 2), now0));
 }
 
 class admin_handler_test : public gyre::testing::hub_fixture {
@@ -78,6 +90,28 @@ class admin_handler_test : public gyre::testing::hub_fixture {
 
   std::unique_ptr<api_executor> exec_;
 };
+
+TEST_F(admin_handler_test, web_proxy_gets_the_target_below_the_prefix) {
+  std::vector<std::string> targets;
+  admin_hooks hooks;
+  hooks.web_proxy = [&](std::string target, http_reply reply) {
+    targets.push_back(target);
+    reply(http_response::text(200, "proxied"));
+  };
+  auto h = make(std::move(hooks));
+  http_request js = req("/ui/app.js", "GET");
+  js.query = "v=1";
+  EXPECT_EQ(call(*h, js).body, "proxied");
+  EXPECT_EQ(call(*h, req("/ui", "GET")).body, "proxied");
+  ASSERT_EQ(targets.size(), 2u);
+  EXPECT_EQ(targets[0], "/app.js?v=1");
+  EXPECT_EQ(targets[1], "/");
+  // Other methods are refused from the head; the admin endpoints are not proxied.
+  EXPECT_EQ(refused(*h, req("/ui/app.js", "POST")), 405u);
+  EXPECT_EQ(refused(*h, req("/ui/app.js", "HEAD")), 0u);
+  EXPECT_NE(call(*h, req("/ui/admin/init", "GET")).body, "proxied");
+  EXPECT_EQ(targets.size(), 2u);
+}
 
 TEST_F(admin_handler_test, admit_refuses_from_the_head) {
   auto h = make();

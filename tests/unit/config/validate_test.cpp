@@ -226,6 +226,15 @@ TEST(validate, jwks_endpoint_templates) {
                       "client.token.jwks_public_endpoint", "has no named group");
   expect_single_error(R"({"client": {"token": {"jwks_public_endpoint": "ftp://x/jwks"}}})",
                       "client.token.jwks_public_endpoint", "http:// or https://");
+  // Never in the host, even with a literal alternation or the safety check off.
+  expect_single_error(R"({"client": {"token": {
+      "jwks_public_endpoint": "https://{{tenant}}.example.com/jwks",
+      "issuer_regex": "^(?P<tenant>acme|globex)$"}}})",
+                      "client.token.jwks_public_endpoint", "only allowed in the path");
+  expect_single_error(R"({"client": {"token": {
+      "jwks_public_endpoint": "https://auth.example.com:{{p}}/jwks",
+      "issuer_regex": "^(?P<p>.+)$", "insecure_skip_jwks_endpoint_safety_check": true}}})",
+                      "client.token.jwks_public_endpoint", "only allowed in the path");
 }
 
 TEST(validate, personal_channel_namespace) {

@@ -120,6 +120,45 @@ TEST_F(node_metrics, recovery_counts_and_recovered_publications) {
       << render();
 }
 
+TEST_F(node_metrics, transport_frames_by_type_and_size) {
+  fake_transport& t = connect();  // one connect command, one connect reply
+  const std::string sub = R"({"subscribe":{"channel":"a"},"id":2})";
+  t.send(sub);
+  drain();
+  publish_counted("a");
+  publish_counted("a");
+  drain();
+  auto tr = [](const char* frame) {
+    return std::string(R"({transport="websocket",frame_type=")") + frame +
+           R"(",channel_namespace=""} )";
+  };
+  EXPECT_TRUE(has("centrifugo_transport_messages_sent" + tr("push_publication") + "2")) << render();
+  EXPECT_TRUE(has("centrifugo_transport_messages_sent" + tr("connect") + "1")) << render();
+  EXPECT_TRUE(has("centrifugo_transport_messages_sent" + tr("subscribe") + "1")) << render();
+  EXPECT_TRUE(has("centrifugo_transport_messages_received" + tr("subscribe") + "1")) << render();
+  EXPECT_TRUE(has("centrifugo_transport_messages_received_size" + tr("subscribe") +
+                  std::to_string(sub.size())))
+      << render();
+  // Frame types that were never seen have no series.
+  EXPECT_EQ(render().find(tr("push_join")), std::string::npos) << render();
+  EXPECT_NE(render().find("# TYPE centrifugo_transport_messages_sent_size counter\n"),
+            std::string::npos);
+}
+
+TEST_F(node_metrics, frame_type_names_are_centrifugos) {
+  EXPECT_STREQ(frame_type_name(frame_type::server_ping), "server_ping");
+  EXPECT_STREQ(frame_type_name(frame_type::push_publication), "push_publication");
+  EXPECT_STREQ(frame_type_name(frame_type::presence_stats), "presence_stats");
+  EXPECT_STREQ(frame_type_name(frame_type::sub_refresh), "sub_refresh");
+  EXPECT_STREQ(frame_type_name(frame_type::send), "send");
+  EXPECT_EQ(frame_of_command(protocol::command_kind::ping), frame_type::client_pong);
+  protocol::reply r;
+  r.result = protocol::history_result{};
+  EXPECT_EQ(frame_of_reply(r), frame_type::history);
+  EXPECT_EQ(transport_slot("websocket"), 0);
+  EXPECT_STREQ(transport_slot_name(transport_slot("nonsense")), "other");
+}
+
 TEST_F(node_metrics, recovered_publications_histogram_is_opt_in) {
   metrics::registry other;
   auto cfg = std::make_shared<const config::config>(hub_fixture::make_config());
