@@ -10,6 +10,8 @@ packages=(
   libyaml-cpp-dev libtomlplusplus-dev libre2-dev
   libprotobuf-dev protobuf-compiler
   libhiredis-dev libnats-dev
+  # permessage-deflate on WebSocket (src/transport/ws_deflate.cpp)
+  zlib1g-dev
   # the OTLP/HTTP span exporter (src/tracing/otlp_exporter.cpp)
   libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev

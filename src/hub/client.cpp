@@ -991,8 +991,7 @@ void client::activate(uint32_t attempt) {
       if (ev->kind() == event_kind::publication) {
         push_publication(ev, sub, nullptr);
       } else if (sub.push_join_leave) {
-        out_chunk* c = shard_.pool().acquire(ev->encoded(encoding_, pub_variant::full));
-        enqueue_owned(c);
+        enqueue_owned(event_chunk(*ev, pub_variant::full));
       }
     }
     if (sub.positioned) {
@@ -1061,7 +1060,7 @@ void client::on_event(const std::shared_ptr<const prepared_event>& ev, subscript
       break;
   }
   if (ev->kind() == event_kind::publication) return deliver_publication(ev, sub, &chunks);
-  if (sub.push_join_leave) enqueue(chunks.get(encoding_, pub_variant::full));
+  if (sub.push_join_leave) enqueue(chunks.get(encoding_, pub_variant::full, deflate_));
 }
 
 void client::deliver_publication(const std::shared_ptr<const prepared_event>& ev, subscription& sub,
@@ -1101,11 +1100,20 @@ void client::deliver_publication(const std::shared_ptr<const prepared_event>& ev
     sub.delta_ready = true;
   }
   if (chunks) {
-    enqueue(chunks->get(encoding_, v));  // an unused chunk goes back with `chunks`
+    enqueue(chunks->get(encoding_, v, deflate_));  // an unused chunk goes back with `chunks`
   } else {
-    out_chunk* c = shard_.pool().acquire(ev->encoded(encoding_, v));
-    enqueue_owned(c);
+    enqueue_owned(event_chunk(*ev, v));
   }
+}
+
+out_chunk* client::event_chunk(const prepared_event& ev, pub_variant v) {
+  if (deflate_) {
+    const runtime_options& o = shard_.opts();
+    if (const shared_buffer& frame =
+            ev.deflated(encoding_, v, o.compression_level, o.compression_min_size))
+      return shard_.pool().acquire(frame, true);
+  }
+  return shard_.pool().acquire(ev.encoded(encoding_, v));
 }
 
 void client::hold_back(const std::shared_ptr<const prepared_event>& ev, subscription& sub) {
@@ -1149,7 +1157,7 @@ bool client::release_held() {
       v = pub_variant::full_string;
       sub->delta_ready = true;
     }
-    enqueue_owned(shard_.pool().acquire(ev->encoded(encoding_, v)));
+    enqueue_owned(event_chunk(*ev, v));
     return out_.queued_bytes() <= threshold;
   });
   return !out_.empty();

@@ -2,6 +2,7 @@
 #include "hub/prepared_event.hpp"
 
 #include "protocol/fossil.hpp"
+#include "transport/ws_deflate.hpp"
 
 namespace gyre {
 
@@ -31,6 +32,22 @@ bool prepared_event::has_patch(protocol::encoding enc) const {
 const shared_buffer& prepared_event::encoded(protocol::encoding enc, pub_variant v) const {
   slot& s = slots_[static_cast<size_t>(enc)][static_cast<size_t>(v)];
   std::call_once(s.once, [&] { compute(enc, v, s); });
+  return s.bytes;
+}
+
+const shared_buffer& prepared_event::deflated(protocol::encoding enc, pub_variant v, int level,
+                                              uint32_t min_size) const {
+  slot& s = deflated_[static_cast<size_t>(enc)][static_cast<size_t>(v)];
+  std::call_once(s.once, [&] {
+    const shared_buffer& plain = encoded(enc, v);
+    if (plain.size() < min_size) return;
+    const ws::opcode op = enc == protocol::encoding::json ? ws::opcode::text : ws::opcode::binary;
+    thread_local std::string frame;
+    if (!ws::deflate_frame(plain.view(), op, level, frame)) return;
+    // Not worth it unless the frame beats the plain payload plus its header.
+    if (frame.size() >= plain.size() + ws::frame_header_size(plain.size())) return;
+    s.bytes = shared_buffer::copy_of(frame);
+  });
   return s.bytes;
 }
 

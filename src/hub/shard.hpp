@@ -65,21 +65,39 @@ struct string_hash {
 // Per-loop chunks of one event, created when the first local subscriber needs a variant.
 class fanout_chunks {
  public:
-  fanout_chunks(chunk_pool& pool, const prepared_event& ev) : pool_(pool), ev_(ev) {}
+  fanout_chunks(chunk_pool& pool, const prepared_event& ev, const runtime_options& opts)
+      : pool_(pool), ev_(ev), opts_(opts) {}
   ~fanout_chunks() {
-    for (auto& row : chunks_)
-      for (out_chunk* c : row) pool_.discard_if_unused(c);
+    for (size_t e = 0; e < 2; ++e)
+      for (size_t v = 0; v < static_cast<size_t>(pub_variant::count); ++v) {
+        pool_.discard_if_unused(chunks_[0][e][v]);
+        // A compressed slot may hold the plain chunk (below compression_min_size).
+        if (chunks_[1][e][v] != chunks_[0][e][v]) pool_.discard_if_unused(chunks_[1][e][v]);
+      }
   }
-  out_chunk* get(protocol::encoding enc, pub_variant v) {
-    out_chunk*& c = chunks_[static_cast<size_t>(enc)][static_cast<size_t>(v)];
-    if (!c) c = pool_.acquire(ev_.encoded(enc, v));
+  // `deflate`: the recipient negotiated permessage-deflate; it gets the shared compressed
+  // frame (prepared_event::deflated), or the plain bytes when the event is below
+  // websocket.compression_min_size.
+  out_chunk* get(protocol::encoding enc, pub_variant v, bool deflate = false) {
+    out_chunk*& c = chunks_[deflate][static_cast<size_t>(enc)][static_cast<size_t>(v)];
+    if (!c) {
+      const shared_buffer* frame = nullptr;
+      if (deflate) {
+        const runtime_options& o = opts_;
+        const shared_buffer& f = ev_.deflated(enc, v, o.compression_level, o.compression_min_size);
+        if (f) frame = &f;
+      }
+      c = frame ? pool_.acquire(*frame, true) : get(enc, v, false);
+    }
     return c;
   }
 
  private:
   chunk_pool& pool_;
   const prepared_event& ev_;
-  out_chunk* chunks_[2][static_cast<size_t>(pub_variant::count)] = {};
+  const runtime_options& opts_;
+  // [deflate][encoding][variant]
+  out_chunk* chunks_[2][2][static_cast<size_t>(pub_variant::count)] = {};
 };
 
 struct shard_counters {

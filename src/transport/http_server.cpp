@@ -324,8 +324,15 @@ class http_session : public std::enable_shared_from_this<http_session> {
       wo.user_id_header = opts_.user_id_http_header;
       wo.user_id_value = joined_header(req, opts_.user_id_http_header);
     }
-    std::string handshake =
-        ws::render_switching_protocols(ws::compute_accept_key(key_h), subprotocol);
+    ws::deflate_agreement deflate;
+    if (opts_.websocket_compression) {
+      deflate = ws::negotiate_deflate(joined_header(req, "Sec-WebSocket-Extensions"));
+      wo.deflate = deflate.enabled;
+      wo.client_no_context_takeover = deflate.client_no_context_takeover;
+      wo.max_decompressed_size = opts_.websocket_decompressed_size_limit;
+    }
+    std::string handshake = ws::render_switching_protocols(ws::compute_accept_key(key_h),
+                                                           subprotocol, deflate.response);
     auto leftover = buffer_.data();
     std::string rest(static_cast<const char*>(leftover.data()), leftover.size());
     parser_.reset();
