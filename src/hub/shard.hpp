@@ -80,15 +80,15 @@ class fanout_chunks {
   // websocket.compression_min_size.
   out_chunk* get(protocol::encoding enc, pub_variant v, bool deflate = false) {
     out_chunk*& c = chunks_[deflate][static_cast<size_t>(enc)][static_cast<size_t>(v)];
-    if (!c) {
-      const shared_buffer* frame = nullptr;
-      if (deflate) {
-        const runtime_options& o = opts_;
-        const shared_buffer& f = ev_.deflated(enc, v, o.compression_level, o.compression_min_size);
-        if (f) frame = &f;
-      }
-      c = frame ? pool_.acquire(*frame, true) : get(enc, v, false);
+    if (c) return c;
+    if (deflate) {
+      const runtime_options& o = opts_;
+      if (const shared_buffer& f =
+              ev_.deflated(enc, v, o.compression_level, o.compression_min_size))
+        return c = pool_.acquire(f, true);
+      return c = get(enc, v, false);  // below compression_min_size: the plain chunk
     }
+    c = pool_.acquire(ev_.encoded(enc, v));
     return c;
   }
 
