@@ -359,7 +359,8 @@ void ws_connection::write_some() {
     uint32_t header_len;
     uint32_t payload;
   };
-  constexpr int max_frames = 16;
+  // Compressed pushes (docs/compression.md) are one frame each: room for many per writev.
+  constexpr int max_frames = 128;
   thread_local char headers[max_frames][ws::max_server_header_size];
   iovec iov[max_iov];
   frame_plan plan[max_frames];
