@@ -12,6 +12,8 @@ packages=(
   # the GRPC server API (src/grpc_api): gRPC's C++ library, reflection and stub generator
   libgrpc++-dev protobuf-compiler-grpc
   libhiredis-dev libnats-dev
+  # permessage-deflate on WebSocket (src/transport/ws_deflate.cpp)
+  zlib1g-dev
   # the OTLP/HTTP span exporter (src/tracing/otlp_exporter.cpp)
   libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev

@@ -8,10 +8,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -48,6 +51,12 @@ struct conn {
   raw_message_head raw;
   std::string http;  // the upgrade response head, while it arrives
   std::string wbuf;  // bytes the socket did not take yet
+  // permessage-deflate (--deflate): the inflate stream, allocated at the first
+  // compressed message and reset after each (the server uses no context takeover).
+  std::unique_ptr<z_stream, void (*)(z_stream*)> inflate{nullptr, [](z_stream* z) {
+                                                           inflateEnd(z);
+                                                           delete z;
+                                                         }};
 };
 
 class worker {
@@ -81,6 +90,8 @@ class worker {
   void on_readable(conn& c);
   void on_bytes(conn& c, const char* p, size_t n);
   void on_data(conn& c, const char* p, size_t n);
+  void on_plain_data(conn& c, const char* p, size_t n);
+  void inflate_data(conn& c, const char* p, size_t n, bool end);
   void on_message_end(conn& c);
   void on_control(conn& c, ws_op op, std::string_view payload);
   void on_json_line(conn& c, std::string_view line);
@@ -289,6 +300,8 @@ void worker::on_connected(conn& c) {
       "Z3lyZS1iZW5jaC1rZXktMQ==\r\n"
       "Sec-WebSocket-Version: 13\r\n";
   if (proto) scratch_ += "Sec-WebSocket-Protocol: centrifuge-protobuf\r\n";
+  if (plan_.deflate)
+    scratch_ += "Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover\r\n";
   scratch_ += "\r\n";
   if (plan_.proto != wire::raw) {
     // connect + subscribes in one WebSocket message, as the JS SDK does.
@@ -353,6 +366,9 @@ void worker::on_bytes(conn& c, const char* p, size_t n) {
     // Bytes after the head are frames; they sit in c.http, which is not touched below.
     size_t head = e + 4;
     std::string rest = c.http.substr(head);
+    // The server may accept or decline the offer (Sec-WebSocket-Extensions in the head).
+    c.rx.allow_compression(plan_.deflate &&
+                           c.http.substr(0, head).find("permessage-deflate") != std::string::npos);
     c.http.clear();
     if (plan_.proto == wire::raw) {
       mark_ready(c);
@@ -374,6 +390,38 @@ void worker::on_bytes(conn& c, const char* p, size_t n) {
 }
 
 void worker::on_data(conn& c, const char* p, size_t n) {
+  if (c.rx.compressed()) return inflate_data(c, p, n, false);
+  on_plain_data(c, p, n);
+}
+
+void worker::inflate_data(conn& c, const char* p, size_t n, bool end) {
+  if (!c.inflate) {
+    c.inflate.reset(new z_stream{});
+    if (inflateInit2(c.inflate.get(), -15) != Z_OK) {
+      c.doomed = true;
+      return;
+    }
+  }
+  z_stream& z = *c.inflate;
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(p));
+  z.avail_in = static_cast<uInt>(n);
+  thread_local char out[16384];
+  for (;;) {
+    z.next_out = reinterpret_cast<Bytef*>(out);
+    z.avail_out = sizeof out;
+    int rc = inflate(&z, Z_SYNC_FLUSH);
+    size_t got = sizeof out - z.avail_out;
+    if (got) on_plain_data(c, out, got);
+    if (rc != Z_OK && rc != Z_BUF_ERROR && rc != Z_STREAM_END) {
+      c.doomed = true;
+      return;
+    }
+    if (z.avail_in == 0 && z.avail_out != 0) break;
+  }
+  if (end) inflateReset(&z);
+}
+
+void worker::on_plain_data(conn& c, const char* p, size_t n) {
   switch (plan_.proto) {
     case wire::gyre_json:
       if (!c.lines.feed(p, n, [&](std::string_view line) { on_json_line(c, line); }))
@@ -389,6 +437,10 @@ void worker::on_data(conn& c, const char* p, size_t n) {
 }
 
 void worker::on_message_end(conn& c) {
+  if (c.rx.compressed()) {
+    static const char tail[4] = {0, 0, static_cast<char>(0xff), static_cast<char>(0xff)};
+    inflate_data(c, tail, sizeof tail, true);
+  }
   switch (plan_.proto) {
     case wire::gyre_json:
       c.lines.end_message([&](std::string_view line) { on_json_line(c, line); });
@@ -589,6 +641,7 @@ void worker::end(conn& c, bool by_tool) {
   c.want_out = false;
   c.pong = false;
   c.rx = server_frame_reader{};
+  c.inflate.reset();
   c.lines.reset();
   c.msgs.reset();
   c.raw.reset();

@@ -69,6 +69,7 @@ struct options {
   uint32_t sources = 4;
   std::string channels = "one:bench";
   bool no_subscribe = false;
+  bool deflate = false;
   std::string token_secret;
   int64_t token_ttl = 3600;
   std::string server_pids;
@@ -251,6 +252,7 @@ std::string coordinator::setup() {
   if (nchan && plan_.layout == channel_layout::personal_shared)
     return "--channels personal-shared needs the Centrifugo protocol (one channel per Nchan URL)";
   plan_.subscribe = !o_.no_subscribe;
+  plan_.deflate = o_.deflate;
   plan_.token_secret = o_.token_secret;
   if (!o_.token_secret.empty() && o_.token_ttl > 0)
     plan_.token_exp = std::chrono::duration_cast<std::chrono::seconds>(
@@ -1067,6 +1069,8 @@ void add_common(CLI::App* c, options& o) {
   c->add_option("--batch", o.batch, "publications per batch request / per ws frame")
       ->capture_default_str();
   c->add_option("--payload", o.payload, "publication payload size, bytes")->capture_default_str();
+  c->add_flag("--deflate", o.deflate,
+              "offer permessage-deflate (client_no_context_takeover) and inflate what comes");
   c->add_option("--drain", o.drain, "max seconds to wait for deliveries after publishing")
       ->capture_default_str();
 }

@@ -47,6 +47,7 @@ struct client_plan {
   uint32_t sample_every = 16;  // read the timestamp of one push in this many
   uint32_t total_threads = 1;  // worker threads over all processes
   double churn_per_s = 0;      // soak: share of the ready connections closed and reopened per s
+  bool deflate = false;        // offer permessage-deflate (client_no_context_takeover)
 };
 
 inline std::vector<std::string> channels_for(const client_plan& p, uint32_t i) {

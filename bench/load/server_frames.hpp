@@ -88,6 +88,10 @@ class server_frame_reader {
   }
 
   frame_read_error error() const { return error_; }
+  // permessage-deflate was negotiated: RSV1 on a message's first frame marks it
+  // compressed (compressed() is then true until its last frame ends).
+  void allow_compression(bool on) { allow_rsv1_ = on; }
+  bool compressed() const { return compressed_; }
   // True between frames (no partial header or payload pending).
   bool at_frame_boundary() const { return !in_payload_ && hdr_have_ == 0; }
 
@@ -101,8 +105,9 @@ class server_frame_reader {
   bool start_frame(const uint8_t* h, size_t hl, Sink& sink) {
     const uint8_t b0 = h[0], b1 = h[1];
     if (b1 & 0x80) return fail(frame_read_error::masked);
-    if (b0 & 0x70) return fail(frame_read_error::reserved_bits);
+    if (b0 & (allow_rsv1_ ? 0x30 : 0x70)) return fail(frame_read_error::reserved_bits);
     const uint8_t op = b0 & 0x0F;
+    if (op == 1 || op == 2) compressed_ = (b0 & 0x40) != 0;
     if (!((0x0707u >> op) & 1u)) return fail(frame_read_error::bad_opcode);
     uint64_t len = b1 & 0x7F;
     if (len == 126) {
@@ -148,6 +153,8 @@ class server_frame_reader {
   bool in_payload_ = false;
   bool fin_ = false;
   bool control_ = false;
+  bool allow_rsv1_ = false;
+  bool compressed_ = false;
   ws_op ctl_op_ = ws_op::ping;
   frame_read_error error_ = frame_read_error::none;
   uint8_t ctl_have_ = 0;

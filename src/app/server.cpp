@@ -359,6 +359,9 @@ std::string server::impl::start() {
   ext.websocket_enabled = !cfg.websocket_.disabled_;
   ext.websocket_path = with_slash(cfg.websocket_.handler_prefix_);
   ext.websocket_message_size_limit = static_cast<uint32_t>(cfg.websocket_.message_size_limit_);
+  ext.websocket_compression = cfg.websocket_.compression_;
+  ext.websocket_decompressed_size_limit = static_cast<uint32_t>(std::min<int64_t>(
+      cfg.websocket_.effective_decompressed_message_size_limit(), UINT32_MAX - 1));
   ext.allowed_origins = [h = hub.get()] { return h->cfg()->client_.allowed_origins_; };
   ext.user_id_http_header = cfg.client_.user_id_http_header_;
   ext.proxy_header_names = [h = hub.get()] { return proxy::forwarded_header_names(*h->cfg()); };

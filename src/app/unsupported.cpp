@@ -18,7 +18,6 @@ std::vector<std::string> unsupported_settings(const config::config& c) {
        "automatic TLS certificates");
   flag(c.http_server_.http3_.enabled_, "http_server.http3.enabled", "HTTP/3");
   flag(c.http_server_.h2c_external_, "http_server.h2c_external", "cleartext HTTP/2");
-  flag(c.websocket_.compression_, "websocket.compression", "permessage-deflate");
   flag(c.webtransport_.enabled_, "webtransport.enabled", "WebTransport");
   flag(c.uni_websocket_.compression_, "uni_websocket.compression", "permessage-deflate");
   flag(c.uni_websocket_.disable_closing_handshake_, "uni_websocket.disable_closing_handshake",

@@ -50,6 +50,7 @@ class validator {
     c_ = &c;
     check_process(c);
     check_http_server(c.http_server_);
+    check_websocket_compression(c.websocket_);
     check_engines(c);
     check_client(c.client_);
     check_channel(c.channel_);
@@ -140,6 +141,16 @@ class validator {
     }
     if (s.http3_.enabled_ && !s.tls_.enabled_)
       error("http_server.http3.enabled", "requires http_server.tls (autocert is not supported)");
+  }
+
+  // permessage-deflate (docs/compression.md): zlib's levels plus -2 (Huffman only).
+  void check_websocket_compression(const websocket_config& w) {
+    if (w.compression_level_ < -2 || w.compression_level_ > 9)
+      error("websocket.compression_level",
+            "must be between -2 and 9, got " + std::to_string(w.compression_level_));
+    check_non_negative("websocket.compression_min_size", w.compression_min_size_);
+    check_non_negative("websocket.decompressed_message_size_limit",
+                       w.decompressed_message_size_limit_);
   }
 
   // ---------------------------------------------------------------- engines

@@ -1103,8 +1103,7 @@ void client::activate(uint32_t attempt) {
       if (ev->kind() == event_kind::publication) {
         push_publication(ev, sub, nullptr);
       } else if (sub.push_join_leave) {
-        out_chunk* c = shard_.pool().acquire(ev->encoded(encoding_, pub_variant::full, envelope()));
-        enqueue_owned(c, frame_of(ev->kind()));
+        enqueue_owned(event_chunk(*ev, pub_variant::full), frame_of(ev->kind()));
       }
     }
     if (sub.positioned) {
@@ -1174,7 +1173,7 @@ void client::on_event(const std::shared_ptr<const prepared_event>& ev, subscript
   }
   if (ev->kind() == event_kind::publication) return deliver_publication(ev, sub, &chunks);
   if (sub.push_join_leave)
-    enqueue(chunks.get(encoding_, pub_variant::full, envelope()), frame_of(ev->kind()));
+    enqueue(chunks.get(encoding_, pub_variant::full, envelope(), deflate_), frame_of(ev->kind()));
 }
 
 void client::deliver_publication(const std::shared_ptr<const prepared_event>& ev, subscription& sub,
@@ -1215,11 +1214,20 @@ void client::deliver_publication(const std::shared_ptr<const prepared_event>& ev
   }
   if (chunks) {
     // An unused chunk goes back with `chunks`.
-    enqueue(chunks->get(encoding_, v, envelope()), frame_type::push_publication);
+    enqueue(chunks->get(encoding_, v, envelope(), deflate_), frame_type::push_publication);
   } else {
-    out_chunk* c = shard_.pool().acquire(ev->encoded(encoding_, v, envelope()));
-    enqueue_owned(c, frame_type::push_publication);
+    enqueue_owned(event_chunk(*ev, v), frame_type::push_publication);
   }
+}
+
+out_chunk* client::event_chunk(const prepared_event& ev, pub_variant v) {
+  if (deflate_ && !bare_) {
+    const runtime_options& o = shard_.opts();
+    if (const shared_buffer& frame =
+            ev.deflated(encoding_, v, o.compression_level, o.compression_min_size))
+      return shard_.pool().acquire(frame, true);
+  }
+  return shard_.pool().acquire(ev.encoded(encoding_, v, envelope()));
 }
 
 void client::hold_back(const std::shared_ptr<const prepared_event>& ev, subscription& sub) {
@@ -1263,8 +1271,7 @@ bool client::release_held() {
       v = pub_variant::full_string;
       sub->delta_ready = true;
     }
-    enqueue_owned(shard_.pool().acquire(ev->encoded(encoding_, v, envelope())),
-                  frame_type::push_publication);
+    enqueue_owned(event_chunk(*ev, v), frame_type::push_publication);
     return out_.queued_bytes() <= threshold;
   });
   return !out_.empty();

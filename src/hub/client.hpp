@@ -68,6 +68,7 @@ class node;
 class client_transport;
 class fanout_chunks;
 class prepared_event;
+enum class pub_variant : uint8_t;
 struct channel_rules;
 namespace tracing {
 class tracer;
@@ -168,6 +169,10 @@ class client {
   const std::string& user() const { return user_; }
   bool connected() const { return state_ == state::connected; }
   protocol::encoding encoding() const { return encoding_; }
+  // The transport negotiated permessage-deflate: channel events go out as the shared
+  // compressed frames (prepared_event::deflated, docs/compression.md).
+  void set_deflate(bool on) { deflate_ = on; }
+  bool deflate() const { return deflate_; }
   size_t subscription_count() const { return subs_.size(); }
   bool is_subscribed(std::string_view channel) const { return find_sub(channel) != nullptr; }
 
@@ -328,6 +333,9 @@ class client {
   void enqueue(out_chunk* c, frame_type f, bool own_reply = false);
   void enqueue_owned(out_chunk* c, frame_type f, bool own_reply = false);
   uint8_t transport_slot();
+  // A chunk of a channel event for this client outside the fan-out (compressed if the
+  // transport negotiated it).
+  out_chunk* event_chunk(const prepared_event& ev, pub_variant v);
   void schedule_flush();
 
   // Presence and history reads share their checks: channel, namespace, feature, permission.
@@ -379,6 +387,7 @@ class client {
   bool counted_ = true;            // counted in the shard's connections gauge
   bool user_indexed_ = false;      // in the shard's per-user index and the node's user counts
   bool holding_back_ = false;      // behind: extra_->held holds publications (conflation)
+  bool deflate_ = false;           // set_deflate()
   bool inflight_counted_ = false;  // in centrifugo_client_connections_inflight
   bool bare_ = false;              // unidirectional: bare pushes, no commands, no pongs
 

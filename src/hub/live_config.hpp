@@ -43,6 +43,10 @@ struct runtime_options {
   uint16_t read_budget_commands = 64;
   uint32_t read_budget_bytes = 65536;
   uint32_t inbox_size = 65536;
+  // permessage-deflate of channel events (websocket.compression_level,
+  // websocket.compression_min_size; docs/compression.md).
+  int compression_level = 1;
+  uint32_t compression_min_size = 0;
 };
 
 // One snapshot: an operation that reads one sees a config, options and verifiers that

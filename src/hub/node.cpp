@@ -59,6 +59,9 @@ runtime_options make_options(const config::config& c) {
       static_cast<uint16_t>(std::clamp<int64_t>(c.gyre_.read_budget_commands_, 1, UINT16_MAX));
   o.read_budget_bytes = clamp_u32(c.gyre_.read_budget_bytes_);
   o.inbox_size = clamp_u32(c.gyre_.event_loop_inbox_size_);
+  o.compression_level =
+      static_cast<int>(std::clamp<int64_t>(c.websocket_.compression_level_, -2, 9));
+  o.compression_min_size = clamp_u32(c.websocket_.compression_min_size_);
   return o;
 }
 

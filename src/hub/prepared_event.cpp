@@ -2,6 +2,7 @@
 #include "hub/prepared_event.hpp"
 
 #include "protocol/fossil.hpp"
+#include "transport/ws_deflate.hpp"
 
 namespace gyre {
 
@@ -32,6 +33,22 @@ const shared_buffer& prepared_event::encoded(protocol::encoding enc, pub_variant
                                              protocol::push_envelope env) const {
   slot& s = slots_[static_cast<size_t>(env) * 2 + static_cast<size_t>(enc)][static_cast<size_t>(v)];
   std::call_once(s.once, [&] { compute(enc, v, env, s); });
+  return s.bytes;
+}
+
+const shared_buffer& prepared_event::deflated(protocol::encoding enc, pub_variant v, int level,
+                                              uint32_t min_size) const {
+  slot& s = deflated_[static_cast<size_t>(enc)][static_cast<size_t>(v)];
+  std::call_once(s.once, [&] {
+    const shared_buffer& plain = encoded(enc, v);
+    if (plain.size() < min_size) return;
+    const ws::opcode op = enc == protocol::encoding::json ? ws::opcode::text : ws::opcode::binary;
+    thread_local std::string frame;
+    if (!ws::deflate_frame(plain.view(), op, level, frame)) return;
+    // Not worth it unless the frame beats the plain payload plus its header.
+    if (frame.size() >= plain.size() + ws::frame_header_size(plain.size())) return;
+    s.bytes = shared_buffer::copy_of(frame);
+  });
   return s.bytes;
 }
 

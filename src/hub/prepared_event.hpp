@@ -50,6 +50,14 @@ class prepared_event {
   const shared_buffer& encoded(protocol::encoding enc, pub_variant v,
                                protocol::push_envelope env = protocol::push_envelope::reply) const;
 
+  // The encoded push for `enc` and `v` as one complete compressed WebSocket frame
+  // (permessage-deflate without context takeover, so valid for every recipient that
+  // negotiated the extension), compressed once with the first caller's `level`; callers
+  // pass websocket.compression_level, the same for all. Empty when the encoded push is
+  // shorter than `min_size` or does not get smaller: then the plain bytes are sent.
+  const shared_buffer& deflated(protocol::encoding enc, pub_variant v, int level,
+                                uint32_t min_size) const;
+
   // True when a patch variant exists and is really a patch (not a full fallback).
   bool has_patch(protocol::encoding enc) const;
 
@@ -68,6 +76,8 @@ class prepared_event {
   client_info info_;
   // [envelope * 2 + encoding][variant]
   mutable std::array<std::array<slot, static_cast<size_t>(pub_variant::count)>, 4> slots_;
+  // [encoding][variant]: deflated() of the Reply-wrapped push; is_patch unused.
+  mutable std::array<std::array<slot, static_cast<size_t>(pub_variant::count)>, 2> deflated_;
   mutable std::once_flag patch_once_;
   mutable std::string patch_;
   mutable bool patch_ok_ = false;

@@ -163,7 +163,7 @@ void shard::recover_dropped(std::unordered_set<size_t>& lost, bool all) {
 void shard::deliver(const std::shared_ptr<const prepared_event>& ev) {
   auto it = channels_.find(ev->channel());
   if (it == channels_.end()) return;
-  fanout_chunks chunks(pool_, *ev);
+  fanout_chunks chunks(pool_, *ev, opts());
   // The list cannot change during this loop: clients only defer their reactions.
   for (subscription* sub : it->second.subs) sub->owner->on_event(ev, *sub, chunks);
 }

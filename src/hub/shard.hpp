@@ -68,15 +68,34 @@ struct string_hash {
 // Per-loop chunks of one event, created when the first local subscriber needs a variant.
 class fanout_chunks {
  public:
-  fanout_chunks(chunk_pool& pool, const prepared_event& ev) : pool_(pool), ev_(ev) {}
+  fanout_chunks(chunk_pool& pool, const prepared_event& ev, const runtime_options& opts)
+      : pool_(pool), ev_(ev), opts_(opts) {}
   ~fanout_chunks() {
-    for (auto& row : chunks_)
-      for (out_chunk* c : row) pool_.discard_if_unused(c);
+    for (size_t v = 0; v < static_cast<size_t>(pub_variant::count); ++v) {
+      for (size_t e = 0; e < 4; ++e) pool_.discard_if_unused(chunks_[e][v]);
+      // A compressed slot may hold the plain chunk (below compression_min_size).
+      for (size_t e = 0; e < 2; ++e)
+        if (deflated_[e][v] != chunks_[e][v]) pool_.discard_if_unused(deflated_[e][v]);
+    }
   }
+  // `env`: Reply-wrapped or bare pushes (docs/transports.md). `deflate`: the recipient
+  // negotiated permessage-deflate (bidirectional WebSocket only, so Reply-wrapped); it gets
+  // the shared compressed frame (prepared_event::deflated), or the plain bytes when the event
+  // is below websocket.compression_min_size.
   out_chunk* get(protocol::encoding enc, pub_variant v,
-                 protocol::push_envelope env = protocol::push_envelope::reply) {
-    out_chunk*& c =
-        chunks_[static_cast<size_t>(env) * 2 + static_cast<size_t>(enc)][static_cast<size_t>(v)];
+                 protocol::push_envelope env = protocol::push_envelope::reply,
+                 bool deflate = false) {
+    const size_t e = static_cast<size_t>(env) * 2 + static_cast<size_t>(enc);
+    if (deflate && env == protocol::push_envelope::reply) {
+      out_chunk*& d = deflated_[static_cast<size_t>(enc)][static_cast<size_t>(v)];
+      if (d) return d;
+      const runtime_options& o = opts_;
+      if (const shared_buffer& f =
+              ev_.deflated(enc, v, o.compression_level, o.compression_min_size))
+        return d = pool_.acquire(f, true);
+      return d = get(enc, v, env, false);  // below compression_min_size: the plain chunk
+    }
+    out_chunk*& c = chunks_[e][static_cast<size_t>(v)];
     if (!c) c = pool_.acquire(ev_.encoded(enc, v, env));
     return c;
   }
@@ -84,7 +103,10 @@ class fanout_chunks {
  private:
   chunk_pool& pool_;
   const prepared_event& ev_;
+  const runtime_options& opts_;
   out_chunk* chunks_[4][static_cast<size_t>(pub_variant::count)] = {};  // [envelope*2+encoding]
+  // [encoding][variant], Reply-wrapped pushes compressed for permessage-deflate recipients.
+  out_chunk* deflated_[2][static_cast<size_t>(pub_variant::count)] = {};
 };
 
 struct shard_counters {

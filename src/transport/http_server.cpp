@@ -360,8 +360,15 @@ class http_session : public std::enable_shared_from_this<http_session> {
              ++it)
           wo.proxy_headers.emplace_back(name, std::string(it->value()));
     }
-    std::string handshake =
-        ws::render_switching_protocols(ws::compute_accept_key(key_h), subprotocol);
+    ws::deflate_agreement deflate;
+    if (opts_.websocket_compression) {
+      deflate = ws::negotiate_deflate(joined_header(req, "Sec-WebSocket-Extensions"));
+      wo.deflate = deflate.enabled;
+      wo.client_no_context_takeover = deflate.client_no_context_takeover;
+      wo.max_decompressed_size = opts_.websocket_decompressed_size_limit;
+    }
+    std::string handshake = ws::render_switching_protocols(ws::compute_accept_key(key_h),
+                                                           subprotocol, deflate.response);
     auto leftover = buffer_.data();
     std::string rest(static_cast<const char*>(leftover.data()), leftover.size());
     parser_.reset();

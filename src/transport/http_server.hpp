@@ -49,6 +49,10 @@ struct http_server_options {
   bool websocket_enabled = true;
   std::string websocket_path = "/connection/websocket";
   uint32_t websocket_message_size_limit = 65536;
+  // websocket.compression: permessage-deflate is negotiated when the client offers it;
+  // incoming messages inflate to at most websocket_decompressed_size_limit bytes.
+  bool websocket_compression = false;
+  uint32_t websocket_decompressed_size_limit = 655360;
   // client.allowed_origins, read at each upgrade (a reload may change it): globs; "*" =
   // any; empty = only requests without Origin. Unset = only requests without Origin.
   std::function<std::vector<std::string>()> allowed_origins;

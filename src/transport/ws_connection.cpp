@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/log.hpp"
+#include "core/utf8.hpp"
 #include "hub/node.hpp"
 #include "hub/shard.hpp"
 #include "protocol/uni_connect.hpp"
@@ -71,6 +72,12 @@ ws_connection::ws_connection(shard& s, poller& p, int fd, protocol::encoding enc
       uni_join_(opts.join_push_messages),
       uni_disconnect_push_(opts.disconnect_push),
       encoding_(enc) {
+  if (opts.deflate) {
+    parser_.allow_compression(true);
+    inflater_ =
+        std::make_unique<ws::inflater>(opts.client_no_context_takeover, opts.max_decompressed_size);
+    client_.set_deflate(true);
+  }
   if (!opts.user_id_header.empty() || !opts.proxy_headers.empty())
     opts_ = std::make_unique<ws_connection_options>(std::move(opts));
   int one = 1;
@@ -218,17 +225,43 @@ void ws_connection::hold() {
 bool ws_connection::process_input(char* buf, size_t len, bool& paused) {
   if (len == 0) return true;
   const bool ignore = closing_;  // after our close frame, data is read and dropped
+  bool failed = false;           // a compressed message could not be inflated
   auto r = parser_.parse(std::span<char>(buf, len), [&](const ws::frame_event& ev) -> bool {
     switch (ev.type) {
       case ws::event_type::message:
-        if (!ignore) deliver(ev.payload);
+        if (ignore) break;
+        if (ev.compressed) {
+          // Inflated into a per-thread buffer: the client copies what it cannot run now.
+          thread_local std::string inflated;
+          inflated.clear();
+          if (!inflate(ev.payload, true, inflated) ||
+              (ev.op == ws::opcode::text && !is_valid_utf8(inflated))) {
+            if (!closing_) fail_with(ws::close_code::invalid_payload);
+            failed = true;
+            return false;
+          }
+          inflated.reserve(inflated.size() + protocol::decode_padding);
+          deliver(inflated);
+          break;
+        }
+        deliver(ev.payload);
         break;
       case ws::event_type::fragment:
         if (ignore) break;
         if (!message_) message_ = std::make_unique<std::string>();
-        message_->append(ev.payload);
+        if (!ev.compressed) {
+          message_->append(ev.payload);
+        } else if (!inflate(ev.payload, ev.fin, *message_)) {
+          failed = true;
+          return false;
+        }
         if (ev.fin) {
           auto msg = std::move(message_);
+          if (ev.compressed && ev.op == ws::opcode::text && !is_valid_utf8(*msg)) {
+            fail_with(ws::close_code::invalid_payload);
+            failed = true;
+            return false;
+          }
           msg->reserve(msg->size() + protocol::decode_padding);
           deliver(*msg);
         }
@@ -266,6 +299,7 @@ bool ws_connection::process_input(char* buf, size_t len, bool& paused) {
     return client_.accepting_input() || closing_;
   });
   if (socket_closed_) return false;
+  if (failed) return !socket_closed_;
   if (r.status == ws::parse_status::failed) {
     log::debug("websocket protocol error: {}", ws::describe(r.error));
     client_.on_transport_error();
@@ -297,6 +331,33 @@ void ws_connection::deliver(std::string_view message) {
     return client_.disconnect(disconnects::bad_request);
   }
   client_.connect_unidirectional(std::move(req));
+}
+
+bool ws_connection::inflate(std::string_view payload, bool fin, std::string& out) {
+  switch (inflater_->feed(payload, fin, out)) {
+    case ws::inflater::result::ok:
+      return true;
+    case ws::inflater::result::too_big:
+      log::debug("websocket: a compressed message inflates past {} bytes", inflater_->max_size());
+      fail_with(ws::close_code::message_too_big);
+      return false;
+    case ws::inflater::result::bad_data:
+      log::debug("websocket: corrupt compressed message");
+      fail_with(ws::close_code::invalid_payload);
+      return false;
+  }
+  return false;
+}
+
+void ws_connection::fail_with(uint16_t code) {
+  message_.reset();
+  client_.on_transport_error();
+  char frame[ws::max_close_frame_size];
+  size_t n = ws::write_close_frame(frame, code);
+  shard_.owner().metrics().count_outgoing_close(name(), code);
+  closing_ = true;
+  queue_control_frame(std::string_view(frame, n));
+  flush();
 }
 
 void ws_connection::input_ready() {
@@ -335,7 +396,8 @@ void ws_connection::write_some() {
     uint32_t header_len;
     uint32_t payload;
   };
-  constexpr int max_frames = 16;
+  // Compressed pushes (docs/compression.md) are one frame each: room for many per writev.
+  constexpr int max_frames = 128;
   thread_local char headers[max_frames][ws::max_server_header_size];
   iovec iov[max_iov];
   frame_plan plan[max_frames];
@@ -483,6 +545,7 @@ void ws_connection::hard_close() {
   fd_ = -1;
   partial_.reset();
   message_.reset();
+  inflater_.reset();
   client_done_ = client_.on_transport_closed();
   try_destroy();
 }

@@ -46,6 +46,7 @@
 #include "hub/client.hpp"
 #include "hub/client_transport.hpp"
 #include "transport/poller.hpp"
+#include "transport/ws_deflate.hpp"
 #include "transport/ws_frame.hpp"
 
 namespace gyre {
@@ -67,6 +68,10 @@ struct ws_connection_options {
   bool join_push_messages = false;  // uni_websocket.join_push_messages
   bool disconnect_push = true;      // not uni_websocket.disable_disconnect_push
   std::optional<std::string> connect;
+  // permessage-deflate was negotiated (transport/ws_deflate.hpp, docs/compression.md).
+  bool deflate = false;
+  bool client_no_context_takeover = false;
+  uint32_t max_decompressed_size = 655360;  // websocket.decompressed_message_size_limit
 };
 
 class ws_connection final : public client_transport, public poll_target {
@@ -115,6 +120,11 @@ class ws_connection final : public client_transport, public poll_target {
   void hard_close();
   void try_destroy();
   out_chunk* queue_control_frame(std::string_view frame);
+  // Inflates a piece of a compressed message into `out`; on failure closes the connection
+  // (1009 over the size limit, 1007 for corrupt data) and returns false.
+  bool inflate(std::string_view payload, bool fin, std::string& out);
+  // Fails the connection with a close frame carrying `code` (a protocol error).
+  void fail_with(uint16_t code);
 
   enum class reading : uint8_t { armed, scheduled, engine, held };
 
@@ -126,6 +136,7 @@ class ws_connection final : public client_transport, public poll_target {
   std::unique_ptr<std::string> partial_;         // incomplete frame bytes between reads
   std::unique_ptr<std::string> message_;         // fragmented message being assembled
   std::unique_ptr<ws_connection_options> opts_;  // only when there is something to keep
+  std::unique_ptr<ws::inflater> inflater_;       // only when permessage-deflate is on
   out_chunk* pending_pong_ = nullptr;            // queued pong not started on the wire yet
   // Current outgoing data frame: header bytes left to write and payload bytes left.
   char header_[ws::max_server_header_size];

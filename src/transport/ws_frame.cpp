@@ -86,6 +86,8 @@ std::string_view describe(frame_error e) {
       return "unmasked client frame";
     case frame_error::reserved_bits:
       return "reserved bits set";
+    case frame_error::compressed_bit:
+      return "compressed bit (RSV1) on a control or continuation frame";
     case frame_error::unknown_opcode:
       return "unknown opcode";
     case frame_error::fragmented_control:
@@ -128,9 +130,14 @@ size_t frame_parser::decode(std::span<char> buf, frame_event& ev, size_t& need) 
   const uint8_t len7 = b1 & len7_bits;
 
   // Everything decidable from the first two bytes.
-  if (b0 & rsv_bits) return fail(frame_error::reserved_bits);
+  constexpr uint8_t rsv1_bit = 0x40;
+  const bool rsv1 = (b0 & rsv1_bit) != 0;
+  if ((b0 & rsv_bits & ~rsv1_bit) || (rsv1 && !compression_))
+    return fail(frame_error::reserved_bits);
   if (!is_known_opcode(op)) return fail(frame_error::unknown_opcode);
   const bool control = is_control(op);
+  if (rsv1 && (control || op == static_cast<uint8_t>(opcode::continuation)))
+    return fail(frame_error::compressed_bit);
   if (control) {
     if (!fin) return fail(frame_error::fragmented_control);
     if (len7 > max_control_payload) return fail(frame_error::control_too_long);
@@ -179,12 +186,14 @@ size_t frame_parser::decode(std::span<char> buf, frame_event& ev, size_t& need) 
     case opcode::text:
     case opcode::binary:
       ev.op = static_cast<opcode>(op);
+      ev.compressed = rsv1;
       if (fin) {
-        if (ev.op == opcode::text && !is_valid_utf8(data))
+        if (ev.op == opcode::text && !rsv1 && !is_valid_utf8(data))
           return fail_payload(frame_error::invalid_utf8);
         ev.type = event_type::message;
       } else {
-        if (ev.op == opcode::text) {
+        message_compressed_ = rsv1;
+        if (ev.op == opcode::text && !rsv1) {
           utf8_.reset();
           if (!utf8_.feed(data)) return fail_payload(frame_error::invalid_utf8);
         }
@@ -196,7 +205,8 @@ size_t frame_parser::decode(std::span<char> buf, frame_event& ev, size_t& need) 
       break;
     case opcode::continuation:
       ev.op = message_op_;
-      if (ev.op == opcode::text) {
+      ev.compressed = message_compressed_;
+      if (ev.op == opcode::text && !message_compressed_) {
         if (!utf8_.feed(data) || (fin && !utf8_.complete()))
           return fail_payload(frame_error::invalid_utf8);
       }

@@ -93,6 +93,7 @@ enum class frame_error : uint8_t {
   none,
   unmasked_frame,           // 1002: client frames must be masked
   reserved_bits,            // 1002: RSV1-3 set, no extension was negotiated
+  compressed_bit,           // 1002: RSV1 on a control or continuation frame (permessage-deflate)
   unknown_opcode,           // 1002
   fragmented_control,       // 1002: control frame without FIN
   control_too_long,         // 1002: control payload > 125 bytes
@@ -121,8 +122,11 @@ struct frame_event {
   event_type type = event_type::message;
   opcode op = opcode::binary;  // message/fragment: text or binary (never continuation)
   bool fin = true;             // fragment: last piece of the message; true otherwise
-  uint16_t code = 0;           // close: received status code, validated
-  std::string_view payload;    // unmasked, into the caller's buffer
+  // message/fragment: the message is compressed (permessage-deflate, RSV1 on its first
+  // frame): the payload is deflate data, not yet UTF-8-checked; the caller inflates it.
+  bool compressed = false;
+  uint16_t code = 0;         // close: received status code, validated
+  std::string_view payload;  // unmasked, into the caller's buffer
 };
 
 enum class parse_status : uint8_t {
@@ -151,6 +155,11 @@ class frame_parser {
   // parse() on the same parser.
   template <typename Handler>
   parse_result parse(std::span<char> buf, Handler&& on_event);
+
+  // permessage-deflate was negotiated: RSV1 on the first frame of a data message marks
+  // it compressed (ws_deflate.hpp); on any other frame it stays a protocol error.
+  void allow_compression(bool on) { compression_ = on; }
+  bool compression() const { return compression_; }
 
   // True between the first and the last fragment of a message.
   bool in_fragmented_message() const { return message_op_ != opcode::continuation; }
@@ -182,6 +191,8 @@ class frame_parser {
   opcode message_op_ = opcode::continuation;  // fragmented message: text/binary, else none
   state state_ = state::open;
   frame_error error_ = frame_error::none;
+  bool compression_ = false;
+  bool message_compressed_ = false;  // fragmented message: its first frame had RSV1
 };
 
 template <typename Handler>

@@ -154,7 +154,8 @@ std::string_view select_subprotocol(std::string_view offered,
   return chosen;
 }
 
-std::string render_switching_protocols(std::string_view accept_key, std::string_view subprotocol) {
+std::string render_switching_protocols(std::string_view accept_key, std::string_view subprotocol,
+                                       std::string_view extensions) {
   std::string out;
   out.reserve(160);
   out.append(
@@ -165,6 +166,8 @@ std::string render_switching_protocols(std::string_view accept_key, std::string_
   out.append(accept_key).append("\r\n");
   if (!subprotocol.empty())
     out.append("Sec-WebSocket-Protocol: ").append(subprotocol).append("\r\n");
+  if (!extensions.empty())
+    out.append("Sec-WebSocket-Extensions: ").append(extensions).append("\r\n");
   out.append("\r\n");
   return out;
 }

@@ -57,9 +57,11 @@ std::string_view select_subprotocol(
     std::string_view offered, std::span<const std::string_view> supported = supported_subprotocols);
 
 // "HTTP/1.1 101 Switching Protocols" with Upgrade, Connection, Sec-WebSocket-Accept and,
-// if `subprotocol` is not empty, Sec-WebSocket-Protocol; ends with the blank line.
+// if `subprotocol` is not empty, Sec-WebSocket-Protocol, and if `extensions` is not
+// empty, Sec-WebSocket-Extensions (ws_deflate.hpp); ends with the blank line.
 std::string render_switching_protocols(std::string_view accept_key,
-                                       std::string_view subprotocol = {});
+                                       std::string_view subprotocol = {},
+                                       std::string_view extensions = {});
 
 // A complete HTTP/1.1 error response with a text/plain body and Connection: close.
 // 426 also carries Sec-WebSocket-Version: 13 and Upgrade: websocket. `body` is sent

@@ -2,6 +2,9 @@
 // tiny wire codec below), for what the SDK never sends: malformed frames, protocol
 // violations, silence to pings, not reading at all. Every wait is bounded.
 import WebSocket from 'ws';
+import crypto from 'node:crypto';
+import net from 'node:net';
+import zlib from 'node:zlib';
 import { T, waitFor, withTimeout } from './wait.js';
 
 // ------------------------------------------------------------------ protobuf wire codec
@@ -280,4 +283,133 @@ export async function rawClient(url, opts) {
   const c = new RawClient(url, opts);
   await c.opened();
   return c;
+}
+
+// ------------------------------------------------------------------ frame-level client
+
+// A WebSocket client on a bare TCP socket, for what even `ws` refuses to send: frames with
+// RSV1 set anywhere, hand-made compressed (permessage-deflate) messages, deflate bombs.
+// `extensions` is the Sec-WebSocket-Extensions offer. Incoming frames are recorded as
+// {fin, rsv1, op, payload}; `closeCode` is set from the server's close frame.
+export class FrameSocket {
+  constructor(url, { extensions = 'permessage-deflate', protocol } = {}) {
+    const u = new URL(url);
+    this.frames = [];
+    this.closeCode = null;
+    this.ended = false;
+    this.response = null; // the 101 response head
+    this._buf = Buffer.alloc(0);
+    this._sock = net.connect(Number(u.port), u.hostname);
+    this._sock.on('error', (e) => {
+      this.error = e;
+    });
+    this._sock.on('close', () => {
+      this.ended = true;
+    });
+    const key = crypto.randomBytes(16).toString('base64');
+    const head = [
+      `GET ${u.pathname}${u.search} HTTP/1.1`,
+      `Host: ${u.host}`,
+      'Upgrade: websocket',
+      'Connection: Upgrade',
+      `Sec-WebSocket-Key: ${key}`,
+      'Sec-WebSocket-Version: 13',
+    ];
+    if (extensions) head.push(`Sec-WebSocket-Extensions: ${extensions}`);
+    if (protocol) head.push(`Sec-WebSocket-Protocol: ${protocol}`);
+    this._sock.on('connect', () => this._sock.write(head.join('\r\n') + '\r\n\r\n'));
+    this._sock.on('data', (d) => this._onData(d));
+  }
+
+  // Waits for the 101 response; returns the negotiated Sec-WebSocket-Extensions ('' if none).
+  async opened(timeout = T) {
+    await waitFor(() => this.response || this.ended, { timeout, label: 'upgrade response' });
+    if (!this.response || !this.response.startsWith('HTTP/1.1 101')) throw new Error(`no upgrade: ${this.response}`);
+    const m = /\r\nSec-WebSocket-Extensions: ([^\r]*)/i.exec(this.response);
+    return m ? m[1] : '';
+  }
+
+  _onData(d) {
+    this._buf = Buffer.concat([this._buf, d]);
+    if (!this.response) {
+      const end = this._buf.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      this.response = this._buf.subarray(0, end).toString('latin1');
+      this._buf = this._buf.subarray(end + 4);
+    }
+    for (;;) {
+      const b = this._buf;
+      if (b.length < 2) return;
+      let len = b[1] & 0x7f;
+      let pos = 2;
+      if (len === 126) {
+        if (b.length < 4) return;
+        len = b.readUInt16BE(2);
+        pos = 4;
+      } else if (len === 127) {
+        if (b.length < 10) return;
+        len = Number(b.readBigUInt64BE(2));
+        pos = 10;
+      }
+      if (b.length < pos + len) return;
+      const f = { fin: !!(b[0] & 0x80), rsv1: !!(b[0] & 0x40), op: b[0] & 0x0f, payload: b.subarray(pos, pos + len) };
+      this._buf = b.subarray(pos + len);
+      if (f.op === 8 && this.closeCode === null) this.closeCode = len >= 2 ? f.payload.readUInt16BE(0) : 1005;
+      this.frames.push(f);
+    }
+  }
+
+  // Sends one masked frame. op: 1 text, 2 binary, 0 continuation, 8 close, 9 ping, 10 pong.
+  sendFrame({ op = 1, payload = Buffer.alloc(0), fin = true, rsv1 = false }) {
+    const data = Buffer.from(payload);
+    const len = data.length;
+    const head = [((fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | op)];
+    if (len < 126) head.push(0x80 | len);
+    else if (len <= 0xffff) head.push(0x80 | 126, len >> 8, len & 0xff);
+    else {
+      head.push(0x80 | 127);
+      const l = Buffer.alloc(8);
+      l.writeBigUInt64BE(BigInt(len));
+      head.push(...l);
+    }
+    const mask = crypto.randomBytes(4);
+    const masked = Buffer.alloc(len);
+    for (let i = 0; i < len; i++) masked[i] = data[i] ^ mask[i & 3];
+    this._sock.write(Buffer.concat([Buffer.from(head), mask, masked]));
+  }
+
+  // Whole data messages received so far (fragments joined, compressed ones inflated with a
+  // fresh context each: the server never uses context takeover), as {rsv1, data}.
+  messages() {
+    const out = [];
+    let cur = null;
+    for (const f of this.frames) {
+      if (f.op === 1 || f.op === 2) cur = { rsv1: f.rsv1, parts: [f.payload] };
+      else if (f.op === 0 && cur) cur.parts.push(f.payload);
+      else continue;
+      if (f.fin) {
+        const body = Buffer.concat(cur.parts);
+        out.push({ rsv1: cur.rsv1, data: cur.rsv1 ? inflateMessage(body) : body });
+        cur = null;
+      }
+    }
+    return out;
+  }
+
+  waitClose(timeout = T) {
+    return waitFor(() => (this.closeCode !== null ? this.closeCode : this.ended ? 1006 : null), { timeout, label: 'close frame' });
+  }
+
+  close() {
+    this._sock.destroy();
+  }
+}
+
+// permessage-deflate bodies: raw deflate, sync-flushed, without the 00 00 ff ff tail.
+export function deflateMessage(data) {
+  const out = zlib.deflateRawSync(Buffer.from(data), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+  return out.subarray(0, out.length - 4);
+}
+export function inflateMessage(body) {
+  return zlib.inflateRawSync(Buffer.concat([body, Buffer.from([0, 0, 0xff, 0xff])]), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
 }

@@ -49,6 +49,18 @@ TEST(validate, position_check_batch_size_is_positive) {
   EXPECT_THAT(errors_of(R"({"gyre": {"position_check_batch_size": 1}})"), IsEmpty());
 }
 
+TEST(validate, websocket_compression_level_and_sizes) {
+  expect_single_error(R"({"websocket": {"compression": true, "compression_level": 10}})",
+                      "websocket.compression_level", "must be between -2 and 9");
+  expect_single_error(R"({"websocket": {"compression_level": -3}})", "websocket.compression_level",
+                      "must be between -2 and 9");
+  expect_single_error(R"({"websocket": {"compression_min_size": -1}})",
+                      "websocket.compression_min_size", "");
+  for (const char* ok : {R"({"websocket": {"compression": true, "compression_level": -2}})",
+                         R"({"websocket": {"compression": true, "compression_level": 9}})"})
+    EXPECT_THAT(errors_of(ok), IsEmpty());
+}
+
 TEST(validate, history_size_and_ttl_go_together) {
   expect_single_error(ns(R"("history_size": 10)"), "channel.namespaces[0].history_ttl",
                       "must be set when history_size is set");
