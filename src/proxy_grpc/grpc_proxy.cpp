@@ -4,11 +4,12 @@
 // proxy's `timeout`, and gRPC's callback (on a gRPC thread) posts the converted answer to
 // the loop. The loop's side (`bridge`) outlives the transport so that a late callback after
 // shutdown posts nothing. Status mapping: DEADLINE_EXCEEDED = timeout, UNAVAILABLE =
-// backend unavailable, any other non-OK status (an undecodable answer included) = bad
-// response; the client sees the same errors as with an HTTP proxy.
+// backend unavailable, any other non-OK status or an answer that is not the response
+// message = bad response; the client sees the same errors as with an HTTP proxy.
 #include "proxy_grpc/grpc_proxy.hpp"
 
 #include <absl/synchronization/mutex.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
 #include <boost/asio/io_context.hpp>
@@ -20,7 +21,7 @@
 
 #include "config/blocks.hpp"
 #include "core/base64.hpp"
-#include "proxy.grpc.pb.h"
+#include "proxy.pb.h"
 #include "proxy/http_proxy.hpp"
 #include "proxy/proxy_metrics.hpp"
 
@@ -149,13 +150,6 @@ bool read_result(const pb::RPCResponse& resp, reply& out) {
   return take_bytes(resp.result().data(), resp.result().b64data(), out.data);
 }
 
-// The callback-API method `m` of the stub's async interface, as a callable (the member
-// functions are overloaded, so no pointer to one can be taken).
-#define GYRE_PROXY_METHOD(m)                                     \
-  [](auto* async, auto* ctx, auto* req, auto* resp, auto&& cb) { \
-    async->m(ctx, req, resp, std::forward<decltype(cb)>(cb));    \
-  }
-
 class grpc_transport final : public transport {
  public:
   grpc_transport(boost::asio::io_context& io, proxy_metrics* m)
@@ -182,7 +176,7 @@ class grpc_transport final : public transport {
         req->set_version(r.version);
         for (const auto& c : r.channels) req->add_channels(c);
         return start<pb::ConnectResponse>(p, name, r.kind, std::move(req), headers, done,
-                                          GYRE_PROXY_METHOD(Connect));
+                                          "/centrifugal.centrifugo.proxy.CentrifugoProxy/Connect");
       }
       case call_kind::refresh: {
         auto req = std::make_unique<pb::RefreshRequest>();
@@ -190,7 +184,7 @@ class grpc_transport final : public transport {
         req->set_user(r.user);
         req->set_meta(r.meta);
         return start<pb::RefreshResponse>(p, name, r.kind, std::move(req), headers, done,
-                                          GYRE_PROXY_METHOD(Refresh));
+                                          "/centrifugal.centrifugo.proxy.CentrifugoProxy/Refresh");
       }
       case call_kind::subscribe: {
         auto req = std::make_unique<pb::SubscribeRequest>();
@@ -199,8 +193,9 @@ class grpc_transport final : public transport {
         req->set_channel(r.channel);
         req->set_meta(r.meta);
         if (!r.data.empty()) req->set_data(r.data);
-        return start<pb::SubscribeResponse>(p, name, r.kind, std::move(req), headers, done,
-                                            GYRE_PROXY_METHOD(Subscribe));
+        return start<pb::SubscribeResponse>(
+            p, name, r.kind, std::move(req), headers, done,
+            "/centrifugal.centrifugo.proxy.CentrifugoProxy/Subscribe");
       }
       case call_kind::publish: {
         auto req = std::make_unique<pb::PublishRequest>();
@@ -210,7 +205,7 @@ class grpc_transport final : public transport {
         req->set_meta(r.meta);
         req->set_data(r.data);
         return start<pb::PublishResponse>(p, name, r.kind, std::move(req), headers, done,
-                                          GYRE_PROXY_METHOD(Publish));
+                                          "/centrifugal.centrifugo.proxy.CentrifugoProxy/Publish");
       }
       case call_kind::sub_refresh: {
         auto req = std::make_unique<pb::SubRefreshRequest>();
@@ -218,8 +213,9 @@ class grpc_transport final : public transport {
         req->set_user(r.user);
         req->set_channel(r.channel);
         req->set_meta(r.meta);
-        return start<pb::SubRefreshResponse>(p, name, r.kind, std::move(req), headers, done,
-                                             GYRE_PROXY_METHOD(SubRefresh));
+        return start<pb::SubRefreshResponse>(
+            p, name, r.kind, std::move(req), headers, done,
+            "/centrifugal.centrifugo.proxy.CentrifugoProxy/SubRefresh");
       }
       case call_kind::rpc: {
         auto req = std::make_unique<pb::RPCRequest>();
@@ -229,24 +225,25 @@ class grpc_transport final : public transport {
         req->set_meta(r.meta);
         req->set_data(r.data);
         return start<pb::RPCResponse>(p, name, r.kind, std::move(req), headers, done,
-                                      GYRE_PROXY_METHOD(RPC));
+                                      "/centrifugal.centrifugo.proxy.CentrifugoProxy/RPC");
       }
     }
   }
 
  private:
   // One call in flight: owned by gRPC's callback, which deletes it.
-  template <class Req, class Resp>
+  // The generic stub's byte buffers are used (not the generated stub's) so that an answer
+  // that is not the response message is seen: gRPC's callback API reports OK for it.
   struct pending {
     grpc::ClientContext ctx;
-    std::unique_ptr<Req> req;
-    Resp resp;
-    std::shared_ptr<pb::CentrifugoProxy::Stub> stub;  // keeps the channel alive
+    grpc::ByteBuffer req;
+    grpc::ByteBuffer resp;
+    std::shared_ptr<grpc::GenericStub> stub;  // keeps the channel alive
   };
 
-  template <class Resp, class Req, class Method>
+  template <class Resp, class Req>
   void start(const config::proxy_config& p, std::string_view name, call_kind kind,
-             std::unique_ptr<Req> req, header_list& headers, done_fn& done, Method method) {
+             std::unique_ptr<Req> req, header_list& headers, done_fn& done, const char* method) {
     proxy_metrics::children mc{};
     if (m_) mc = m_->for_call("grpc", kind, name);
     auto stub = stub_for(p);
@@ -260,8 +257,12 @@ class grpc_transport final : public transport {
                         [done = std::move(done), o = std::move(o)]() mutable { done(o); });
       return;
     }
-    auto* call = new pending<Req, Resp>();
-    call->req = std::move(req);
+    auto* call = new pending();
+    {
+      std::string bytes = req->SerializeAsString();
+      grpc::Slice slice(bytes);
+      call->req = grpc::ByteBuffer(&slice, 1);
+    }
     call->stub = stub;
     auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(p.timeout_);
     if (timeout.count() <= 0) timeout = std::chrono::milliseconds(1000);
@@ -278,11 +279,11 @@ class grpc_transport final : public transport {
       if (metadata_ok(k, v)) call->ctx.AddMetadata(k, v);
     if (mc.inflight) mc.inflight->add(1);
     auto started = std::chrono::steady_clock::now();
-    method(
-        stub->async(), &call->ctx, call->req.get(), &call->resp,
+    stub->UnaryCall(
+        &call->ctx, method, grpc::StubOptions(), &call->req, &call->resp,
         std::function<void(grpc::Status)>([call, b = bridge_, mc, started,
                                            done = std::move(done)](grpc::Status st) mutable {
-          std::unique_ptr<pending<Req, Resp>> owned(call);
+          std::unique_ptr<pending> owned(call);
           if (mc.inflight) mc.inflight->add(-1);
           if (mc.duration)
             mc.duration->observe(
@@ -298,9 +299,12 @@ class grpc_transport final : public transport {
             o.failed = failure::bad_response;
             o.detail = "GRPC status " + std::to_string(static_cast<int>(st.error_code())) + ": " +
                        st.error_message();
+          } else if (Resp resp; !parse(owned->resp, resp)) {
+            o.failed = failure::bad_response;
+            o.detail = "the answer is not a " + std::string(Resp::descriptor()->name());
           } else {
-            read_envelope(owned->resp, o.answer);
-            if (o.answer.has_result && !read_result(owned->resp, o.answer)) {
+            read_envelope(resp, o.answer);
+            if (o.answer.has_result && !read_result(resp, o.answer)) {
               o.failed = failure::bad_response;
               o.detail = "bad base64 in a b64 field of the result";
               o.answer = reply{};
@@ -314,9 +318,18 @@ class grpc_transport final : public transport {
         }));
   }
 
+  static bool parse(const grpc::ByteBuffer& buf, google::protobuf::Message& m) {
+    std::vector<grpc::Slice> slices;
+    if (!buf.Dump(&slices).ok()) return false;
+    std::string bytes;
+    for (const auto& sl : slices)
+      bytes.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
+    return m.ParseFromString(bytes);
+  }
+
   // The stub of `p`'s endpoint, made once per loop; null when the endpoint or TLS settings
   // cannot be used.
-  std::shared_ptr<pb::CentrifugoProxy::Stub> stub_for(const config::proxy_config& p) {
+  std::shared_ptr<grpc::GenericStub> stub_for(const config::proxy_config& p) {
     std::string target = p.endpoint_;
     if (target.starts_with("grpc://")) target.erase(0, 7);
     if (target.empty() || target.find('/') != std::string::npos) return nullptr;
@@ -338,14 +351,14 @@ class grpc_transport final : public transport {
     }
     auto channel = grpc::CreateCustomChannel(target, creds, args);
     if (!channel) return nullptr;
-    auto stub = std::shared_ptr<pb::CentrifugoProxy::Stub>(pb::CentrifugoProxy::NewStub(channel));
+    auto stub = std::make_shared<grpc::GenericStub>(channel);
     stubs_.emplace(std::move(key), stub);
     return stub;
   }
 
   std::shared_ptr<bridge> bridge_;
   proxy_metrics* m_;
-  std::map<std::string, std::shared_ptr<pb::CentrifugoProxy::Stub>> stubs_;
+  std::map<std::string, std::shared_ptr<grpc::GenericStub>> stubs_;
 };
 
 }  // namespace

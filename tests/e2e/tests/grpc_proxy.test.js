@@ -147,6 +147,7 @@ describe('GRPC proxies', () => {
         assert.deepEqual(dec(format, r.value.data), { method: 'echo', got: { x: 1 }, encoding: 'json' });
         assert.equal((await settle(c.rpc('fail', enc(format, {})))).code, 1500);
         assert.equal((await settle(c.rpc('down:m', enc(format, {})))).code, 100);
+        assert.equal((await settle(c.rpc('garbage:m', enc(format, {})))).code, 100);
         assert.equal((await settle(c.rpc('slow', enc(format, {})), 8000 * SCALE)).code, 100);
         assert.equal(c.state, 'connected');
       });
@@ -157,6 +158,7 @@ describe('GRPC proxies', () => {
     const m = await metrics(h.srv);
     assert.ok(metricValue(m.text, 'centrifugo_proxy_duration_seconds_histogram_count', { protocol: 'grpc', type: 'connect', name: 'default' }) > 0);
     assert.ok(metricValue(m.text, 'centrifugo_proxy_errors', { protocol: 'grpc', type: 'rpc', name: 'down' }) > 0);
+    assert.ok(metricValue(m.text, 'centrifugo_proxy_errors', { protocol: 'grpc', type: 'rpc', name: 'garbage' }) > 0);
     assert.equal(metricValue(m.text, 'centrifugo_proxy_inflight_requests', { protocol: 'grpc', type: 'publish', name: 'default' }), 0);
   });
 });
