@@ -1,7 +1,7 @@
 // Backend proxies over GRPC (docs/proxy.md): a Node backend implementing
 // centrifugal.centrifugo.proxy.CentrifugoProxy from the project's proxy.proto. Connect
 // allowed and refused, subscribe allowed and refused, publish with data rewritten, rpc
-// result and error, metadata forwarded (http_headers, grpc.static_metadata,
+// result and error, refresh and sub_refresh, metadata forwarded (with gzip) (http_headers, grpc.static_metadata,
 // grpc.credentials_key), a backend that is down, too slow or answers garbage, the metrics.
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
@@ -9,9 +9,10 @@ import { describe, test, useServer, FORMATS } from '../lib/test.js';
 import { connected, dec, enc, newClient, settle, subscribed, subscribeError, WebSocket } from '../lib/sdk.js';
 import { GrpcProxyBackend, startGarbageBackend } from '../lib/grpc_proxy_backend.js';
 import { metrics, metricValue } from '../lib/api.js';
-import { nextEvent, SCALE } from '../lib/wait.js';
+import { nextEvent, waitFor, SCALE } from '../lib/wait.js';
 
 const json = (buf) => (buf && buf.length ? JSON.parse(Buffer.from(buf).toString()) : undefined);
+const nowS = () => Math.floor(Date.now() / 1000);
 const bytes = (v) => Buffer.from(JSON.stringify(v));
 
 describe('GRPC proxies', () => {
@@ -24,9 +25,13 @@ describe('GRPC proxies', () => {
       const d = json(r.data) || {};
       if (d.do === 'error') return { error: { code: 1000, message: 'not welcome' } };
       if (d.do === 'disconnect') return { disconnect: { code: 4501, reason: 'go away' } };
+      if (d.do === 'expiring') return { result: { user: d.user, expire_at: nowS() + 1 } };
       return { result: { user: d.user || 'alice', info: bytes({ role: 'tester' }), data: bytes({ welcome: d.user || 'alice' }) } };
     });
+    backend.on('Refresh', (r) => ({ result: r.user === 'stay' ? { expire_at: nowS() + 600 } : { expired: true } }));
+    backend.on('SubRefresh', () => ({ result: { expire_at: nowS() + 600 } }));
     backend.on('Subscribe', (r) => {
+      if (r.channel.endsWith('exp')) return { result: { expire_at: nowS() + 1 } };
       if (r.channel.endsWith('refused')) return { error: { code: 1003, message: 'not for you' } };
       return { result: { data: bytes({ hello: r.channel }) } };
     });
@@ -52,19 +57,22 @@ describe('GRPC proxies', () => {
               timeout: '1s',
               http_headers: ['X-Custom'],
               grpc: {
+                compression: true,
                 static_metadata: { 'x-static': 'static-value', 'x-custom': 'overridden' },
                 credentials_key: 'authorization',
                 credentials_value: 'Bearer backend-key',
               },
             },
+            refresh: { enabled: true, endpoint: ep, timeout: '1s' },
           },
         },
         channel: {
           proxy: {
             subscribe: { endpoint: ep, timeout: '1s' },
             publish: { endpoint: ep, timeout: '1s' },
+            sub_refresh: { endpoint: ep, timeout: '1s' },
           },
-          namespaces: [{ name: 'gp', subscribe_proxy_enabled: true, publish_proxy_enabled: true }],
+          namespaces: [{ name: 'gp', subscribe_proxy_enabled: true, publish_proxy_enabled: true, sub_refresh_proxy_enabled: true }],
         },
         rpc: {
           // Without a scheme: `host:port` is a GRPC endpoint too.
@@ -153,6 +161,27 @@ describe('GRPC proxies', () => {
       });
     });
   }
+
+  test('refresh: an expiring connection is extended by the backend, or closed as expired', async (t) => {
+    const stay = await connected('json', h.wsUrl, { data: { do: 'expiring', user: 'stay' } }, t);
+    const go = newClient('json', h.wsUrl, { data: { do: 'expiring', user: 'go' } });
+    t.defer(() => go.disconnect());
+    // 3005 is a reconnect code: the SDK goes back to `connecting`.
+    const gone = nextEvent(go, 'connecting', { timeout: 8000 * SCALE, pred: (ctx) => ctx.code === 3005 });
+    go.connect();
+    assert.equal((await gone).code, 3005);
+    await waitFor(() => backend.callsOf('Refresh').some((x) => x.request.user === 'stay'), { timeout: 8000 * SCALE, label: 'refresh of stay' });
+    assert.equal(backend.callsOf('Refresh').find((x) => x.request.user === 'stay').request.client, stay.connectCtx.client);
+    assert.equal(stay.state, 'connected');
+  });
+
+  test('sub_refresh: an expiring proxied subscription is extended by the backend', async (t) => {
+    const c = await connected('json', h.wsUrl, { data: { user: 'subexp' } }, t);
+    const sub = await subscribed(c, 'gp:exp');
+    await waitFor(() => backend.callsOf('SubRefresh').some((x) => x.request.channel === 'gp:exp'), { timeout: 8000 * SCALE, label: 'sub_refresh' });
+    assert.equal(backend.callsOf('SubRefresh').find((x) => x.request.channel === 'gp:exp').request.user, 'subexp');
+    assert.equal(sub.state, 'subscribed');
+  });
 
   test('metrics: GRPC calls are labelled protocol="grpc"', async () => {
     const m = await metrics(h.srv);
