@@ -190,4 +190,13 @@ describe('GRPC proxies', () => {
     assert.ok(metricValue(m.text, 'centrifugo_proxy_errors', { protocol: 'grpc', type: 'rpc', name: 'garbage' }) > 0);
     assert.equal(metricValue(m.text, 'centrifugo_proxy_inflight_requests', { protocol: 'grpc', type: 'publish', name: 'default' }), 0);
   });
+
+  // Last: the server stops (useServer's after hook, before the backend's) while this call
+  // waits for the slow backend; it must exit cleanly.
+  test('a call in flight at shutdown', async (t) => {
+    const c = await connected('json', h.wsUrl, { data: { user: 'last' } }, t);
+    const before = backend.callsOf('RPC').length;
+    c.rpc('slow', {}).catch(() => {});
+    await waitFor(() => backend.callsOf('RPC').length > before, { label: 'the slow call reached the backend' });
+  });
 });
