@@ -45,6 +45,7 @@
 #include "proxy/proxy_metrics.hpp"
 #include "proxy/router.hpp"
 #include "proxy/selection.hpp"
+#include "proxy_grpc/grpc_proxy.hpp"
 #include "tracing/tracer.hpp"
 #include "transport/event_loop.hpp"
 #include "transport/http_server.hpp"
@@ -240,9 +241,9 @@ std::string server::impl::start() {
   for (unsigned i = 0; i < n; ++i) loops.push_back(std::make_unique<event_loop>(hub->shard_at(i)));
   proxy_metrics = std::make_unique<proxy::proxy_metrics>(registry);
   for (auto& l : loops) {
-    // A GRPC proxy transport joins here: router(http, grpc).
     proxy_transports.push_back(
-        std::make_unique<proxy::router>(proxy::make_http_transport(l->io(), proxy_metrics.get())));
+        std::make_unique<proxy::router>(proxy::make_http_transport(l->io(), proxy_metrics.get()),
+                                        proxy::make_grpc_transport(l->io(), proxy_metrics.get())));
     l->hub().set_proxies(proxy_transports.back().get());
   }
   for (auto& l : loops) l->start();

@@ -85,10 +85,6 @@ std::vector<std::string> unsupported_proxies(const config::config& cfg) {
       out.push_back(key +
                     ".endpoint: https:// proxy endpoints are not supported by Gyre yet; "
                     "calls fail with error 100");
-    else if (!p.endpoint_.starts_with("http://"))
-      out.push_back(key +
-                    ".endpoint: GRPC proxies are not supported by Gyre yet; calls fail "
-                    "with error 100");
   });
   return out;
 }

@@ -27,7 +27,7 @@ std::vector<std::string> forwarded_header_names(const config::config& cfg);
 // connect command's `headers`).
 bool uses_emulated_headers(const config::config& cfg);
 
-// Warnings for proxies this build cannot call (GRPC and https:// endpoints).
+// Warnings for proxies this build cannot call (https:// endpoints).
 std::vector<std::string> unsupported_proxies(const config::config& cfg);
 
 }  // namespace gyre::proxy
