@@ -99,8 +99,9 @@ struct postgresql_consumer::impl {
     drop_conn();
     PGconn* c = connect(cfg.dsn_);
     if (PQstatus(c) != CONNECTION_OK) {
-      log::limited(error_site(), spdlog::level::err, "consumer {}: cannot connect to PostgreSQL: {}",
-                   name(), first_line(PQerrorMessage(c)));
+      log::limited(error_site(), spdlog::level::err,
+                   "consumer {}: cannot connect to PostgreSQL: {}", name(),
+                   first_line(PQerrorMessage(c)));
       PQfinish(c);
       return false;
     }
@@ -164,9 +165,8 @@ struct postgresql_consumer::impl {
       if (n <= 0 || stopping) continue;
       if (fds[1].fd >= 0 && fds[1].revents) {
         if (!PQconsumeInput(listen)) {
-          log::limited(error_site(), spdlog::level::warn,
-                       "consumer {}: LISTEN connection lost: {}", name(),
-                       first_line(PQerrorMessage(listen)));
+          log::limited(error_site(), spdlog::level::warn, "consumer {}: LISTEN connection lost: {}",
+                       name(), first_line(PQerrorMessage(listen)));
           drop_listen();
           return;
         }
@@ -264,9 +264,9 @@ struct postgresql_consumer::impl {
     for (int i = 0; i < n && !stopping; ++i) {
       auto id = PQgetisnull(rows.get(), i, 0)
                     ? std::nullopt
-                    : pg_outbox::read_id(PQftype(rows.get(), 0),
-                                         {PQgetvalue(rows.get(), i, 0),
-                                          size_t(PQgetlength(rows.get(), i, 0))});
+                    : pg_outbox::read_id(
+                          PQftype(rows.get(), 0),
+                          {PQgetvalue(rows.get(), i, 0), size_t(PQgetlength(rows.get(), i, 0))});
       if (!id) {
         log::limited(error_site(), spdlog::level::err,
                      "consumer {}: the id column of {} is not a bigint or integer", name(),

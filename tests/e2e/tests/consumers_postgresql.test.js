@@ -163,7 +163,7 @@ describe('postgresql consumer', () => {
     assert.match(r3.stdout + r3.stderr, /consumers\[0\]\.postgresql\.tls: not supported/);
     const r4 = runGyre(['checkconfig', '-c', (() => {
       const p = path.join(dir, 'd.json');
-      fs.writeFileSync(p, JSON.stringify({ consumers: [{ name: 'pg', enabled: true, type: 'postgresql', postgresql: { partition_select_limit: 0 } }] }));
+      fs.writeFileSync(p, JSON.stringify({ consumers: [{ name: 'pg', enabled: true, type: 'postgresql', postgresql: { partition_select_limit: -1 } }] }));
       return p;
     })()]);
     assert.notEqual(r4.code, 0);
