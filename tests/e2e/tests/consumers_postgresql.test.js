@@ -3,7 +3,8 @@
 // id order per partition, in both command modes, with jsonb and bytea payloads; bad rows
 // are skipped, counted and deleted like the good ones; a NOTIFY on
 // partition_notification_channel wakes the consumer (the poll interval is an hour, so
-// nothing else could); a bad configuration is refused naming the key; and at least once:
+// nothing else could); with use_try_lock a partition whose advisory lock (Centrifugo's key)
+// another session holds is skipped, the others go on; a bad configuration is refused naming the key; and at least once:
 // SIGKILL of Gyre in the middle of 1,000 rows, restart, and with idempotency keys every
 // publication arrives exactly once.
 import assert from 'node:assert/strict';
@@ -100,6 +101,34 @@ describe('postgresql consumer', () => {
     await pg.sql(`BEGIN; ${insert('outbox', [{ method: 'publish', payload: pub('a', 5) }])} SELECT pg_notify('outbox_wake', '0'); COMMIT;`);
     await waitFor(() => got.a.length >= 5, { timeout: 10000 * SCALE, label: 'the notified publication' });
     assert.deepEqual(got.a, [1, 2, 3, 4, 5]);
+  });
+
+  test('use_try_lock: a partition locked elsewhere (Centrifugo\'s lock key) is skipped until released', async (t) => {
+    const pg = await startPostgres({ name: 'consumers-pg-lock' });
+    t.defer(() => pg.stop());
+    await pg.sql(createTable('lock_outbox'));
+    // Another "node" holds partition 0's lock in a transaction that sleeps until terminated.
+    const holder = pg.sql("BEGIN; SELECT pg_advisory_xact_lock(hashtext('centrifugo_partition_lock_pglock0')); SELECT pg_sleep(600); COMMIT;", { timeout: 120000 * SCALE })
+      .catch((e) => e);
+    await waitFor(async () => (await pg.sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")) === '1', { label: 'lock held' });
+    const srv = await startServer({
+      name: 'consumers-pg-lock',
+      config: { channel: { without_namespace: ALLOW }, consumers: [consumer('pglock', pg, 'lock_outbox', { num_partitions: 2, use_try_lock: true })] },
+    });
+    t.defer(() => srv.stop());
+    const c = await connected('json', srv.wsUrl, { token: connToken('u4') }, t);
+    const got = [];
+    (await subscribed(c, 'l')).on('publication', (ctx) => got.push(ctx.data.n));
+    const pub = (n) => JSON.stringify({ channel: 'l', data: { n } });
+    await pg.sql(insert('lock_outbox', [{ method: 'publish', payload: pub(0), partition: 0 }, { method: 'publish', payload: pub(1), partition: 1 }]));
+    // Partition 0 comes first in every pass: once partition 1's row is out, partition 0 was skipped.
+    await waitFor(() => got.length >= 1, { timeout: 10000 * SCALE, label: 'partition 1' });
+    assert.deepEqual(got, [1]);
+    assert.equal(await pg.sql('SELECT count(*) FROM lock_outbox WHERE partition = 0'), '1');
+    await pg.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(600)%' AND pid <> pg_backend_pid()");
+    await holder;
+    await waitFor(() => got.length >= 2, { timeout: 10000 * SCALE, label: 'partition 0 after the release' });
+    assert.deepEqual(got, [1, 0]);
   });
 
   test('SIGKILL in the middle of 1,000 rows, restart: every publication once (idempotency keys)', async (t) => {
