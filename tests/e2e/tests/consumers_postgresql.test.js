@@ -4,7 +4,8 @@
 // are skipped, counted and deleted like the good ones; a NOTIFY on
 // partition_notification_channel wakes the consumer (the poll interval is an hour, so
 // nothing else could); with use_try_lock a partition whose advisory lock (Centrifugo's key)
-// another session holds is skipped, the others go on; a bad configuration is refused naming the key; and at least once:
+// another session holds is skipped, the others go on; an internal error is retried in
+// order, deleting nothing it did not run; a bad configuration is refused naming the key; and at least once:
 // SIGKILL of Gyre in the middle of 1,000 rows, restart, and with idempotency keys every
 // publication arrives exactly once.
 import assert from 'node:assert/strict';
@@ -129,6 +130,39 @@ describe('postgresql consumer', () => {
     await holder;
     await waitFor(() => got.length >= 2, { timeout: 10000 * SCALE, label: 'partition 0 after the release' });
     assert.deepEqual(got, [1, 0]);
+  });
+
+  test('an internal error (the engine Redis is down) is retried until it succeeds, in order', async (t) => {
+    const pg = await startPostgres({ name: 'consumers-pg-retry' });
+    t.defer(() => pg.stop());
+    const engineRedis = await startRedis({ name: 'consumers-pg-retry-engine' });
+    t.defer(() => engineRedis.stop());
+    await pg.sql(createTable('retry_outbox'));
+    const srv = await startServer({
+      name: 'consumers-pg-retry',
+      config: {
+        engine: { type: 'redis', redis: { address: [engineRedis.url] } },
+        channel: { namespaces: [{ name: 'rt', ...ALLOW, history_size: 100, history_ttl: '300s' }] },
+        consumers: [consumer('pgrt', pg, 'retry_outbox')],
+      },
+    });
+    t.defer(() => srv.stop({ check: false }));
+    await engineRedis.kill('SIGTERM'); // down, not removed: started again below
+    await pg.sql(insert('retry_outbox', [0, 1, 2, 3, 4].map((n) => ({ method: 'publish', payload: JSON.stringify({ channel: 'rt:x', data: { n } }) }))));
+    // The first row fails with an internal error and is retried (blocking the rows after
+    // it); nothing is deleted.
+    await waitFor(async () => metricValue((await metrics(srv)).text, 'centrifugo_consumers_errors_total', { consumer_name: 'pgrt' }) >= 2,
+      { timeout: 15000 * SCALE, label: 'retried attempts' });
+    assert.equal(await pg.sql('SELECT count(*) FROM retry_outbox'), '5');
+    await engineRedis.start();
+    await waitFor(async () => {
+      const r = await api(srv, 'history', { channel: 'rt:x', limit: 100 }).catch(() => null);
+      return r?.publications?.length === 5;
+    }, { timeout: 20000 * SCALE, interval: 100, label: 'the 5 publications after Redis came back' });
+    const h = await api(srv, 'history', { channel: 'rt:x', limit: 100 });
+    assert.deepEqual(h.publications.map((p) => p.data.n), [0, 1, 2, 3, 4]);
+    await waitFor(async () => (await pg.sql('SELECT count(*) FROM retry_outbox')) === '0', { label: 'all deleted' });
+    assert.match(srv.logText(), /internal error, message will be retried/);
   });
 
   test('SIGKILL in the middle of 1,000 rows, restart: every publication once (idempotency keys)', async (t) => {

@@ -82,7 +82,7 @@ TEST(consumers_config, an_enabled_consumer_must_have_its_required_keys) {
       {"name": "nj", "enabled": true, "type": "nats_jetstream",
        "nats_jetstream": {"deliver_policy": "last"}},
       {"name": "pg", "enabled": true, "type": "postgresql",
-       "postgresql": {"partition_poll_interval": "0s"}}]})");
+       "postgresql": {"partition_poll_interval": "-1s"}}]})");
   ASSERT_TRUE(r.ok()) << r.error_;
   auto errors = validate(r.config_);
   EXPECT_THAT(errors, Contains(HasSubstr("consumers[1].redis_stream.streams:")));
