@@ -11,13 +11,13 @@ packages=(
   libprotobuf-dev protobuf-compiler
   # the GRPC server API (src/grpc_api): gRPC's C++ library, reflection and stub generator
   libgrpc++-dev protobuf-compiler-grpc
-  libhiredis-dev libnats-dev
+  libhiredis-dev libnats-dev libpq-dev
   # permessage-deflate on WebSocket (src/transport/ws_deflate.cpp)
   zlib1g-dev
   # the OTLP/HTTP span exporter (src/tracing/otlp_exporter.cpp)
   libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  redis-server nats-server nginx libnginx-mod-nchan
+  redis-server nats-server nginx libnginx-mod-nchan postgresql
   # bench/memory.sh and bench/allocators.sh compare glibc (what Gyre uses, with a periodic
   # malloc_trim; docs/design/memory.md) with these allocators by LD_PRELOAD.
   libjemalloc2 libmimalloc2.0
@@ -56,7 +56,7 @@ $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # The packages start their servers as system services on some machines; the tests start
 # their own instances on loopback ports.
-for svc in redis-server nats-server nginx prometheus; do
+for svc in redis-server nats-server nginx prometheus postgresql; do
   $SUDO service "$svc" stop >/dev/null 2>&1 || true
 done
 echo "deps: done"

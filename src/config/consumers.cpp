@@ -53,6 +53,8 @@ void check_postgresql_consumer(const postgresql_consumer_config& c, const std::s
   if (c.num_partitions_ < 1) out.emplace_back(key + ".num_partitions", "must be positive");
   if (c.partition_select_limit_ < 1)
     out.emplace_back(key + ".partition_select_limit", "must be positive");
+  if (c.partition_poll_interval_.count() <= 0)
+    out.emplace_back(key + ".partition_poll_interval", "must be positive");
 }
 
 }  // namespace gyre::config

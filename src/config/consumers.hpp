@@ -1,5 +1,5 @@
 // The type-specific blocks of a `consumers[]` item (Centrifugo's keys and defaults) for the
-// consumer types Gyre runs (redis_stream, nats_jetstream) or validates (postgresql), and
+// consumer types Gyre runs (redis_stream, nats_jetstream, postgresql), and
 // the checks an enabled consumer must pass. The other types (kafka, google_pub_sub,
 // aws_sqs, azure_service_bus) stay raw JSON blocks in consumer_config: accepted, never run.
 // Runtime behaviour: docs/consumers.md.
@@ -67,7 +67,7 @@ struct nats_jetstream_consumer_config {
   bool operator==(const nats_jetstream_consumer_config&) const = default;
 };
 
-// `postgresql` (validated; not run by Gyre yet).
+// `postgresql`: the outbox table consumer.
 struct postgresql_consumer_config {
   std::string dsn_;
   std::string outbox_table_name_;

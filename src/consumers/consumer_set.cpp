@@ -8,6 +8,7 @@
 
 #include "consumers/dispatch.hpp"
 #include "consumers/nats_jetstream_consumer.hpp"
+#include "consumers/postgresql_consumer.hpp"
 #include "consumers/redis_stream_consumer.hpp"
 #include "core/log.hpp"
 #include "transport/io_thread.hpp"
@@ -19,6 +20,7 @@ struct consumer_set::impl {
   io_thread thread;
   std::vector<std::unique_ptr<redis_stream_consumer>> redis;
   std::vector<std::unique_ptr<nats_jetstream_consumer>> nats;
+  std::vector<std::unique_ptr<postgresql_consumer>> postgresql;  // threads of their own
   bool started = false;
 };
 
@@ -54,6 +56,11 @@ std::unique_ptr<consumer_set> consumer_set::create(const config::config& cfg, ap
                                                          key + ".nats_jetstream", std::move(d));
       if (error = n->prepare(); !error.empty()) return nullptr;
       im.nats.push_back(std::move(n));
+    } else if (c.type_ == "postgresql") {
+      auto p =
+          std::make_unique<postgresql_consumer>(c.postgresql_, key + ".postgresql", std::move(d));
+      if (error = p->prepare(); !error.empty()) return nullptr;
+      im.postgresql.push_back(std::move(p));
     } else {
       error = key + ".enabled: the " + c.type_ + " consumer (\"" + c.name_ +
               "\") is not implemented by Gyre (docs/supported-options.md); disable it";
@@ -64,6 +71,7 @@ std::unique_ptr<consumer_set> consumer_set::create(const config::config& cfg, ap
 }
 
 void consumer_set::start() {
+  for (auto& p : impl_->postgresql) p->start();
   if (impl_->redis.empty() && impl_->nats.empty()) return;
   impl_->thread.start();
   impl_->started = true;
@@ -72,6 +80,7 @@ void consumer_set::start() {
 }
 
 void consumer_set::stop() {
+  for (auto& p : impl_->postgresql) p->stop();
   if (!impl_->started) return;
   impl_->started = false;
   std::promise<void> stopped;

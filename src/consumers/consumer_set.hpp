@@ -1,9 +1,10 @@
 // consumer_set: the enabled `consumers[]` of the configuration, built at start, run on one
-// I/O thread of their own (never an event loop or a requests thread), stopped first at
-// shutdown (docs/consumers.md).
+// I/O thread of their own (never an event loop or a requests thread; a postgresql consumer
+// has a thread of its own for its blocking libpq calls), stopped first at shutdown
+// (docs/consumers.md).
 //
-// Types Gyre runs: redis_stream, nats_jetstream. Types accepted in the configuration but
-// not run (postgresql, kafka, google_pub_sub, aws_sqs, azure_service_bus): an enabled one
+// Types Gyre runs: redis_stream, nats_jetstream, postgresql. Types accepted in the
+// configuration but not run (kafka, google_pub_sub, aws_sqs, azure_service_bus): an enabled one
 // refuses the start with a message naming the key.
 //
 // Threading: create(), start() and stop() from the main thread.

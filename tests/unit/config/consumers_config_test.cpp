@@ -81,7 +81,8 @@ TEST(consumers_config, an_enabled_consumer_must_have_its_required_keys) {
        "redis_stream": {"num_workers": -1}},
       {"name": "nj", "enabled": true, "type": "nats_jetstream",
        "nats_jetstream": {"deliver_policy": "last"}},
-      {"name": "pg", "enabled": true, "type": "postgresql", "postgresql": {}}]})");
+      {"name": "pg", "enabled": true, "type": "postgresql",
+       "postgresql": {"partition_poll_interval": "-1s"}}]})");
   ASSERT_TRUE(r.ok()) << r.error_;
   auto errors = validate(r.config_);
   EXPECT_THAT(errors, Contains(HasSubstr("consumers[1].redis_stream.streams:")));
@@ -92,6 +93,7 @@ TEST(consumers_config, an_enabled_consumer_must_have_its_required_keys) {
   EXPECT_THAT(errors, Contains(HasSubstr("consumers[2].nats_jetstream.deliver_policy:")));
   EXPECT_THAT(errors, Contains(HasSubstr("consumers[3].postgresql.dsn:")));
   EXPECT_THAT(errors, Contains(HasSubstr("consumers[3].postgresql.outbox_table_name:")));
+  EXPECT_THAT(errors, Contains(HasSubstr("consumers[3].postgresql.partition_poll_interval:")));
   for (const auto& e : errors) EXPECT_THAT(e, Not(HasSubstr("consumers[0]")));
 }
 
