@@ -735,7 +735,7 @@ void client::finish_connect(connect_join& join) {
     std::string& out = scratch();
     protocol::codec_for(encoding_).encode_connect_push(join.reply, protocol::push_envelope::bare,
                                                        out);
-    send_bytes(out);
+    send_bytes(out, frame_type::push_connect);
   } else {
     protocol::reply r;
     r.id = join.id;
