@@ -2,6 +2,8 @@
 // docs/design/connection-state-machine.md.
 #include "hub/client.hpp"
 
+#include "core/ascii.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <optional>
@@ -2094,14 +2096,7 @@ void client::call_proxy(const config::proxy_config& p, std::string_view name,
   // listed in emulated_headers, then the connection's HTTP request headers listed in
   // http_headers (the transport adds http.static_headers below them).
   proxy::header_list headers;
-  auto same = [](std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i)
-      if (std::tolower(static_cast<unsigned char>(a[i])) !=
-          std::tolower(static_cast<unsigned char>(b[i])))
-        return false;
-    return true;
-  };
+  auto same = [](std::string_view a, std::string_view b) { return iequals_ascii(a, b); };
   if (extra_ && !p.emulated_headers_.empty()) {
     for (const auto& [k, v] : extra_->emulated_headers)
       for (const auto& want : p.emulated_headers_)

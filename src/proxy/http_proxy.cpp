@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "config/blocks.hpp"
+#include "core/ascii.hpp"
 #include "proxy/http_client.hpp"
 #include "proxy/proxy_codec.hpp"
 #include "proxy/proxy_metrics.hpp"
@@ -67,14 +68,7 @@ class http_transport final : public transport {
   }
 
  private:
-  static bool iequal(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i)
-      if (std::tolower(static_cast<unsigned char>(a[i])) !=
-          std::tolower(static_cast<unsigned char>(b[i])))
-        return false;
-    return true;
-  }
+  static bool iequal(std::string_view a, std::string_view b) { return iequals_ascii(a, b); }
 
   boost::asio::io_context& io_;
   http_client client_;

@@ -5,15 +5,6 @@
 
 namespace gyre {
 
-bool iequals_ascii(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
-
 namespace {
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';

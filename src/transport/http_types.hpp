@@ -21,12 +21,13 @@
 #include <utility>
 #include <vector>
 
+#include "core/ascii.hpp"
+
 namespace gyre {
 
 class event_loop;
 
 // ASCII case-insensitive equality (header names, auth schemes).
-bool iequals_ascii(std::string_view a, std::string_view b);
 
 struct http_request {
   std::string method;                                        // "GET", "POST", ...
